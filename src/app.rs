@@ -1,0 +1,104 @@
+//! Builds the running service from settings: connect and migrate the database, prepare the
+//! data folders, create the first admin, bind the listener and start the HTTP server. Used by
+//! `microcat serve` and by the integration tests (with port 0).
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{DatabaseUrl, Db, sessions};
+use crate::http::{self, AppState};
+use crate::service::accounts::{self, LoginPolicy};
+
+/// A bound, not yet awaited, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Prepares everything and binds `settings.listen`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = open_database(&settings).await?;
+        for folder in [&settings.media_dir, &settings.index_dir] {
+            std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        }
+        if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref()).await.map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))? {
+            print_generated_password(&password);
+        }
+        purge_expired_sessions(&db).await;
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, db.clone(), settings)?;
+        Ok(Self { port, server, db })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database handle, for tests that inspect or tamper with stored rows.
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (Ctrl-C / SIGTERM, or the handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects and migrates on a blocking thread (pool set-up and migrations do I/O).
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let url = DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
+    let pool_size = settings.db_pool_size;
+    tracing::info!(backend = url.backend(), "opening database");
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
+    Ok(db)
+}
+
+fn print_generated_password(password: &str) {
+    println!("================================================================");
+    println!(" microcat: created the first account");
+    println!("   username: admin");
+    println!("   password: {password}");
+    println!(" It is shown only this once. Set MICROCAT_ADMIN_PASSWORD to choose it.");
+    println!("================================================================");
+}
+
+async fn purge_expired_sessions(db: &Db) {
+    let purged = db.write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>)).await;
+    if let Ok(Ok(count)) = purged {
+        tracing::info!(sessions = count, "purged expired sessions");
+    }
+}
+
+fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
+    let workers = if settings.http_workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { settings.http_workers };
+    let login_policy = LoginPolicy::from_settings(&settings);
+    let state = web::Data::new(AppState { db, settings, login_policy });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(http::envelope_errors())
+            .wrap(http::security_headers())
+            .wrap(TracingLogger::default())
+            .configure(http::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,143 @@
+//! Command line: `serve`, `migrate`, `user add|list|passwd`. Every command reads the same
+//! layered settings (defaults → `--config` file → `MICROCAT_*` → flags).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, Application};
+use crate::config::{Overrides, Settings};
+use crate::domain::page::Page;
+use crate::service::accounts::{self, NewUserInput};
+
+/// microcat — production, review, catalog and search of micro-content.
+#[derive(Debug, Parser)]
+#[command(name = "microcat", version, about)]
+pub struct Cli {
+    /// TOML settings file.
+    #[arg(long, global = true, env = "MICROCAT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: OverrideFlags,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct OverrideFlags {
+    /// Address to listen on, `host:port`.
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// `sqlite://<path>` or `postgres://…`.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Folder for stored media.
+    #[arg(long, global = true)]
+    media_dir: Option<PathBuf>,
+    /// Folder for the search index.
+    #[arg(long, global = true)]
+    index_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations, create the first admin if needed, and serve HTTP.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from the first line of standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// contributor, reviewer, staff or admin; repeat or separate with commas.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Set an account's password from standard input (also re-enables a throttled login).
+    Passwd {
+        #[arg(long)]
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs the chosen command to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: cli.overrides.listen,
+        database_url: cli.overrides.database_url,
+        media_dir: cli.overrides.media_dir,
+        index_dir: cli.overrides.index_dir,
+    };
+    let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    actix_web::rt::System::new().block_on(async move {
+        match cli.command {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::User(command) => user(settings, command).await,
+        }
+    })
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen.clone();
+    let application = Application::build(settings).await?;
+    tracing::info!(address = %listen, "microcat is serving on http://{listen}");
+    application.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let db = app::open_database(&settings).await?;
+    let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
+    println!("database is up to date ({applied} migrations applied now)");
+    Ok(())
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    let db = app::open_database(&settings).await?;
+    match command {
+        UserCommand::Add { username, roles, display_name, .. } => {
+            let input = NewUserInput { username, password: read_password_line()?, display_name, roles };
+            let created = accounts::create_user(&db, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("created {} ({}) with roles {:?}", created.username, created.id, created.roles);
+        }
+        UserCommand::List => {
+            let page = Page::parse(Some(1), Some(100)).expect("static page is valid");
+            let (users, total) = accounts::list_users(&db, page).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            for account in users {
+                let roles: Vec<&str> = account.roles.iter().map(|role| role.as_str()).collect();
+                let state = if account.disabled { "disabled" } else { "active" };
+                println!("{}\t{}\t{}\t{}", account.username, account.display_name, roles.join(","), state);
+            }
+            println!("{total} accounts");
+        }
+        UserCommand::Passwd { username, .. } => {
+            accounts::set_password(&db, &username, &read_password_line()?).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("password of {username} changed; its sessions were revoked");
+        }
+    }
+    Ok(())
+}

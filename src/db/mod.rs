@@ -1,0 +1,247 @@
+//! The database: one connection type over SQLite or PostgreSQL (chosen by the URL), a pool,
+//! embedded migrations for each backend, and helpers that run diesel calls on blocking threads
+//! so the async executors never wait on the database.
+
+pub mod schema;
+pub mod sessions;
+pub mod users;
+pub mod works;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tracing::Instrument;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite connection waits for a lock before giving up, in milliseconds.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
+
+/// A connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL, for larger deployments.
+    Postgresql(diesel::PgConnection),
+    /// Embedded SQLite, the default.
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Where the database lives, parsed from `sqlite://<path>` or `postgres://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL; a bare path is taken as a SQLite file.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!("database url {raw:?} must be sqlite://<path> or postgres://…"));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Why a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool in time.
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    /// The query itself failed.
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// The blocking task was cancelled or panicked.
+    #[error("database task: {0}")]
+    Task(String),
+}
+
+impl DbError {
+    /// Whether the error is a row that was not there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// Opens connections for the pool, applying SQLite's per-connection settings.
+#[derive(Debug, Clone)]
+pub struct ConnectionOpener {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionOpener {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            DatabaseUrl::Sqlite(path) => open_sqlite(path),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Opens a SQLite file with foreign keys, WAL and a busy timeout. Each PRAGMA runs as its own
+/// statement: a multi-statement `sql_query` would silently run only the first.
+fn open_sqlite(path: &Path) -> Result<DbConnection, r2d2::Error> {
+    let url = path.to_string_lossy();
+    let mut conn = diesel::SqliteConnection::establish(&url).map_err(r2d2::Error::ConnectionError)?;
+    let pragmas = [
+        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
+        "PRAGMA journal_mode = WAL".to_owned(),
+        "PRAGMA synchronous = NORMAL".to_owned(),
+        "PRAGMA foreign_keys = ON".to_owned(),
+    ];
+    for pragma in &pragmas {
+        diesel::sql_query(pragma.as_str()).execute(&mut conn).map_err(r2d2::Error::QueryError)?;
+    }
+    Ok(DbConnection::Sqlite(conn))
+}
+
+/// The shared database handle: a pool plus, for SQLite, a lock that serialises writers so a
+/// read transaction never has to be upgraded under another writer ("database is locked").
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionOpener>,
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    /// Connects (creating a SQLite file's folder if needed) and applies pending migrations.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder).map_err(|error| DbError::Task(format!("creating {folder:?}: {error}")))?;
+            }
+        }
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(30))
+            .build(ConnectionOpener { url: url.clone() })?;
+        let sqlite_writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
+        let db = Self { pool, sqlite_writer };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Applies every embedded migration not yet applied; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS).map(|done| done.len()),
+            DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(|done| done.len()),
+        };
+        applied.map_err(|error| DbError::Task(format!("migrations: {error}")))
+    }
+
+    /// A pooled connection, for blocking code (CLI commands, tests).
+    pub fn connection(&self) -> Result<PooledConnection<ConnectionOpener>, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs read-only diesel work on a blocking thread.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let mut conn = pool.get()?;
+            Ok(work(&mut conn)?)
+        })
+        .await
+    }
+
+    /// Runs diesel work inside one transaction on a blocking thread; on SQLite writers take
+    /// turns. Errors of type `E` roll the transaction back and come back unchanged.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.write_blocking(work)).await
+    }
+
+    /// The blocking body of [`Db::write`], for CLI commands.
+    pub fn write_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+    {
+        let mut conn = self.pool.get()?;
+        let _turn = self.sqlite_writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poison| poison.into_inner()));
+        let mut outcome = None;
+        let result = conn.transaction(|tx| match work(tx)? {
+            Ok(value) => Ok(value),
+            Err(refusal) => {
+                outcome = Some(refusal);
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+        });
+        match (result, outcome) {
+            (Ok(value), _) => Ok(Ok(value)),
+            (Err(_), Some(refusal)) => Ok(Err(refusal)),
+            (Err(error), None) => Err(error.into()),
+        }
+    }
+}
+
+/// Runs `work` on tokio's blocking pool, keeping the caller's tracing span.
+async fn run_blocking<T, F>(work: F) -> Result<T, DbError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, DbError> + Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|error| DbError::Task(error.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/microcat.db").unwrap(), DatabaseUrl::Sqlite("data/microcat.db".into()));
+        assert_eq!(DatabaseUrl::parse("/tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert!(matches!(DatabaseUrl::parse("postgres://u@localhost/db").unwrap(), DatabaseUrl::Postgres(_)));
+        assert!(DatabaseUrl::parse("mysql://localhost/db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! The `works` and `work_tags` tables. Visibility is applied inside the query, so pages and
+//! totals never include a work the caller may not see.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{work_tags, works};
+use super::{DbConnection, MultiBackend};
+
+/// A stored work. `tags` and `credits` are JSON text; tags are also in `work_tags` for filtering.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = works)]
+pub struct WorkRow {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub summary: Option<String>,
+    pub tags: String,
+    pub unit: Option<String>,
+    pub credits: String,
+    pub channel: Option<String>,
+    pub external_url: Option<String>,
+    pub published_at: Option<NaiveDateTime>,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// The update form of a work; outer `None` leaves a column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = works)]
+pub struct WorkChanges {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub summary: Option<Option<String>>,
+    pub tags: Option<String>,
+    pub unit: Option<Option<String>>,
+    pub credits: Option<String>,
+    pub channel: Option<Option<String>>,
+    pub external_url: Option<Option<String>>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+}
+
+/// Who may see what, in query terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisibleTo {
+    /// Every work.
+    All,
+    /// Works created by this user, plus works in these states.
+    CreatorOrStates(String, Vec<&'static str>),
+    /// Works in these states only.
+    States(Vec<&'static str>),
+}
+
+/// Newest or oldest first, or most recently changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkOrder {
+    Newest,
+    Oldest,
+    RecentlyUpdated,
+}
+
+/// List filters, already parsed.
+#[derive(Debug, Clone)]
+pub struct WorkFilter {
+    pub visible_to: VisibleTo,
+    pub kind: Option<&'static str>,
+    pub status: Option<&'static str>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    pub created_by: Option<String>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub deleted: bool,
+    pub order: WorkOrder,
+}
+
+type BoxedWorks<'a> = works::BoxedQuery<'a, MultiBackend>;
+
+/// The base query of a filter: visibility, deletion and every given criterion.
+fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
+    let mut query = works::table.into_boxed();
+    query = match &filter.visible_to {
+        VisibleTo::All => query,
+        VisibleTo::CreatorOrStates(user, states) => {
+            query.filter(works::created_by.eq(user.as_str()).or(works::status.eq_any(states.clone())))
+        }
+        VisibleTo::States(states) => query.filter(works::status.eq_any(states.clone())),
+    };
+    query = if filter.deleted { query.filter(works::deleted_at.is_not_null()) } else { query.filter(works::deleted_at.is_null()) };
+    if let Some(kind) = filter.kind {
+        query = query.filter(works::kind.eq(kind));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(works::status.eq(status));
+    }
+    if let Some(unit) = &filter.unit {
+        query = query.filter(works::unit.eq(unit.as_str()));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(works::id.eq_any(work_tags::table.filter(work_tags::tag.eq(tag.as_str())).select(work_tags::work_id)));
+    }
+    if let Some(creator) = &filter.created_by {
+        query = query.filter(works::created_by.eq(creator.as_str()));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(works::created_at.ge(from));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(works::created_at.le(to));
+    }
+    query
+}
+
+/// One page of works matching the filter, and how many match in all.
+pub fn list(conn: &mut DbConnection, filter: &WorkFilter, offset: i64, limit: i64) -> QueryResult<(Vec<WorkRow>, i64)> {
+    let total = filtered(filter).count().get_result(conn)?;
+    let ordered = match filter.order {
+        WorkOrder::Newest => filtered(filter).order((works::created_at.desc(), works::id.desc())),
+        WorkOrder::Oldest => filtered(filter).order((works::created_at.asc(), works::id.asc())),
+        WorkOrder::RecentlyUpdated => filtered(filter).order((works::updated_at.desc(), works::id.desc())),
+    };
+    let rows = ordered.offset(offset).limit(limit).select(WorkRow::as_select()).load(conn)?;
+    Ok((rows, total))
+}
+
+/// Stores a new work and its tags.
+pub fn insert(conn: &mut DbConnection, work: &WorkRow, tags: &[String]) -> QueryResult<()> {
+    diesel::insert_into(works::table).values(work).execute(conn)?;
+    replace_tags(conn, &work.id, tags)
+}
+
+fn replace_tags(conn: &mut DbConnection, work_id: &str, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(work_tags::table.filter(work_tags::work_id.eq(work_id))).execute(conn)?;
+    for tag in tags {
+        diesel::insert_into(work_tags::table)
+            .values((work_tags::work_id.eq(work_id), work_tags::tag.eq(tag)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A work by id, deleted or not.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WorkRow>> {
+    works::table.find(id).select(WorkRow::as_select()).first(conn).optional()
+}
+
+/// Applies an edit if the stored version is still `expected_version`; returns whether it did.
+/// The version check is part of the UPDATE, so two racing edits cannot both win.
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    changes: &WorkChanges,
+    new_tags: Option<&[String]>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = works::table.filter(works::id.eq(id)).filter(works::version.eq(expected_version));
+    let bumped = (works::version.eq(works::version + 1), works::updated_at.eq(now));
+    let updated = if is_empty(changes) {
+        diesel::update(target).set(bumped).execute(conn)?
+    } else {
+        diesel::update(target).set((changes, bumped)).execute(conn)?
+    };
+    if updated == 1 {
+        if let Some(tags) = new_tags {
+            replace_tags(conn, id, tags)?;
+        }
+    }
+    Ok(updated == 1)
+}
+
+fn is_empty(changes: &WorkChanges) -> bool {
+    let WorkChanges { title, body, summary, tags, unit, credits, channel, external_url, published_at } = changes;
+    title.is_none()
+        && body.is_none()
+        && summary.is_none()
+        && tags.is_none()
+        && unit.is_none()
+        && credits.is_none()
+        && channel.is_none()
+        && external_url.is_none()
+        && published_at.is_none()
+}
+
+/// Marks a work deleted (or restores it with `None`), bumping its version.
+pub fn set_deleted(conn: &mut DbConnection, id: &str, deleted_at: Option<NaiveDateTime>, now: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(works::table.find(id))
+        .set((works::deleted_at.eq(deleted_at), works::version.eq(works::version + 1), works::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -1,0 +1,10 @@
+//! Plain-Rust domain types: identifiers, work kinds and states, validated field values and
+//! roles. Nothing here knows about HTTP, the database or the search index.
+
+pub mod fields;
+pub mod ids;
+pub mod page;
+pub mod user;
+pub mod work;
+
+pub use fields::FieldError;

@@ -1,0 +1,215 @@
+//! `ApiError`: every failure a client can see, each with its HTTP status and a stable
+//! kebab-case code, rendered as one JSON envelope:
+//! `{"error":{"code":"…","message":"…","field":"…"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+use crate::domain::FieldError;
+
+/// An error answered to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A body field was missing, of the wrong type or out of bounds (422).
+    #[error("{}", .0.message)]
+    Field(FieldError),
+    /// The body was not JSON, or not UTF-8 (400).
+    #[error("{0}")]
+    MalformedJson(String),
+    /// A query-string parameter could not be used (400).
+    #[error("{message}")]
+    InvalidQuery { field: Option<String>, message: String },
+    /// A path segment could not be used (400).
+    #[error("{0}")]
+    InvalidPath(String),
+    /// A header could not be used (400).
+    #[error("{message}")]
+    InvalidHeader { field: String, message: String },
+    /// The body is not of a content type this endpoint takes (415).
+    #[error("{0}")]
+    UnsupportedContentType(String),
+    /// The body is larger than the endpoint takes (413).
+    #[error("request body is larger than the limit of {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// No valid session or token (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Wrong username or password (401).
+    #[error("username or password is incorrect")]
+    InvalidCredentials,
+    /// The account is disabled (403).
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// The caller lacks a role or ownership (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A cookie-authenticated unsafe request without CSRF proof (403).
+    #[error("cross-site request refused: send the x-csrf-token header or a same-origin origin header")]
+    CsrfRejected,
+    /// Something does not exist, or the caller may not know it exists (404).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// The route exists but not with this method (405).
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// The client's version is not the stored one (409).
+    #[error("work was changed by someone else: the current version is {current}, reload and retry")]
+    VersionConflict { current: i64 },
+    /// The request conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String, field: Option<String> },
+    /// Too many failed logins (429).
+    #[error("too many failed logins for this user: try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A bug or an unavailable dependency (500); the detail is logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Field(error) => error.code,
+            ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::InvalidQuery { .. } => "invalid-query-parameter",
+            ApiError::InvalidPath(_) => "invalid-path-parameter",
+            ApiError::InvalidHeader { .. } => "invalid-header",
+            ApiError::UnsupportedContentType(_) => "unsupported-content-type",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::AccountDisabled => "account-disabled",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::CsrfRejected => "csrf-rejected",
+            ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::VersionConflict { .. } => "version-conflict",
+            ApiError::TooManyAttempts { .. } => "too-many-attempts",
+            ApiError::Internal(_) => "internal-error",
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Field(error) => Some(&error.field),
+            ApiError::InvalidQuery { field, .. } | ApiError::Conflict { field, .. } => field.as_deref(),
+            ApiError::InvalidHeader { field, .. } => Some(field),
+            ApiError::VersionConflict { .. } => Some("version"),
+            _ => None,
+        }
+    }
+
+    /// A query parameter error naming the parameter.
+    pub fn query(field: &str, message: impl Into<String>) -> Self {
+        ApiError::InvalidQuery { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    /// A 404 for a work the caller cannot see (or that does not exist: we do not say which).
+    pub fn work_not_found() -> Self {
+        ApiError::NotFound { code: "work-not-found", message: "no such work".into() }
+    }
+
+    /// A 404 for an unknown user.
+    pub fn user_not_found() -> Self {
+        ApiError::NotFound { code: "user-not-found", message: "no such user".into() }
+    }
+
+    /// A 403 naming the missing role.
+    pub fn role_required(roles: &str) -> Self {
+        ApiError::Forbidden(format!("this action needs the {roles} role"))
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError::Field(error)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Field(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedJson(_)
+            | ApiError::InvalidQuery { .. }
+            | ApiError::InvalidPath(_)
+            | ApiError::InvalidHeader { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::VersionConflict { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(error.detail = %detail, "internal error answered with 500");
+        }
+        let envelope = Envelope { error: Body { code: self.code(), message: self.to_string(), field: self.field() } };
+        let mut response = HttpResponse::build(self.status_code()).json(envelope);
+        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        if matches!(self, ApiError::Unauthenticated(_) | ApiError::InvalidCredentials) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let error = ApiError::Internal("password=hunter2 connection refused".into());
+        assert_eq!(error.to_string(), "internal error");
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn field_errors_keep_their_own_code_and_field() {
+        let error = ApiError::from(FieldError::required("title"));
+        assert_eq!(error.code(), "field-required");
+        assert_eq!(error.field(), Some("title"));
+        assert_eq!(error.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn version_conflict_names_the_current_version() {
+        let error = ApiError::VersionConflict { current: 7 };
+        assert!(error.to_string().contains("current version is 7"));
+        assert_eq!(error.status_code(), StatusCode::CONFLICT);
+    }
+}

@@ -1,0 +1,257 @@
+//! Request extractors that answer in the API's error envelope: the authenticated caller
+//! (`CurrentUser`, with CSRF checks for cookie sessions), JSON bodies and query strings that
+//! name the offending field, and path ids.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{Method, header};
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::domain::FieldError;
+use crate::domain::ids::{UserId, WorkId};
+use crate::error::ApiError;
+use crate::service::accounts;
+use crate::service::auth::{AuthUser, Credential};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "microcat_session";
+/// Header carrying the CSRF token for cookie-authenticated unsafe requests.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("application state missing".into()))
+}
+
+/// The authenticated caller. Missing, expired or revoked credentials → 401.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub AuthUser);
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let app = state(&req)?;
+            let (token, credential) = presented_token(&req).ok_or(ApiError::Unauthenticated("log in first: no session token was sent"))?;
+            let user = accounts::authenticate(&app.db, &token, credential).await?;
+            if credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
+                return Err(ApiError::CsrfRejected);
+            }
+            Ok(CurrentUser(user))
+        })
+    }
+}
+
+/// The bearer token, else the session cookie.
+fn presented_token(req: &HttpRequest) -> Option<(String, Credential)> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned())
+        .filter(|token| !token.is_empty());
+    if let Some(token) = bearer {
+        return Some((token, Credential::Bearer));
+    }
+    req.cookie(SESSION_COOKIE).map(|cookie| (cookie.value().to_owned(), Credential::Cookie)).filter(|(token, _)| !token.is_empty())
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A cookie request proves it is not cross-site with the session's CSRF token in a header,
+/// or with an `Origin` naming this very host.
+fn csrf_proven(req: &HttpRequest, csrf_token: &str) -> bool {
+    let header_token = req.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok());
+    if header_token.is_some_and(|token| constant_time_eq(token.as_bytes(), csrf_token.as_bytes())) {
+        return true;
+    }
+    let origin = req.headers().get(header::ORIGIN).and_then(|value| value.to_str().ok());
+    let host = req.headers().get(header::HOST).and_then(|value| value.to_str().ok());
+    match (origin.and_then(|origin| url::Url::parse(origin).ok()), host) {
+        (Some(origin), Some(host)) => origin_authority(&origin).is_some_and(|authority| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+fn origin_authority(origin: &url::Url) -> Option<String> {
+    let host = origin.host_str()?;
+    Some(match origin.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// A JSON body, size-limited, whose errors name the field at fault.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let limit = state(&req)?.settings.json_limit_bytes;
+            require_json_content_type(&req)?;
+            let body = read_limited(&req, &mut payload, limit).await?;
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedContentType(format!("request body must be application/json, not {content_type:?}")))
+}
+
+async fn read_limited(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| ApiError::MalformedJson(format!("request body could not be read: {error}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses JSON, turning serde's errors into envelope errors that name the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::MalformedJson("request body is not valid utf-8".into()));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::Field(data_error(&path, &inner.to_string())),
+            _ => ApiError::MalformedJson(format!("request body is not valid json: {inner}")),
+        }
+    })
+}
+
+/// Maps serde's data errors (missing, unknown or mistyped fields) to a field error.
+fn data_error(path: &str, message: &str) -> FieldError {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').nth(1)).map(str::to_owned);
+    let join = |name: String| if path == "." || path.is_empty() { name } else { format!("{path}.{name}") };
+    if let Some(name) = quoted("missing field") {
+        return FieldError::required(join(name));
+    }
+    if let Some(name) = quoted("unknown field") {
+        let field = join(name);
+        return FieldError { message: format!("{field} is not a known field"), field, code: "unknown-field" };
+    }
+    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
+    FieldError::invalid(field, format!("is not acceptable: {message}"))
+}
+
+/// A query string whose errors name the parameter. Unknown parameters are ignored.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ApiQuery))
+    }
+}
+
+/// Parses a query string with the same error shape as bodies.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let message = format!("query parameter {field} is not acceptable: {}", error.inner());
+        ApiError::InvalidQuery { field: Some(field), message }
+    })
+}
+
+/// Parses a work id from the path.
+pub fn work_id(raw: &str) -> Result<WorkId, ApiError> {
+    WorkId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("work id {raw:?} is not a uuid")))
+}
+
+/// Parses a user id from the path.
+pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("user id {raw:?} is not a uuid")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "fields are read only by the deserializer under test")]
+    struct Sample {
+        title: String,
+        count: Option<i64>,
+    }
+
+    fn code_and_field(result: Result<Sample, ApiError>) -> (&'static str, Option<String>) {
+        let error = result.unwrap_err();
+        let field = match &error {
+            ApiError::Field(field_error) => Some(field_error.field.clone()),
+            _ => None,
+        };
+        (error.code(), field)
+    }
+
+    #[test]
+    fn json_errors_name_their_field() {
+        assert_eq!(code_and_field(parse_json(b"{}")), ("field-required", Some("title".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":"t","x":1}"#)), ("unknown-field", Some("x".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":5}"#)), ("invalid-field", Some("title".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":"#)).0, "malformed-json");
+        assert_eq!(code_and_field(parse_json(b"{\"title\":\"\xff\"}")).0, "malformed-json");
+    }
+
+    #[test]
+    fn query_errors_name_their_parameter() {
+        let error = parse_query::<Sample>("title=a&count=lots").unwrap_err();
+        assert_eq!(error.code(), "invalid-query-parameter");
+        assert!(error.to_string().contains("count"));
+    }
+
+    #[test]
+    fn constant_time_comparison_matches_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

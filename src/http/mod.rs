@@ -1,0 +1,90 @@
+//! The HTTP surface: one route table, shared state, and the safety net that turns any
+//! framework-made error (unknown route, wrong method) into the API's JSON envelope.
+
+pub mod extractors;
+pub mod health;
+pub mod openapi;
+pub mod session;
+pub mod users;
+pub mod works;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpResponse, ResponseError, web};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::service::accounts::LoginPolicy;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub login_policy: LoginPolicy,
+}
+
+/// Registers every route. The table is the map of the API: read it first.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::get_health)).service(
+        web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(openapi::get_openapi))
+            .route("/session", web::post().to(session::create_session))
+            .route("/session", web::delete().to(session::delete_session))
+            .route("/me", web::get().to(session::get_me))
+            .route("/users", web::post().to(users::create_user))
+            .route("/users", web::get().to(users::list_users))
+            .route("/users/{id}", web::get().to(users::get_user))
+            .route("/users/{id}", web::patch().to(users::update_user))
+            .route("/works", web::post().to(works::create_work))
+            .route("/works", web::get().to(works::list_works))
+            .route("/works/{id}", web::get().to(works::get_work))
+            .route("/works/{id}", web::patch().to(works::update_work))
+            .route("/works/{id}", web::delete().to(works::delete_work))
+            .route("/works/{id}/restore", web::post().to(works::restore_work)),
+    );
+}
+
+/// Answers any unmatched path.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound { code: "route-not-found", message: "no such route".into() })
+}
+
+/// Headers every response carries.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+}
+
+/// Rewrites error responses that did not come from `ApiError` (actix's own 404/405 …) into
+/// the envelope, so a client never sees an empty or HTML error body.
+pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+        if is_json {
+            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        }
+        let error = error_for_status(response.status());
+        let (request, _) = response.into_parts();
+        let mut rendered: HttpResponse<BoxBody> = error.error_response();
+        rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, rendered).map_into_right_body()))
+    })
+}
+
+fn error_for_status(status: actix_web::http::StatusCode) -> ApiError {
+    match status.as_u16() {
+        404 => ApiError::NotFound { code: "route-not-found", message: "no such route".into() },
+        405 => ApiError::MethodNotAllowed,
+        413 => ApiError::PayloadTooLarge { limit_bytes: 0 },
+        400..=499 => ApiError::MalformedJson(format!("bad request ({status})")),
+        _ => ApiError::Internal(format!("framework error {status}")),
+    }
+}

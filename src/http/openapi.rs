@@ -1,0 +1,35 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3 document, generated from the handlers'
+//! annotations and the request/response types.
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+use super::{health, session, users, works};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "microcat", description = "Production, review, catalog and search of micro-content"),
+    paths(
+        health::get_health,
+        session::create_session,
+        session::delete_session,
+        session::get_me,
+        users::create_user,
+        users::list_users,
+        users::get_user,
+        users::update_user,
+        works::create_work,
+        works::list_works,
+        works::get_work,
+        works::update_work,
+        works::delete_work,
+        works::restore_work,
+    ),
+    components(schemas(crate::domain::fields::Credit, crate::domain::work::Kind, crate::domain::work::Status, crate::domain::user::Role))
+)]
+struct ApiDoc;
+
+/// Serves the OpenAPI document.
+pub async fn get_openapi() -> web::Json<utoipa::openapi::OpenApi> {
+    web::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,89 @@
+//! Login, logout and "who am I".
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::extractors::{ApiJson, CurrentUser, SESSION_COOKIE};
+use super::users::UserResponse;
+use crate::error::ApiError;
+use crate::service::accounts;
+
+/// Name of the readable cookie that carries the CSRF token for browser scripts.
+pub const CSRF_COOKIE: &str = "microcat_csrf";
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    user: UserResponse,
+    /// Send as `Authorization: Bearer <token>`; browsers use the cookie instead.
+    token: String,
+    /// Send as `X-CSRF-Token` on unsafe requests authenticated by the cookie.
+    csrf_token: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    user: UserResponse,
+    csrf_token: String,
+}
+
+/// Logs in with a username and password; sets an HttpOnly, SameSite session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 403), (status = 429)))]
+pub async fn create_session(app: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let ApiJson(login) = body;
+    let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password).await?;
+    let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));
+    let secure = app.settings.cookie_secure;
+    let session_cookie = Cookie::build(SESSION_COOKIE, granted.token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(max_age)
+        .finish();
+    let csrf_cookie = Cookie::build(CSRF_COOKIE, granted.csrf_token.clone())
+        .path("/")
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(max_age)
+        .finish();
+    let response = LoginResponse {
+        user: UserResponse::from(granted.user),
+        token: granted.token,
+        csrf_token: granted.csrf_token,
+        expires_at: granted.expires_at,
+    };
+    Ok(HttpResponse::Ok().cookie(session_cookie).cookie(csrf_cookie).json(response))
+}
+
+/// Logs out: revokes the session and clears the cookies.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401)))]
+pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
+    accounts::logout(&app.db, &user.0).await?;
+    let mut response = HttpResponse::NoContent().finish();
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        let mut expired = Cookie::build(name, "").path("/").finish();
+        expired.make_removal();
+        response.add_cookie(&expired).map_err(|error| ApiError::Internal(error.to_string()))?;
+    }
+    Ok(response)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401)))]
+pub async fn get_me(app: web::Data<AppState>, user: CurrentUser) -> Result<web::Json<MeResponse>, ApiError> {
+    let CurrentUser(me) = user;
+    let view = accounts::get_user(&app.db, me.id.as_str()).await?;
+    Ok(web::Json(MeResponse { user: UserResponse::from(view), csrf_token: me.csrf_token }))
+}

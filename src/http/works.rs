@@ -1,0 +1,294 @@
+//! `/api/v1/works`: the catalog. Handlers parse, call one service function, and shape the
+//! response.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::AppState;
+use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
+use crate::db::works::WorkOrder;
+use crate::domain::FieldError;
+use crate::domain::fields::Credit;
+use crate::domain::page::Page;
+use crate::domain::work::{Kind, NewWorkFields, NewWorkInput, Status, WorkEdit, WorkEditInput};
+use crate::error::ApiError;
+use crate::service::works::{self as service, Work, WorkQuery};
+
+/// A work as clients see it. List items leave out `body` (it can be 1 MiB).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkResponse {
+    id: String,
+    kind: Kind,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    summary: Option<String>,
+    tags: Vec<String>,
+    unit: Option<String>,
+    credits: Vec<Credit>,
+    channel: Option<String>,
+    external_url: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    status: Status,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl WorkResponse {
+    fn full(work: Work) -> Self {
+        let body = Some(work.body.clone());
+        Self { body, ..Self::summary(work) }
+    }
+
+    fn summary(work: Work) -> Self {
+        Self {
+            id: work.id,
+            kind: work.kind,
+            title: work.title,
+            body: None,
+            summary: work.summary,
+            tags: work.tags,
+            unit: work.unit,
+            credits: work.credits,
+            channel: work.channel,
+            external_url: work.external_url,
+            published_at: work.published_at,
+            status: work.status,
+            created_by: work.created_by,
+            created_at: work.created_at,
+            updated_at: work.updated_at,
+            version: work.version,
+            deleted_at: work.deleted_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkListResponse {
+    items: Vec<WorkResponse>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkRequest {
+    /// `micro_film`, `weibo_post`, `wechat_article` or `reform_proposal`.
+    kind: String,
+    /// 1–200 characters after trimming.
+    title: String,
+    /// Up to 1 MiB.
+    body: Option<String>,
+    summary: Option<String>,
+    tags: Option<Vec<String>>,
+    unit: Option<String>,
+    credits: Option<Vec<Credit>>,
+    channel: Option<String>,
+    external_url: Option<String>,
+    /// RFC 3339.
+    published_at: Option<String>,
+}
+
+/// An edit: absent fields stay, `null` clears a nullable field. `version` may instead come
+/// as an `If-Match` header.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkRequest {
+    version: Option<i64>,
+    title: Option<String>,
+    body: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    summary: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    unit: Option<Option<String>>,
+    credits: Option<Vec<Credit>>,
+    #[serde(default, deserialize_with = "present")]
+    channel: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    external_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    published_at: Option<Option<String>>,
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Pagination parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// From 1.
+    pub page: Option<i64>,
+    /// 1–100, default 20.
+    pub per_page: Option<i64>,
+}
+
+/// List filters. Dates are RFC 3339 or `YYYY-MM-DD` (a `to` date includes that whole day).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListWorksQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    unit: Option<String>,
+    tag: Option<String>,
+    created_by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// `newest` (default), `oldest` or `updated`.
+    sort: Option<String>,
+    /// Admins only: list deleted works instead.
+    deleted: Option<bool>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+fn query_error(error: FieldError) -> ApiError {
+    ApiError::query(&error.field, error.message)
+}
+
+fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(date) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
+        let time = if end_of_day { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
+        return Ok(time.expect("valid wall-clock time").and_utc());
+    }
+    crate::domain::fields::parse_timestamp(field, raw).map_err(query_error)
+}
+
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+}
+
+impl ListWorksQuery {
+    fn parse(self) -> Result<WorkQuery, ApiError> {
+        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
+        let status = non_blank(self.status)
+            .map(|raw| Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state"))))
+            .transpose()?;
+        let order = match non_blank(self.sort).as_deref() {
+            None | Some("newest") => WorkOrder::Newest,
+            Some("oldest") => WorkOrder::Oldest,
+            Some("updated") => WorkOrder::RecentlyUpdated,
+            Some(_) => return Err(ApiError::query("sort", "sort must be newest, oldest or updated")),
+        };
+        Ok(WorkQuery {
+            kind,
+            status,
+            unit: non_blank(self.unit),
+            tag: non_blank(self.tag),
+            created_by: non_blank(self.created_by),
+            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
+            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
+            deleted: self.deleted.unwrap_or(false),
+            order,
+            page: Page::parse(self.page, self.per_page).map_err(query_error)?,
+        })
+    }
+}
+
+/// Creates a work in its kind's first state.
+#[utoipa::path(post, path = "/api/v1/works", tag = "works", request_body = CreateWorkRequest,
+    responses((status = 201, body = WorkResponse), (status = 401), (status = 403), (status = 422)))]
+pub async fn create_work(app: web::Data<AppState>, user: CurrentUser, body: ApiJson<CreateWorkRequest>) -> Result<HttpResponse, ApiError> {
+    let ApiJson(request) = body;
+    let fields = NewWorkFields::parse(NewWorkInput {
+        kind: request.kind,
+        title: request.title,
+        body: request.body,
+        summary: request.summary,
+        tags: request.tags.unwrap_or_default(),
+        unit: request.unit,
+        credits: request.credits.unwrap_or_default(),
+        channel: request.channel,
+        external_url: request.external_url,
+        published_at: request.published_at,
+    })?;
+    let work = service::create_work(&app.db, &user.0, fields).await?;
+    let location = format!("/api/v1/works/{}", work.id);
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(WorkResponse::full(work)))
+}
+
+/// Lists the works the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/works", tag = "works", params(ListWorksQuery),
+    responses((status = 200, body = WorkListResponse), (status = 400), (status = 401)))]
+pub async fn list_works(app: web::Data<AppState>, user: CurrentUser, query: ApiQuery<ListWorksQuery>) -> Result<web::Json<WorkListResponse>, ApiError> {
+    let listed = service::list_works(&app.db, &user.0, query.0.parse()?).await?;
+    Ok(web::Json(WorkListResponse {
+        items: listed.items.into_iter().map(WorkResponse::summary).collect(),
+        total: listed.total,
+        page: listed.page.page,
+        per_page: listed.page.per_page,
+    }))
+}
+
+/// One work.
+#[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works", responses((status = 200, body = WorkResponse), (status = 404)))]
+pub async fn get_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let work = service::get_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
+}
+
+/// The expected version: the body's `version`, else `If-Match`.
+fn expected_version(req: &HttpRequest, from_body: Option<i64>) -> Result<i64, ApiError> {
+    if let Some(version) = from_body {
+        return Ok(version);
+    }
+    let Some(raw) = req.headers().get(header::IF_MATCH) else {
+        return Err(FieldError::required("version").into());
+    };
+    let text = raw.to_str().unwrap_or("").trim();
+    let unquoted = text.trim_start_matches("W/").trim_matches('"');
+    unquoted.parse().map_err(|_| ApiError::InvalidHeader {
+        field: "if-match".into(),
+        message: format!("if-match {text:?} must be the work's version number"),
+    })
+}
+
+/// Edits a work while it is editable; a stale version → 409 `version-conflict`.
+#[utoipa::path(patch, path = "/api/v1/works/{id}", tag = "works", request_body = UpdateWorkRequest,
+    responses((status = 200, body = WorkResponse), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn update_work(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: ApiJson<UpdateWorkRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = extractors::work_id(&path)?;
+    let ApiJson(request) = body;
+    let version = expected_version(&req, request.version)?;
+    let edit = WorkEdit::parse(WorkEditInput {
+        title: request.title,
+        body: request.body,
+        summary: request.summary,
+        tags: request.tags,
+        unit: request.unit,
+        credits: request.credits,
+        channel: request.channel,
+        external_url: request.external_url,
+        published_at: request.published_at,
+    })?;
+    let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
+}
+
+/// Soft-deletes a work.
+#[utoipa::path(delete, path = "/api/v1/works/{id}", tag = "works", responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    service::delete_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Restores a soft-deleted work (admin).
+#[utoipa::path(post, path = "/api/v1/works/{id}/restore", tag = "works", responses((status = 200, body = WorkResponse), (status = 403), (status = 404), (status = 409)))]
+pub async fn restore_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<web::Json<WorkResponse>, ApiError> {
+    let work = service::restore_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
+    Ok(web::Json(WorkResponse::full(work)))
+}

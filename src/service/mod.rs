@@ -1,0 +1,13 @@
+//! Services: one function per use case, combining domain rules with the database. Handlers
+//! call exactly one of these; nothing here knows about HTTP requests or responses.
+
+pub mod accounts;
+pub mod auth;
+pub mod works;
+
+use chrono::{NaiveDateTime, Utc};
+
+/// The current time as stored in the database (UTC, without zone).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}

@@ -1,0 +1,270 @@
+//! The catalog of works: create, read, list, edit with optimistic locking, soft delete and
+//! restore. Visibility and ownership rules are applied here and inside the queries.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::auth::AuthUser;
+use super::now;
+use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
+use crate::db::{Db, DbConnection};
+use crate::domain::fields::Credit;
+use crate::domain::ids::WorkId;
+use crate::domain::page::Page;
+use crate::domain::user::{Role, Visibility};
+use crate::domain::work::{Kind, NewWorkFields, Status, WorkEdit};
+use crate::error::ApiError;
+
+/// A work as the service hands it out: typed, with JSON columns decoded.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub id: String,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub summary: Option<String>,
+    pub tags: Vec<String>,
+    pub unit: Option<String>,
+    pub credits: Vec<Credit>,
+    pub channel: Option<String>,
+    pub external_url: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub status: Status,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Work {
+    fn from_row(row: WorkRow) -> Result<Self, ApiError> {
+        let corrupt = |what: &str| ApiError::Internal(format!("work {} has an unreadable {what}", row.id));
+        Ok(Self {
+            kind: Kind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
+            status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+            tags: serde_json::from_str(&row.tags).map_err(|_| corrupt("tag list"))?,
+            credits: serde_json::from_str(&row.credits).map_err(|_| corrupt("credit list"))?,
+            published_at: row.published_at.map(|time| time.and_utc()),
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            deleted_at: row.deleted_at.map(|time| time.and_utc()),
+            id: row.id,
+            title: row.title,
+            body: row.body,
+            summary: row.summary,
+            unit: row.unit,
+            channel: row.channel,
+            external_url: row.external_url,
+            created_by: row.created_by,
+            version: row.version,
+        })
+    }
+}
+
+/// A page of works.
+#[derive(Debug, Clone)]
+pub struct WorkPage {
+    pub items: Vec<Work>,
+    pub total: i64,
+    pub page: Page,
+}
+
+/// Parsed list criteria (the caller's visibility is added here, not by the client).
+#[derive(Debug, Clone)]
+pub struct WorkQuery {
+    pub kind: Option<Kind>,
+    pub status: Option<Status>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    pub created_by: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub order: WorkOrder,
+    pub page: Page,
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("tags and credits always serialise")
+}
+
+fn public_states() -> Vec<&'static str> {
+    Status::PUBLIC.iter().map(|status| status.as_str()).collect()
+}
+
+/// Creates a work in its kind's initial state (contributors and admins).
+pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, ApiError> {
+    if !(user.has(Role::Contributor) || user.is_admin()) {
+        return Err(ApiError::role_required("contributor"));
+    }
+    let stamp = now();
+    let row = WorkRow {
+        id: WorkId::generate().into_string(),
+        kind: fields.kind.as_str().to_owned(),
+        title: fields.title.into_string(),
+        body: fields.body,
+        summary: fields.summary,
+        tags: to_json(&fields.tags),
+        unit: fields.unit,
+        credits: to_json(&fields.credits),
+        channel: fields.channel,
+        external_url: fields.external_url,
+        published_at: fields.published_at.map(|time| time.naive_utc()),
+        status: fields.kind.initial_status().as_str().to_owned(),
+        created_by: user.id.as_str().to_owned(),
+        created_at: stamp,
+        updated_at: stamp,
+        version: 1,
+        deleted_at: None,
+    };
+    let tags = fields.tags;
+    let stored = row.clone();
+    db.write(move |conn| rows::insert(conn, &stored, &tags).map(Ok::<(), ApiError>)).await??;
+    Work::from_row(row)
+}
+
+/// Loads a work the caller may see; anything else is `work-not-found`.
+fn load_visible(conn: &mut DbConnection, user: &AuthUser, id: &str) -> diesel::QueryResult<Result<WorkRow, ApiError>> {
+    let Some(row) = rows::find(conn, id)? else {
+        return Ok(Err(ApiError::work_not_found()));
+    };
+    let deleted_hidden = row.deleted_at.is_some() && !user.is_admin();
+    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+    if deleted_hidden || !user.visibility().allows(&row.created_by, status) {
+        return Ok(Err(ApiError::work_not_found()));
+    }
+    Ok(Ok(row))
+}
+
+/// One work, if the caller may see it.
+pub async fn get_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
+    let caller = user.clone();
+    let row = db.read(move |conn| load_visible(conn, &caller, id.as_str())).await??;
+    Work::from_row(row)
+}
+
+/// A page of the works the caller may see, filtered.
+pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<WorkPage, ApiError> {
+    if query.deleted && !user.is_admin() {
+        return Err(ApiError::role_required("admin"));
+    }
+    let visible_to = match user.visibility() {
+        Visibility::All => VisibleTo::All,
+        Visibility::OwnAndPublic(me) => VisibleTo::CreatorOrStates(me.into_string(), public_states()),
+        Visibility::Public => VisibleTo::States(public_states()),
+        Visibility::Nothing => return Ok(WorkPage { items: Vec::new(), total: 0, page: query.page }),
+    };
+    let filter = WorkFilter {
+        visible_to,
+        kind: query.kind.map(Kind::as_str),
+        status: query.status.map(Status::as_str),
+        unit: query.unit,
+        tag: query.tag,
+        created_by: query.created_by,
+        created_from: query.from.map(|time| time.naive_utc()),
+        created_to: query.to.map(|time| time.naive_utc()),
+        deleted: query.deleted,
+        order: query.order,
+    };
+    let page = query.page;
+    let (found, total) = db.read(move |conn| rows::list(conn, &filter, page.offset(), page.per_page)).await?;
+    let items = found.into_iter().map(Work::from_row).collect::<Result<_, _>>()?;
+    Ok(WorkPage { items, total, page })
+}
+
+fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
+    let tags_json = edit.tags.as_ref().map(to_json);
+    let changes = WorkChanges {
+        title: edit.title.map(|title| title.into_string()),
+        body: edit.body,
+        summary: edit.summary,
+        tags: tags_json,
+        unit: edit.unit,
+        credits: edit.credits.as_ref().map(to_json),
+        channel: edit.channel,
+        external_url: edit.external_url,
+        published_at: edit.published_at.map(|time| time.map(|time| time.naive_utc())),
+    };
+    (changes, edit.tags)
+}
+
+/// May this caller change this work's fields now?
+fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
+    if row.created_by != user.id.as_str() && !user.is_admin() {
+        return Err(ApiError::Forbidden("only the work's creator or an admin may change it".into()));
+    }
+    let status = Status::parse(&row.status).unwrap_or(Status::Archived);
+    if !status.is_editable() {
+        let message = format!("a work in state {} cannot be edited", status.as_str());
+        return Err(ApiError::Conflict { code: "work-not-editable", message, field: Some("status".into()) });
+    }
+    Ok(())
+}
+
+/// Edits a work if `expected_version` is still current; otherwise `version-conflict`.
+pub async fn update_work(db: &Db, user: &AuthUser, id: WorkId, expected_version: i64, edit: WorkEdit) -> Result<Work, ApiError> {
+    let caller = user.clone();
+    let (changes, tags) = edit_to_changes(edit);
+    let row = db
+        .write(move |conn| {
+            let row = match load_visible(conn, &caller, id.as_str())? {
+                Ok(row) if row.deleted_at.is_none() => row,
+                Ok(_) | Err(_) => return Ok(Err(ApiError::work_not_found())),
+            };
+            if let Err(refusal) = check_editable(&caller, &row) {
+                return Ok(Err(refusal));
+            }
+            if row.version != expected_version {
+                return Ok(Err(ApiError::VersionConflict { current: row.version }));
+            }
+            if !rows::update_if_version(conn, id.as_str(), expected_version, &changes, tags.as_deref(), now())? {
+                return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+            }
+            Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
+        })
+        .await??;
+    Work::from_row(row)
+}
+
+/// Soft-deletes a work: hidden from lists and search, kept for an admin to restore.
+/// The creator may delete while the work is editable; an admin at any time.
+pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), ApiError> {
+    let caller = user.clone();
+    db.write(move |conn| {
+        let row = match load_visible(conn, &caller, id.as_str())? {
+            Ok(row) if row.deleted_at.is_none() => row,
+            Ok(_) | Err(_) => return Ok(Err(ApiError::work_not_found())),
+        };
+        if !caller.is_admin() {
+            if let Err(refusal) = check_editable(&caller, &row) {
+                return Ok(Err(refusal));
+            }
+        }
+        let stamp: NaiveDateTime = now();
+        rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
+        Ok(Ok(()))
+    })
+    .await??;
+    Ok(())
+}
+
+/// Restores a soft-deleted work (admins only).
+pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::role_required("admin"));
+    }
+    let row = db
+        .write(move |conn| {
+            let Some(row) = rows::find(conn, id.as_str())? else {
+                return Ok(Err(ApiError::work_not_found()));
+            };
+            if row.deleted_at.is_none() {
+                let message = "work is not deleted".to_owned();
+                return Ok(Err(ApiError::Conflict { code: "work-not-deleted", message, field: None }));
+            }
+            rows::set_deleted(conn, id.as_str(), None, now())?;
+            Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
+        })
+        .await??;
+    Work::from_row(row)
+}
