@@ -26,13 +26,18 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
         for folder in [&settings.media_dir, &settings.index_dir] {
-            std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
         }
-        if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref()).await.map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))? {
+        if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
+            .await
+            .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?
+        {
             print_generated_password(&password);
         }
         purge_expired_sessions(&db).await;
-        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, db.clone(), settings)?;
         Ok(Self { port, server, db })
@@ -78,16 +83,26 @@ fn print_generated_password(password: &str) {
 }
 
 async fn purge_expired_sessions(db: &Db) {
-    let purged = db.write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>)).await;
+    let purged = db
+        .write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>))
+        .await;
     if let Ok(Ok(count)) = purged {
         tracing::info!(sessions = count, "purged expired sessions");
     }
 }
 
 fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
-    let workers = if settings.http_workers == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { settings.http_workers };
+    let workers = if settings.http_workers == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        settings.http_workers
+    };
     let login_policy = LoginPolicy::from_settings(&settings);
-    let state = web::Data::new(AppState { db, settings, login_policy });
+    let state = web::Data::new(AppState {
+        db,
+        settings,
+        login_policy,
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -119,23 +119,52 @@ fn read_password_line() -> anyhow::Result<String> {
 async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     match command {
-        UserCommand::Add { username, roles, display_name, .. } => {
-            let input = NewUserInput { username, password: read_password_line()?, display_name, roles };
-            let created = accounts::create_user(&db, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!("created {} ({}) with roles {:?}", created.username, created.id, created.roles);
+        UserCommand::Add {
+            username,
+            roles,
+            display_name,
+            ..
+        } => {
+            let input = NewUserInput {
+                username,
+                password: read_password_line()?,
+                display_name,
+                roles,
+            };
+            let created = accounts::create_user(&db, input)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "created {} ({}) with roles {:?}",
+                created.username, created.id, created.roles
+            );
         }
         UserCommand::List => {
             let page = Page::parse(Some(1), Some(100)).expect("static page is valid");
-            let (users, total) = accounts::list_users(&db, page).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let (users, total) = accounts::list_users(&db, page)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
             for account in users {
                 let roles: Vec<&str> = account.roles.iter().map(|role| role.as_str()).collect();
-                let state = if account.disabled { "disabled" } else { "active" };
-                println!("{}\t{}\t{}\t{}", account.username, account.display_name, roles.join(","), state);
+                let state = if account.disabled {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    account.username,
+                    account.display_name,
+                    roles.join(","),
+                    state
+                );
             }
             println!("{total} accounts");
         }
         UserCommand::Passwd { username, .. } => {
-            accounts::set_password(&db, &username, &read_password_line()?).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            accounts::set_password(&db, &username, &read_password_line()?)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("password of {username} changed; its sessions were revoked");
         }
     }

@@ -67,9 +67,15 @@ pub struct Overrides {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
 }
@@ -98,24 +104,37 @@ impl Settings {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
     }
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
         let number = |value: &str| {
-            value.trim().parse::<i64>().map_err(|_| ConfigError::Env { name: name.into(), message: "must be a whole number".into() })
+            value.trim().parse::<i64>().map_err(|_| ConfigError::Env {
+                name: name.into(),
+                message: "must be a whole number".into(),
+            })
         };
         match name {
             "MICROCAT_LISTEN" => self.listen = value,
             "MICROCAT_DATABASE_URL" => self.database_url = value,
             "MICROCAT_MEDIA_DIR" => self.media_dir = value.into(),
             "MICROCAT_INDEX_DIR" => self.index_dir = value.into(),
-            "MICROCAT_ADMIN_PASSWORD" => self.admin_password = Some(value).filter(|password| !password.is_empty()),
+            "MICROCAT_ADMIN_PASSWORD" => {
+                self.admin_password = Some(value).filter(|password| !password.is_empty())
+            }
             "MICROCAT_SESSION_TTL_MINUTES" => self.session_ttl_minutes = number(&value)?.max(1),
             "MICROCAT_HTTP_WORKERS" => self.http_workers = number(&value)?.max(0) as usize,
             "MICROCAT_DB_POOL_SIZE" => self.db_pool_size = number(&value)?.clamp(1, 512) as u32,
-            "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
+            "MICROCAT_COOKIE_SECURE" => {
+                self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes")
+            }
             _ => {}
         }
         Ok(())
@@ -142,7 +161,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
     }
 
     #[test]
@@ -158,9 +180,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("microcat-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("microcat.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nmedia_dir = \"/srv/media\"\nsession_ttl_minutes = 60\n").unwrap();
-        let overrides = Overrides { media_dir: Some("/flag/media".into()), ..Overrides::default() };
-        let settings = Settings::load_from(Some(&file), env(&[("MICROCAT_LISTEN", "127.0.0.1:1")]), &overrides).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nmedia_dir = \"/srv/media\"\nsession_ttl_minutes = 60\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            media_dir: Some("/flag/media".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load_from(
+            Some(&file),
+            env(&[("MICROCAT_LISTEN", "127.0.0.1:1")]),
+            &overrides,
+        )
+        .unwrap();
         assert_eq!(settings.listen, "127.0.0.1:1");
         assert_eq!(settings.media_dir, PathBuf::from("/flag/media"));
         assert_eq!(settings.session_ttl_minutes, 60);
@@ -171,13 +205,25 @@ mod tests {
     fn unknown_keys_in_the_file_are_refused() {
         let file = std::env::temp_dir().join(format!("microcat-bad-{}.toml", std::process::id()));
         std::fs::write(&file, "lisen = \"typo\"\n").unwrap();
-        assert!(matches!(Settings::load_from(Some(&file), env(&[]), &Overrides::default()), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Settings::load_from(Some(&file), env(&[]), &Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
         std::fs::remove_file(file).ok();
     }
 
     #[test]
     fn bad_numbers_in_the_environment_name_the_variable() {
-        let error = Settings::load_from(None, env(&[("MICROCAT_SESSION_TTL_MINUTES", "soon")]), &Overrides::default());
-        assert!(error.unwrap_err().to_string().contains("MICROCAT_SESSION_TTL_MINUTES"));
+        let error = Settings::load_from(
+            None,
+            env(&[("MICROCAT_SESSION_TTL_MINUTES", "soon")]),
+            &Overrides::default(),
+        );
+        assert!(
+            error
+                .unwrap_err()
+                .to_string()
+                .contains("MICROCAT_SESSION_TTL_MINUTES")
+        );
     }
 }

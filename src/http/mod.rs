@@ -28,28 +28,47 @@ pub struct AppState {
 
 /// Registers every route. The table is the map of the API: read it first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::get_health)).service(
-        web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(openapi::get_openapi))
-            .route("/session", web::post().to(session::create_session))
-            .route("/session", web::delete().to(session::delete_session))
-            .route("/me", web::get().to(session::get_me))
-            .route("/users", web::post().to(users::create_user))
-            .route("/users", web::get().to(users::list_users))
-            .route("/users/{id}", web::get().to(users::get_user))
-            .route("/users/{id}", web::patch().to(users::update_user))
-            .route("/works", web::post().to(works::create_work))
-            .route("/works", web::get().to(works::list_works))
-            .route("/works/{id}", web::get().to(works::get_work))
-            .route("/works/{id}", web::patch().to(works::update_work))
-            .route("/works/{id}", web::delete().to(works::delete_work))
-            .route("/works/{id}/restore", web::post().to(works::restore_work)),
-    );
+    cfg.service(web::resource("/healthz").get(health::get_health))
+        .service(
+            web::scope("/api/v1")
+                .service(web::resource("/openapi.json").get(openapi::get_openapi))
+                .service(
+                    web::resource("/session")
+                        .post(session::create_session)
+                        .delete(session::delete_session),
+                )
+                .service(web::resource("/me").get(session::get_me))
+                .service(
+                    web::resource("/users")
+                        .post(users::create_user)
+                        .get(users::list_users),
+                )
+                .service(
+                    web::resource("/users/{id}")
+                        .get(users::get_user)
+                        .patch(users::update_user),
+                )
+                .service(
+                    web::resource("/works")
+                        .post(works::create_work)
+                        .get(works::list_works),
+                )
+                .service(
+                    web::resource("/works/{id}")
+                        .get(works::get_work)
+                        .patch(works::update_work)
+                        .delete(works::delete_work),
+                )
+                .service(web::resource("/works/{id}/restore").post(works::restore_work)),
+        );
 }
 
 /// Answers any unmatched path.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound { code: "route-not-found", message: "no such route".into() })
+    Err(ApiError::NotFound {
+        code: "route-not-found",
+        message: "no such route".into(),
+    })
 }
 
 /// Headers every response carries.
@@ -69,19 +88,28 @@ pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
             .get(header::CONTENT_TYPE)
             .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
         if is_json {
-            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+            return Ok(ErrorHandlerResponse::Response(
+                response.map_into_left_body(),
+            ));
         }
         let error = error_for_status(response.status());
         let (request, _) = response.into_parts();
         let mut rendered: HttpResponse<BoxBody> = error.error_response();
-        rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, rendered).map_into_right_body()))
+        rendered
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(request, rendered).map_into_right_body(),
+        ))
     })
 }
 
 fn error_for_status(status: actix_web::http::StatusCode) -> ApiError {
     match status.as_u16() {
-        404 => ApiError::NotFound { code: "route-not-found", message: "no such route".into() },
+        404 => ApiError::NotFound {
+            code: "route-not-found",
+            message: "no such route".into(),
+        },
         405 => ApiError::MethodNotAllowed,
         413 => ApiError::PayloadTooLarge { limit_bytes: 0 },
         400..=499 => ApiError::MalformedJson(format!("bad request ({status})")),

@@ -8,7 +8,10 @@ use super::{health, session, users, works};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "microcat", description = "Production, review, catalog and search of micro-content"),
+    info(
+        title = "microcat",
+        description = "Production, review, catalog and search of micro-content"
+    ),
     paths(
         health::get_health,
         session::create_session,
@@ -25,7 +28,12 @@ use super::{health, session, users, works};
         works::delete_work,
         works::restore_work,
     ),
-    components(schemas(crate::domain::fields::Credit, crate::domain::work::Kind, crate::domain::work::Status, crate::domain::user::Role))
+    components(schemas(
+        crate::domain::fields::Credit,
+        crate::domain::work::Kind,
+        crate::domain::work::Status,
+        crate::domain::user::Role
+    ))
 )]
 struct ApiDoc;
 

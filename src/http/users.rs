@@ -64,13 +64,21 @@ pub struct UpdateUserRequest {
 }
 
 fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::role_required("admin"))
+    }
 }
 
 /// Creates an account (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     responses((status = 201, body = UserResponse), (status = 403), (status = 409), (status = 422)))]
-pub async fn create_user(app: web::Data<AppState>, user: CurrentUser, body: ApiJson<CreateUserRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_user(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&user.0)?;
     let ApiJson(request) = body;
     let input = NewUserInput {
@@ -86,22 +94,38 @@ pub async fn create_user(app: web::Data<AppState>, user: CurrentUser, body: ApiJ
 /// Lists accounts by username (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
     responses((status = 200, body = UserListResponse), (status = 403)))]
-pub async fn list_users(app: web::Data<AppState>, user: CurrentUser, query: ApiQuery<PageQuery>) -> Result<web::Json<UserListResponse>, ApiError> {
+pub async fn list_users(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    query: ApiQuery<PageQuery>,
+) -> Result<web::Json<UserListResponse>, ApiError> {
     require_admin(&user.0)?;
-    let page = Page::parse(query.0.page, query.0.per_page).map_err(|error| ApiError::query(&error.field, error.message))?;
+    let page = Page::parse(query.0.page, query.0.per_page)
+        .map_err(|error| ApiError::query(&error.field, error.message))?;
     let (views, total) = accounts::list_users(&app.db, page).await?;
     let items = views.into_iter().map(UserResponse::from).collect();
-    Ok(web::Json(UserListResponse { items, total, page: page.page, per_page: page.per_page }))
+    Ok(web::Json(UserListResponse {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 /// One account (admin, or the account's owner).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", responses((status = 200, body = UserResponse), (status = 403), (status = 404)))]
-pub async fn get_user(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<web::Json<UserResponse>, ApiError> {
+pub async fn get_user(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<web::Json<UserResponse>, ApiError> {
     let id = extractors::user_id(&path)?;
     if user.0.id != id {
         require_admin(&user.0)?;
     }
-    Ok(web::Json(UserResponse::from(accounts::get_user(&app.db, id.as_str()).await?)))
+    Ok(web::Json(UserResponse::from(
+        accounts::get_user(&app.db, id.as_str()).await?,
+    )))
 }
 
 /// Changes an account's name, password, roles or disabled flag (admin).

@@ -43,7 +43,10 @@ pub struct WorkResponse {
 impl WorkResponse {
     fn full(work: Work) -> Self {
         let body = Some(work.body.clone());
-        Self { body, ..Self::summary(work) }
+        Self {
+            body,
+            ..Self::summary(work)
+        }
     }
 
     fn summary(work: Work) -> Self {
@@ -119,7 +122,9 @@ pub struct UpdateWorkRequest {
 }
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -156,27 +161,44 @@ fn query_error(error: FieldError) -> ApiError {
 
 fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
-        let time = if end_of_day { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
+        let time = if end_of_day {
+            date.and_hms_micro_opt(23, 59, 59, 999_999)
+        } else {
+            date.and_hms_opt(0, 0, 0)
+        };
         return Ok(time.expect("valid wall-clock time").and_utc());
     }
     crate::domain::fields::parse_timestamp(field, raw).map_err(query_error)
 }
 
 fn non_blank(value: Option<String>) -> Option<String> {
-    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+    value
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
 }
 
 impl ListWorksQuery {
     fn parse(self) -> Result<WorkQuery, ApiError> {
-        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
+        let kind = non_blank(self.kind)
+            .map(|raw| Kind::parse_field("kind", &raw).map_err(query_error))
+            .transpose()?;
         let status = non_blank(self.status)
-            .map(|raw| Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state"))))
+            .map(|raw| {
+                Status::parse(&raw).ok_or_else(|| {
+                    ApiError::query("status", format!("status {raw:?} is not a known state"))
+                })
+            })
             .transpose()?;
         let order = match non_blank(self.sort).as_deref() {
             None | Some("newest") => WorkOrder::Newest,
             Some("oldest") => WorkOrder::Oldest,
             Some("updated") => WorkOrder::RecentlyUpdated,
-            Some(_) => return Err(ApiError::query("sort", "sort must be newest, oldest or updated")),
+            Some(_) => {
+                return Err(ApiError::query(
+                    "sort",
+                    "sort must be newest, oldest or updated",
+                ));
+            }
         };
         Ok(WorkQuery {
             kind,
@@ -184,8 +206,12 @@ impl ListWorksQuery {
             unit: non_blank(self.unit),
             tag: non_blank(self.tag),
             created_by: non_blank(self.created_by),
-            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
-            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
+            from: non_blank(self.from)
+                .map(|raw| parse_date_bound("from", &raw, false))
+                .transpose()?,
+            to: non_blank(self.to)
+                .map(|raw| parse_date_bound("to", &raw, true))
+                .transpose()?,
             deleted: self.deleted.unwrap_or(false),
             order,
             page: Page::parse(self.page, self.per_page).map_err(query_error)?,
@@ -196,7 +222,11 @@ impl ListWorksQuery {
 /// Creates a work in its kind's first state.
 #[utoipa::path(post, path = "/api/v1/works", tag = "works", request_body = CreateWorkRequest,
     responses((status = 201, body = WorkResponse), (status = 401), (status = 403), (status = 422)))]
-pub async fn create_work(app: web::Data<AppState>, user: CurrentUser, body: ApiJson<CreateWorkRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_work(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    body: ApiJson<CreateWorkRequest>,
+) -> Result<HttpResponse, ApiError> {
     let ApiJson(request) = body;
     let fields = NewWorkFields::parse(NewWorkInput {
         kind: request.kind,
@@ -212,16 +242,26 @@ pub async fn create_work(app: web::Data<AppState>, user: CurrentUser, body: ApiJ
     })?;
     let work = service::create_work(&app.db, &user.0, fields).await?;
     let location = format!("/api/v1/works/{}", work.id);
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(WorkResponse::full(work)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(WorkResponse::full(work)))
 }
 
 /// Lists the works the caller may see, newest first.
 #[utoipa::path(get, path = "/api/v1/works", tag = "works", params(ListWorksQuery),
     responses((status = 200, body = WorkListResponse), (status = 400), (status = 401)))]
-pub async fn list_works(app: web::Data<AppState>, user: CurrentUser, query: ApiQuery<ListWorksQuery>) -> Result<web::Json<WorkListResponse>, ApiError> {
+pub async fn list_works(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    query: ApiQuery<ListWorksQuery>,
+) -> Result<web::Json<WorkListResponse>, ApiError> {
     let listed = service::list_works(&app.db, &user.0, query.0.parse()?).await?;
     Ok(web::Json(WorkListResponse {
-        items: listed.items.into_iter().map(WorkResponse::summary).collect(),
+        items: listed
+            .items
+            .into_iter()
+            .map(WorkResponse::summary)
+            .collect(),
         total: listed.total,
         page: listed.page.page,
         per_page: listed.page.per_page,
@@ -230,9 +270,15 @@ pub async fn list_works(app: web::Data<AppState>, user: CurrentUser, query: ApiQ
 
 /// One work.
 #[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works", responses((status = 200, body = WorkResponse), (status = 404)))]
-pub async fn get_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_work(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let work = service::get_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", work.version)))
+        .json(WorkResponse::full(work)))
 }
 
 /// The expected version: the body's `version`, else `If-Match`.
@@ -276,19 +322,29 @@ pub async fn update_work(
         published_at: request.published_at,
     })?;
     let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", work.version)))
+        .json(WorkResponse::full(work)))
 }
 
 /// Soft-deletes a work.
 #[utoipa::path(delete, path = "/api/v1/works/{id}", tag = "works", responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-pub async fn delete_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_work(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     service::delete_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Restores a soft-deleted work (admin).
 #[utoipa::path(post, path = "/api/v1/works/{id}/restore", tag = "works", responses((status = 200, body = WorkResponse), (status = 403), (status = 404), (status = 409)))]
-pub async fn restore_work(app: web::Data<AppState>, user: CurrentUser, path: web::Path<String>) -> Result<web::Json<WorkResponse>, ApiError> {
+pub async fn restore_work(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<web::Json<WorkResponse>, ApiError> {
     let work = service::restore_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
     Ok(web::Json(WorkResponse::full(work)))
 }

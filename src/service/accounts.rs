@@ -27,7 +27,10 @@ pub struct UserView {
 
 impl UserView {
     fn from_row(row: UserRow, role_names: &[String]) -> Self {
-        let roles = role_names.iter().filter_map(|name| Role::parse(name)).collect();
+        let roles = role_names
+            .iter()
+            .filter_map(|name| Role::parse(name))
+            .collect();
         Self {
             id: row.id,
             username: row.username,
@@ -61,7 +64,8 @@ impl LoginPolicy {
     pub fn throttled_for(&self, row: &UserRow, now: chrono::NaiveDateTime) -> Option<u64> {
         let last = row.last_failed_login_at?;
         let until = last + self.lockout;
-        (row.failed_logins >= self.max_failures && until > now).then(|| (until - now).num_seconds().max(1) as u64)
+        (row.failed_logins >= self.max_failures && until > now)
+            .then(|| (until - now).num_seconds().max(1) as u64)
     }
 }
 
@@ -75,11 +79,18 @@ pub struct LoginGranted {
 }
 
 /// Checks a username and password and opens a session.
-pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str) -> Result<LoginGranted, ApiError> {
+pub async fn login(
+    db: &Db,
+    policy: LoginPolicy,
+    username: &str,
+    password: &str,
+) -> Result<LoginGranted, ApiError> {
     let Ok(name) = Username::parse(username) else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
-    let found = db.read(move |conn| load_user_with_roles(conn, name.as_str())).await?;
+    let found = db
+        .read(move |conn| load_user_with_roles(conn, name.as_str()))
+        .await?;
     let Some((row, role_names)) = found else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
@@ -110,7 +121,10 @@ async fn verify_off_executor(password: String, hash: String) -> Result<bool, Api
         .map_err(|error| ApiError::Internal(format!("password check task: {error}")))
 }
 
-fn load_user_with_roles(conn: &mut DbConnection, username: &str) -> diesel::QueryResult<Option<(UserRow, Vec<String>)>> {
+fn load_user_with_roles(
+    conn: &mut DbConnection,
+    username: &str,
+) -> diesel::QueryResult<Option<(UserRow, Vec<String>)>> {
     let Some(row) = users::find_by_username(conn, username)? else {
         return Ok(None);
     };
@@ -120,7 +134,9 @@ fn load_user_with_roles(conn: &mut DbConnection, username: &str) -> diesel::Quer
 
 async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow) -> Result<(), ApiError> {
     let id = row.id.clone();
-    let window_expired = row.last_failed_login_at.is_none_or(|last| last + policy.lockout <= now());
+    let window_expired = row
+        .last_failed_login_at
+        .is_none_or(|last| last + policy.lockout <= now());
     tracing::warn!(user.id = %id, "failed login");
     db.write(move |conn| {
         let stamp = now();
@@ -135,7 +151,12 @@ async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow) -> Result<(
     Ok(())
 }
 
-async fn open_session(db: &Db, policy: LoginPolicy, row: UserRow, role_names: Vec<String>) -> Result<LoginGranted, ApiError> {
+async fn open_session(
+    db: &Db,
+    policy: LoginPolicy,
+    row: UserRow,
+    role_names: Vec<String>,
+) -> Result<LoginGranted, ApiError> {
     let token = format!("mct_{}", auth::random_secret(32));
     let created_at = now();
     let session = sessions::SessionRow {
@@ -152,11 +173,20 @@ async fn open_session(db: &Db, policy: LoginPolicy, row: UserRow, role_names: Ve
         sessions::insert(conn, &session).map(Ok::<(), ApiError>)
     })
     .await??;
-    Ok(LoginGranted { user: UserView::from_row(row, &role_names), token, csrf_token, expires_at })
+    Ok(LoginGranted {
+        user: UserView::from_row(row, &role_names),
+        token,
+        csrf_token,
+        expires_at,
+    })
 }
 
 /// Resolves a presented token to its user; expired, revoked or disabled → 401.
-pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Result<AuthUser, ApiError> {
+pub async fn authenticate(
+    db: &Db,
+    token: &str,
+    credential: Credential,
+) -> Result<AuthUser, ApiError> {
     let token_hash = auth::token_hash(token);
     let lookup_hash = token_hash.clone();
     let found = db
@@ -169,7 +199,9 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
         })
         .await?;
     let Some((session, row, role_names)) = found else {
-        return Err(ApiError::Unauthenticated("session is unknown or was revoked: log in again"));
+        return Err(ApiError::Unauthenticated(
+            "session is unknown or was revoked: log in again",
+        ));
     };
     if session.expires_at <= now() {
         return Err(ApiError::Unauthenticated("session expired: log in again"));
@@ -181,7 +213,10 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
         id: UserId::from_db(row.id),
         username: row.username,
         display_name: row.display_name,
-        roles: role_names.iter().filter_map(|name| Role::parse(name)).collect(),
+        roles: role_names
+            .iter()
+            .filter_map(|name| Role::parse(name))
+            .collect(),
         csrf_token: session.csrf_token,
         token_hash,
         credential,
@@ -191,7 +226,8 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
 /// Revokes the caller's session.
 pub async fn logout(db: &Db, user: &AuthUser) -> Result<(), ApiError> {
     let token_hash = user.token_hash.clone();
-    db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>)).await??;
+    db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>))
+        .await??;
     Ok(())
 }
 
@@ -246,7 +282,11 @@ pub async fn create_user(db: &Db, input: NewUserInput) -> Result<UserView, ApiEr
 }
 
 fn username_taken() -> ApiError {
-    ApiError::Conflict { code: "username-taken", message: "that username is already taken".into(), field: Some("username".into()) }
+    ApiError::Conflict {
+        code: "username-taken",
+        message: "that username is already taken".into(),
+        field: Some("username".into()),
+    }
 }
 
 /// One account by id.
@@ -254,7 +294,9 @@ pub async fn get_user(db: &Db, id: &str) -> Result<UserView, ApiError> {
     let id = id.to_owned();
     let found = db
         .read(move |conn| {
-            let Some(row) = users::find(conn, &id)? else { return Ok(None) };
+            let Some(row) = users::find(conn, &id)? else {
+                return Ok(None);
+            };
             let roles = users::roles_of(conn, &row.id)?;
             Ok(Some(UserView::from_row(row, &roles)))
         })
@@ -272,7 +314,11 @@ pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), Api
             let views = rows
                 .into_iter()
                 .map(|row| {
-                    let roles: Vec<String> = pairs.iter().filter(|(user, _)| *user == row.id).map(|(_, role)| role.clone()).collect();
+                    let roles: Vec<String> = pairs
+                        .iter()
+                        .filter(|(user, _)| *user == row.id)
+                        .map(|(_, role)| role.clone())
+                        .collect();
                     UserView::from_row(row, &roles)
                 })
                 .collect();
@@ -293,10 +339,24 @@ pub struct UserUpdateInput {
 
 /// Changes an account. Disabling it or changing its password revokes its sessions; an admin
 /// cannot remove their own admin role or disable themselves (so one admin always remains).
-pub async fn update_user(db: &Db, actor: &AuthUser, id: &str, input: UserUpdateInput) -> Result<UserView, ApiError> {
+pub async fn update_user(
+    db: &Db,
+    actor: &AuthUser,
+    id: &str,
+    input: UserUpdateInput,
+) -> Result<UserView, ApiError> {
     let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
-    let display_name = input.display_name.as_deref().map(user::parse_display_name).transpose()?;
-    let password = input.password.as_deref().map(user::parse_new_password).transpose()?.map(str::to_owned);
+    let display_name = input
+        .display_name
+        .as_deref()
+        .map(user::parse_display_name)
+        .transpose()?;
+    let password = input
+        .password
+        .as_deref()
+        .map(user::parse_new_password)
+        .transpose()?
+        .map(str::to_owned);
     if actor.id.as_str() == id {
         refuse_self_lockout(roles.as_deref(), input.disabled)?;
     }
@@ -309,7 +369,12 @@ pub async fn update_user(db: &Db, actor: &AuthUser, id: &str, input: UserUpdateI
         None => None,
     };
     let revoke = input.disabled == Some(true) || password_hash.is_some();
-    let changes = UserChanges { display_name, password_hash, disabled: input.disabled, updated_at: Some(now()) };
+    let changes = UserChanges {
+        display_name,
+        password_hash,
+        disabled: input.disabled,
+        updated_at: Some(now()),
+    };
     let target = id.to_owned();
     db.write(move |conn| {
         if !users::update(conn, &target, &changes)? {
@@ -340,12 +405,18 @@ fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result
 
 /// On a fresh install, creates `admin` with the configured password, or a generated one that
 /// is returned so the caller can print it once.
-pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<Option<String>, ApiError> {
+pub async fn ensure_admin(
+    db: &Db,
+    configured_password: Option<&str>,
+) -> Result<Option<String>, ApiError> {
     if db.read(users::count).await? > 0 {
         return Ok(None);
     }
     let generated = configured_password.is_none().then(auth::generate_password);
-    let password = configured_password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
+    let password = configured_password
+        .map(str::to_owned)
+        .or_else(|| generated.clone())
+        .unwrap_or_default();
     let input = NewUserInput {
         username: "admin".into(),
         password,
@@ -368,7 +439,11 @@ pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(),
         let Some(row) = users::find_by_username(conn, name.as_str())? else {
             return Ok(Err(ApiError::user_not_found()));
         };
-        let changes = UserChanges { password_hash: Some(password_hash), updated_at: Some(now()), ..UserChanges::default() };
+        let changes = UserChanges {
+            password_hash: Some(password_hash),
+            updated_at: Some(now()),
+            ..UserChanges::default()
+        };
         users::update(conn, &row.id, &changes)?;
         users::reset_failed_logins(conn, &row.id)?;
         sessions::delete_for_user(conn, &row.id)?;

@@ -1,1 +1,10 @@
+//! The integration suite: every test starts a real server on port 0 over a fresh database
+//! (SQLite by default; PostgreSQL when `MICROCAT_TEST_DATABASE=postgres`) and talks HTTP to it.
 
+mod auth;
+mod database;
+mod errors;
+mod helpers;
+mod users;
+mod visibility;
+mod works;

@@ -1,0 +1,35 @@
+# microcat — the two commands: `make run` (install, build, serve) and `make test` (install,
+# start throwaway services, run the whole suite on SQLite and PostgreSQL, clean up).
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/microcat-target
+BIN := $(CARGO_TARGET_DIR)/release/microcat
+
+# Everything the build and the tests need, from Debian's registry only.
+APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
+	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
+	libavfilter-dev libavdevice-dev ffmpeg libturbojpeg0-dev libheif-dev \
+	postgresql chromium chromium-driver
+
+.PHONY: deps build run test check fmt clean-data
+
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	cargo build --release --locked
+
+## Build and serve on http://127.0.0.1:8080 with SQLite under data/, media/ and index/.
+run: build
+	mkdir -p data media index
+	$(BIN) serve
+
+## The whole suite: format, lints, docs, unit tests, and the API suite on both databases.
+test: deps
+	scripts/test.sh
+
+check:
+	cargo check --all-targets
+
+fmt:
+	cargo fmt

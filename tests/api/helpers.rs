@@ -1,0 +1,312 @@
+//! `TestApp`: a running server with its own database and folders, plus request helpers.
+
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use awc::http::Method;
+use diesel::RunQueryDsl;
+use microcat::app::Application;
+use microcat::config::Settings;
+use microcat::db::Db;
+use serde_json::{Value, json};
+
+/// Password every test account gets.
+pub const PASSWORD: &str = "test-password-1";
+/// The first admin's password in tests.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// Which backend this run tests, from `MICROCAT_TEST_DATABASE` (`sqlite` or `postgres`).
+pub fn backend() -> String {
+    std::env::var("MICROCAT_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+/// A fresh database URL for one test.
+fn fresh_database_url(dir: &std::path::Path) -> String {
+    if backend() != "postgres" {
+        return format!("sqlite://{}", dir.join("data/microcat.db").display());
+    }
+    let admin_url = std::env::var("MICROCAT_TEST_POSTGRES_URL")
+        .expect("MICROCAT_TEST_DATABASE=postgres needs MICROCAT_TEST_POSTGRES_URL (make test starts a cluster)");
+    let name = format!("microcat_test_{}", uuid_simple());
+    let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&admin_url)
+        .expect("connect to the test cluster");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create a test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("postgres url has a database part");
+    format!("{base}/{name}")
+}
+
+fn uuid_simple() -> String {
+    microcat::domain::ids::WorkId::generate()
+        .as_str()
+        .replace('-', "")
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body text if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not json ({}): {}", self.status, self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The error envelope's code.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.text()))
+            .to_owned()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A logged-in account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+    pub csrf_token: String,
+}
+
+/// A running server with its own database and folders.
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub settings: Settings,
+    pub admin: Session,
+    handle: ServerHandle,
+    client: awc::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// A server with default test settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose settings the test adjusts first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            database_url: fresh_database_url(dir.path()),
+            media_dir: dir.path().join("media"),
+            index_dir: dir.path().join("index"),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            http_workers: 2,
+            db_pool_size: 8,
+            ..Settings::default()
+        };
+        adjust(&mut settings);
+        Self::start(settings, dir).await
+    }
+
+    async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
+        let application = Application::build(settings.clone())
+            .await
+            .expect("server builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let db = application.db();
+        let handle = application.handle();
+        actix_web::rt::spawn(application.run_until_stopped());
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        let placeholder = Session {
+            user_id: String::new(),
+            token: String::new(),
+            csrf_token: String::new(),
+        };
+        let mut app = Self {
+            address,
+            db,
+            settings,
+            admin: placeholder,
+            handle,
+            client,
+            _dir: dir,
+        };
+        app.admin = app.login("admin", ADMIN_PASSWORD).await;
+        app
+    }
+
+    /// Stops the server and starts a new one on the same database and folders.
+    pub async fn restart(self) -> Self {
+        self.handle.stop(true).await;
+        let Self { settings, _dir, .. } = self;
+        Self::start(settings, _dir).await
+    }
+
+    /// Sends a request; `token` authenticates with a bearer token.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let sent = match body {
+            Some(json) => request.send_json(json).await,
+            None => request.send().await,
+        };
+        read(sent.expect("request reaches the server")).await
+    }
+
+    /// Sends raw bytes with the given headers.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        read(
+            request
+                .send_body(body)
+                .await
+                .expect("request reaches the server"),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Reply {
+        self.request(Method::GET, path, Some(&session.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: &Value) -> Reply {
+        self.request(Method::POST, path, Some(&session.token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, session: &Session, body: &Value) -> Reply {
+        self.request(Method::PATCH, path, Some(&session.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, session: &Session) -> Reply {
+        self.request(Method::DELETE, path, Some(&session.token), None)
+            .await
+    }
+
+    /// Logs in and returns the session (panics unless 200).
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let reply = self.try_login(username, password).await;
+        assert_eq!(reply.status, 200, "login of {username}: {}", reply.text());
+        let body = reply.json();
+        Session {
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+            csrf_token: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Attempts a login and returns the raw answer.
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        let body = json!({ "username": username, "password": password });
+        self.request(Method::POST, "/api/v1/session", None, Some(&body))
+            .await
+    }
+
+    /// Creates an account with these roles (as admin) and logs it in.
+    pub async fn user_with_roles(&self, username: &str, roles: &[&str]) -> Session {
+        let body = json!({ "username": username, "password": PASSWORD, "display_name": username, "roles": roles });
+        let reply = self.post("/api/v1/users", &self.admin, &body).await;
+        assert_eq!(reply.status, 201, "creating {username}: {}", reply.text());
+        self.login(username, PASSWORD).await
+    }
+
+    /// Creates a work as `session` and returns its JSON (panics unless 201).
+    pub async fn create_work(&self, session: &Session, body: Value) -> Value {
+        let reply = self.post("/api/v1/works", session, &body).await;
+        assert_eq!(reply.status, 201, "creating a work: {}", reply.text());
+        reply.json()
+    }
+
+    /// Sets a work's status directly in the database (until a test drives the lifecycle).
+    pub fn force_status(&self, work_id: &str, status: &str) {
+        let mut conn = self.db.connection().expect("db connection");
+        diesel::sql_query(format!(
+            "UPDATE works SET status = '{status}' WHERE id = '{work_id}'"
+        ))
+        .execute(&mut *conn)
+        .expect("status update");
+    }
+
+    /// Runs one SQL statement directly (panics if it fails).
+    pub fn execute_sql(&self, sql: &str) -> usize {
+        self.try_sql(sql).expect("sql statement")
+    }
+
+    /// Runs one SQL statement directly.
+    pub fn try_sql(&self, sql: &str) -> diesel::QueryResult<usize> {
+        let mut conn = self.db.connection().expect("db connection");
+        diesel::sql_query(sql).execute(&mut *conn)
+    }
+}
+
+async fn read<S>(mut response: awc::ClientResponse<S>) -> Reply
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let body = response
+        .body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .expect("response body");
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: body.to_vec(),
+    }
+}
+
+/// A minimal valid work of `kind`.
+pub fn work_json(kind: &str, title: &str) -> Value {
+    json!({ "kind": kind, "title": title })
+}
