@@ -203,10 +203,10 @@ impl ResponseError for ApiError {
             },
         };
         let mut response = HttpResponse::build(self.status_code()).json(envelope);
-        if let ApiError::TooManyAttempts { retry_after_secs } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let ApiError::TooManyAttempts { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if matches!(
             self,

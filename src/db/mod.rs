@@ -146,14 +146,13 @@ pub struct Db {
 impl Db {
     /// Connects (creating a SQLite file's folder if needed) and applies pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
-        if let DatabaseUrl::Sqlite(path) = url {
-            if let Some(folder) = path
+        if let DatabaseUrl::Sqlite(path) = url
+            && let Some(folder) = path
                 .parent()
                 .filter(|folder| !folder.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(folder)
-                    .map_err(|error| DbError::Task(format!("creating {folder:?}: {error}")))?;
-            }
+        {
+            std::fs::create_dir_all(folder)
+                .map_err(|error| DbError::Task(format!("creating {folder:?}: {error}")))?;
         }
         let pool = Pool::builder()
             .max_size(pool_size)

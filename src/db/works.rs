@@ -202,10 +202,10 @@ pub fn update_if_version(
             .set((changes, bumped))
             .execute(conn)?
     };
-    if updated == 1 {
-        if let Some(tags) = new_tags {
-            replace_tags(conn, id, tags)?;
-        }
+    if updated == 1
+        && let Some(tags) = new_tags
+    {
+        replace_tags(conn, id, tags)?;
     }
     Ok(updated == 1)
 }

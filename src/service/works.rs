@@ -288,10 +288,10 @@ pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), Api
             Ok(row) if row.deleted_at.is_none() => row,
             Ok(_) | Err(_) => return Ok(Err(ApiError::work_not_found())),
         };
-        if !caller.is_admin() {
-            if let Err(refusal) = check_editable(&caller, &row) {
-                return Ok(Err(refusal));
-            }
+        if !caller.is_admin()
+            && let Err(refusal) = check_editable(&caller, &row)
+        {
+            return Ok(Err(refusal));
         }
         let stamp: NaiveDateTime = now();
         rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
