@@ -3,22 +3,31 @@
 //! `microcat serve` and by the integration tests (with port 0).
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db, sessions};
 use crate::http::{self, AppState};
+use crate::jobs::{JobRunner, Workers};
+use crate::media::DecodeLimits;
+use crate::media::worker::ChildLimits;
 use crate::service::accounts::{self, LoginPolicy};
+use crate::service::media::{MediaContext, UploadLimits};
+use crate::storage::LocalStore;
 
 /// A bound, not yet awaited, server.
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    workers: Workers,
 }
 
 impl Application {
@@ -26,9 +35,18 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
         for folder in [&settings.media_dir, &settings.index_dir] {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating {}", folder.display()))?;
+            std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
         }
+        let store = LocalStore::open(&settings.media_dir)
+            .with_context(|| format!("opening {}", settings.media_dir.display()))?;
+        let wake = Arc::new(Notify::new());
+        let workers = start_job_workers(&settings, db.clone(), store.clone(), wake.clone()).await?;
+        let limits = UploadLimits {
+            image_bytes: settings.max_image_bytes,
+            video_bytes: settings.max_video_bytes,
+            audio_bytes: settings.max_audio_bytes,
+        };
+        let media = MediaContext::new(store, limits, wake, settings.job_max_attempts.max(1));
         if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
             .await
             .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?
@@ -36,11 +54,10 @@ impl Application {
             print_generated_password(&password);
         }
         purge_expired_sessions(&db).await;
-        let listener = TcpListener::bind(&settings.listen)
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, db.clone(), settings)?;
-        Ok(Self { port, server, db })
+        let server = serve(listener, db.clone(), media, settings)?;
+        Ok(Self { port, server, db, workers })
     }
 
     /// The port actually bound (useful with port 0).
@@ -60,7 +77,9 @@ impl Application {
 
     /// Serves until stopped (Ctrl-C / SIGTERM, or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.workers.stop();
+        served
     }
 }
 
@@ -83,26 +102,59 @@ fn print_generated_password(password: &str) {
 }
 
 async fn purge_expired_sessions(db: &Db) {
-    let purged = db
-        .write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>))
-        .await;
+    let purged = db.write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>)).await;
     if let Ok(Ok(count)) = purged {
         tracing::info!(sessions = count, "purged expired sessions");
     }
 }
 
-fn serve(listener: TcpListener, db: Db, settings: Settings) -> anyhow::Result<Server> {
+/// Decode limits from settings.
+pub fn decode_limits(settings: &Settings) -> DecodeLimits {
+    DecodeLimits {
+        max_pixels: settings.max_image_megapixels.saturating_mul(1_000_000),
+        max_duration_ms: settings.max_media_duration_secs.saturating_mul(1000),
+    }
+}
+
+async fn start_job_workers(
+    settings: &Settings,
+    db: Db,
+    store: LocalStore,
+    wake: Arc<Notify>,
+) -> anyhow::Result<Workers> {
+    let program = match &settings.media_worker_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe().context("locating this binary for media workers")?,
+    };
+    let child = ChildLimits {
+        program,
+        timeout: Duration::from_secs(settings.media_timeout_secs.max(1)),
+        memory_bytes: settings.media_memory_mb.max(64) * 1024 * 1024,
+    };
+    let count = if settings.media_workers == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        settings.media_workers
+    };
+    let runner = JobRunner {
+        db,
+        store,
+        child,
+        decode: decode_limits(settings),
+        wake,
+        retry_base: Duration::from_secs(settings.job_retry_base_secs),
+    };
+    Ok(runner.start(count).await?)
+}
+
+fn serve(listener: TcpListener, db: Db, media: MediaContext, settings: Settings) -> anyhow::Result<Server> {
     let workers = if settings.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
     } else {
         settings.http_workers
     };
     let login_policy = LoginPolicy::from_settings(&settings);
-    let state = web::Data::new(AppState {
-        db,
-        settings,
-        login_policy,
-    });
+    let state = web::Data::new(AppState { db, media, settings, login_policy });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -49,6 +49,25 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Internal: process one media file described by a JSON request on stdin.
+    #[command(hide = true)]
+    MediaWorker,
+    /// Write a JPEG thumbnail of a photo (the server's code path, for benchmarks and checks).
+    Thumbnail {
+        input: PathBuf,
+        output: PathBuf,
+        /// Long edge in pixels.
+        #[arg(long, default_value_t = 320)]
+        size: u32,
+    },
+    /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
+    Poster {
+        input: PathBuf,
+        output: PathBuf,
+        /// Long edge in pixels.
+        #[arg(long, default_value_t = 320)]
+        size: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,11 +105,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         index_dir: cli.overrides.index_dir,
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    match &cli.command {
+        Command::MediaWorker => return crate::media::worker::run_worker_process(),
+        Command::Thumbnail { input, output, size } => {
+            return Ok(crate::media::picture::thumbnail_file(input, output, *size, app::decode_limits(&settings))?);
+        }
+        Command::Poster { input, output, size } => {
+            return Ok(crate::media::video::poster_file(input, output, *size, app::decode_limits(&settings))?);
+        }
+        _ => {}
+    }
     actix_web::rt::System::new().block_on(async move {
         match cli.command {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::User(command) => user(settings, command).await,
+            Command::MediaWorker | Command::Thumbnail { .. } | Command::Poster { .. } => unreachable!("handled above"),
         }
     })
 }
@@ -119,45 +149,18 @@ fn read_password_line() -> anyhow::Result<String> {
 async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     match command {
-        UserCommand::Add {
-            username,
-            roles,
-            display_name,
-            ..
-        } => {
-            let input = NewUserInput {
-                username,
-                password: read_password_line()?,
-                display_name,
-                roles,
-            };
-            let created = accounts::create_user(&db, input)
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!(
-                "created {} ({}) with roles {:?}",
-                created.username, created.id, created.roles
-            );
+        UserCommand::Add { username, roles, display_name, .. } => {
+            let input = NewUserInput { username, password: read_password_line()?, display_name, roles };
+            let created = accounts::create_user(&db, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("created {} ({}) with roles {:?}", created.username, created.id, created.roles);
         }
         UserCommand::List => {
             let page = Page::parse(Some(1), Some(100)).expect("static page is valid");
-            let (users, total) = accounts::list_users(&db, page)
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let (users, total) = accounts::list_users(&db, page).await.map_err(|error| anyhow::anyhow!("{error}"))?;
             for account in users {
                 let roles: Vec<&str> = account.roles.iter().map(|role| role.as_str()).collect();
-                let state = if account.disabled {
-                    "disabled"
-                } else {
-                    "active"
-                };
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    account.username,
-                    account.display_name,
-                    roles.join(","),
-                    state
-                );
+                let state = if account.disabled { "disabled" } else { "active" };
+                println!("{}\t{}\t{}\t{}", account.username, account.display_name, roles.join(","), state);
             }
             println!("{total} accounts");
         }

@@ -33,6 +33,28 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Largest JSON request body, in bytes.
     pub json_limit_bytes: usize,
+    /// Largest image upload, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video upload, in bytes.
+    pub max_video_bytes: u64,
+    /// Largest audio upload, in bytes.
+    pub max_audio_bytes: u64,
+    /// Largest image or video frame, in megapixels.
+    pub max_image_megapixels: u64,
+    /// Longest video or audio, in seconds.
+    pub max_media_duration_secs: u64,
+    /// Media processing workers; 0 means one per CPU core.
+    pub media_workers: usize,
+    /// Wall-clock limit of one media worker run, in seconds.
+    pub media_timeout_secs: u64,
+    /// Address-space limit of a media worker, in MiB.
+    pub media_memory_mb: u64,
+    /// Attempts before a processing job ends `failed`.
+    pub job_max_attempts: i32,
+    /// First retry delay, in seconds (doubles each attempt).
+    pub job_retry_base_secs: u64,
+    /// The program run as `… media-worker`; this binary when unset.
+    pub media_worker_program: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -50,6 +72,17 @@ impl Default for Settings {
             db_pool_size: 16,
             cookie_secure: false,
             json_limit_bytes: 2 * 1024 * 1024,
+            max_image_bytes: 64 * 1024 * 1024,
+            max_video_bytes: 4 * 1024 * 1024 * 1024,
+            max_audio_bytes: 512 * 1024 * 1024,
+            max_image_megapixels: 100,
+            max_media_duration_secs: 3 * 3600,
+            media_workers: 0,
+            media_timeout_secs: 120,
+            media_memory_mb: 2048,
+            job_max_attempts: 3,
+            job_retry_base_secs: 5,
+            media_worker_program: None,
         }
     }
 }
@@ -67,15 +100,9 @@ pub struct Overrides {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("reading config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
 }
@@ -104,37 +131,32 @@ impl Settings {
     }
 
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.into(),
-            source,
-        })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
     }
 
     fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
         let number = |value: &str| {
-            value.trim().parse::<i64>().map_err(|_| ConfigError::Env {
-                name: name.into(),
-                message: "must be a whole number".into(),
-            })
+            value
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| ConfigError::Env { name: name.into(), message: "must be a whole number".into() })
         };
         match name {
             "MICROCAT_LISTEN" => self.listen = value,
             "MICROCAT_DATABASE_URL" => self.database_url = value,
             "MICROCAT_MEDIA_DIR" => self.media_dir = value.into(),
             "MICROCAT_INDEX_DIR" => self.index_dir = value.into(),
-            "MICROCAT_ADMIN_PASSWORD" => {
-                self.admin_password = Some(value).filter(|password| !password.is_empty())
-            }
+            "MICROCAT_ADMIN_PASSWORD" => self.admin_password = Some(value).filter(|password| !password.is_empty()),
             "MICROCAT_SESSION_TTL_MINUTES" => self.session_ttl_minutes = number(&value)?.max(1),
             "MICROCAT_HTTP_WORKERS" => self.http_workers = number(&value)?.max(0) as usize,
             "MICROCAT_DB_POOL_SIZE" => self.db_pool_size = number(&value)?.clamp(1, 512) as u32,
-            "MICROCAT_COOKIE_SECURE" => {
-                self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes")
-            }
+            "MICROCAT_MEDIA_WORKERS" => self.media_workers = number(&value)?.max(0) as usize,
+            "MICROCAT_MEDIA_TIMEOUT_SECS" => self.media_timeout_secs = number(&value)?.max(1) as u64,
+            "MICROCAT_MAX_VIDEO_BYTES" => self.max_video_bytes = number(&value)?.max(1) as u64,
+            "MICROCAT_MAX_IMAGE_BYTES" => self.max_image_bytes = number(&value)?.max(1) as u64,
+            "MICROCAT_MAX_AUDIO_BYTES" => self.max_audio_bytes = number(&value)?.max(1) as u64,
+            "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
             _ => {}
         }
         Ok(())
@@ -161,10 +183,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
     }
 
     #[test]
@@ -180,21 +199,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("microcat-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("microcat.toml");
-        std::fs::write(
-            &file,
-            "listen = \"0.0.0.0:9000\"\nmedia_dir = \"/srv/media\"\nsession_ttl_minutes = 60\n",
-        )
-        .unwrap();
-        let overrides = Overrides {
-            media_dir: Some("/flag/media".into()),
-            ..Overrides::default()
-        };
-        let settings = Settings::load_from(
-            Some(&file),
-            env(&[("MICROCAT_LISTEN", "127.0.0.1:1")]),
-            &overrides,
-        )
-        .unwrap();
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\nmedia_dir = \"/srv/media\"\nsession_ttl_minutes = 60\n")
+            .unwrap();
+        let overrides = Overrides { media_dir: Some("/flag/media".into()), ..Overrides::default() };
+        let settings =
+            Settings::load_from(Some(&file), env(&[("MICROCAT_LISTEN", "127.0.0.1:1")]), &overrides).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:1");
         assert_eq!(settings.media_dir, PathBuf::from("/flag/media"));
         assert_eq!(settings.session_ttl_minutes, 60);
@@ -214,16 +223,7 @@ mod tests {
 
     #[test]
     fn bad_numbers_in_the_environment_name_the_variable() {
-        let error = Settings::load_from(
-            None,
-            env(&[("MICROCAT_SESSION_TTL_MINUTES", "soon")]),
-            &Overrides::default(),
-        );
-        assert!(
-            error
-                .unwrap_err()
-                .to_string()
-                .contains("MICROCAT_SESSION_TTL_MINUTES")
-        );
+        let error = Settings::load_from(None, env(&[("MICROCAT_SESSION_TTL_MINUTES", "soon")]), &Overrides::default());
+        assert!(error.unwrap_err().to_string().contains("MICROCAT_SESSION_TTL_MINUTES"));
     }
 }

@@ -21,10 +21,7 @@ pub enum ApiError {
     MalformedJson(String),
     /// A query-string parameter could not be used (400).
     #[error("{message}")]
-    InvalidQuery {
-        field: Option<String>,
-        message: String,
-    },
+    InvalidQuery { field: Option<String>, message: String },
     /// A path segment could not be used (400).
     #[error("{0}")]
     InvalidPath(String),
@@ -50,9 +47,7 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     /// A cookie-authenticated unsafe request without CSRF proof (403).
-    #[error(
-        "cross-site request refused: send the x-csrf-token header or a same-origin origin header"
-    )]
+    #[error("cross-site request refused: send the x-csrf-token header or a same-origin origin header")]
     CsrfRejected,
     /// Something does not exist, or the caller may not know it exists (404).
     #[error("{message}")]
@@ -65,11 +60,19 @@ pub enum ApiError {
     VersionConflict { current: i64 },
     /// The request conflicts with the current state (409).
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-        field: Option<String>,
-    },
+    Conflict { code: &'static str, message: String, field: Option<String> },
+    /// An upload over its class's size limit (413); the message names the limit.
+    #[error("{0}")]
+    UploadTooLarge(String),
+    /// An upload whose bytes are not an accepted format (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request that is well-formed but cannot be processed (422).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String, field: Option<String> },
+    /// The disk is full (507); nothing already stored was touched.
+    #[error("the server has no space left to store this upload")]
+    InsufficientStorage,
     /// Too many failed logins (429).
     #[error("too many failed logins for this user: try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
@@ -111,6 +114,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::VersionConflict { .. } => "version-conflict",
             ApiError::TooManyAttempts { .. } => "too-many-attempts",
+            ApiError::UploadTooLarge(_) => "upload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Unprocessable { code, .. } => code,
+            ApiError::InsufficientStorage => "insufficient-storage",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -118,9 +125,7 @@ impl ApiError {
     fn field(&self) -> Option<&str> {
         match self {
             ApiError::Field(error) => Some(&error.field),
-            ApiError::InvalidQuery { field, .. } | ApiError::Conflict { field, .. } => {
-                field.as_deref()
-            }
+            ApiError::InvalidQuery { field, .. } | ApiError::Conflict { field, .. } => field.as_deref(),
             ApiError::InvalidHeader { field, .. } => Some(field),
             ApiError::VersionConflict { .. } => Some("version"),
             _ => None,
@@ -129,26 +134,22 @@ impl ApiError {
 
     /// A query parameter error naming the parameter.
     pub fn query(field: &str, message: impl Into<String>) -> Self {
-        ApiError::InvalidQuery {
-            field: Some(field.to_owned()),
-            message: message.into(),
-        }
+        ApiError::InvalidQuery { field: Some(field.to_owned()), message: message.into() }
     }
 
     /// A 404 for a work the caller cannot see (or that does not exist: we do not say which).
     pub fn work_not_found() -> Self {
-        ApiError::NotFound {
-            code: "work-not-found",
-            message: "no such work".into(),
-        }
+        ApiError::NotFound { code: "work-not-found", message: "no such work".into() }
+    }
+
+    /// A 404 for a medium the caller cannot see (or that does not exist).
+    pub fn media_not_found() -> Self {
+        ApiError::NotFound { code: "media-not-found", message: "no such media".into() }
     }
 
     /// A 404 for an unknown user.
     pub fn user_not_found() -> Self {
-        ApiError::NotFound {
-            code: "user-not-found",
-            message: "no such user".into(),
-        }
+        ApiError::NotFound { code: "user-not-found", message: "no such user".into() }
     }
 
     /// A 403 naming the missing role.
@@ -180,13 +181,15 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::CsrfRejected => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::VersionConflict { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -195,26 +198,15 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(detail) = self {
             tracing::error!(error.detail = %detail, "internal error answered with 500");
         }
-        let envelope = Envelope {
-            error: Body {
-                code: self.code(),
-                message: self.to_string(),
-                field: self.field(),
-            },
-        };
+        let envelope = Envelope { error: Body { code: self.code(), message: self.to_string(), field: self.field() } };
         let mut response = HttpResponse::build(self.status_code()).json(envelope);
         if let ApiError::TooManyAttempts { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        if matches!(
-            self,
-            ApiError::Unauthenticated(_) | ApiError::InvalidCredentials
-        ) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        if matches!(self, ApiError::Unauthenticated(_) | ApiError::InvalidCredentials) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -11,5 +11,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod media;
 pub mod service;
+pub mod storage;
 pub mod telemetry;

@@ -2,6 +2,8 @@
 //! embedded migrations for each backend, and helpers that run diesel calls on blocking threads
 //! so the async executors never wait on the database.
 
+pub mod jobs;
+pub mod media;
 pub mod schema;
 pub mod sessions;
 pub mod users;
@@ -49,9 +51,7 @@ impl DatabaseUrl {
         }
         let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
         if path.is_empty() || path.contains("://") {
-            return Err(format!(
-                "database url {raw:?} must be sqlite://<path> or postgres://…"
-            ));
+            return Err(format!("database url {raw:?} must be sqlite://<path> or postgres://…"));
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -98,16 +98,15 @@ impl ManageConnection for ConnectionOpener {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                diesel::PgConnection::establish(url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
             DatabaseUrl::Sqlite(path) => open_sqlite(path),
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -119,8 +118,7 @@ impl ManageConnection for ConnectionOpener {
 /// statement: a multi-statement `sql_query` would silently run only the first.
 fn open_sqlite(path: &Path) -> Result<DbConnection, r2d2::Error> {
     let url = path.to_string_lossy();
-    let mut conn =
-        diesel::SqliteConnection::establish(&url).map_err(r2d2::Error::ConnectionError)?;
+    let mut conn = diesel::SqliteConnection::establish(&url).map_err(r2d2::Error::ConnectionError)?;
     let pragmas = [
         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
         "PRAGMA journal_mode = WAL".to_owned(),
@@ -128,9 +126,7 @@ fn open_sqlite(path: &Path) -> Result<DbConnection, r2d2::Error> {
         "PRAGMA foreign_keys = ON".to_owned(),
     ];
     for pragma in &pragmas {
-        diesel::sql_query(pragma.as_str())
-            .execute(&mut conn)
-            .map_err(r2d2::Error::QueryError)?;
+        diesel::sql_query(pragma.as_str()).execute(&mut conn).map_err(r2d2::Error::QueryError)?;
     }
     Ok(DbConnection::Sqlite(conn))
 }
@@ -147,22 +143,16 @@ impl Db {
     /// Connects (creating a SQLite file's folder if needed) and applies pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, DbError> {
         if let DatabaseUrl::Sqlite(path) = url
-            && let Some(folder) = path
-                .parent()
-                .filter(|folder| !folder.as_os_str().is_empty())
+            && let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(folder)
-                .map_err(|error| DbError::Task(format!("creating {folder:?}: {error}")))?;
+            std::fs::create_dir_all(folder).map_err(|error| DbError::Task(format!("creating {folder:?}: {error}")))?;
         }
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(30))
             .build(ConnectionOpener { url: url.clone() })?;
         let sqlite_writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
-        let db = Self {
-            pool,
-            sqlite_writer,
-        };
+        let db = Self { pool, sqlite_writer };
         db.migrate()?;
         Ok(db)
     }
@@ -171,12 +161,8 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, DbError> {
         let mut conn = self.pool.get()?;
         let applied = match &mut *conn {
-            DbConnection::Sqlite(sqlite) => sqlite
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|done| done.len()),
-            DbConnection::Postgresql(pg) => pg
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|done| done.len()),
+            DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS).map(|done| done.len()),
+            DbConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(|done| done.len()),
         };
         applied.map_err(|error| DbError::Task(format!("migrations: {error}")))
     }
@@ -206,9 +192,7 @@ impl Db {
     where
         T: Send + 'static,
         E: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>
-            + Send
-            + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
         run_blocking(move || db.write_blocking(work)).await
@@ -220,10 +204,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
     {
         let mut conn = self.pool.get()?;
-        let _turn = self
-            .sqlite_writer
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poison| poison.into_inner()));
+        let _turn = self.sqlite_writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poison| poison.into_inner()));
         let mut outcome = None;
         let result = conn.transaction(|tx| match work(tx)? {
             Ok(value) => Ok(value),
@@ -263,14 +244,8 @@ mod tests {
             DatabaseUrl::parse("sqlite://data/microcat.db").unwrap(),
             DatabaseUrl::Sqlite("data/microcat.db".into())
         );
-        assert_eq!(
-            DatabaseUrl::parse("/tmp/x.db").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/x.db".into())
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("postgres://u@localhost/db").unwrap(),
-            DatabaseUrl::Postgres(_)
-        ));
+        assert_eq!(DatabaseUrl::parse("/tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert!(matches!(DatabaseUrl::parse("postgres://u@localhost/db").unwrap(), DatabaseUrl::Postgres(_)));
         assert!(DatabaseUrl::parse("mysql://localhost/db").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }

@@ -64,4 +64,53 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(work_tags -> works (work_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, user_roles, sessions, works, work_tags);
+diesel::table! {
+    media (id) {
+        id -> Text,
+        work_id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        format -> Text,
+        content_type -> Text,
+        original_filename -> Nullable<Text>,
+        role -> Text,
+        version -> Integer,
+        status -> Text,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        duration_ms -> Nullable<BigInt>,
+        rotation -> Nullable<Integer>,
+        video_codec -> Nullable<Text>,
+        audio_codec -> Nullable<Text>,
+        frame_rate -> Nullable<Double>,
+        bitrate -> Nullable<BigInt>,
+        taken_at -> Nullable<Text>,
+        camera -> Nullable<Text>,
+        derivatives -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        media_id -> Text,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_after -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(media -> works (work_id));
+diesel::joinable!(jobs -> media (media_id));
+diesel::allow_tables_to_appear_in_same_query!(users, user_roles, sessions, works, work_tags, media, jobs);

@@ -20,17 +20,11 @@ pub struct SessionRow {
 
 /// Stores a new session.
 pub fn insert(conn: &mut DbConnection, session: &SessionRow) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values(session)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(sessions::table).values(session).execute(conn).map(drop)
 }
 
 /// The session with this token hash and its account, if any.
-pub fn find_with_user(
-    conn: &mut DbConnection,
-    token_hash: &str,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
+pub fn find_with_user(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<(SessionRow, UserRow)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
@@ -41,16 +35,12 @@ pub fn find_with_user(
 
 /// Revokes one session.
 pub fn delete(conn: &mut DbConnection, token_hash: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.find(token_hash))
-        .execute(conn)
-        .map(drop)
+    diesel::delete(sessions::table.find(token_hash)).execute(conn).map(drop)
 }
 
 /// Revokes every session of an account (on disable or password change).
 pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
-        .execute(conn)
-        .map(drop)
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn).map(drop)
 }
 
 /// Removes sessions that expired before `now`.
@@ -59,13 +49,6 @@ pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResul
 }
 
 /// Moves a session's expiry (tests and administrative revocation use it).
-pub fn set_expiry(
-    conn: &mut DbConnection,
-    token_hash: &str,
-    expires_at: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(sessions::table.find(token_hash))
-        .set(sessions::expires_at.eq(expires_at))
-        .execute(conn)
-        .map(drop)
+pub fn set_expiry(conn: &mut DbConnection, token_hash: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sessions::table.find(token_hash)).set(sessions::expires_at.eq(expires_at)).execute(conn).map(drop)
 }

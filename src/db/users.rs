@@ -47,9 +47,7 @@ pub struct UserChanges {
 
 /// Inserts an account with its roles.
 pub fn insert(conn: &mut DbConnection, user: &NewUserRow<'_>, roles: &[&str]) -> QueryResult<()> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .execute(conn)?;
+    diesel::insert_into(users::table).values(user).execute(conn)?;
     replace_roles(conn, user.id, roles)
 }
 
@@ -66,28 +64,17 @@ pub fn replace_roles(conn: &mut DbConnection, user_id: &str, roles: &[&str]) -> 
 
 /// Finds an account by its (lowercase) username.
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::username.eq(username))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::username.eq(username)).select(UserRow::as_select()).first(conn).optional()
 }
 
 /// Finds an account by id.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
 /// Whether any username is already taken.
 pub fn username_exists(conn: &mut DbConnection, username: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table.filter(users::username.eq(username)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(users::table.filter(users::username.eq(username)))).get_result(conn)
 }
 
 /// The role names of one account.
@@ -100,10 +87,7 @@ pub fn roles_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Strin
 }
 
 /// `(user_id, role)` pairs of several accounts.
-pub fn roles_of_many(
-    conn: &mut DbConnection,
-    user_ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+pub fn roles_of_many(conn: &mut DbConnection, user_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     user_roles::table
         .filter(user_roles::user_id.eq_any(user_ids))
         .select((user_roles::user_id, user_roles::role))
@@ -114,12 +98,8 @@ pub fn roles_of_many(
 /// One page of accounts, by username, and the total.
 pub fn list(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Vec<UserRow>, i64)> {
     let total = users::table.count().get_result(conn)?;
-    let rows = users::table
-        .order(users::username)
-        .offset(offset)
-        .limit(limit)
-        .select(UserRow::as_select())
-        .load(conn)?;
+    let rows =
+        users::table.order(users::username).offset(offset).limit(limit).select(UserRow::as_select()).load(conn)?;
     Ok((rows, total))
 }
 
@@ -130,38 +110,21 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 
 /// Applies changes to one account; returns whether it existed.
 pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<bool> {
-    Ok(diesel::update(users::table.find(id))
-        .set(changes)
-        .execute(conn)?
-        == 1)
+    Ok(diesel::update(users::table.find(id)).set(changes).execute(conn)? == 1)
 }
 
 /// Counts a failed login and stamps when it happened.
-pub fn record_failed_login(
-    conn: &mut DbConnection,
-    id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn record_failed_login(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((
-            users::failed_logins.eq(users::failed_logins + 1),
-            users::last_failed_login_at.eq(Some(now)),
-        ))
+        .set((users::failed_logins.eq(users::failed_logins + 1), users::last_failed_login_at.eq(Some(now))))
         .execute(conn)
         .map(drop)
 }
 
 /// Starts a new failure window with one failure (the previous window had expired).
-pub fn restart_failed_logins(
-    conn: &mut DbConnection,
-    id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+pub fn restart_failed_logins(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((
-            users::failed_logins.eq(1),
-            users::last_failed_login_at.eq(Some(now)),
-        ))
+        .set((users::failed_logins.eq(1), users::last_failed_login_at.eq(Some(now))))
         .execute(conn)
         .map(drop)
 }
@@ -169,10 +132,7 @@ pub fn restart_failed_logins(
 /// Clears the failure count after a successful login.
 pub fn reset_failed_logins(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((
-            users::failed_logins.eq(0),
-            users::last_failed_login_at.eq(None::<NaiveDateTime>),
-        ))
+        .set((users::failed_logins.eq(0), users::last_failed_login_at.eq(None::<NaiveDateTime>)))
         .execute(conn)
         .map(drop)
 }

@@ -86,11 +86,9 @@ fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
     let mut query = works::table.into_boxed();
     query = match &filter.visible_to {
         VisibleTo::All => query,
-        VisibleTo::CreatorOrStates(user, states) => query.filter(
-            works::created_by
-                .eq(user.as_str())
-                .or(works::status.eq_any(states.clone())),
-        ),
+        VisibleTo::CreatorOrStates(user, states) => {
+            query.filter(works::created_by.eq(user.as_str()).or(works::status.eq_any(states.clone())))
+        }
         VisibleTo::States(states) => query.filter(works::status.eq_any(states.clone())),
     };
     query = if filter.deleted {
@@ -109,11 +107,7 @@ fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
     }
     if let Some(tag) = &filter.tag {
         query = query.filter(
-            works::id.eq_any(
-                work_tags::table
-                    .filter(work_tags::tag.eq(tag.as_str()))
-                    .select(work_tags::work_id),
-            ),
+            works::id.eq_any(work_tags::table.filter(work_tags::tag.eq(tag.as_str())).select(work_tags::work_id)),
         );
     }
     if let Some(creator) = &filter.created_by {
@@ -129,33 +123,20 @@ fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
 }
 
 /// One page of works matching the filter, and how many match in all.
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &WorkFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<WorkRow>, i64)> {
+pub fn list(conn: &mut DbConnection, filter: &WorkFilter, offset: i64, limit: i64) -> QueryResult<(Vec<WorkRow>, i64)> {
     let total = filtered(filter).count().get_result(conn)?;
     let ordered = match filter.order {
         WorkOrder::Newest => filtered(filter).order((works::created_at.desc(), works::id.desc())),
         WorkOrder::Oldest => filtered(filter).order((works::created_at.asc(), works::id.asc())),
-        WorkOrder::RecentlyUpdated => {
-            filtered(filter).order((works::updated_at.desc(), works::id.desc()))
-        }
+        WorkOrder::RecentlyUpdated => filtered(filter).order((works::updated_at.desc(), works::id.desc())),
     };
-    let rows = ordered
-        .offset(offset)
-        .limit(limit)
-        .select(WorkRow::as_select())
-        .load(conn)?;
+    let rows = ordered.offset(offset).limit(limit).select(WorkRow::as_select()).load(conn)?;
     Ok((rows, total))
 }
 
 /// Stores a new work and its tags.
 pub fn insert(conn: &mut DbConnection, work: &WorkRow, tags: &[String]) -> QueryResult<()> {
-    diesel::insert_into(works::table)
-        .values(work)
-        .execute(conn)?;
+    diesel::insert_into(works::table).values(work).execute(conn)?;
     replace_tags(conn, &work.id, tags)
 }
 
@@ -171,11 +152,7 @@ fn replace_tags(conn: &mut DbConnection, work_id: &str, tags: &[String]) -> Quer
 
 /// A work by id, deleted or not.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WorkRow>> {
-    works::table
-        .find(id)
-        .select(WorkRow::as_select())
-        .first(conn)
-        .optional()
+    works::table.find(id).select(WorkRow::as_select()).first(conn).optional()
 }
 
 /// Applies an edit if the stored version is still `expected_version`; returns whether it did.
@@ -188,19 +165,12 @@ pub fn update_if_version(
     new_tags: Option<&[String]>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let target = works::table
-        .filter(works::id.eq(id))
-        .filter(works::version.eq(expected_version));
-    let bumped = (
-        works::version.eq(works::version + 1),
-        works::updated_at.eq(now),
-    );
+    let target = works::table.filter(works::id.eq(id)).filter(works::version.eq(expected_version));
+    let bumped = (works::version.eq(works::version + 1), works::updated_at.eq(now));
     let updated = if is_empty(changes) {
         diesel::update(target).set(bumped).execute(conn)?
     } else {
-        diesel::update(target)
-            .set((changes, bumped))
-            .execute(conn)?
+        diesel::update(target).set((changes, bumped)).execute(conn)?
     };
     if updated == 1
         && let Some(tags) = new_tags
@@ -211,17 +181,7 @@ pub fn update_if_version(
 }
 
 fn is_empty(changes: &WorkChanges) -> bool {
-    let WorkChanges {
-        title,
-        body,
-        summary,
-        tags,
-        unit,
-        credits,
-        channel,
-        external_url,
-        published_at,
-    } = changes;
+    let WorkChanges { title, body, summary, tags, unit, credits, channel, external_url, published_at } = changes;
     title.is_none()
         && body.is_none()
         && summary.is_none()
@@ -241,11 +201,7 @@ pub fn set_deleted(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(works::table.find(id))
-        .set((
-            works::deleted_at.eq(deleted_at),
-            works::version.eq(works::version + 1),
-            works::updated_at.eq(now),
-        ))
+        .set((works::deleted_at.eq(deleted_at), works::version.eq(works::version + 1), works::updated_at.eq(now)))
         .execute(conn)?;
     Ok(updated == 1)
 }

@@ -39,33 +39,21 @@ impl FieldError {
     pub fn required(field: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} is required and must not be blank");
-        Self {
-            field,
-            code: "field-required",
-            message,
-        }
+        Self { field, code: "field-required", message }
     }
 
     /// The field exceeded a limit; `limit` says which, with its unit.
     pub fn too_long(field: impl Into<String>, limit: String) -> Self {
         let field = field.into();
         let message = format!("{field} must be at most {limit}");
-        Self {
-            field,
-            code: "field-too-long",
-            message,
-        }
+        Self { field, code: "field-too-long", message }
     }
 
     /// The field had the right type but an unacceptable value.
     pub fn invalid(field: impl Into<String>, why: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} {}", why.into());
-        Self {
-            field,
-            code: "invalid-field",
-            message,
-        }
+        Self { field, code: "invalid-field", message }
     }
 }
 
@@ -76,29 +64,16 @@ pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, 
         return Err(FieldError::required(field));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(FieldError::too_long(
-            field,
-            format!("{max_chars} characters"),
-        ));
+        return Err(FieldError::too_long(field, format!("{max_chars} characters")));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(FieldError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldError::invalid(field, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
 
 /// Like [`bounded_text`], but blank input means "no value".
-pub fn optional_text(
-    field: &str,
-    raw: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => bounded_text(field, text, max).map(Some),
@@ -125,10 +100,7 @@ impl Title {
 pub fn parse_body(raw: Option<String>) -> Result<String, FieldError> {
     let body = raw.unwrap_or_default();
     if body.len() > BODY_MAX_BYTES {
-        return Err(FieldError::too_long(
-            "body",
-            format!("{BODY_MAX_BYTES} bytes (1 MiB)"),
-        ));
+        return Err(FieldError::too_long("body", format!("{BODY_MAX_BYTES} bytes (1 MiB)")));
     }
     Ok(body)
 }
@@ -161,19 +133,12 @@ pub struct Credit {
 /// Trims and bounds every credit.
 pub fn parse_credits(raw: Vec<Credit>) -> Result<Vec<Credit>, FieldError> {
     if raw.len() > CREDITS_MAX {
-        return Err(FieldError::too_long(
-            "credits",
-            format!("{CREDITS_MAX} entries"),
-        ));
+        return Err(FieldError::too_long("credits", format!("{CREDITS_MAX} entries")));
     }
     raw.iter()
         .enumerate()
         .map(|(index, credit)| {
-            let name = bounded_text(
-                &format!("credits[{index}].name"),
-                &credit.name,
-                NAME_MAX_CHARS,
-            )?;
+            let name = bounded_text(&format!("credits[{index}].name"), &credit.name, NAME_MAX_CHARS)?;
             let field = format!("credits[{index}].role");
             let role = bounded_text(&field, &credit.role, CREDIT_ROLE_MAX_CHARS)?;
             Ok(Credit { name, role })
@@ -187,19 +152,11 @@ pub fn parse_external_url(raw: Option<&str>) -> Result<Option<String>, FieldErro
         return Ok(None);
     };
     if text.len() > URL_MAX_BYTES {
-        return Err(FieldError::too_long(
-            "external_url",
-            format!("{URL_MAX_BYTES} bytes"),
-        ));
+        return Err(FieldError::too_long("external_url", format!("{URL_MAX_BYTES} bytes")));
     }
     match url::Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-            Ok(Some(url.into()))
-        }
-        _ => Err(FieldError::invalid(
-            "external_url",
-            "must be an absolute http or https url",
-        )),
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(url.into())),
+        _ => Err(FieldError::invalid("external_url", "must be an absolute http or https url")),
     }
 }
 
@@ -207,12 +164,7 @@ pub fn parse_external_url(raw: Option<&str>) -> Result<Option<String>, FieldErro
 pub fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| {
-            FieldError::invalid(
-                field,
-                "must be an rfc 3339 timestamp such as 2024-05-01T08:00:00+08:00",
-            )
-        })
+        .map_err(|_| FieldError::invalid(field, "must be an rfc 3339 timestamp such as 2024-05-01T08:00:00+08:00"))
 }
 
 #[cfg(test)]
@@ -222,12 +174,7 @@ mod tests {
     #[test]
     fn title_is_trimmed_and_counted_in_characters_not_bytes() {
         let chinese = "网".repeat(TITLE_MAX_CHARS);
-        assert_eq!(
-            Title::parse(&format!("  {chinese} "))
-                .unwrap()
-                .into_string(),
-            chinese
-        );
+        assert_eq!(Title::parse(&format!("  {chinese} ")).unwrap().into_string(), chinese);
         let error = Title::parse(&"网".repeat(TITLE_MAX_CHARS + 1)).unwrap_err();
         assert_eq!(error.code, "field-too-long");
         assert!(error.message.contains("200 characters"));
@@ -259,26 +206,14 @@ mod tests {
 
     #[test]
     fn credit_errors_name_the_entry() {
-        let credits = vec![
-            Credit {
-                name: "张三".into(),
-                role: "导演".into(),
-            },
-            Credit {
-                name: " ".into(),
-                role: "编剧".into(),
-            },
-        ];
+        let credits =
+            vec![Credit { name: "张三".into(), role: "导演".into() }, Credit { name: " ".into(), role: "编剧".into() }];
         assert_eq!(parse_credits(credits).unwrap_err().field, "credits[1].name");
     }
 
     #[test]
     fn only_http_urls_are_external_urls() {
-        assert!(
-            parse_external_url(Some("https://mp.weixin.qq.com/s/abc"))
-                .unwrap()
-                .is_some()
-        );
+        assert!(parse_external_url(Some("https://mp.weixin.qq.com/s/abc")).unwrap().is_some());
         assert!(parse_external_url(Some("javascript:alert(1)")).is_err());
         assert!(parse_external_url(Some("file:///etc/passwd")).is_err());
         assert_eq!(parse_external_url(Some("  ")).unwrap(), None);

@@ -3,6 +3,7 @@
 
 pub mod fields;
 pub mod ids;
+pub mod media;
 pub mod page;
 pub mod user;
 pub mod work;

@@ -24,16 +24,10 @@ impl Page {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !(1..=MAX_PAGE).contains(&page) {
-            return Err(FieldError::invalid(
-                "page",
-                format!("must be between 1 and {MAX_PAGE}"),
-            ));
+            return Err(FieldError::invalid("page", format!("must be between 1 and {MAX_PAGE}")));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(FieldError::invalid(
-                "per_page",
-                format!("must be between 1 and {MAX_PER_PAGE}"),
-            ));
+            return Err(FieldError::invalid("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
         }
         Ok(Self { page, per_page })
     }
@@ -50,28 +44,14 @@ mod tests {
 
     #[test]
     fn defaults_to_first_page_of_twenty() {
-        assert_eq!(
-            Page::parse(None, None).unwrap(),
-            Page {
-                page: 1,
-                per_page: 20
-            }
-        );
+        assert_eq!(Page::parse(None, None).unwrap(), Page { page: 1, per_page: 20 });
     }
 
     #[test]
     fn out_of_range_pages_name_the_bound() {
-        assert!(
-            Page::parse(Some(0), None)
-                .unwrap_err()
-                .message
-                .contains("between 1 and")
-        );
+        assert!(Page::parse(Some(0), None).unwrap_err().message.contains("between 1 and"));
         assert_eq!(Page::parse(Some(-3), None).unwrap_err().field, "page");
-        assert_eq!(
-            Page::parse(Some(MAX_PAGE + 1), None).unwrap_err().field,
-            "page"
-        );
+        assert_eq!(Page::parse(Some(MAX_PAGE + 1), None).unwrap_err().field, "page");
         assert_eq!(Page::parse(None, Some(101)).unwrap_err().field, "per_page");
     }
 

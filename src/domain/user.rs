@@ -12,19 +12,7 @@ pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_BYTES: usize = 1_024;
 
 /// What a user may do. A user may hold several roles.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The network culture team: creates works, uploads, edits its own works.
@@ -53,9 +41,7 @@ impl Role {
 
     /// Parses the API spelling.
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == raw.trim())
+        Self::ALL.into_iter().find(|role| role.as_str() == raw.trim())
     }
 }
 
@@ -64,10 +50,7 @@ pub fn parse_roles(raw: &[String]) -> Result<Vec<Role>, FieldError> {
     let mut roles = Vec::with_capacity(raw.len());
     for (index, name) in raw.iter().enumerate() {
         let role = Role::parse(name).ok_or_else(|| {
-            FieldError::invalid(
-                format!("roles[{index}]"),
-                "must be one of contributor, reviewer, staff, admin",
-            )
+            FieldError::invalid(format!("roles[{index}]"), "must be one of contributor, reviewer, staff, admin")
         })?;
         roles.push(role);
     }
@@ -112,16 +95,10 @@ impl Username {
 /// A new password: at least 8 characters, at most 1 KiB.
 pub fn parse_new_password(raw: &str) -> Result<&str, FieldError> {
     if raw.chars().count() < PASSWORD_MIN_CHARS {
-        return Err(FieldError::invalid(
-            "password",
-            format!("must be at least {PASSWORD_MIN_CHARS} characters"),
-        ));
+        return Err(FieldError::invalid("password", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
     }
     if raw.len() > PASSWORD_MAX_BYTES {
-        return Err(FieldError::too_long(
-            "password",
-            format!("{PASSWORD_MAX_BYTES} bytes"),
-        ));
+        return Err(FieldError::too_long("password", format!("{PASSWORD_MAX_BYTES} bytes")));
     }
     Ok(raw)
 }
@@ -147,10 +124,7 @@ pub enum Visibility {
 impl Visibility {
     /// The widest visibility any of the roles grants.
     pub fn for_roles(user: &UserId, roles: &[Role]) -> Self {
-        if roles
-            .iter()
-            .any(|role| matches!(role, Role::Admin | Role::Reviewer))
-        {
+        if roles.iter().any(|role| matches!(role, Role::Admin | Role::Reviewer)) {
             Visibility::All
         } else if roles.contains(&Role::Contributor) {
             Visibility::OwnAndPublic(user.clone())
@@ -178,22 +152,15 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased_and_restricted() {
-        assert_eq!(
-            Username::parse(" Zhang.San ").unwrap().as_str(),
-            "zhang.san"
-        );
+        assert_eq!(Username::parse(" Zhang.San ").unwrap().as_str(), "zhang.san");
         assert!(Username::parse("张三").is_err());
         assert!(Username::parse("ab").is_err());
-        assert_eq!(
-            Username::parse(&"a".repeat(33)).unwrap_err().code,
-            "field-too-long"
-        );
+        assert_eq!(Username::parse(&"a".repeat(33)).unwrap_err().code, "field-too-long");
     }
 
     #[test]
     fn roles_must_be_known_and_at_least_one() {
-        let roles =
-            parse_roles(&["reviewer".into(), "contributor".into(), "reviewer".into()]).unwrap();
+        let roles = parse_roles(&["reviewer".into(), "contributor".into(), "reviewer".into()]).unwrap();
         assert_eq!(roles, vec![Role::Contributor, Role::Reviewer]);
         assert_eq!(parse_roles(&[]).unwrap_err().code, "field-required");
         assert_eq!(parse_roles(&["root".into()]).unwrap_err().field, "roles[0]");
@@ -208,18 +175,9 @@ mod tests {
     #[test]
     fn visibility_is_the_widest_role() {
         let me = UserId::generate();
-        assert_eq!(
-            Visibility::for_roles(&me, &[Role::Staff, Role::Reviewer]),
-            Visibility::All
-        );
-        assert_eq!(
-            Visibility::for_roles(&me, &[Role::Staff, Role::Contributor]),
-            Visibility::OwnAndPublic(me.clone())
-        );
-        assert_eq!(
-            Visibility::for_roles(&me, &[Role::Staff]),
-            Visibility::Public
-        );
+        assert_eq!(Visibility::for_roles(&me, &[Role::Staff, Role::Reviewer]), Visibility::All);
+        assert_eq!(Visibility::for_roles(&me, &[Role::Staff, Role::Contributor]), Visibility::OwnAndPublic(me.clone()));
+        assert_eq!(Visibility::for_roles(&me, &[Role::Staff]), Visibility::Public);
         assert_eq!(Visibility::for_roles(&me, &[]), Visibility::Nothing);
     }
 

@@ -22,12 +22,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order the team lists them.
-    pub const ALL: [Kind; 4] = [
-        Kind::MicroFilm,
-        Kind::WeiboPost,
-        Kind::WechatArticle,
-        Kind::ReformProposal,
-    ];
+    pub const ALL: [Kind; 4] = [Kind::MicroFilm, Kind::WeiboPost, Kind::WechatArticle, Kind::ReformProposal];
 
     /// The API and database spelling.
     pub fn as_str(self) -> &'static str {
@@ -148,14 +143,7 @@ impl Status {
 
     /// Whether the creator may still change the work's fields in this state.
     pub fn is_editable(self) -> bool {
-        matches!(
-            self,
-            Status::Planning
-                | Status::Shooting
-                | Status::Editing
-                | Status::Draft
-                | Status::ChangesRequested
-        )
+        matches!(self, Status::Planning | Status::Shooting | Status::Editing | Status::Draft | Status::ChangesRequested)
     }
 
     /// Whether staff (the archive's readers) may see works in this state.
@@ -251,29 +239,18 @@ impl WorkEdit {
     /// Parses the fields that are present.
     pub fn parse(input: WorkEditInput) -> Result<Self, FieldError> {
         let text = |field: &str, value: Option<Option<String>>, max| {
-            value
-                .map(|inner| fields::optional_text(field, inner.as_deref(), max))
-                .transpose()
+            value.map(|inner| fields::optional_text(field, inner.as_deref(), max)).transpose()
         };
         Ok(Self {
             title: input.title.as_deref().map(Title::parse).transpose()?,
-            body: input
-                .body
-                .map(|body| fields::parse_body(Some(body)))
-                .transpose()?,
+            body: input.body.map(|body| fields::parse_body(Some(body))).transpose()?,
             summary: text("summary", input.summary, SUMMARY_MAX_CHARS)?,
             tags: input.tags.map(fields::parse_tags).transpose()?,
             unit: text("unit", input.unit, NAME_MAX_CHARS)?,
             credits: input.credits.map(fields::parse_credits).transpose()?,
             channel: text("channel", input.channel, NAME_MAX_CHARS)?,
-            external_url: input
-                .external_url
-                .map(|url| fields::parse_external_url(url.as_deref()))
-                .transpose()?,
-            published_at: input
-                .published_at
-                .map(|time| parse_optional_time(time.as_deref()))
-                .transpose()?,
+            external_url: input.external_url.map(|url| fields::parse_external_url(url.as_deref())).transpose()?,
+            published_at: input.published_at.map(|time| parse_optional_time(time.as_deref())).transpose()?,
         })
     }
 
@@ -288,11 +265,7 @@ mod tests {
     use super::*;
 
     fn input(kind: &str, title: &str) -> NewWorkInput {
-        NewWorkInput {
-            kind: kind.into(),
-            title: title.into(),
-            ..NewWorkInput::default()
-        }
+        NewWorkInput { kind: kind.into(), title: title.into(), ..NewWorkInput::default() }
     }
 
     #[test]
@@ -317,28 +290,15 @@ mod tests {
     fn unknown_kind_names_the_accepted_kinds() {
         let error = NewWorkFields::parse(input("podcast", "标题")).unwrap_err();
         assert_eq!(error.field, "kind");
-        assert!(
-            error
-                .message
-                .contains("micro_film, weibo_post, wechat_article, reform_proposal")
-        );
+        assert!(error.message.contains("micro_film, weibo_post, wechat_article, reform_proposal"));
     }
 
     #[test]
     fn editable_states_are_the_production_and_draft_states() {
-        let editable: Vec<Status> = Status::ALL
-            .into_iter()
-            .filter(|status| status.is_editable())
-            .collect();
+        let editable: Vec<Status> = Status::ALL.into_iter().filter(|status| status.is_editable()).collect();
         assert_eq!(
             editable,
-            vec![
-                Status::Planning,
-                Status::Shooting,
-                Status::Editing,
-                Status::Draft,
-                Status::ChangesRequested
-            ]
+            vec![Status::Planning, Status::Shooting, Status::Editing, Status::Draft, Status::ChangesRequested]
         );
     }
 
@@ -360,22 +320,11 @@ mod tests {
 
     #[test]
     fn edit_parses_only_present_fields_and_can_clear() {
-        let edit = WorkEdit::parse(WorkEditInput {
-            unit: Some(None),
-            ..Default::default()
-        })
-        .unwrap();
+        let edit = WorkEdit::parse(WorkEditInput { unit: Some(None), ..Default::default() }).unwrap();
         assert_eq!(edit.unit, Some(None));
         assert_eq!(edit.title, None);
-        assert!(
-            WorkEdit::parse(WorkEditInput::default())
-                .unwrap()
-                .is_empty()
-        );
-        let bad = WorkEdit::parse(WorkEditInput {
-            title: Some("".into()),
-            ..Default::default()
-        });
+        assert!(WorkEdit::parse(WorkEditInput::default()).unwrap().is_empty());
+        let bad = WorkEdit::parse(WorkEditInput { title: Some("".into()), ..Default::default() });
         assert_eq!(bad.unwrap_err().field, "title");
     }
 }

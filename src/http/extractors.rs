@@ -26,9 +26,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("application state missing".into()))
 }
 
 /// The authenticated caller. Missing, expired or revoked credentials → 401.
@@ -43,14 +41,10 @@ impl FromRequest for CurrentUser {
         let req = req.clone();
         Box::pin(async move {
             let app = state(&req)?;
-            let (token, credential) = presented_token(&req).ok_or(ApiError::Unauthenticated(
-                "log in first: no session token was sent",
-            ))?;
+            let (token, credential) =
+                presented_token(&req).ok_or(ApiError::Unauthenticated("log in first: no session token was sent"))?;
             let user = accounts::authenticate(&app.db, &token, credential).await?;
-            if credential == Credential::Cookie
-                && !is_safe(req.method())
-                && !csrf_proven(&req, &user.csrf_token)
-            {
+            if credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
                 return Err(ApiError::CsrfRejected);
             }
             Ok(CurrentUser(user))
@@ -82,21 +76,12 @@ fn is_safe(method: &Method) -> bool {
 /// A cookie request proves it is not cross-site with the session's CSRF token in a header,
 /// or with an `Origin` naming this very host.
 fn csrf_proven(req: &HttpRequest, csrf_token: &str) -> bool {
-    let header_token = req
-        .headers()
-        .get(CSRF_HEADER)
-        .and_then(|value| value.to_str().ok());
+    let header_token = req.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok());
     if header_token.is_some_and(|token| constant_time_eq(token.as_bytes(), csrf_token.as_bytes())) {
         return true;
     }
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok());
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok());
+    let origin = req.headers().get(header::ORIGIN).and_then(|value| value.to_str().ok());
+    let host = req.headers().get(header::HOST).and_then(|value| value.to_str().ok());
     match (origin.and_then(|origin| url::Url::parse(origin).ok()), host) {
         (Some(origin), Some(host)) => {
             origin_authority(&origin).is_some_and(|authority| authority.eq_ignore_ascii_case(host))
@@ -114,12 +99,7 @@ fn origin_authority(origin: &url::Url) -> Option<String> {
 }
 
 fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len()
-        && left
-            .iter()
-            .zip(right)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// A JSON body, size-limited, whose errors name the field at fault.
@@ -143,30 +123,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 }
 
 fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence == "application/json" || essence.ends_with("+json") {
         return Ok(());
     }
-    Err(ApiError::UnsupportedContentType(format!(
-        "request body must be application/json, not {content_type:?}"
-    )))
+    Err(ApiError::UnsupportedContentType(format!("request body must be application/json, not {content_type:?}")))
 }
 
-async fn read_limited(
-    req: &HttpRequest,
-    payload: &mut Payload,
-    limit: usize,
-) -> Result<web::BytesMut, ApiError> {
+async fn read_limited(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -177,9 +142,8 @@ async fn read_limited(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            ApiError::MalformedJson(format!("request body could not be read: {error}"))
-        })?;
+        let chunk =
+            chunk.map_err(|error| ApiError::MalformedJson(format!("request body could not be read: {error}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
@@ -191,18 +155,14 @@ async fn read_limited(
 /// Parses JSON, turning serde's errors into envelope errors that name the field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(ApiError::MalformedJson(
-            "request body is not valid utf-8".into(),
-        ));
+        return Err(ApiError::MalformedJson("request body is not valid utf-8".into()));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::Field(data_error(&path, &inner.to_string()))
-            }
+            serde_json::error::Category::Data => ApiError::Field(data_error(&path, &inner.to_string())),
             _ => ApiError::MalformedJson(format!("request body is not valid json: {inner}")),
         }
     })
@@ -211,40 +171,19 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// Maps serde's data errors (missing, unknown or mistyped fields) to a field error.
 fn data_error(path: &str, message: &str) -> FieldError {
     let message = message.split(" at line ").next().unwrap_or(message);
-    let quoted = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').nth(1))
-            .map(str::to_owned)
-    };
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').nth(1)).map(str::to_owned);
     let join = |name: String| {
-        if path == "." || path.is_empty() {
-            name
-        } else {
-            format!("{path}.{name}")
-        }
+        if path == "." || path.is_empty() { name } else { format!("{path}.{name}") }
     };
     if let Some(name) = quoted("missing field") {
         return FieldError::required(join(name));
     }
     if let Some(name) = quoted("unknown field") {
         // The path already ends at the unknown key.
-        let field = if path == "." || path.is_empty() {
-            name
-        } else {
-            path.to_owned()
-        };
-        return FieldError {
-            message: format!("{field} is not a known field"),
-            field,
-            code: "unknown-field",
-        };
+        let field = if path == "." || path.is_empty() { name } else { path.to_owned() };
+        return FieldError { message: format!("{field} is not a known field"), field, code: "unknown-field" };
     }
-    let field = if path == "." {
-        "body".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
     FieldError::invalid(field, format!("is not acceptable: {message}"))
 }
 
@@ -263,31 +202,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
 
 /// Parses a query string with the same error shape as bodies.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let deserializer =
-        serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();
-        let message = format!(
-            "query parameter {field} is not acceptable: {}",
-            error.inner()
-        );
-        ApiError::InvalidQuery {
-            field: Some(field),
-            message,
-        }
+        let message = format!("query parameter {field} is not acceptable: {}", error.inner());
+        ApiError::InvalidQuery { field: Some(field), message }
     })
 }
 
 /// Parses a work id from the path.
 pub fn work_id(raw: &str) -> Result<WorkId, ApiError> {
-    WorkId::parse(raw)
-        .ok_or_else(|| ApiError::InvalidPath(format!("work id {raw:?} is not a uuid")))
+    WorkId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("work id {raw:?} is not a uuid")))
 }
 
 /// Parses a user id from the path.
 pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    UserId::parse(raw)
-        .ok_or_else(|| ApiError::InvalidPath(format!("user id {raw:?} is not a uuid")))
+    UserId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("user id {raw:?} is not a uuid")))
 }
 
 #[cfg(test)]
@@ -296,10 +226,7 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(
-        dead_code,
-        reason = "fields are read only by the deserializer under test"
-    )]
+    #[allow(dead_code, reason = "fields are read only by the deserializer under test")]
     struct Sample {
         title: String,
         count: Option<i64>,
@@ -316,26 +243,11 @@ mod tests {
 
     #[test]
     fn json_errors_name_their_field() {
-        assert_eq!(
-            code_and_field(parse_json(b"{}")),
-            ("field-required", Some("title".into()))
-        );
-        assert_eq!(
-            code_and_field(parse_json(br#"{"title":"t","x":1}"#)),
-            ("unknown-field", Some("x".into()))
-        );
-        assert_eq!(
-            code_and_field(parse_json(br#"{"title":5}"#)),
-            ("invalid-field", Some("title".into()))
-        );
-        assert_eq!(
-            code_and_field(parse_json(br#"{"title":"#)).0,
-            "malformed-json"
-        );
-        assert_eq!(
-            code_and_field(parse_json(b"{\"title\":\"\xff\"}")).0,
-            "malformed-json"
-        );
+        assert_eq!(code_and_field(parse_json(b"{}")), ("field-required", Some("title".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":"t","x":1}"#)), ("unknown-field", Some("x".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":5}"#)), ("invalid-field", Some("title".into())));
+        assert_eq!(code_and_field(parse_json(br#"{"title":"#)).0, "malformed-json");
+        assert_eq!(code_and_field(parse_json(b"{\"title\":\"\xff\"}")).0, "malformed-json");
     }
 
     #[test]

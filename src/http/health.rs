@@ -19,25 +19,9 @@ pub struct HealthResponse {
 /// Reports whether the service can reach its database.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 pub async fn get_health(app: web::Data<AppState>) -> HttpResponse {
-    let reachable = app
-        .db
-        .read(|conn| conn.batch_execute("SELECT 1"))
-        .await
-        .is_ok();
-    let backend = if app.settings.database_url.starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let reachable = app.db.read(|conn| conn.batch_execute("SELECT 1")).await.is_ok();
+    let backend = if app.settings.database_url.starts_with("postgres") { "postgres" } else { "sqlite" };
     let state = if reachable { "ok" } else { "unavailable" };
-    let body = HealthResponse {
-        status: state,
-        database: state,
-        backend,
-    };
-    if reachable {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    let body = HealthResponse { status: state, database: state, backend };
+    if reachable { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -3,6 +3,7 @@
 
 pub mod extractors;
 pub mod health;
+pub mod media;
 pub mod openapi;
 pub mod session;
 pub mod users;
@@ -18,57 +19,41 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::service::accounts::LoginPolicy;
+use crate::service::media::MediaContext;
 
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    pub media: MediaContext,
     pub settings: Settings,
     pub login_policy: LoginPolicy,
 }
 
 /// Registers every route. The table is the map of the API: read it first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(health::get_health))
-        .service(
-            web::scope("/api/v1")
-                .service(web::resource("/openapi.json").get(openapi::get_openapi))
-                .service(
-                    web::resource("/session")
-                        .post(session::create_session)
-                        .delete(session::delete_session),
-                )
-                .service(web::resource("/me").get(session::get_me))
-                .service(
-                    web::resource("/users")
-                        .post(users::create_user)
-                        .get(users::list_users),
-                )
-                .service(
-                    web::resource("/users/{id}")
-                        .get(users::get_user)
-                        .patch(users::update_user),
-                )
-                .service(
-                    web::resource("/works")
-                        .post(works::create_work)
-                        .get(works::list_works),
-                )
-                .service(
-                    web::resource("/works/{id}")
-                        .get(works::get_work)
-                        .patch(works::update_work)
-                        .delete(works::delete_work),
-                )
-                .service(web::resource("/works/{id}/restore").post(works::restore_work)),
-        );
+    cfg.service(web::resource("/healthz").get(health::get_health)).service(
+        web::scope("/api/v1")
+            .service(web::resource("/openapi.json").get(openapi::get_openapi))
+            .service(web::resource("/session").post(session::create_session).delete(session::delete_session))
+            .service(web::resource("/me").get(session::get_me))
+            .service(web::resource("/users").post(users::create_user).get(users::list_users))
+            .service(web::resource("/users/{id}").get(users::get_user).patch(users::update_user))
+            .service(web::resource("/works").post(works::create_work).get(works::list_works))
+            .service(
+                web::resource("/works/{id}").get(works::get_work).patch(works::update_work).delete(works::delete_work),
+            )
+            .service(web::resource("/works/{id}/restore").post(works::restore_work))
+            .service(web::resource("/works/{id}/media").post(media::upload_media).get(media::list_media))
+            .service(web::resource("/media/{id}").get(media::get_media).delete(media::delete_media))
+            .service(web::resource("/media/{id}/reprocess").post(media::reprocess_media))
+            .service(web::resource("/media/{id}/original").get(media::get_original))
+            .service(web::resource("/media/{id}/derivatives/{name}").get(media::get_derivative)),
+    );
 }
 
 /// Answers any unmatched path.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound {
-        code: "route-not-found",
-        message: "no such route".into(),
-    })
+    Err(ApiError::NotFound { code: "route-not-found", message: "no such route".into() })
 }
 
 /// Headers every response carries.
@@ -88,28 +73,19 @@ pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
             .get(header::CONTENT_TYPE)
             .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
         if is_json {
-            return Ok(ErrorHandlerResponse::Response(
-                response.map_into_left_body(),
-            ));
+            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
         }
         let error = error_for_status(response.status());
         let (request, _) = response.into_parts();
         let mut rendered: HttpResponse<BoxBody> = error.error_response();
-        rendered
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(ErrorHandlerResponse::Response(
-            ServiceResponse::new(request, rendered).map_into_right_body(),
-        ))
+        rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, rendered).map_into_right_body()))
     })
 }
 
 fn error_for_status(status: actix_web::http::StatusCode) -> ApiError {
     match status.as_u16() {
-        404 => ApiError::NotFound {
-            code: "route-not-found",
-            message: "no such route".into(),
-        },
+        404 => ApiError::NotFound { code: "route-not-found", message: "no such route".into() },
         405 => ApiError::MethodNotAllowed,
         413 => ApiError::PayloadTooLarge { limit_bytes: 0 },
         400..=499 => ApiError::MalformedJson(format!("bad request ({status})")),

@@ -4,14 +4,11 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
-use super::{health, session, users, works};
+use super::{health, media, session, users, works};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "microcat",
-        description = "Production, review, catalog and search of micro-content"
-    ),
+    info(title = "microcat", description = "Production, review, catalog and search of micro-content"),
     paths(
         health::get_health,
         session::create_session,
@@ -27,6 +24,13 @@ use super::{health, session, users, works};
         works::update_work,
         works::delete_work,
         works::restore_work,
+        media::upload_media,
+        media::list_media,
+        media::get_media,
+        media::delete_media,
+        media::reprocess_media,
+        media::get_original,
+        media::get_derivative,
     ),
     components(schemas(
         crate::domain::fields::Credit,

@@ -40,13 +40,9 @@ pub struct MeResponse {
 /// Logs in with a username and password; sets an HttpOnly, SameSite session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401), (status = 403), (status = 429)))]
-pub async fn create_session(
-    app: web::Data<AppState>,
-    body: ApiJson<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create_session(app: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let ApiJson(login) = body;
-    let granted =
-        accounts::login(&app.db, app.login_policy, &login.username, &login.password).await?;
+    let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password).await?;
     let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));
     let secure = app.settings.cookie_secure;
     let session_cookie = Cookie::build(SESSION_COOKIE, granted.token.clone())
@@ -68,40 +64,26 @@ pub async fn create_session(
         csrf_token: granted.csrf_token,
         expires_at: granted.expires_at,
     };
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie)
-        .cookie(csrf_cookie)
-        .json(response))
+    Ok(HttpResponse::Ok().cookie(session_cookie).cookie(csrf_cookie).json(response))
 }
 
 /// Logs out: revokes the session and clears the cookies.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401)))]
-pub async fn delete_session(
-    app: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     accounts::logout(&app.db, &user.0).await?;
     let mut response = HttpResponse::NoContent().finish();
     for name in [SESSION_COOKIE, CSRF_COOKIE] {
         let mut expired = Cookie::build(name, "").path("/").finish();
         expired.make_removal();
-        response
-            .add_cookie(&expired)
-            .map_err(|error| ApiError::Internal(error.to_string()))?;
+        response.add_cookie(&expired).map_err(|error| ApiError::Internal(error.to_string()))?;
     }
     Ok(response)
 }
 
 /// The caller's account.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401)))]
-pub async fn get_me(
-    app: web::Data<AppState>,
-    user: CurrentUser,
-) -> Result<web::Json<MeResponse>, ApiError> {
+pub async fn get_me(app: web::Data<AppState>, user: CurrentUser) -> Result<web::Json<MeResponse>, ApiError> {
     let CurrentUser(me) = user;
     let view = accounts::get_user(&app.db, me.id.as_str()).await?;
-    Ok(web::Json(MeResponse {
-        user: UserResponse::from(view),
-        csrf_token: me.csrf_token,
-    }))
+    Ok(web::Json(MeResponse { user: UserResponse::from(view), csrf_token: me.csrf_token }))
 }

@@ -64,11 +64,7 @@ pub struct UpdateUserRequest {
 }
 
 fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::role_required("admin"))
-    }
+    if user.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
 }
 
 /// Creates an account (admin).
@@ -100,16 +96,11 @@ pub async fn list_users(
     query: ApiQuery<PageQuery>,
 ) -> Result<web::Json<UserListResponse>, ApiError> {
     require_admin(&user.0)?;
-    let page = Page::parse(query.0.page, query.0.per_page)
-        .map_err(|error| ApiError::query(&error.field, error.message))?;
+    let page =
+        Page::parse(query.0.page, query.0.per_page).map_err(|error| ApiError::query(&error.field, error.message))?;
     let (views, total) = accounts::list_users(&app.db, page).await?;
     let items = views.into_iter().map(UserResponse::from).collect();
-    Ok(web::Json(UserListResponse {
-        items,
-        total,
-        page: page.page,
-        per_page: page.per_page,
-    }))
+    Ok(web::Json(UserListResponse { items, total, page: page.page, per_page: page.per_page }))
 }
 
 /// One account (admin, or the account's owner).
@@ -123,9 +114,7 @@ pub async fn get_user(
     if user.0.id != id {
         require_admin(&user.0)?;
     }
-    Ok(web::Json(UserResponse::from(
-        accounts::get_user(&app.db, id.as_str()).await?,
-    )))
+    Ok(web::Json(UserResponse::from(accounts::get_user(&app.db, id.as_str()).await?)))
 }
 
 /// Changes an account's name, password, roles or disabled flag (admin).

@@ -43,10 +43,7 @@ pub struct WorkResponse {
 impl WorkResponse {
     fn full(work: Work) -> Self {
         let body = Some(work.body.clone());
-        Self {
-            body,
-            ..Self::summary(work)
-        }
+        Self { body, ..Self::summary(work) }
     }
 
     fn summary(work: Work) -> Self {
@@ -122,9 +119,7 @@ pub struct UpdateWorkRequest {
 }
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -161,32 +156,23 @@ fn query_error(error: FieldError) -> ApiError {
 
 fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
-        let time = if end_of_day {
-            date.and_hms_micro_opt(23, 59, 59, 999_999)
-        } else {
-            date.and_hms_opt(0, 0, 0)
-        };
+        let time = if end_of_day { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
         return Ok(time.expect("valid wall-clock time").and_utc());
     }
     crate::domain::fields::parse_timestamp(field, raw).map_err(query_error)
 }
 
 fn non_blank(value: Option<String>) -> Option<String> {
-    value
-        .map(|text| text.trim().to_owned())
-        .filter(|text| !text.is_empty())
+    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
 }
 
 impl ListWorksQuery {
     fn parse(self) -> Result<WorkQuery, ApiError> {
-        let kind = non_blank(self.kind)
-            .map(|raw| Kind::parse_field("kind", &raw).map_err(query_error))
-            .transpose()?;
+        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
         let status = non_blank(self.status)
             .map(|raw| {
-                Status::parse(&raw).ok_or_else(|| {
-                    ApiError::query("status", format!("status {raw:?} is not a known state"))
-                })
+                Status::parse(&raw)
+                    .ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
             })
             .transpose()?;
         let order = match non_blank(self.sort).as_deref() {
@@ -194,10 +180,7 @@ impl ListWorksQuery {
             Some("oldest") => WorkOrder::Oldest,
             Some("updated") => WorkOrder::RecentlyUpdated,
             Some(_) => {
-                return Err(ApiError::query(
-                    "sort",
-                    "sort must be newest, oldest or updated",
-                ));
+                return Err(ApiError::query("sort", "sort must be newest, oldest or updated"));
             }
         };
         Ok(WorkQuery {
@@ -206,12 +189,8 @@ impl ListWorksQuery {
             unit: non_blank(self.unit),
             tag: non_blank(self.tag),
             created_by: non_blank(self.created_by),
-            from: non_blank(self.from)
-                .map(|raw| parse_date_bound("from", &raw, false))
-                .transpose()?,
-            to: non_blank(self.to)
-                .map(|raw| parse_date_bound("to", &raw, true))
-                .transpose()?,
+            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
+            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
             deleted: self.deleted.unwrap_or(false),
             order,
             page: Page::parse(self.page, self.per_page).map_err(query_error)?,
@@ -242,9 +221,7 @@ pub async fn create_work(
     })?;
     let work = service::create_work(&app.db, &user.0, fields).await?;
     let location = format!("/api/v1/works/{}", work.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .json(WorkResponse::full(work)))
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(WorkResponse::full(work)))
 }
 
 /// Lists the works the caller may see, newest first.
@@ -257,11 +234,7 @@ pub async fn list_works(
 ) -> Result<web::Json<WorkListResponse>, ApiError> {
     let listed = service::list_works(&app.db, &user.0, query.0.parse()?).await?;
     Ok(web::Json(WorkListResponse {
-        items: listed
-            .items
-            .into_iter()
-            .map(WorkResponse::summary)
-            .collect(),
+        items: listed.items.into_iter().map(WorkResponse::summary).collect(),
         total: listed.total,
         page: listed.page.page,
         per_page: listed.page.per_page,
@@ -276,9 +249,7 @@ pub async fn get_work(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let work = service::get_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, format!("\"{}\"", work.version)))
-        .json(WorkResponse::full(work)))
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
 }
 
 /// The expected version: the body's `version`, else `If-Match`.
@@ -322,9 +293,7 @@ pub async fn update_work(
         published_at: request.published_at,
     })?;
     let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, format!("\"{}\"", work.version)))
-        .json(WorkResponse::full(work)))
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
 }
 
 /// Soft-deletes a work.

@@ -27,10 +27,7 @@ pub struct UserView {
 
 impl UserView {
     fn from_row(row: UserRow, role_names: &[String]) -> Self {
-        let roles = role_names
-            .iter()
-            .filter_map(|name| Role::parse(name))
-            .collect();
+        let roles = role_names.iter().filter_map(|name| Role::parse(name)).collect();
         Self {
             id: row.id,
             username: row.username,
@@ -64,8 +61,7 @@ impl LoginPolicy {
     pub fn throttled_for(&self, row: &UserRow, now: chrono::NaiveDateTime) -> Option<u64> {
         let last = row.last_failed_login_at?;
         let until = last + self.lockout;
-        (row.failed_logins >= self.max_failures && until > now)
-            .then(|| (until - now).num_seconds().max(1) as u64)
+        (row.failed_logins >= self.max_failures && until > now).then(|| (until - now).num_seconds().max(1) as u64)
     }
 }
 
@@ -79,18 +75,11 @@ pub struct LoginGranted {
 }
 
 /// Checks a username and password and opens a session.
-pub async fn login(
-    db: &Db,
-    policy: LoginPolicy,
-    username: &str,
-    password: &str,
-) -> Result<LoginGranted, ApiError> {
+pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str) -> Result<LoginGranted, ApiError> {
     let Ok(name) = Username::parse(username) else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
-    let found = db
-        .read(move |conn| load_user_with_roles(conn, name.as_str()))
-        .await?;
+    let found = db.read(move |conn| load_user_with_roles(conn, name.as_str())).await?;
     let Some((row, role_names)) = found else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
@@ -134,9 +123,7 @@ fn load_user_with_roles(
 
 async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow) -> Result<(), ApiError> {
     let id = row.id.clone();
-    let window_expired = row
-        .last_failed_login_at
-        .is_none_or(|last| last + policy.lockout <= now());
+    let window_expired = row.last_failed_login_at.is_none_or(|last| last + policy.lockout <= now());
     tracing::warn!(user.id = %id, "failed login");
     db.write(move |conn| {
         let stamp = now();
@@ -173,20 +160,11 @@ async fn open_session(
         sessions::insert(conn, &session).map(Ok::<(), ApiError>)
     })
     .await??;
-    Ok(LoginGranted {
-        user: UserView::from_row(row, &role_names),
-        token,
-        csrf_token,
-        expires_at,
-    })
+    Ok(LoginGranted { user: UserView::from_row(row, &role_names), token, csrf_token, expires_at })
 }
 
 /// Resolves a presented token to its user; expired, revoked or disabled → 401.
-pub async fn authenticate(
-    db: &Db,
-    token: &str,
-    credential: Credential,
-) -> Result<AuthUser, ApiError> {
+pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Result<AuthUser, ApiError> {
     let token_hash = auth::token_hash(token);
     let lookup_hash = token_hash.clone();
     let found = db
@@ -199,9 +177,7 @@ pub async fn authenticate(
         })
         .await?;
     let Some((session, row, role_names)) = found else {
-        return Err(ApiError::Unauthenticated(
-            "session is unknown or was revoked: log in again",
-        ));
+        return Err(ApiError::Unauthenticated("session is unknown or was revoked: log in again"));
     };
     if session.expires_at <= now() {
         return Err(ApiError::Unauthenticated("session expired: log in again"));
@@ -213,10 +189,7 @@ pub async fn authenticate(
         id: UserId::from_db(row.id),
         username: row.username,
         display_name: row.display_name,
-        roles: role_names
-            .iter()
-            .filter_map(|name| Role::parse(name))
-            .collect(),
+        roles: role_names.iter().filter_map(|name| Role::parse(name)).collect(),
         csrf_token: session.csrf_token,
         token_hash,
         credential,
@@ -226,8 +199,7 @@ pub async fn authenticate(
 /// Revokes the caller's session.
 pub async fn logout(db: &Db, user: &AuthUser) -> Result<(), ApiError> {
     let token_hash = user.token_hash.clone();
-    db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>))
-        .await??;
+    db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>)).await??;
     Ok(())
 }
 
@@ -314,11 +286,8 @@ pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), Api
             let views = rows
                 .into_iter()
                 .map(|row| {
-                    let roles: Vec<String> = pairs
-                        .iter()
-                        .filter(|(user, _)| *user == row.id)
-                        .map(|(_, role)| role.clone())
-                        .collect();
+                    let roles: Vec<String> =
+                        pairs.iter().filter(|(user, _)| *user == row.id).map(|(_, role)| role.clone()).collect();
                     UserView::from_row(row, &roles)
                 })
                 .collect();
@@ -339,24 +308,10 @@ pub struct UserUpdateInput {
 
 /// Changes an account. Disabling it or changing its password revokes its sessions; an admin
 /// cannot remove their own admin role or disable themselves (so one admin always remains).
-pub async fn update_user(
-    db: &Db,
-    actor: &AuthUser,
-    id: &str,
-    input: UserUpdateInput,
-) -> Result<UserView, ApiError> {
+pub async fn update_user(db: &Db, actor: &AuthUser, id: &str, input: UserUpdateInput) -> Result<UserView, ApiError> {
     let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
-    let display_name = input
-        .display_name
-        .as_deref()
-        .map(user::parse_display_name)
-        .transpose()?;
-    let password = input
-        .password
-        .as_deref()
-        .map(user::parse_new_password)
-        .transpose()?
-        .map(str::to_owned);
+    let display_name = input.display_name.as_deref().map(user::parse_display_name).transpose()?;
+    let password = input.password.as_deref().map(user::parse_new_password).transpose()?.map(str::to_owned);
     if actor.id.as_str() == id {
         refuse_self_lockout(roles.as_deref(), input.disabled)?;
     }
@@ -369,12 +324,7 @@ pub async fn update_user(
         None => None,
     };
     let revoke = input.disabled == Some(true) || password_hash.is_some();
-    let changes = UserChanges {
-        display_name,
-        password_hash,
-        disabled: input.disabled,
-        updated_at: Some(now()),
-    };
+    let changes = UserChanges { display_name, password_hash, disabled: input.disabled, updated_at: Some(now()) };
     let target = id.to_owned();
     db.write(move |conn| {
         if !users::update(conn, &target, &changes)? {
@@ -405,18 +355,12 @@ fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result
 
 /// On a fresh install, creates `admin` with the configured password, or a generated one that
 /// is returned so the caller can print it once.
-pub async fn ensure_admin(
-    db: &Db,
-    configured_password: Option<&str>,
-) -> Result<Option<String>, ApiError> {
+pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<Option<String>, ApiError> {
     if db.read(users::count).await? > 0 {
         return Ok(None);
     }
     let generated = configured_password.is_none().then(auth::generate_password);
-    let password = configured_password
-        .map(str::to_owned)
-        .or_else(|| generated.clone())
-        .unwrap_or_default();
+    let password = configured_password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
     let input = NewUserInput {
         username: "admin".into(),
         password,
@@ -439,11 +383,8 @@ pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(),
         let Some(row) = users::find_by_username(conn, name.as_str())? else {
             return Ok(Err(ApiError::user_not_found()));
         };
-        let changes = UserChanges {
-            password_hash: Some(password_hash),
-            updated_at: Some(now()),
-            ..UserChanges::default()
-        };
+        let changes =
+            UserChanges { password_hash: Some(password_hash), updated_at: Some(now()), ..UserChanges::default() };
         users::update(conn, &row.id, &changes)?;
         users::reset_failed_logins(conn, &row.id)?;
         sessions::delete_for_user(conn, &row.id)?;

@@ -1,9 +1,7 @@
 //! Passwords, tokens and the authenticated caller. Passwords are argon2id with OWASP's
 //! parameters; session tokens are random and stored only as SHA-256 hashes.
 
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -66,11 +64,7 @@ pub fn hash_password(password: &str) -> String {
 
 /// Checks a password against a stored hash (CPU-heavy: call from a blocking thread).
 pub fn verify_password(password: &str, stored_hash: &str) -> bool {
-    PasswordHash::new(stored_hash).is_ok_and(|parsed| {
-        hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(stored_hash).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A hash to verify against when the user does not exist, so timing does not reveal it.
@@ -96,10 +90,7 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|byte| ALPHABET[*byte as usize % ALPHABET.len()] as char).collect()
 }
 
 #[cfg(test)]

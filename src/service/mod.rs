@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod media;
 pub mod works;
 
 use chrono::{NaiveDateTime, Utc};

@@ -38,8 +38,7 @@ pub struct Work {
 
 impl Work {
     fn from_row(row: WorkRow) -> Result<Self, ApiError> {
-        let corrupt =
-            |what: &str| ApiError::Internal(format!("work {} has an unreadable {what}", row.id));
+        let corrupt = |what: &str| ApiError::Internal(format!("work {} has an unreadable {what}", row.id));
         Ok(Self {
             kind: Kind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
@@ -90,18 +89,11 @@ fn to_json(value: &impl serde::Serialize) -> String {
 }
 
 fn public_states() -> Vec<&'static str> {
-    Status::PUBLIC
-        .iter()
-        .map(|status| status.as_str())
-        .collect()
+    Status::PUBLIC.iter().map(|status| status.as_str()).collect()
 }
 
 /// Creates a work in its kind's initial state (contributors and admins).
-pub async fn create_work(
-    db: &Db,
-    user: &AuthUser,
-    fields: NewWorkFields,
-) -> Result<Work, ApiError> {
+pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, ApiError> {
     if !(user.has(Role::Contributor) || user.is_admin()) {
         return Err(ApiError::role_required("contributor"));
     }
@@ -127,13 +119,12 @@ pub async fn create_work(
     };
     let tags = fields.tags;
     let stored = row.clone();
-    db.write(move |conn| rows::insert(conn, &stored, &tags).map(Ok::<(), ApiError>))
-        .await??;
+    db.write(move |conn| rows::insert(conn, &stored, &tags).map(Ok::<(), ApiError>)).await??;
     Work::from_row(row)
 }
 
 /// Loads a work the caller may see; anything else is `work-not-found`.
-fn load_visible(
+pub(crate) fn load_visible(
     conn: &mut DbConnection,
     user: &AuthUser,
     id: &str,
@@ -152,9 +143,7 @@ fn load_visible(
 /// One work, if the caller may see it.
 pub async fn get_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
     let caller = user.clone();
-    let row = db
-        .read(move |conn| load_visible(conn, &caller, id.as_str()))
-        .await??;
+    let row = db.read(move |conn| load_visible(conn, &caller, id.as_str())).await??;
     Work::from_row(row)
 }
 
@@ -165,16 +154,10 @@ pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<Wo
     }
     let visible_to = match user.visibility() {
         Visibility::All => VisibleTo::All,
-        Visibility::OwnAndPublic(me) => {
-            VisibleTo::CreatorOrStates(me.into_string(), public_states())
-        }
+        Visibility::OwnAndPublic(me) => VisibleTo::CreatorOrStates(me.into_string(), public_states()),
         Visibility::Public => VisibleTo::States(public_states()),
         Visibility::Nothing => {
-            return Ok(WorkPage {
-                items: Vec::new(),
-                total: 0,
-                page: query.page,
-            });
+            return Ok(WorkPage { items: Vec::new(), total: 0, page: query.page });
         }
     };
     let filter = WorkFilter {
@@ -190,13 +173,8 @@ pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<Wo
         order: query.order,
     };
     let page = query.page;
-    let (found, total) = db
-        .read(move |conn| rows::list(conn, &filter, page.offset(), page.per_page))
-        .await?;
-    let items = found
-        .into_iter()
-        .map(Work::from_row)
-        .collect::<Result<_, _>>()?;
+    let (found, total) = db.read(move |conn| rows::list(conn, &filter, page.offset(), page.per_page)).await?;
+    let items = found.into_iter().map(Work::from_row).collect::<Result<_, _>>()?;
     Ok(WorkPage { items, total, page })
 }
 
@@ -211,28 +189,20 @@ fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
         credits: edit.credits.as_ref().map(to_json),
         channel: edit.channel,
         external_url: edit.external_url,
-        published_at: edit
-            .published_at
-            .map(|time| time.map(|time| time.naive_utc())),
+        published_at: edit.published_at.map(|time| time.map(|time| time.naive_utc())),
     };
     (changes, edit.tags)
 }
 
 /// May this caller change this work's fields now?
-fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
+pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
     if row.created_by != user.id.as_str() && !user.is_admin() {
-        return Err(ApiError::Forbidden(
-            "only the work's creator or an admin may change it".into(),
-        ));
+        return Err(ApiError::Forbidden("only the work's creator or an admin may change it".into()));
     }
     let status = Status::parse(&row.status).unwrap_or(Status::Archived);
     if !status.is_editable() {
         let message = format!("a work in state {} cannot be edited", status.as_str());
-        return Err(ApiError::Conflict {
-            code: "work-not-editable",
-            message,
-            field: Some("status".into()),
-        });
+        return Err(ApiError::Conflict { code: "work-not-editable", message, field: Some("status".into()) });
     }
     Ok(())
 }
@@ -257,21 +227,10 @@ pub async fn update_work(
                 return Ok(Err(refusal));
             }
             if row.version != expected_version {
-                return Ok(Err(ApiError::VersionConflict {
-                    current: row.version,
-                }));
+                return Ok(Err(ApiError::VersionConflict { current: row.version }));
             }
-            if !rows::update_if_version(
-                conn,
-                id.as_str(),
-                expected_version,
-                &changes,
-                tags.as_deref(),
-                now(),
-            )? {
-                return Ok(Err(ApiError::VersionConflict {
-                    current: row.version + 1,
-                }));
+            if !rows::update_if_version(conn, id.as_str(), expected_version, &changes, tags.as_deref(), now())? {
+                return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
             }
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
         })
@@ -313,11 +272,7 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
             };
             if row.deleted_at.is_none() {
                 let message = "work is not deleted".to_owned();
-                return Ok(Err(ApiError::Conflict {
-                    code: "work-not-deleted",
-                    message,
-                    field: None,
-                }));
+                return Ok(Err(ApiError::Conflict { code: "work-not-deleted", message, field: None }));
             }
             rows::set_deleted(conn, id.as_str(), None, now())?;
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))

@@ -25,26 +25,11 @@ fn sqlite_pragmas_are_in_effect_on_every_pooled_connection() {
     let db = Db::connect(&DatabaseUrl::Sqlite(dir.path().join("pragmas.db")), 3).unwrap();
     let held: Vec<_> = (0..3).map(|_| db.connection().unwrap()).collect();
     for mut conn in held {
-        let DbConnection::Sqlite(sqlite) = &mut *conn else {
-            panic!("sqlite url gives a sqlite connection")
-        };
-        let number = |sql: &str, conn: &mut SqliteConnection| {
-            diesel::sql_query(sql)
-                .get_result::<Number>(conn)
-                .unwrap()
-                .value
-        };
-        assert_eq!(
-            number(
-                "SELECT foreign_keys AS value FROM pragma_foreign_keys",
-                sqlite
-            ),
-            1
-        );
-        assert_eq!(
-            number("SELECT timeout AS value FROM pragma_busy_timeout", sqlite),
-            15_000
-        );
+        let DbConnection::Sqlite(sqlite) = &mut *conn else { panic!("sqlite url gives a sqlite connection") };
+        let number =
+            |sql: &str, conn: &mut SqliteConnection| diesel::sql_query(sql).get_result::<Number>(conn).unwrap().value;
+        assert_eq!(number("SELECT foreign_keys AS value FROM pragma_foreign_keys", sqlite), 1);
+        assert_eq!(number("SELECT timeout AS value FROM pragma_busy_timeout", sqlite), 15_000);
         let mode = diesel::sql_query("SELECT journal_mode AS value FROM pragma_journal_mode")
             .get_result::<Word>(sqlite)
             .unwrap();
@@ -55,13 +40,10 @@ fn sqlite_pragmas_are_in_effect_on_every_pooled_connection() {
 #[test]
 fn migration_folders_have_the_same_names() {
     let names = |backend: &str| {
-        let mut names: Vec<String> = std::fs::read_dir(format!(
-            "{}/migrations/{backend}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+        let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     };
@@ -70,10 +52,7 @@ fn migration_folders_have_the_same_names() {
     for name in names("sqlite") {
         for file in ["up.sql", "down.sql"] {
             for backend in ["sqlite", "postgres"] {
-                let path = format!(
-                    "{}/migrations/{backend}/{name}/{file}",
-                    env!("CARGO_MANIFEST_DIR")
-                );
+                let path = format!("{}/migrations/{backend}/{name}/{file}", env!("CARGO_MANIFEST_DIR"));
                 assert!(std::path::Path::new(&path).exists(), "{path}");
             }
         }
@@ -83,22 +62,14 @@ fn migration_folders_have_the_same_names() {
 #[actix_web::test]
 async fn foreign_keys_are_enforced_by_the_running_backend() {
     let app = TestApp::spawn().await;
-    let refused =
-        app.try_sql("INSERT INTO user_roles (user_id, role) VALUES ('no-such-user', 'staff')");
-    assert!(
-        refused.is_err(),
-        "a role for a missing user must be refused on {}",
-        crate::helpers::backend()
-    );
+    let refused = app.try_sql("INSERT INTO user_roles (user_id, role) VALUES ('no-such-user', 'staff')");
+    assert!(refused.is_err(), "a role for a missing user must be refused on {}", crate::helpers::backend());
 }
 
 #[actix_web::test]
 async fn the_backend_under_test_is_the_one_requested() {
     let app = TestApp::spawn().await;
-    let health = app
-        .request(awc::http::Method::GET, "/healthz", None, None)
-        .await
-        .json();
+    let health = app.request(awc::http::Method::GET, "/healthz", None, None).await.json();
     assert_eq!(health["backend"], crate::helpers::backend());
 }
 

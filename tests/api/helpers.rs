@@ -28,22 +28,15 @@ fn fresh_database_url(dir: &std::path::Path) -> String {
     let admin_url = std::env::var("MICROCAT_TEST_POSTGRES_URL")
         .expect("MICROCAT_TEST_DATABASE=postgres needs MICROCAT_TEST_POSTGRES_URL (make test starts a cluster)");
     let name = format!("microcat_test_{}", uuid_simple());
-    let mut conn = <diesel::PgConnection as diesel::Connection>::establish(&admin_url)
-        .expect("connect to the test cluster");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .expect("create a test database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .expect("postgres url has a database part");
+    let mut conn =
+        <diesel::PgConnection as diesel::Connection>::establish(&admin_url).expect("connect to the test cluster");
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create a test database");
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).expect("postgres url has a database part");
     format!("{base}/{name}")
 }
 
 fn uuid_simple() -> String {
-    microcat::domain::ids::WorkId::generate()
-        .as_str()
-        .replace('-', "")
+    microcat::domain::ids::WorkId::generate().as_str().replace('-', "")
 }
 
 /// An HTTP answer, read whole.
@@ -57,8 +50,7 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON (panics with the body text if it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("not json ({}): {}", self.status, self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not json ({}): {}", self.status, self.text()))
     }
 
     /// The body as text.
@@ -68,27 +60,17 @@ impl Reply {
 
     /// The error envelope's code.
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error code in {}", self.text()))
-            .to_owned()
+        self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.text())).to_owned()
     }
 
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
+        self.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
     }
 
     /// Every `Set-Cookie` header.
     pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .filter_map(|value| value.to_str().ok())
-            .map(str::to_owned)
-            .collect()
+        self.headers.get_all("set-cookie").filter_map(|value| value.to_str().ok()).map(str::to_owned).collect()
     }
 }
 
@@ -128,6 +110,9 @@ impl TestApp {
             admin_password: Some(ADMIN_PASSWORD.into()),
             http_workers: 2,
             db_pool_size: 8,
+            media_workers: 2,
+            job_retry_base_secs: 1,
+            media_worker_program: Some(env!("CARGO_BIN_EXE_microcat").into()),
             ..Settings::default()
         };
         adjust(&mut settings);
@@ -135,30 +120,14 @@ impl TestApp {
     }
 
     async fn start(settings: Settings, dir: tempfile::TempDir) -> Self {
-        let application = Application::build(settings.clone())
-            .await
-            .expect("server builds");
+        let application = Application::build(settings.clone()).await.expect("server builds");
         let address = format!("http://127.0.0.1:{}", application.port());
         let db = application.db();
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .finish();
-        let placeholder = Session {
-            user_id: String::new(),
-            token: String::new(),
-            csrf_token: String::new(),
-        };
-        let mut app = Self {
-            address,
-            db,
-            settings,
-            admin: placeholder,
-            handle,
-            client,
-            _dir: dir,
-        };
+        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        let placeholder = Session { user_id: String::new(), token: String::new(), csrf_token: String::new() };
+        let mut app = Self { address, db, settings, admin: placeholder, handle, client, _dir: dir };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app
     }
@@ -171,16 +140,8 @@ impl TestApp {
     }
 
     /// Sends a request; `token` authenticates with a bearer token.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -192,46 +153,28 @@ impl TestApp {
     }
 
     /// Sends raw bytes with the given headers.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Vec<u8>,
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+    pub async fn raw(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
         }
-        read(
-            request
-                .send_body(body)
-                .await
-                .expect("request reaches the server"),
-        )
-        .await
+        read(request.send_body(body).await.expect("request reaches the server")).await
     }
 
     pub async fn get(&self, path: &str, session: &Session) -> Reply {
-        self.request(Method::GET, path, Some(&session.token), None)
-            .await
+        self.request(Method::GET, path, Some(&session.token), None).await
     }
 
     pub async fn post(&self, path: &str, session: &Session, body: &Value) -> Reply {
-        self.request(Method::POST, path, Some(&session.token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(&session.token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, session: &Session, body: &Value) -> Reply {
-        self.request(Method::PATCH, path, Some(&session.token), Some(body))
-            .await
+        self.request(Method::PATCH, path, Some(&session.token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, session: &Session) -> Reply {
-        self.request(Method::DELETE, path, Some(&session.token), None)
-            .await
+        self.request(Method::DELETE, path, Some(&session.token), None).await
     }
 
     /// Logs in and returns the session (panics unless 200).
@@ -249,8 +192,7 @@ impl TestApp {
     /// Attempts a login and returns the raw answer.
     pub async fn try_login(&self, username: &str, password: &str) -> Reply {
         let body = json!({ "username": username, "password": password });
-        self.request(Method::POST, "/api/v1/session", None, Some(&body))
-            .await
+        self.request(Method::POST, "/api/v1/session", None, Some(&body)).await
     }
 
     /// Creates an account with these roles (as admin) and logs it in.
@@ -271,11 +213,9 @@ impl TestApp {
     /// Sets a work's status directly in the database (until a test drives the lifecycle).
     pub fn force_status(&self, work_id: &str, status: &str) {
         let mut conn = self.db.connection().expect("db connection");
-        diesel::sql_query(format!(
-            "UPDATE works SET status = '{status}' WHERE id = '{work_id}'"
-        ))
-        .execute(&mut *conn)
-        .expect("status update");
+        diesel::sql_query(format!("UPDATE works SET status = '{status}' WHERE id = '{work_id}'"))
+            .execute(&mut *conn)
+            .expect("status update");
     }
 
     /// Runs one SQL statement directly (panics if it fails).
@@ -294,16 +234,8 @@ async fn read<S>(mut response: awc::ClientResponse<S>) -> Reply
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
 {
-    let body = response
-        .body()
-        .limit(64 * 1024 * 1024)
-        .await
-        .expect("response body");
-    Reply {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: body.to_vec(),
-    }
+    let body = response.body().limit(64 * 1024 * 1024).await.expect("response body");
+    Reply { status: response.status().as_u16(), headers: response.headers().clone(), body: body.to_vec() }
 }
 
 /// A minimal valid work of `kind`.

@@ -10,7 +10,8 @@ use crate::helpers::{PASSWORD, TestApp};
 #[actix_web::test]
 async fn admin_creates_lists_and_changes_accounts() {
     let app = TestApp::spawn().await;
-    let body = json!({"username": "Zhang.Wei", "password": PASSWORD, "display_name": "张伟", "roles": ["reviewer", "staff"]});
+    let body =
+        json!({"username": "Zhang.Wei", "password": PASSWORD, "display_name": "张伟", "roles": ["reviewer", "staff"]});
     let created = app.post("/api/v1/users", &app.admin, &body).await;
     assert_eq!(created.status, 201, "{}", created.text());
     let user = created.json();
@@ -22,12 +23,8 @@ async fn admin_creates_lists_and_changes_accounts() {
 
     let listed = app.get("/api/v1/users", &app.admin).await.json();
     assert_eq!(listed["total"], 2);
-    let names: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["username"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|item| item["username"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["admin", "zhang.wei"]);
 
     let changed = app
@@ -40,10 +37,7 @@ async fn admin_creates_lists_and_changes_accounts() {
     assert_eq!(changed.status, 200, "{}", changed.text());
     assert_eq!(changed.json()["roles"], json!(["contributor"]));
     let session = app.login("zhang.wei", PASSWORD).await;
-    assert_eq!(
-        app.get("/api/v1/me", &session).await.json()["user"]["display_name"],
-        "张伟警官"
-    );
+    assert_eq!(app.get("/api/v1/me", &session).await.json()["user"]["display_name"], "张伟警官");
 }
 
 #[actix_web::test]
@@ -51,11 +45,7 @@ async fn password_change_revokes_sessions() {
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &["contributor"]).await;
     let reply = app
-        .patch(
-            &format!("/api/v1/users/{}", author.user_id),
-            &app.admin,
-            &json!({"password": "a-new-password"}),
-        )
+        .patch(&format!("/api/v1/users/{}", author.user_id), &app.admin, &json!({"password": "a-new-password"}))
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(app.get("/api/v1/me", &author).await.status, 401);
@@ -68,28 +58,14 @@ async fn only_admins_manage_accounts() {
     let app = TestApp::spawn().await;
     let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
     let body = json!({"username": "intruder", "password": PASSWORD, "roles": ["admin"]});
-    assert_eq!(
-        app.post("/api/v1/users", &reviewer, &body)
-            .await
-            .error_code(),
-        "forbidden"
-    );
+    assert_eq!(app.post("/api/v1/users", &reviewer, &body).await.error_code(), "forbidden");
     assert_eq!(app.get("/api/v1/users", &reviewer).await.status, 403);
-    let own = app
-        .get(&format!("/api/v1/users/{}", reviewer.user_id), &reviewer)
-        .await;
+    let own = app.get(&format!("/api/v1/users/{}", reviewer.user_id), &reviewer).await;
     assert_eq!(own.status, 200, "anyone may read their own account");
-    let admin_account = app
-        .get(&format!("/api/v1/users/{}", app.admin.user_id), &reviewer)
-        .await;
+    let admin_account = app.get(&format!("/api/v1/users/{}", app.admin.user_id), &reviewer).await;
     assert_eq!(admin_account.status, 403);
-    let promote = app
-        .patch(
-            &format!("/api/v1/users/{}", reviewer.user_id),
-            &reviewer,
-            &json!({"roles": ["admin"]}),
-        )
-        .await;
+    let promote =
+        app.patch(&format!("/api/v1/users/{}", reviewer.user_id), &reviewer, &json!({"roles": ["admin"]})).await;
     assert_eq!(promote.status, 403);
 }
 
@@ -97,53 +73,20 @@ async fn only_admins_manage_accounts() {
 async fn account_input_is_validated() {
     let app = TestApp::spawn().await;
     let cases = [
-        (
-            json!({"username": "ab", "password": PASSWORD, "roles": ["staff"]}),
-            422,
-            "invalid-field",
-            "username",
-        ),
-        (
-            json!({"username": "short", "password": "1234", "roles": ["staff"]}),
-            422,
-            "invalid-field",
-            "password",
-        ),
-        (
-            json!({"username": "norole", "password": PASSWORD, "roles": []}),
-            422,
-            "field-required",
-            "roles",
-        ),
-        (
-            json!({"username": "badrole", "password": PASSWORD, "roles": ["root"]}),
-            422,
-            "invalid-field",
-            "roles[0]",
-        ),
-        (
-            json!({"username": "admin", "password": PASSWORD, "roles": ["staff"]}),
-            409,
-            "username-taken",
-            "username",
-        ),
+        (json!({"username": "ab", "password": PASSWORD, "roles": ["staff"]}), 422, "invalid-field", "username"),
+        (json!({"username": "short", "password": "1234", "roles": ["staff"]}), 422, "invalid-field", "password"),
+        (json!({"username": "norole", "password": PASSWORD, "roles": []}), 422, "field-required", "roles"),
+        (json!({"username": "badrole", "password": PASSWORD, "roles": ["root"]}), 422, "invalid-field", "roles[0]"),
+        (json!({"username": "admin", "password": PASSWORD, "roles": ["staff"]}), 409, "username-taken", "username"),
     ];
     for (body, status, code, field) in cases {
         let reply = app.post("/api/v1/users", &app.admin, &body).await;
-        assert_eq!(
-            (reply.status, reply.error_code().as_str()),
-            (status, code),
-            "{body}: {}",
-            reply.text()
-        );
+        assert_eq!((reply.status, reply.error_code().as_str()), (status, code), "{body}: {}", reply.text());
         assert_eq!(reply.json()["error"]["field"], field);
     }
     let unknown = app
         .patch(
-            &format!(
-                "/api/v1/users/{}",
-                microcat::domain::ids::UserId::generate()
-            ),
+            &format!("/api/v1/users/{}", microcat::domain::ids::UserId::generate()),
             &app.admin,
             &json!({"disabled": false}),
         )
@@ -155,18 +98,8 @@ async fn account_input_is_validated() {
 async fn admins_cannot_lock_themselves_out() {
     let app = TestApp::spawn().await;
     let path = format!("/api/v1/users/{}", app.admin.user_id);
-    assert_eq!(
-        app.patch(&path, &app.admin, &json!({"disabled": true}))
-            .await
-            .status,
-        422
-    );
-    assert_eq!(
-        app.patch(&path, &app.admin, &json!({"roles": ["staff"]}))
-            .await
-            .status,
-        422
-    );
+    assert_eq!(app.patch(&path, &app.admin, &json!({"disabled": true})).await.status, 422);
+    assert_eq!(app.patch(&path, &app.admin, &json!({"roles": ["staff"]})).await.status, 422);
     assert_eq!(app.get("/api/v1/me", &app.admin).await.status, 200);
 }
 
@@ -191,18 +124,9 @@ async fn cli_adds_a_user_who_can_then_log_in() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("microcat binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"cli-password-1\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"cli-password-1\n").unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let session = app.login("cli.user", "cli-password-1").await;
     let me = app.get("/api/v1/me", &session).await.json();
     assert_eq!(me["user"]["roles"], json!(["contributor", "staff"]));
@@ -212,10 +136,7 @@ async fn cli_adds_a_user_who_can_then_log_in() {
         .args(["user", "list", "--database-url", &app.settings.database_url])
         .output()
         .unwrap();
-    assert!(
-        String::from_utf8_lossy(&listed.stdout)
-            .contains("cli.user\t命令行用户\tcontributor,staff\tactive")
-    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("cli.user\t命令行用户\tcontributor,staff\tactive"));
 }
 
 #[actix_web::test]
@@ -237,12 +158,7 @@ async fn cli_refuses_a_duplicate_username_with_a_clear_message() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"whatever-password\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"whatever-password\n").unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("already taken"));

@@ -28,10 +28,7 @@ async fn contributor_creates_a_film_that_starts_in_planning() {
     assert_eq!(reply.status, 201, "{}", reply.text());
     let work = reply.json();
     let id = work["id"].as_str().unwrap();
-    assert_eq!(
-        reply.header("location").unwrap(),
-        format!("/api/v1/works/{id}")
-    );
+    assert_eq!(reply.header("location").unwrap(), format!("/api/v1/works/{id}"));
     assert_eq!(uuid_version(id), '7');
     assert_eq!(work["title"], "守护平安的第一天");
     assert_eq!(work["status"], "planning");
@@ -64,9 +61,7 @@ async fn posts_articles_and_proposals_start_as_drafts() {
 async fn staff_cannot_create_works() {
     let app = TestApp::spawn().await;
     let staff = app.user_with_roles("reader", &["staff"]).await;
-    let reply = app
-        .post("/api/v1/works", &staff, &work_json("weibo_post", "标题"))
-        .await;
+    let reply = app.post("/api/v1/works", &staff, &work_json("weibo_post", "标题")).await;
     assert_eq!(reply.status, 403);
     assert_eq!(reply.error_code(), "forbidden");
 }
@@ -77,8 +72,16 @@ async fn list_filters_by_every_criterion() {
     let alice = app.user_with_roles("alice", &["contributor"]).await;
     let bob = app.user_with_roles("bob", &["contributor"]).await;
     let film = app.create_work(&alice, film()).await;
-    app.create_work(&alice, json!({"kind": "weibo_post", "title": "交通安全提示", "unit": "交警大队", "tags": ["交通"]})).await;
-    app.create_work(&bob, json!({"kind": "wechat_article", "title": "反诈骗指南", "unit": "刑侦大队", "tags": ["反诈", "两学一做"]})).await;
+    app.create_work(
+        &alice,
+        json!({"kind": "weibo_post", "title": "交通安全提示", "unit": "交警大队", "tags": ["交通"]}),
+    )
+    .await;
+    app.create_work(
+        &bob,
+        json!({"kind": "wechat_article", "title": "反诈骗指南", "unit": "刑侦大队", "tags": ["反诈", "两学一做"]}),
+    )
+    .await;
     let admin = &app.admin;
     let total = |query: &'static str| {
         let app = &app;
@@ -97,19 +100,10 @@ async fn list_filters_by_every_criterion() {
     assert_eq!(total("from=2000-01-01").await, 3);
     assert_eq!(total("to=2000-01-01").await, 0);
     assert_eq!(total("from=2999-01-01T00:00:00Z").await, 0);
-    let by_bob = app
-        .get(&format!("/api/v1/works?created_by={}", bob.user_id), admin)
-        .await
-        .json();
+    let by_bob = app.get(&format!("/api/v1/works?created_by={}", bob.user_id), admin).await.json();
     assert_eq!(by_bob["total"], 1);
     assert_eq!(by_bob["items"][0]["title"], "反诈骗指南");
-    let combined = app
-        .get(
-            &format!("/api/v1/works?kind=micro_film&created_by={}", alice.user_id),
-            admin,
-        )
-        .await
-        .json();
+    let combined = app.get(&format!("/api/v1/works?kind=micro_film&created_by={}", alice.user_id), admin).await.json();
     assert_eq!(combined["items"][0]["id"], film["id"]);
 }
 
@@ -119,49 +113,24 @@ async fn list_is_newest_first_and_paginated() {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let mut ids = Vec::new();
     for number in 0..7 {
-        let work = app
-            .create_work(&author, work_json("weibo_post", &format!("微博 {number}")))
-            .await;
+        let work = app.create_work(&author, work_json("weibo_post", &format!("微博 {number}"))).await;
         ids.push(work["id"].as_str().unwrap().to_owned());
     }
     let first = app.get("/api/v1/works?per_page=3", &author).await.json();
     assert_eq!(
-        (
-            first["total"].as_i64(),
-            first["page"].as_i64(),
-            first["per_page"].as_i64()
-        ),
+        (first["total"].as_i64(), first["page"].as_i64(), first["per_page"].as_i64()),
         (Some(7), Some(1), Some(3))
     );
-    let first_ids: Vec<&str> = first["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        first_ids,
-        vec![ids[6].as_str(), ids[5].as_str(), ids[4].as_str()]
-    );
-    assert!(
-        first["items"][0].get("body").is_none(),
-        "list items leave out the body"
-    );
-    let last = app
-        .get("/api/v1/works?per_page=3&page=3", &author)
-        .await
-        .json();
+    let first_ids: Vec<&str> =
+        first["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap()).collect();
+    assert_eq!(first_ids, vec![ids[6].as_str(), ids[5].as_str(), ids[4].as_str()]);
+    assert!(first["items"][0].get("body").is_none(), "list items leave out the body");
+    let last = app.get("/api/v1/works?per_page=3&page=3", &author).await.json();
     assert_eq!(last["items"].as_array().unwrap().len(), 1);
     assert_eq!(last["items"][0]["id"], ids[0]);
-    let beyond = app
-        .get("/api/v1/works?per_page=3&page=9", &author)
-        .await
-        .json();
+    let beyond = app.get("/api/v1/works?per_page=3&page=9", &author).await.json();
     assert_eq!(beyond["items"].as_array().unwrap().len(), 0);
-    let oldest = app
-        .get("/api/v1/works?per_page=1&sort=oldest", &author)
-        .await
-        .json();
+    let oldest = app.get("/api/v1/works?per_page=1&sort=oldest", &author).await.json();
     assert_eq!(oldest["items"][0]["id"], ids[0]);
 }
 
@@ -171,13 +140,8 @@ async fn edit_with_current_version_saves_and_bumps_the_version() {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
-    let reply = app
-        .patch(
-            &path,
-            &author,
-            &json!({"version": 1, "title": "新标题", "tags": ["微警务"], "unit": null}),
-        )
-        .await;
+    let reply =
+        app.patch(&path, &author, &json!({"version": 1, "title": "新标题", "tags": ["微警务"], "unit": null})).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let edited = reply.json();
     assert_eq!(edited["title"], "新标题");
@@ -186,10 +150,7 @@ async fn edit_with_current_version_saves_and_bumps_the_version() {
     assert_eq!(edited["summary"], "新警入职微电影", "absent fields stay");
     assert_eq!(edited["version"], 2);
     assert_eq!(reply.header("etag").unwrap(), "\"2\"");
-    let by_tag = app
-        .get("/api/v1/works?tag=%E5%BE%AE%E8%AD%A6%E5%8A%A1", &author)
-        .await
-        .json();
+    let by_tag = app.get("/api/v1/works?tag=%E5%BE%AE%E8%AD%A6%E5%8A%A1", &author).await.json();
     assert_eq!(by_tag["total"], 1, "tag index follows the edit");
 }
 
@@ -199,28 +160,13 @@ async fn stale_version_is_a_conflict_and_changes_nothing() {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
-    assert_eq!(
-        app.patch(&path, &author, &json!({"version": 1, "title": "第一次"}))
-            .await
-            .status,
-        200
-    );
-    let stale = app
-        .patch(&path, &author, &json!({"version": 1, "title": "第二次"}))
-        .await;
+    assert_eq!(app.patch(&path, &author, &json!({"version": 1, "title": "第一次"})).await.status, 200);
+    let stale = app.patch(&path, &author, &json!({"version": 1, "title": "第二次"})).await;
     assert_eq!(stale.status, 409);
     assert_eq!(stale.error_code(), "version-conflict");
-    assert!(
-        stale.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("current version is 2")
-    );
+    assert!(stale.json()["error"]["message"].as_str().unwrap().contains("current version is 2"));
     let stored = app.get(&path, &author).await.json();
-    assert_eq!(
-        (stored["title"].as_str(), stored["version"].as_i64()),
-        (Some("第一次"), Some(2))
-    );
+    assert_eq!((stored["title"].as_str(), stored["version"].as_i64()), (Some("第一次"), Some(2)));
 }
 
 #[actix_web::test]
@@ -229,132 +175,62 @@ async fn version_can_come_from_if_match() {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
-    let headers = [
-        ("authorization", format!("Bearer {}", author.token)),
-        ("content-type", "application/json".into()),
-    ];
+    let headers = [("authorization", format!("Bearer {}", author.token)), ("content-type", "application/json".into())];
     let send = |if_match: &'static str| {
-        let mut all: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()))
-            .collect();
+        let mut all: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
         all.push(("if-match", if_match));
         let app = &app;
         let path = path.clone();
-        async move {
-            app.raw(
-                awc::http::Method::PATCH,
-                &path,
-                &all,
-                r#"{"summary":"改"}"#.as_bytes().to_vec(),
-            )
-            .await
-        }
+        async move { app.raw(awc::http::Method::PATCH, &path, &all, r#"{"summary":"改"}"#.as_bytes().to_vec()).await }
     };
     assert_eq!(send("\"1\"").await.status, 200);
     assert_eq!(send("\"1\"").await.error_code(), "version-conflict");
     assert_eq!(send("W/\"2\"").await.status, 200);
     assert_eq!(send("soon").await.error_code(), "invalid-header");
     let missing = app.patch(&path, &author, &json!({"title": "无版本"})).await;
-    assert_eq!(
-        (missing.status, missing.error_code().as_str()),
-        (422, "field-required")
-    );
+    assert_eq!((missing.status, missing.error_code().as_str()), (422, "field-required"));
 }
 
 #[actix_web::test]
 async fn only_the_creator_or_an_admin_may_edit_and_only_while_editable() {
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &["contributor"]).await;
-    let other = app
-        .user_with_roles("other", &["contributor", "reviewer"])
-        .await;
-    let work = app
-        .create_work(&author, work_json("weibo_post", "原稿"))
-        .await;
+    let other = app.user_with_roles("other", &["contributor", "reviewer"]).await;
+    let work = app.create_work(&author, work_json("weibo_post", "原稿")).await;
     let id = work["id"].as_str().unwrap();
     let path = format!("/api/v1/works/{id}");
-    let refused = app
-        .patch(&path, &other, &json!({"version": 1, "title": "篡改"}))
-        .await;
-    assert_eq!(
-        (refused.status, refused.error_code().as_str()),
-        (403, "forbidden")
-    );
-    assert_eq!(
-        app.patch(
-            &path,
-            &app.admin,
-            &json!({"version": 1, "title": "管理员修改"})
-        )
-        .await
-        .status,
-        200
-    );
+    let refused = app.patch(&path, &other, &json!({"version": 1, "title": "篡改"})).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(app.patch(&path, &app.admin, &json!({"version": 1, "title": "管理员修改"})).await.status, 200);
     app.force_status(id, "submitted");
-    let locked = app
-        .patch(
-            &path,
-            &author,
-            &json!({"version": 2, "title": "送审后修改"}),
-        )
-        .await;
-    assert_eq!(
-        (locked.status, locked.error_code().as_str()),
-        (409, "work-not-editable")
-    );
+    let locked = app.patch(&path, &author, &json!({"version": 2, "title": "送审后修改"})).await;
+    assert_eq!((locked.status, locked.error_code().as_str()), (409, "work-not-editable"));
     app.force_status(id, "changes_requested");
-    assert_eq!(
-        app.patch(
-            &path,
-            &author,
-            &json!({"version": 2, "title": "按意见修改"})
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(app.patch(&path, &author, &json!({"version": 2, "title": "按意见修改"})).await.status, 200);
 }
 
 #[actix_web::test]
 async fn deleted_works_are_hidden_and_an_admin_restores_them() {
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &["contributor"]).await;
-    let work = app
-        .create_work(&author, work_json("wechat_article", "待删除"))
-        .await;
+    let work = app.create_work(&author, work_json("wechat_article", "待删除")).await;
     let id = work["id"].as_str().unwrap();
     let path = format!("/api/v1/works/{id}");
     assert_eq!(app.delete(&path, &author).await.status, 204);
     assert_eq!(app.get(&path, &author).await.error_code(), "work-not-found");
     assert_eq!(app.get("/api/v1/works", &author).await.json()["total"], 0);
-    assert_eq!(
-        app.get("/api/v1/works", &app.admin).await.json()["total"],
-        0
-    );
-    let deleted = app
-        .get("/api/v1/works?deleted=true", &app.admin)
-        .await
-        .json();
+    assert_eq!(app.get("/api/v1/works", &app.admin).await.json()["total"], 0);
+    let deleted = app.get("/api/v1/works?deleted=true", &app.admin).await.json();
     assert_eq!(deleted["items"][0]["id"], id);
     assert!(deleted["items"][0]["deleted_at"].is_string());
-    assert_eq!(
-        app.get("/api/v1/works?deleted=true", &author).await.status,
-        403
-    );
-    let refused = app
-        .post(&format!("{path}/restore"), &author, &json!({}))
-        .await;
+    assert_eq!(app.get("/api/v1/works?deleted=true", &author).await.status, 403);
+    let refused = app.post(&format!("{path}/restore"), &author, &json!({})).await;
     assert_eq!(refused.status, 403);
-    let restored = app
-        .post(&format!("{path}/restore"), &app.admin, &json!({}))
-        .await;
+    let restored = app.post(&format!("{path}/restore"), &app.admin, &json!({})).await;
     assert_eq!(restored.status, 200, "{}", restored.text());
     assert!(restored.json().get("deleted_at").is_none());
     assert_eq!(app.get(&path, &author).await.status, 200);
-    let again = app
-        .post(&format!("{path}/restore"), &app.admin, &json!({}))
-        .await;
+    let again = app.post(&format!("{path}/restore"), &app.admin, &json!({})).await;
     assert_eq!(again.error_code(), "work-not-deleted");
 }
 
@@ -364,18 +240,8 @@ async fn works_accounts_and_sessions_survive_a_restart() {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let work = app.create_work(&author, film()).await;
     let app = app.restart().await;
-    let reply = app
-        .get(
-            &format!("/api/v1/works/{}", work["id"].as_str().unwrap()),
-            &author,
-        )
-        .await;
-    assert_eq!(
-        reply.status,
-        200,
-        "the old token still works: {}",
-        reply.text()
-    );
+    let reply = app.get(&format!("/api/v1/works/{}", work["id"].as_str().unwrap()), &author).await;
+    assert_eq!(reply.status, 200, "the old token still works: {}", reply.text());
     assert_eq!(reply.json()["title"], "守护平安的第一天");
     app.login("author", crate::helpers::PASSWORD).await;
 }

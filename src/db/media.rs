@@ -1,0 +1,132 @@
+//! The `media` table: one row per upload (the same bytes uploaded twice are two rows over one
+//! stored original).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::media;
+
+/// A stored media record.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = media)]
+pub struct MediaRow {
+    pub id: String,
+    pub work_id: String,
+    pub sha256: String,
+    pub size: i64,
+    pub format: String,
+    pub content_type: String,
+    pub original_filename: Option<String>,
+    pub role: String,
+    pub version: i32,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub rotation: Option<i32>,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub frame_rate: Option<f64>,
+    pub bitrate: Option<i64>,
+    pub taken_at: Option<String>,
+    pub camera: Option<String>,
+    /// JSON list of the derivative names that exist.
+    pub derivatives: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What processing writes back.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = media, treat_none_as_null = true)]
+pub struct ProcessedFields {
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub duration_ms: Option<i64>,
+    pub rotation: Option<i32>,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub frame_rate: Option<f64>,
+    pub bitrate: Option<i64>,
+    pub taken_at: Option<String>,
+    pub camera: Option<String>,
+    pub derivatives: String,
+}
+
+/// Stores a new record.
+pub fn insert(conn: &mut DbConnection, row: &MediaRow) -> QueryResult<()> {
+    diesel::insert_into(media::table).values(row).execute(conn).map(drop)
+}
+
+/// One record.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<MediaRow>> {
+    media::table.find(id).select(MediaRow::as_select()).first(conn).optional()
+}
+
+/// A work's media, oldest first.
+pub fn list_for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<MediaRow>> {
+    media::table
+        .filter(media::work_id.eq(work_id))
+        .order((media::created_at.asc(), media::id.asc()))
+        .select(MediaRow::as_select())
+        .load(conn)
+}
+
+/// How many uploads of this role a work has (the next one's version is this + 1).
+pub fn count_with_role(conn: &mut DbConnection, work_id: &str, role: &str) -> QueryResult<i64> {
+    media::table.filter(media::work_id.eq(work_id)).filter(media::role.eq(role)).count().get_result(conn)
+}
+
+/// How many records point at these bytes.
+pub fn count_with_sha256(conn: &mut DbConnection, sha256: &str) -> QueryResult<i64> {
+    media::table.filter(media::sha256.eq(sha256)).count().get_result(conn)
+}
+
+/// Removes a record (its jobs go with it).
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(media::table.find(id)).execute(conn)? == 1)
+}
+
+/// Marks a record ready with what processing found.
+pub fn set_ready(conn: &mut DbConnection, id: &str, fields: &ProcessedFields, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(media::table.find(id))
+        .set((
+            fields,
+            media::status.eq("ready"),
+            media::error_code.eq(None::<String>),
+            media::error_message.eq(None::<String>),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Marks a record failed with a code and message.
+pub fn set_failed(conn: &mut DbConnection, id: &str, code: &str, message: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(media::table.find(id))
+        .set((
+            media::status.eq("failed"),
+            media::error_code.eq(code),
+            media::error_message.eq(message),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Marks a record as being processed again.
+pub fn set_processing(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(media::table.find(id))
+        .set((
+            media::status.eq("processing"),
+            media::error_code.eq(None::<String>),
+            media::error_message.eq(None::<String>),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,136 @@
+//! Media records: what an upload is for, how far processing got, and the sanitised original
+//! filename (kept as metadata, never used as a path).
+
+use super::fields::FieldError;
+
+/// Longest kept original filename, in bytes.
+pub const FILENAME_MAX_BYTES: usize = 255;
+
+/// What an upload is to its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaRole {
+    /// The work itself: a film cut, the post's picture.
+    Main,
+    /// The cover image.
+    Cover,
+    /// A still from a film.
+    Still,
+    /// Anything else attached.
+    Attachment,
+}
+
+impl MediaRole {
+    const ALL: [MediaRole; 4] = [MediaRole::Main, MediaRole::Cover, MediaRole::Still, MediaRole::Attachment];
+
+    /// The API and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaRole::Main => "main",
+            MediaRole::Cover => "cover",
+            MediaRole::Still => "still",
+            MediaRole::Attachment => "attachment",
+        }
+    }
+
+    /// Parses the `role` form field (blank means `main`).
+    pub fn parse_field(raw: &str) -> Result<Self, FieldError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(MediaRole::Main);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == raw)
+            .ok_or_else(|| FieldError::invalid("role", "must be one of main, cover, still, attachment"))
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == raw)
+    }
+}
+
+/// Where processing of a medium stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaStatus {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl MediaStatus {
+    /// The API and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaStatus::Processing => "processing",
+            MediaStatus::Ready => "ready",
+            MediaStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [MediaStatus::Processing, MediaStatus::Ready, MediaStatus::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+    }
+}
+
+/// Characters that reorder or hide text (bidi overrides, zero-width marks): a name like
+/// `gpj.exe` shown as `exe.jpg` must not survive.
+fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Keeps a display-safe original filename: the last path segment, without control, bidi or
+/// zero-width characters, trimmed, at most 255 bytes. `None` when nothing usable remains.
+pub fn sanitize_filename(raw: &str) -> Option<String> {
+    let last_segment = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last_segment.chars().filter(|c| !c.is_control() && !is_invisible_or_bidi(*c)).collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let mut end = trimmed.len().min(FILENAME_MAX_BYTES);
+    while !trimmed.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(trimmed[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_and_dot_prefixes_are_dropped() {
+        assert_eq!(sanitize_filename("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(sanitize_filename("C:\\Users\\张三\\视频.mp4").as_deref(), Some("视频.mp4"));
+        assert_eq!(sanitize_filename("..").as_deref(), None);
+        assert_eq!(sanitize_filename(".hidden").as_deref(), Some("hidden"));
+    }
+
+    #[test]
+    fn control_bidi_and_nul_characters_are_removed() {
+        assert_eq!(sanitize_filename("photo\u{0}.jpg\n").as_deref(), Some("photo.jpg"));
+        assert_eq!(sanitize_filename("invoice\u{202E}gpj.exe").as_deref(), Some("invoicegpj.exe"));
+        assert_eq!(sanitize_filename("\u{0}\u{1}\u{202E}").as_deref(), None);
+    }
+
+    #[test]
+    fn long_chinese_names_are_cut_on_a_character_boundary() {
+        let name = format!("{}.mp4", "微".repeat(300));
+        let kept = sanitize_filename(&name).unwrap();
+        assert!(kept.len() <= FILENAME_MAX_BYTES);
+        assert!(kept.chars().all(|c| c == '微'));
+    }
+
+    #[test]
+    fn roles_default_to_main() {
+        assert_eq!(MediaRole::parse_field("").unwrap(), MediaRole::Main);
+        assert_eq!(MediaRole::parse_field("cover").unwrap(), MediaRole::Cover);
+        assert_eq!(MediaRole::parse_field("poster").unwrap_err().field, "role");
+    }
+}

@@ -1,0 +1,357 @@
+//! Media endpoints: upload (multipart, streamed), list, read, delete, reprocess, and serving
+//! originals (with Range) and derivatives (strong ETags, long cache lifetimes).
+
+use actix_files::NamedFile;
+use actix_multipart::Multipart;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::AppState;
+use super::extractors::{self, CurrentUser};
+use crate::domain::media::{MediaRole, MediaStatus};
+use crate::error::ApiError;
+use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
+
+/// Most bytes of an already refused upload read and discarded, so the client sees the answer
+/// instead of a reset connection.
+const DRAIN_LIMIT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MediaError {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Thumbnails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    small: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    large: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Storyboard {
+    image: String,
+    vtt: String,
+}
+
+/// A medium as clients see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MediaResponse {
+    id: String,
+    work_id: String,
+    sha256: String,
+    size: i64,
+    content_type: String,
+    original_filename: Option<String>,
+    role: MediaRole,
+    version: i32,
+    status: MediaStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<MediaError>,
+    width: Option<i32>,
+    height: Option<i32>,
+    duration_ms: Option<i64>,
+    rotation: Option<i32>,
+    video_codec: Option<String>,
+    audio_codec: Option<String>,
+    frame_rate: Option<f64>,
+    bitrate: Option<i64>,
+    taken_at: Option<String>,
+    camera: Option<String>,
+    original_url: String,
+    thumbnails: Thumbnails,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storyboard: Option<Storyboard>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<MediaView> for MediaResponse {
+    fn from(view: MediaView) -> Self {
+        let base = format!("/api/v1/media/{}", view.row.id);
+        let url = |name: &str| {
+            view.derivatives.iter().any(|present| present == name).then(|| format!("{base}/derivatives/{name}"))
+        };
+        let storyboard = url("storyboard.jpg").zip(url("storyboard.vtt")).map(|(image, vtt)| Storyboard { image, vtt });
+        let row = view.row;
+        let error = row
+            .error_code
+            .clone()
+            .map(|code| MediaError { code, message: row.error_message.clone().unwrap_or_default() });
+        Self {
+            thumbnails: Thumbnails { small: url("small.jpg"), large: url("large.jpg") },
+            poster: url("poster.jpg"),
+            storyboard,
+            original_url: format!("{base}/original"),
+            error,
+            role: view.role,
+            status: view.status,
+            id: row.id,
+            work_id: row.work_id,
+            sha256: row.sha256,
+            size: row.size,
+            content_type: row.content_type,
+            original_filename: row.original_filename,
+            version: row.version,
+            width: row.width,
+            height: row.height,
+            duration_ms: row.duration_ms,
+            rotation: row.rotation,
+            video_codec: row.video_codec,
+            audio_codec: row.audio_codec,
+            frame_rate: row.frame_rate,
+            bitrate: row.bitrate,
+            taken_at: row.taken_at,
+            camera: row.camera,
+            created_by: row.created_by,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MediaListResponse {
+    items: Vec<MediaResponse>,
+}
+
+/// Uploads one file to a work (multipart field `file`, optional `role`).
+#[utoipa::path(post, path = "/api/v1/works/{id}/media", tag = "media",
+    request_body(content_type = "multipart/form-data", description = "field `file` (required) and `role`: main | cover | still | attachment"),
+    responses((status = 201, body = MediaResponse), (status = 403), (status = 404), (status = 409), (status = 413), (status = 415), (status = 422), (status = 507)))]
+pub async fn upload_media(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    mut form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let work_id = extractors::work_id(&path)?;
+    let outcome = receive_form(&app, &user, &work_id, &mut form).await;
+    let (received, role) = match outcome {
+        Ok(parts) => parts,
+        Err(error) => {
+            drain(&mut form).await;
+            return Err(error);
+        }
+    };
+    let view = service::store_upload(&app.db, &app.media, &user.0, work_id, received, role).await?;
+    let location = format!("/api/v1/media/{}", view.row.id);
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(MediaResponse::from(view)))
+}
+
+async fn receive_form(
+    app: &AppState,
+    user: &CurrentUser,
+    work_id: &crate::domain::ids::WorkId,
+    form: &mut Multipart,
+) -> Result<(ReceivedFile, MediaRole), ApiError> {
+    service::authorize_upload(&app.db, &user.0, work_id).await?;
+    let mut received: Option<ReceivedFile> = None;
+    let mut role = MediaRole::Main;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        match field.name().unwrap_or_default() {
+            "file" if received.is_some() => return Err(one_file_only()),
+            "file" => {
+                let filename =
+                    field.content_disposition().and_then(|disposition| disposition.get_filename()).map(str::to_owned);
+                received = Some(service::receive_file(&app.media, &mut field, filename.as_deref()).await?);
+            }
+            "role" => role = MediaRole::parse_field(&read_text(&mut field, 64).await?)?,
+            _ => while field.next().await.is_some() {},
+        }
+    }
+    let file = received.ok_or_else(|| ApiError::Field(crate::domain::FieldError::required("file")))?;
+    Ok((file, role))
+}
+
+fn one_file_only() -> ApiError {
+    ApiError::Unprocessable {
+        code: "too-many-files",
+        message: "send one file per request".into(),
+        field: Some("file".into()),
+    }
+}
+
+fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError as Error;
+    match error {
+        Error::ContentTypeMissing
+        | Error::ContentTypeParse
+        | Error::ContentTypeIncompatible
+        | Error::BoundaryMissing => {
+            ApiError::UnsupportedContentType("uploads must be multipart/form-data with a file field named file".into())
+        }
+        other => ApiError::MalformedJson(format!("malformed multipart body: {other}")),
+    }
+}
+
+async fn read_text(field: &mut actix_multipart::Field, limit: usize) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(multipart_error)?;
+        if bytes.len() + chunk.len() > limit {
+            let message = format!("{} must be at most {limit} bytes", field.name().unwrap_or("field"));
+            return Err(ApiError::Field(crate::domain::FieldError {
+                field: field.name().unwrap_or("field").to_owned(),
+                code: "field-too-long",
+                message,
+            }));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("form field is not valid utf-8".into()))
+}
+
+/// Reads and discards what is left of a refused upload, up to a bound.
+async fn drain(form: &mut Multipart) {
+    let mut discarded = 0usize;
+    while let Some(Ok(mut field)) = form.next().await {
+        while let Some(Ok(chunk)) = field.next().await {
+            discarded += chunk.len();
+            if discarded > DRAIN_LIMIT_BYTES {
+                return;
+            }
+        }
+    }
+}
+
+/// A work's media.
+#[utoipa::path(get, path = "/api/v1/works/{id}/media", tag = "media", responses((status = 200, body = MediaListResponse), (status = 404)))]
+pub async fn list_media(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<web::Json<MediaListResponse>, ApiError> {
+    let views = service::list_media(&app.db, &user.0, extractors::work_id(&path)?).await?;
+    Ok(web::Json(MediaListResponse { items: views.into_iter().map(MediaResponse::from).collect() }))
+}
+
+fn media_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::InvalidPath(format!("media id {raw:?} is not a uuid")))
+}
+
+/// One medium, with processing status, metadata and derivative URLs.
+#[utoipa::path(get, path = "/api/v1/media/{id}", tag = "media", responses((status = 200, body = MediaResponse), (status = 404)))]
+pub async fn get_media(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<web::Json<MediaResponse>, ApiError> {
+    let view = service::get_media(&app.db, &user.0, media_id(&path)?).await?;
+    Ok(web::Json(MediaResponse::from(view)))
+}
+
+/// Removes a medium while its work is editable.
+#[utoipa::path(delete, path = "/api/v1/media/{id}", tag = "media", responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+pub async fn delete_media(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    service::delete_media(&app.db, &app.media, &user.0, media_id(&path)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Queues processing again (reviewers and admins).
+#[utoipa::path(post, path = "/api/v1/media/{id}/reprocess", tag = "media", responses((status = 202, body = MediaResponse), (status = 403), (status = 404)))]
+pub async fn reprocess_media(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = service::reprocess(&app.db, &app.media, &user.0, media_id(&path)?).await?;
+    Ok(HttpResponse::Accepted().json(MediaResponse::from(view)))
+}
+
+/// The original bytes, with Range support.
+#[utoipa::path(get, path = "/api/v1/media/{id}/original", tag = "media", responses((status = 200), (status = 206), (status = 404), (status = 416)))]
+pub async fn get_original(
+    req: HttpRequest,
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let served = service::original(&app.db, &app.media, &user.0, media_id(&path)?).await?;
+    let mut response = serve_file(&req, &served, true).await?;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    Ok(response)
+}
+
+/// A thumbnail, poster or storyboard file.
+#[utoipa::path(get, path = "/api/v1/media/{id}/derivatives/{name}", tag = "media",
+    params(("name" = String, Path, description = "small.jpg, large.jpg, poster.jpg, storyboard.jpg or storyboard.vtt")),
+    responses((status = 200), (status = 304), (status = 404)))]
+pub async fn get_derivative(
+    req: HttpRequest,
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, name) = path.into_inner();
+    let served = service::derivative(&app.db, &app.media, &user.0, media_id(&id)?, &name).await?;
+    if if_none_match(&req, &served.etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, served.etag)).finish());
+    }
+    let mut response = serve_file(&req, &served, false).await?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    Ok(response)
+}
+
+fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"))
+}
+
+/// Streams a file with its type, a disposition (inline only for plain images, video and
+/// audio), our strong ETag, and Range handling.
+async fn serve_file(req: &HttpRequest, served: &ServedFile, original: bool) -> Result<HttpResponse, ApiError> {
+    let file = NamedFile::open_async(&served.path).await.map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            ApiError::NotFound {
+                code: "file-missing",
+                message: "the stored file is missing: reprocess the media".into(),
+            }
+        } else {
+            ApiError::Internal(format!("opening {}: {error}", served.path.display()))
+        }
+    })?;
+    let mime: actix_web::mime::Mime = served.content_type.parse().unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM);
+    let inline =
+        matches!(mime.type_(), actix_web::mime::IMAGE | actix_web::mime::VIDEO | actix_web::mime::AUDIO) || !original;
+    let mut parameters = Vec::new();
+    if let Some(name) = &served.filename {
+        parameters.push(DispositionParam::FilenameExt(actix_web::http::header::ExtendedValue {
+            charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: name.clone().into_bytes(),
+        }));
+    }
+    let disposition = ContentDisposition {
+        disposition: if inline { DispositionType::Inline } else { DispositionType::Attachment },
+        parameters,
+    };
+    let mut response = file
+        .set_content_type(mime)
+        .set_content_disposition(disposition)
+        .use_etag(false)
+        .use_last_modified(false)
+        .into_response(req);
+    if let Ok(value) = HeaderValue::from_str(&served.etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}

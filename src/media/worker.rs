@@ -1,0 +1,207 @@
+//! The media worker: decoding of untrusted files happens in a child process of the same binary
+//! (`microcat media-worker`), which reads one JSON request on stdin and writes one JSON outcome
+//! on stdout. The parent runs it with a wall-clock timeout and an address-space limit and
+//! kills it when over either, so a decoder crash, hang or memory blow-up fails one job.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::sniff::{MediaClass, MediaFormat};
+use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata, SMALL_EDGE, picture, video};
+
+/// What to process, and where to put the results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkRequest {
+    pub input: PathBuf,
+    pub format: String,
+    pub output_dir: PathBuf,
+    pub limits: DecodeLimits,
+}
+
+/// One produced file, by its derivative name (`small.jpg`, `poster.jpg`, `storyboard.vtt` …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Derivative {
+    pub name: String,
+    pub file: PathBuf,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WorkOutcome {
+    Ready { metadata: MediaMetadata, derivatives: Vec<Derivative> },
+    Failed { failure: MediaFailure },
+}
+
+/// Processes one file in this process (the child's body; also used by tests).
+pub fn process(request: &WorkRequest) -> WorkOutcome {
+    match process_inner(request) {
+        Ok((metadata, derivatives)) => WorkOutcome::Ready { metadata, derivatives },
+        Err(failure) => WorkOutcome::Failed { failure },
+    }
+}
+
+fn process_inner(request: &WorkRequest) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
+    let format = MediaFormat::parse(&request.format)
+        .ok_or_else(|| MediaFailure::new("unsupported-media-type", "unknown format"))?;
+    match format.class() {
+        MediaClass::Image => process_picture(request, format),
+        MediaClass::Video | MediaClass::Audio => process_film(request, format),
+    }
+}
+
+fn write_derivative(dir: &Path, name: &str, bytes: &[u8]) -> Result<Derivative, MediaFailure> {
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).map_err(MediaFailure::io)?;
+    Ok(Derivative { name: name.to_owned(), file })
+}
+
+fn thumbnails(dir: &Path, upright: &image::RgbImage) -> Result<Vec<Derivative>, MediaFailure> {
+    let large = picture::resize_to_fit(upright, LARGE_EDGE)?;
+    let small = picture::resize_to_fit(&large, SMALL_EDGE)?;
+    Ok(vec![
+        write_derivative(dir, "large.jpg", &picture::encode_jpeg(&large)?)?,
+        write_derivative(dir, "small.jpg", &picture::encode_jpeg(&small)?)?,
+    ])
+}
+
+fn process_picture(
+    request: &WorkRequest,
+    format: MediaFormat,
+) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
+    if format == MediaFormat::Heif {
+        return Err(MediaFailure::new("unsupported-media-type", "heic/heif photos cannot be decoded on this server"));
+    }
+    let bytes = std::fs::read(&request.input).map_err(MediaFailure::io)?;
+    let decoded = picture::decode(&bytes, format, LARGE_EDGE, request.limits)?;
+    let derivatives = thumbnails(&request.output_dir, &decoded.pixels)?;
+    Ok((decoded.metadata, derivatives))
+}
+
+fn process_film(request: &WorkRequest, format: MediaFormat) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
+    let mut film = video::open(&request.input, format, request.limits)?;
+    if !film.has_video() {
+        return Ok((film.metadata.clone(), Vec::new()));
+    }
+    let poster = film.poster(LARGE_EDGE)?;
+    let mut derivatives = vec![write_derivative(&request.output_dir, "poster.jpg", &picture::encode_jpeg(&poster)?)?];
+    derivatives.extend(thumbnails(&request.output_dir, &poster)?);
+    let (sheet, vtt) = film.storyboard("storyboard.jpg")?;
+    derivatives.push(write_derivative(&request.output_dir, "storyboard.jpg", &picture::encode_jpeg(&sheet)?)?);
+    derivatives.push(write_derivative(&request.output_dir, "storyboard.vtt", vtt.as_bytes())?);
+    Ok((film.metadata.clone(), derivatives))
+}
+
+/// The `microcat media-worker` entry point: one request in, one outcome out.
+pub fn run_worker_process() -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let request: WorkRequest = serde_json::from_str(&input)?;
+    let outcome = process(&request);
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(())
+}
+
+/// How the parent runs children.
+#[derive(Debug, Clone)]
+pub struct ChildLimits {
+    /// The program to run (this binary).
+    pub program: PathBuf,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Address-space limit, in bytes.
+    pub memory_bytes: u64,
+}
+
+/// Why a child produced no outcome; these are worth a retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChildFailure {
+    #[error("media worker did not finish within {0} seconds and was killed")]
+    TimedOut(u64),
+    #[error("media worker died: {0}")]
+    Crashed(String),
+    #[error("media worker could not start: {0}")]
+    Spawn(String),
+}
+
+impl ChildFailure {
+    /// The stable code recorded on the job.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChildFailure::TimedOut(_) => "worker-timeout",
+            ChildFailure::Crashed(_) => "worker-crashed",
+            ChildFailure::Spawn(_) => "worker-unavailable",
+        }
+    }
+}
+
+/// Runs one request in a child process under the limits.
+pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<WorkOutcome, ChildFailure> {
+    let mut command = tokio::process::Command::new(&limits.program);
+    command
+        .arg("media-worker")
+        .env("MALLOC_ARENA_MAX", "2")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    limit_address_space(&mut command, limits.memory_bytes);
+    let mut child = command.spawn().map_err(|error| ChildFailure::Spawn(error.to_string()))?;
+    let body = serde_json::to_vec(request).expect("requests serialise");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let conversation = async {
+        stdin.write_all(&body).await?;
+        drop(stdin);
+        let mut output = Vec::new();
+        let mut errors = Vec::new();
+        let (read_out, read_err) = tokio::join!(stdout.read_to_end(&mut output), stderr.read_to_end(&mut errors));
+        read_out?;
+        read_err?;
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>((status, output, errors))
+    };
+    let (status, output, errors) = match tokio::time::timeout(limits.timeout, conversation).await {
+        Ok(Ok(finished)) => finished,
+        Ok(Err(error)) => return Err(ChildFailure::Crashed(error.to_string())),
+        Err(_) => return Err(ChildFailure::TimedOut(limits.timeout.as_secs())),
+    };
+    if !status.success() {
+        let tail = String::from_utf8_lossy(&errors);
+        let tail: String = tail.chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(ChildFailure::Crashed(describe_exit(status, tail.trim())));
+    }
+    serde_json::from_slice(&output).map_err(|error| ChildFailure::Crashed(format!("unreadable outcome: {error}")))
+}
+
+fn describe_exit(status: std::process::ExitStatus, stderr_tail: &str) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (_, Some(libc::SIGKILL)) => "killed (SIGKILL, possibly out of memory)".to_owned(),
+        (_, Some(signal)) => format!("killed by signal {signal}"),
+        (Some(code), _) => format!("exit code {code}"),
+        _ => "unknown exit".to_owned(),
+    };
+    if stderr_tail.is_empty() { how } else { format!("{how}: {stderr_tail}") }
+}
+
+/// Caps the child's address space before it execs: a decoder that tries to allocate beyond it
+/// fails or aborts in the child alone.
+fn limit_address_space(command: &mut tokio::process::Command, bytes: u64) {
+    // SAFETY: the closure runs between fork and exec and only calls setrlimit, which is
+    // async-signal-safe; it allocates nothing and touches no locks.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

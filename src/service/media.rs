@@ -1,0 +1,487 @@
+//! Media of works: streaming uploads into content-addressed storage, their records and
+//! processing jobs, and the files a caller may be served. Every access goes through the
+//! work's visibility.
+
+use std::collections::VecDeque;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use actix_web::web::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::sync::Notify;
+
+use super::auth::AuthUser;
+use super::now;
+use super::works::{check_editable, load_visible};
+use crate::db::jobs::{self, JobRow};
+use crate::db::media::{self as rows, MediaRow};
+use crate::db::{Db, DbConnection};
+use crate::domain::ids::WorkId;
+use crate::domain::media::{MediaRole, MediaStatus, sanitize_filename};
+use crate::domain::user::Role;
+use crate::error::ApiError;
+use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
+use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full};
+
+/// Size limits per class of upload, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+    pub audio_bytes: u64,
+}
+
+impl UploadLimits {
+    fn for_class(&self, class: MediaClass) -> u64 {
+        match class {
+            MediaClass::Image => self.image_bytes,
+            MediaClass::Video => self.video_bytes,
+            MediaClass::Audio => self.audio_bytes,
+        }
+    }
+}
+
+/// Human size: `64 MiB`, `4 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const GIB: u64 = 1024 * 1024 * 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What media use cases need beyond the database.
+#[derive(Clone)]
+pub struct MediaContext {
+    pub store: LocalStore,
+    pub limits: UploadLimits,
+    /// Wakes the job workers when a job is queued.
+    pub wake: Arc<Notify>,
+    pub max_attempts: i32,
+    /// Held while an original is stored and recorded, or unrecorded and removed, so a delete
+    /// never removes bytes that a concurrent upload of the same content just recorded.
+    blob_lock: Arc<Mutex<()>>,
+}
+
+impl MediaContext {
+    /// Bundles the store, limits and the job wake-up.
+    pub fn new(store: LocalStore, limits: UploadLimits, wake: Arc<Notify>, max_attempts: i32) -> Self {
+        Self { store, limits, wake, max_attempts, blob_lock: Arc::new(Mutex::new(())) }
+    }
+}
+
+/// A medium as the service hands it out.
+#[derive(Debug, Clone)]
+pub struct MediaView {
+    pub row: MediaRow,
+    pub role: MediaRole,
+    pub status: MediaStatus,
+    pub derivatives: Vec<String>,
+}
+
+impl MediaView {
+    fn from_row(row: MediaRow) -> Self {
+        let role = MediaRole::parse(&row.role).unwrap_or(MediaRole::Attachment);
+        let status = MediaStatus::parse(&row.status).unwrap_or(MediaStatus::Failed);
+        let derivatives = serde_json::from_str(&row.derivatives).unwrap_or_default();
+        Self { row, role, status, derivatives }
+    }
+}
+
+/// An upload fully received into a temp file.
+#[derive(Debug)]
+pub struct ReceivedFile {
+    pub file: HashedFile,
+    pub format: MediaFormat,
+    pub original_filename: Option<String>,
+}
+
+fn io_error(error: io::Error) -> ApiError {
+    if is_storage_full(&error) {
+        tracing::error!(%error, "storage is full");
+        return ApiError::InsufficientStorage;
+    }
+    ApiError::Internal(format!("storage: {error}"))
+}
+
+fn task_error(error: tokio::task::JoinError) -> ApiError {
+    ApiError::Internal(format!("storage task: {error}"))
+}
+
+/// Checks, before any bytes are read, that the caller may add media to the work now.
+pub async fn authorize_upload(db: &Db, user: &AuthUser, work_id: &WorkId) -> Result<(), ApiError> {
+    let caller = user.clone();
+    let id = work_id.clone();
+    db.read(move |conn| Ok(editable_by(conn, &caller, &id)?.map(drop))).await?
+}
+
+fn editable_by(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    work_id: &WorkId,
+) -> diesel::QueryResult<Result<(), ApiError>> {
+    let row = match load_visible(conn, user, work_id.as_str())? {
+        Ok(row) if row.deleted_at.is_none() => row,
+        _ => return Ok(Err(ApiError::work_not_found())),
+    };
+    Ok(check_editable(user, &row))
+}
+
+/// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
+/// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
+pub async fn receive_file<S, E>(
+    context: &MediaContext,
+    mut body: S,
+    filename: Option<&str>,
+) -> Result<ReceivedFile, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (head, mut pending) = read_head(&mut body).await?;
+    if head.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "empty-file",
+            message: "the uploaded file is empty".into(),
+            field: Some("file".into()),
+        });
+    }
+    let format = sniff::sniff(&head).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!("the file is not an accepted type: accepted are {ACCEPTED}"))
+    })?;
+    if format == MediaFormat::Heif {
+        return Err(ApiError::UnsupportedMediaType(
+            "heic/heif photos cannot be decoded on this server: export them as jpeg and upload again".into(),
+        ));
+    }
+    let limit = context.limits.for_class(format.class());
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let store = context.store.clone();
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut upload = store.temp_upload()?;
+        while let Some(chunk) = receiver.blocking_recv() {
+            upload.write(&chunk)?;
+        }
+        upload.finish()
+    });
+    let mut total = 0u64;
+    loop {
+        let chunk = match pending.pop_front() {
+            Some(chunk) => chunk,
+            None => match body.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
+                None => break,
+            },
+        };
+        total += chunk.len() as u64;
+        if total > limit {
+            drop(sender);
+            let _ = writer.await;
+            let class = format.class().as_str();
+            return Err(ApiError::UploadTooLarge(format!(
+                "{class} uploads are limited to {} ({limit} bytes)",
+                human_bytes(limit)
+            )));
+        }
+        if sender.send(chunk).await.is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    let file = writer.await.map_err(task_error)?.map_err(io_error)?;
+    Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
+}
+
+async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>), ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    let mut pending = VecDeque::new();
+    while head.len() < SNIFF_LEN {
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
+                pending.push_back(chunk);
+            }
+            Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
+            None => break,
+        }
+    }
+    Ok((head, pending))
+}
+
+fn new_job(media_id: &str, max_attempts: i32) -> JobRow {
+    let stamp = now();
+    JobRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        media_id: media_id.to_owned(),
+        kind: "process_media".into(),
+        status: "queued".into(),
+        attempts: 0,
+        max_attempts,
+        run_after: stamp,
+        locked_until: None,
+        last_error: None,
+        created_at: stamp,
+        updated_at: stamp,
+    }
+}
+
+/// Stores the received bytes (once per content) and records the upload and its processing
+/// job in one transaction, re-checking that the work is still editable.
+pub async fn store_upload(
+    db: &Db,
+    context: &MediaContext,
+    user: &AuthUser,
+    work_id: WorkId,
+    received: ReceivedFile,
+    role: MediaRole,
+) -> Result<MediaView, ApiError> {
+    let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
+    let row = tokio::task::spawn_blocking(move || {
+        record_upload(&db_handle, &context_handle, &caller, &work_id, received, role)
+    })
+    .await
+    .map_err(task_error)??;
+    context.wake.notify_one();
+    Ok(MediaView::from_row(row))
+}
+
+fn record_upload(
+    db: &Db,
+    context: &MediaContext,
+    user: &AuthUser,
+    work_id: &WorkId,
+    received: ReceivedFile,
+    role: MediaRole,
+) -> Result<MediaRow, ApiError> {
+    let _blobs = context.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let size = received.file.size() as i64;
+    let key = context.store.put(received.file).map_err(io_error)?;
+    let stamp = now();
+    let mut row = MediaRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        work_id: work_id.as_str().to_owned(),
+        sha256: key.as_str().to_owned(),
+        size,
+        format: received.format.as_str().to_owned(),
+        content_type: received.format.content_type().to_owned(),
+        original_filename: received.original_filename,
+        role: role.as_str().to_owned(),
+        version: 1,
+        status: MediaStatus::Processing.as_str().to_owned(),
+        error_code: None,
+        error_message: None,
+        width: None,
+        height: None,
+        duration_ms: None,
+        rotation: None,
+        video_codec: None,
+        audio_codec: None,
+        frame_rate: None,
+        bitrate: None,
+        taken_at: None,
+        camera: None,
+        derivatives: "[]".into(),
+        created_by: user.id.as_str().to_owned(),
+        created_at: stamp,
+        updated_at: stamp,
+    };
+    let max_attempts = context.max_attempts;
+    let outcome = db.write_blocking(|conn| {
+        if let Err(refusal) = editable_by(conn, user, work_id)? {
+            return Ok(Err(refusal));
+        }
+        row.version = rows::count_with_role(conn, work_id.as_str(), role.as_str())? as i32 + 1;
+        rows::insert(conn, &row)?;
+        jobs::insert(conn, &new_job(&row.id, max_attempts))?;
+        Ok(Ok(row))
+    });
+    match outcome {
+        Ok(Ok(row)) => Ok(row),
+        Ok(Err(refusal)) => {
+            remove_if_unreferenced(db, context, &key);
+            Err(refusal)
+        }
+        Err(error) => {
+            remove_if_unreferenced(db, context, &key);
+            Err(error.into())
+        }
+    }
+}
+
+/// Deletes stored bytes no record points at (the blob lock is held by the caller).
+fn remove_if_unreferenced(db: &Db, context: &MediaContext, key: &BlobKey) {
+    let sha = key.as_str().to_owned();
+    let references = db.connection().and_then(|mut conn| Ok(rows::count_with_sha256(&mut conn, &sha)?));
+    if matches!(references, Ok(0)) {
+        if let Err(error) = context.store.delete(key) {
+            tracing::warn!(%error, sha256 = %sha, "could not remove an unreferenced original");
+        }
+    }
+}
+
+/// A medium, if the caller may see its work; with the work row for permission checks.
+fn load_visible_media(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    id: &str,
+) -> diesel::QueryResult<Result<MediaRow, ApiError>> {
+    let Some(row) = rows::find(conn, id)? else {
+        return Ok(Err(ApiError::media_not_found()));
+    };
+    match load_visible(conn, user, &row.work_id)? {
+        Ok(work) if work.deleted_at.is_none() || user.is_admin() => Ok(Ok(row)),
+        _ => Ok(Err(ApiError::media_not_found())),
+    }
+}
+
+/// One medium.
+pub async fn get_media(db: &Db, user: &AuthUser, id: String) -> Result<MediaView, ApiError> {
+    let caller = user.clone();
+    let row = db.read(move |conn| load_visible_media(conn, &caller, &id)).await??;
+    Ok(MediaView::from_row(row))
+}
+
+/// A work's media, oldest first.
+pub async fn list_media(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<MediaView>, ApiError> {
+    let caller = user.clone();
+    let found = db
+        .read(move |conn| {
+            if let Err(refusal) = load_visible(conn, &caller, work_id.as_str())? {
+                return Ok(Err(refusal));
+            }
+            Ok(Ok(rows::list_for_work(conn, work_id.as_str())?))
+        })
+        .await??;
+    Ok(found.into_iter().map(MediaView::from_row).collect())
+}
+
+/// Removes a medium (creator or admin, while the work is editable); its bytes go when no
+/// other record references them.
+pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<(), ApiError> {
+    let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
+    tokio::task::spawn_blocking(move || {
+        let _blobs = context_handle.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let removed = db_handle.write_blocking(|conn| {
+            let row = match load_visible_media(conn, &caller, &id)? {
+                Ok(row) => row,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            if let Err(refusal) = editable_by(conn, &caller, &WorkId::from_db(row.work_id.clone()))? {
+                return Ok(Err(refusal));
+            }
+            rows::delete(conn, &id)?;
+            Ok(Ok(row.sha256))
+        })??;
+        if let Some(key) = BlobKey::parse(&removed) {
+            remove_if_unreferenced(&db_handle, &context_handle, &key);
+        }
+        Ok::<(), ApiError>(())
+    })
+    .await
+    .map_err(task_error)?
+}
+
+/// Queues processing again (reviewers and admins), e.g. after a failure.
+pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<MediaView, ApiError> {
+    if !(user.has(Role::Reviewer) || user.is_admin()) {
+        return Err(ApiError::role_required("reviewer or admin"));
+    }
+    let (caller, max_attempts) = (user.clone(), context.max_attempts);
+    let row = db
+        .write(move |conn| {
+            if let Err(refusal) = load_visible_media(conn, &caller, &id)? {
+                return Ok(Err(refusal));
+            }
+            rows::set_processing(conn, &id, now())?;
+            jobs::insert(conn, &new_job(&id, max_attempts))?;
+            Ok(rows::find(conn, &id)?.ok_or_else(ApiError::media_not_found))
+        })
+        .await??;
+    context.wake.notify_one();
+    Ok(MediaView::from_row(row))
+}
+
+/// A file to serve, with what the response needs.
+#[derive(Debug, Clone)]
+pub struct ServedFile {
+    pub path: PathBuf,
+    pub content_type: String,
+    pub filename: Option<String>,
+    /// Strong validator: derivatives depend only on the original's digest and their name.
+    pub etag: String,
+}
+
+/// The original bytes of a medium the caller may see.
+pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<ServedFile, ApiError> {
+    let view = get_media(db, user, id).await?;
+    let key =
+        BlobKey::parse(&view.row.sha256).ok_or_else(|| ApiError::Internal("stored digest is malformed".into()))?;
+    Ok(ServedFile {
+        path: context.store.original_path(&key),
+        content_type: view.row.content_type.clone(),
+        filename: view.row.original_filename.clone(),
+        etag: format!("\"{}\"", view.row.sha256),
+    })
+}
+
+/// The derivatives that can be served, by public name.
+pub const DERIVATIVES: [(&str, &str); 5] = [
+    ("small.jpg", "image/jpeg"),
+    ("large.jpg", "image/jpeg"),
+    ("poster.jpg", "image/jpeg"),
+    ("storyboard.jpg", "image/jpeg"),
+    ("storyboard.vtt", "text/vtt; charset=utf-8"),
+];
+
+/// One derivative of a medium the caller may see.
+pub async fn derivative(
+    db: &Db,
+    context: &MediaContext,
+    user: &AuthUser,
+    id: String,
+    name: &str,
+) -> Result<ServedFile, ApiError> {
+    let Some((name, content_type)) = DERIVATIVES.iter().find(|(known, _)| *known == name) else {
+        return Err(ApiError::NotFound {
+            code: "derivative-not-found",
+            message: format!("no derivative named {name:?}"),
+        });
+    };
+    let view = get_media(db, user, id).await?;
+    if !view.derivatives.iter().any(|present| present == name) {
+        return Err(ApiError::NotFound {
+            code: "derivative-not-found",
+            message: format!("{name} does not exist for this media"),
+        });
+    }
+    let key =
+        BlobKey::parse(&view.row.sha256).ok_or_else(|| ApiError::Internal("stored digest is malformed".into()))?;
+    Ok(ServedFile {
+        path: context.store.derived_dir(&key).join(name),
+        content_type: (*content_type).to_owned(),
+        filename: None,
+        etag: format!("\"{}-{name}\"", view.row.sha256),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_named_in_binary_units() {
+        assert_eq!(human_bytes(4 * 1024 * 1024 * 1024), "4 GiB");
+        assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
+}
