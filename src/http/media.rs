@@ -129,9 +129,10 @@ pub async fn upload_media(
     app: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let work_id = extractors::work_id(&path)?;
+    let mut form = Form { inner: form, finished: false };
     let outcome = receive_form(&app, &user, &work_id, &mut form).await;
     let (received, role) = match outcome {
         Ok(parts) => parts,
@@ -145,16 +146,46 @@ pub async fn upload_media(
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(MediaResponse::from(view)))
 }
 
+/// A multipart body that is never polled again once it ended or failed (actix-multipart
+/// panics if it is).
+struct Form {
+    inner: Multipart,
+    finished: bool,
+}
+
+impl Form {
+    async fn next_field(&mut self) -> Option<Result<actix_multipart::Field, actix_multipart::MultipartError>> {
+        if self.finished {
+            return None;
+        }
+        let next = self.inner.next().await;
+        self.finished = !matches!(next, Some(Ok(_)));
+        next
+    }
+}
+
+/// Reads a field to its end (or first error), counting the bytes; stops past `limit`.
+async fn skip_field(field: &mut actix_multipart::Field, limit: usize) -> usize {
+    let mut skipped = 0;
+    while let Some(Ok(chunk)) = field.next().await {
+        skipped += chunk.len();
+        if skipped > limit {
+            break;
+        }
+    }
+    skipped
+}
+
 async fn receive_form(
     app: &AppState,
     user: &CurrentUser,
     work_id: &crate::domain::ids::WorkId,
-    form: &mut Multipart,
+    form: &mut Form,
 ) -> Result<(ReceivedFile, MediaRole), ApiError> {
     service::authorize_upload(&app.db, &user.0, work_id).await?;
     let mut received: Option<ReceivedFile> = None;
     let mut role = MediaRole::Main;
-    while let Some(field) = form.next().await {
+    while let Some(field) = form.next_field().await {
         let mut field = field.map_err(multipart_error)?;
         match field.name().unwrap_or_default() {
             "file" if received.is_some() => return Err(one_file_only()),
@@ -164,7 +195,9 @@ async fn receive_form(
                 received = Some(service::receive_file(&app.media, &mut field, filename.as_deref()).await?);
             }
             "role" => role = MediaRole::parse_field(&read_text(&mut field, 64).await?)?,
-            _ => while field.next().await.is_some() {},
+            _ => {
+                skip_field(&mut field, DRAIN_LIMIT_BYTES).await;
+            }
         }
     }
     let file = received.ok_or_else(|| ApiError::Field(crate::domain::FieldError::required("file")))?;
@@ -210,14 +243,12 @@ async fn read_text(field: &mut actix_multipart::Field, limit: usize) -> Result<S
 }
 
 /// Reads and discards what is left of a refused upload, up to a bound.
-async fn drain(form: &mut Multipart) {
+async fn drain(form: &mut Form) {
     let mut discarded = 0usize;
-    while let Some(Ok(mut field)) = form.next().await {
-        while let Some(Ok(chunk)) = field.next().await {
-            discarded += chunk.len();
-            if discarded > DRAIN_LIMIT_BYTES {
-                return;
-            }
+    while let Some(Ok(mut field)) = form.next_field().await {
+        discarded += skip_field(&mut field, DRAIN_LIMIT_BYTES).await;
+        if discarded > DRAIN_LIMIT_BYTES {
+            return;
         }
     }
 }

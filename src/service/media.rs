@@ -143,7 +143,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let (head, mut pending) = read_head(&mut body).await?;
+    let (head, mut pending, mut finished) = read_head(&mut body).await?;
     if head.is_empty() {
         return Err(ApiError::Unprocessable {
             code: "empty-file",
@@ -173,10 +173,14 @@ where
     loop {
         let chunk = match pending.pop_front() {
             Some(chunk) => chunk,
+            None if finished => break,
             None => match body.next().await {
                 Some(Ok(chunk)) => chunk,
                 Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
-                None => break,
+                None => {
+                    finished = true;
+                    continue;
+                }
             },
         };
         total += chunk.len() as u64;
@@ -198,7 +202,9 @@ where
     Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
 }
 
-async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>), ApiError>
+/// Reads until the sniffer has enough bytes; says whether the stream already ended (a
+/// finished multipart field must not be polled again).
+async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>, bool), ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -212,10 +218,10 @@ where
                 pending.push_back(chunk);
             }
             Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
-            None => break,
+            None => return Ok((head, pending, true)),
         }
     }
-    Ok((head, pending))
+    Ok((head, pending, false))
 }
 
 fn new_job(media_id: &str, max_attempts: i32) -> JobRow {

@@ -242,3 +242,78 @@ where
 pub fn work_json(kind: &str, title: &str) -> Value {
     json!({ "kind": kind, "title": title })
 }
+
+/// A multipart/form-data body with one file field (and an optional role).
+pub fn multipart(filename: &str, bytes: &[u8], role: Option<&str>) -> (String, Vec<u8>) {
+    let boundary = "microcat-test-boundary-7d1f";
+    let mut body = Vec::new();
+    if let Some(role) = role {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"role\"\r\n\r\n{role}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Uploads one file to a work.
+    pub async fn upload(
+        &self,
+        session: &Session,
+        work_id: &str,
+        filename: &str,
+        bytes: &[u8],
+        role: Option<&str>,
+    ) -> Reply {
+        let (content_type, body) = multipart(filename, bytes, role);
+        let bearer = format!("Bearer {}", session.token);
+        let headers = [("authorization", bearer.as_str()), ("content-type", content_type.as_str())];
+        self.raw(Method::POST, &format!("/api/v1/works/{work_id}/media"), &headers, body).await
+    }
+
+    /// Waits until processing of a medium has ended, and returns it.
+    pub async fn processed(&self, session: &Session, media_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let media = self.get(&format!("/api/v1/media/{media_id}"), session).await.json();
+            if media["status"] != "processing" {
+                return media;
+            }
+            assert!(std::time::Instant::now() < deadline, "media {media_id} still processing: {media}");
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fetches a URL path with a session and optional extra headers.
+    pub async fn fetch(&self, path: &str, session: &Session, headers: &[(&str, &str)]) -> Reply {
+        let bearer = format!("Bearer {}", session.token);
+        let mut all = vec![("authorization", bearer.as_str())];
+        all.extend_from_slice(headers);
+        let mut request = self.client.request(Method::GET, format!("{}{path}", self.address));
+        for (name, value) in all {
+            request = request.insert_header((name, value));
+        }
+        read(request.send().await.expect("request reaches the server")).await
+    }
+
+    /// The media folder of this server.
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self.settings.media_dir.clone()
+    }
+
+    /// Entries left in the media temp folder.
+    pub fn temp_entries(&self) -> usize {
+        std::fs::read_dir(self.media_dir().join("tmp")).map(|entries| entries.count()).unwrap_or(0)
+    }
+
+    /// Asserts the server still answers its health check.
+    pub async fn assert_healthy(&self) {
+        let health = self.request(Method::GET, "/healthz", None, None).await;
+        assert_eq!(health.status, 200, "server must stay healthy");
+    }
+}

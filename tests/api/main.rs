@@ -4,7 +4,9 @@
 mod auth;
 mod database;
 mod errors;
+mod fixtures;
 mod helpers;
+mod media;
 mod users;
 mod visibility;
 mod works;

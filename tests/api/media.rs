@@ -1,0 +1,427 @@
+//! Media: uploads decided by their bytes, stored once per content, processed in a child
+//! process into metadata, thumbnails, posters and storyboards; hostile files end with a
+//! stable code; originals and derivatives served only to those who may see the work.
+
+use image::GenericImageView;
+use serde_json::{Value, json};
+
+use crate::fixtures::{self, films};
+use crate::helpers::{Session, TestApp, work_json};
+
+async fn film_work(app: &TestApp) -> (Session, String) {
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let work = app.create_work(&author, work_json("micro_film", "守护平安")).await;
+    (author, work["id"].as_str().unwrap().to_owned())
+}
+
+async fn upload_ok(app: &TestApp, author: &Session, work: &str, name: &str, bytes: &[u8]) -> Value {
+    let reply = app.upload(author, work, name, bytes, None).await;
+    assert_eq!(reply.status, 201, "{name}: {}", reply.text());
+    let created = reply.json();
+    assert_eq!(created["status"], "processing");
+    app.processed(author, created["id"].as_str().unwrap()).await
+}
+
+async fn image_at(app: &TestApp, session: &Session, url: &str) -> image::DynamicImage {
+    let reply = app.fetch(url, session, &[]).await;
+    assert_eq!(reply.status, 200, "{url}");
+    image::load_from_memory(&reply.body).expect("derivative decodes")
+}
+
+#[actix_web::test]
+async fn upload_answers_with_the_stored_record() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let bytes = fixtures::png(40, 30);
+    let reply = app.upload(&author, &work, "海报 设计稿.png", &bytes, Some("cover")).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let media = reply.json();
+    let expected_sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    assert_eq!(media["sha256"], expected_sha);
+    assert_eq!(media["size"], bytes.len());
+    assert_eq!(media["content_type"], "image/png");
+    assert_eq!(media["original_filename"], "海报 设计稿.png");
+    assert_eq!(media["role"], "cover");
+    assert_eq!(media["version"], 1);
+    assert_eq!(media["work_id"], work);
+    let stored =
+        app.media_dir().join("originals").join(&expected_sha[0..2]).join(&expected_sha[2..4]).join(&expected_sha);
+    assert_eq!(std::fs::read(stored).unwrap(), bytes);
+    let listed = app.get(&format!("/api/v1/works/{work}/media"), &author).await.json();
+    assert_eq!(listed["items"][0]["id"], media["id"]);
+}
+
+#[actix_web::test]
+async fn main_uploads_count_versions() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let first = app.upload(&author, &work, "cut1.png", &fixtures::png(20, 20), None).await.json();
+    let second = app.upload(&author, &work, "cut2.png", &fixtures::png(21, 20), None).await.json();
+    let still = app.upload(&author, &work, "still.png", &fixtures::png(22, 20), Some("still")).await.json();
+    assert_eq!(
+        (first["version"].as_i64(), second["version"].as_i64(), still["version"].as_i64()),
+        (Some(1), Some(2), Some(1))
+    );
+}
+
+#[actix_web::test]
+async fn phone_photo_with_exif_orientation_six_gets_upright_thumbnails() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "IMG_0001.jpg", &fixtures::jpeg_with_orientation(64, 32, 6)).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!((media["width"].as_i64(), media["height"].as_i64()), (Some(32), Some(64)), "dimensions as displayed");
+    assert_eq!(media["camera"], "Huawei Mate 60");
+    assert!(media["taken_at"].as_str().unwrap().starts_with("2024"));
+    let small_url = media["thumbnails"]["small"].as_str().unwrap();
+    let thumbnail = image_at(&app, &author, small_url).await;
+    assert_eq!(thumbnail.dimensions(), (32, 64), "upright: portrait");
+    let top_right = thumbnail.get_pixel(28, 3).0;
+    assert!(
+        top_right[0] > 200 && top_right[1] > 200 && top_right[2] > 200,
+        "the white corner turned to the top right: {top_right:?}"
+    );
+    let raw = app.fetch(small_url, &author, &[]).await.body;
+    assert!(!raw.windows(4).any(|window| window == b"Exif"), "no exif copied into derivatives");
+    assert!(media["thumbnails"]["large"].is_string());
+}
+
+#[actix_web::test]
+async fn png_webp_and_animated_gif_get_thumbnails() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    for (name, bytes, size) in [
+        ("a.png", fixtures::png(640, 480), (320, 240)),
+        ("b.webp", fixtures::webp(100, 50), (100, 50)),
+        ("c.gif", fixtures::animated_gif(), (48, 32)),
+    ] {
+        let media = upload_ok(&app, &author, &work, name, &bytes).await;
+        assert_eq!(media["status"], "ready", "{name}: {media}");
+        let small = image_at(&app, &author, media["thumbnails"]["small"].as_str().unwrap()).await;
+        assert_eq!(small.dimensions(), size, "{name}");
+    }
+}
+
+#[actix_web::test]
+async fn h264_film_with_audio_is_probed_with_poster_and_storyboard() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "微电影.mp4", &fixtures::read(&films().h264_with_audio)).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(media["content_type"], "video/mp4");
+    assert_eq!(media["video_codec"], "h264");
+    assert_eq!(media["audio_codec"], "aac");
+    assert_eq!(
+        (media["width"].as_i64(), media["height"].as_i64(), media["rotation"].as_i64()),
+        (Some(320), Some(240), Some(0))
+    );
+    let duration = media["duration_ms"].as_i64().unwrap();
+    assert!((2900..=3200).contains(&duration), "{duration}");
+    assert_eq!(media["frame_rate"].as_f64(), Some(25.0));
+    let poster = image_at(&app, &author, media["poster"].as_str().unwrap()).await;
+    assert_eq!(poster.dimensions(), (320, 240));
+    let vtt = app.fetch(media["storyboard"]["vtt"].as_str().unwrap(), &author, &[]).await;
+    assert_eq!(vtt.header("content-type").unwrap(), "text/vtt; charset=utf-8");
+    let cues = vtt.text();
+    assert!(cues.starts_with("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nstoryboard.jpg#xywh=0,0,160,120"), "{cues}");
+    assert_eq!(cues.matches("storyboard.jpg#xywh=").count(), 2);
+    let sprite = image_at(&app, &author, media["storyboard"]["image"].as_str().unwrap()).await;
+    assert_eq!(sprite.dimensions(), (320, 120));
+}
+
+#[actix_web::test]
+async fn portrait_clip_with_rotation_tag_is_shown_upright() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "竖屏.mp4", &fixtures::read(&films().portrait_rotated)).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(media["rotation"], 90);
+    assert_eq!((media["width"].as_i64(), media["height"].as_i64()), (Some(240), Some(320)));
+    let poster = image_at(&app, &author, media["poster"].as_str().unwrap()).await;
+    assert_eq!(poster.dimensions(), (240, 320));
+    assert_eq!(image_at(&app, &author, media["thumbnails"]["small"].as_str().unwrap()).await.dimensions(), (240, 320));
+}
+
+#[actix_web::test]
+async fn silent_film_and_audio_only_files_are_ready() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let silent = upload_ok(&app, &author, &work, "silent.mp4", &fixtures::read(&films().silent)).await;
+    assert_eq!(silent["status"], "ready", "{silent}");
+    assert_eq!(silent["audio_codec"], Value::Null);
+    assert!(silent["poster"].is_string());
+    let audio = upload_ok(&app, &author, &work, "配乐.m4a", &fixtures::read(&films().audio_only)).await;
+    assert_eq!(audio["status"], "ready", "{audio}");
+    assert_eq!(audio["content_type"], "audio/mp4");
+    assert_eq!(audio["audio_codec"], "aac");
+    assert_eq!(audio["video_codec"], Value::Null);
+    assert!(audio.get("poster").is_none() && audio["thumbnails"]["small"].is_null());
+    assert!((1900..=2200).contains(&audio["duration_ms"].as_i64().unwrap()));
+}
+
+#[actix_web::test]
+async fn poster_of_a_film_that_starts_black_is_not_black() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "fade.mp4", &fixtures::read(&films().black_start)).await;
+    let poster = image_at(&app, &author, media["poster"].as_str().unwrap()).await.to_luma8();
+    let mean =
+        poster.pixels().map(|pixel| f64::from(pixel.0[0])).sum::<f64>() / f64::from(poster.width() * poster.height());
+    assert!(mean > 40.0, "poster mean luma {mean}");
+}
+
+#[actix_web::test]
+async fn files_that_are_not_accepted_media_are_refused_by_their_bytes() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let random: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("empty.jpg", vec![], 422, "empty-file"),
+        ("random.mp4", random, 415, "unsupported-media-type"),
+        ("page.jpg", b"<!DOCTYPE html><html><script>alert(1)</script></html>".to_vec(), 415, "unsupported-media-type"),
+        (
+            "playlist.mp4",
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n".to_vec(),
+            415,
+            "unsupported-media-type",
+        ),
+        ("list.mp4", b"ffconcat version 1.0\nfile '/etc/passwd'\n".to_vec(), 415, "unsupported-media-type"),
+        ("photo.heic", fixtures::heic_header(), 415, "unsupported-media-type"),
+        ("program.mp4", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(), 415, "unsupported-media-type"),
+        (
+            "drawing.jpg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec(),
+            415,
+            "unsupported-media-type",
+        ),
+    ];
+    for (name, bytes, status, code) in cases {
+        let reply = app.upload(&author, &work, name, &bytes, None).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (status, code), "{name}: {}", reply.text());
+        app.assert_healthy().await;
+    }
+    let refused = app.upload(&author, &work, "x.jpg", &[0xFF], None).await;
+    assert!(
+        refused.json()["error"]["message"].as_str().unwrap().contains("JPEG, PNG, WebP"),
+        "names the accepted kinds"
+    );
+    assert_eq!(app.get(&format!("/api/v1/works/{work}/media"), &author).await.json()["items"], json!([]));
+    assert_eq!(app.temp_entries(), 0, "no temp leftovers");
+}
+
+#[actix_web::test]
+async fn damaged_and_oversized_media_fail_their_job_with_a_named_reason() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let film = fixtures::read(&films().h264_with_audio);
+    let cases = [
+        ("bomb.png", fixtures::png_claiming(100_000, 100_000), "image-too-large"),
+        ("truncated.mp4", film[..film.len() * 2 / 5].to_vec(), "decode-failed"),
+        ("broken.jpg", [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[0x41; 2000][..]].concat(), "decode-failed"),
+    ];
+    for (name, bytes, code) in cases {
+        let media = upload_ok(&app, &author, &work, name, &bytes).await;
+        assert_eq!(media["status"], "failed", "{name}: {media}");
+        assert_eq!(media["error"]["code"], code, "{name}: {media}");
+        assert!(!media["error"]["message"].as_str().unwrap().is_empty());
+        app.assert_healthy().await;
+    }
+}
+
+#[actix_web::test]
+async fn uploads_over_the_class_limit_are_refused_while_streaming() {
+    let app = TestApp::spawn_with(|settings| settings.max_image_bytes = 100 * 1024).await;
+    let (author, work) = film_work(&app).await;
+    let mut big = fixtures::png(20, 20);
+    big.resize(300 * 1024, 0);
+    let reply = app.upload(&author, &work, "big.png", &big, None).await;
+    assert_eq!((reply.status, reply.error_code().as_str()), (413, "upload-too-large"), "{}", reply.text());
+    assert!(reply.json()["error"]["message"].as_str().unwrap().contains("102400 bytes"));
+    assert_eq!(app.temp_entries(), 0);
+    let film = fixtures::read(&films().silent);
+    assert_eq!(app.upload(&author, &work, "film.mp4", &film, None).await.status, 201, "videos have their own limit");
+}
+
+#[actix_web::test]
+async fn the_same_bytes_are_stored_once_and_removed_with_the_last_record() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let bytes = fixtures::png(30, 30);
+    let first = app.upload(&author, &work, "one.png", &bytes, Some("attachment")).await.json();
+    let second = app.upload(&author, &work, "two.png", &bytes, Some("attachment")).await.json();
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(first["sha256"], second["sha256"]);
+    let sha = first["sha256"].as_str().unwrap();
+    let stored = app.media_dir().join("originals").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+    let originals = walk(&app.media_dir().join("originals"));
+    assert_eq!(originals, 1);
+    app.processed(&author, first["id"].as_str().unwrap()).await;
+    app.processed(&author, second["id"].as_str().unwrap()).await;
+    assert_eq!(app.delete(&format!("/api/v1/media/{}", first["id"].as_str().unwrap()), &author).await.status, 204);
+    assert!(stored.exists(), "still referenced by the second record");
+    assert_eq!(app.delete(&format!("/api/v1/media/{}", second["id"].as_str().unwrap()), &author).await.status, 204);
+    assert!(!stored.exists(), "removed with the last record");
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries.flatten().map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 }).sum()
+    })
+}
+
+#[actix_web::test]
+async fn originals_stream_with_range_and_derivatives_revalidate() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let film = fixtures::read(&films().h264_with_audio);
+    let media = upload_ok(&app, &author, &work, "剧情片.mp4", &film).await;
+    let original = media["original_url"].as_str().unwrap();
+    let whole = app.fetch(original, &author, &[]).await;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, film);
+    assert_eq!(whole.header("content-type").unwrap(), "video/mp4");
+    assert_eq!(whole.header("accept-ranges").unwrap(), "bytes");
+    assert_eq!(whole.header("x-content-type-options").unwrap(), "nosniff");
+    assert!(whole.header("content-disposition").unwrap().starts_with("inline"));
+    let part = app.fetch(original, &author, &[("range", "bytes=100-199")]).await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, film[100..200].to_vec());
+    assert_eq!(part.header("content-range").unwrap(), format!("bytes 100-199/{}", film.len()));
+    let poster = media["poster"].as_str().unwrap();
+    let first = app.fetch(poster, &author, &[]).await;
+    let etag = first.header("etag").unwrap();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "strong etag: {etag}");
+    assert!(first.header("cache-control").unwrap().contains("max-age=31536000"));
+    let again = app.fetch(poster, &author, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, 304);
+    let unknown = app
+        .fetch(
+            &format!("/api/v1/media/{}/derivatives/..%2F..%2Fetc%2Fpasswd", media["id"].as_str().unwrap()),
+            &author,
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+}
+
+#[actix_web::test]
+async fn staff_never_get_a_drafts_files() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "cover.png", &fixtures::png(50, 50)).await;
+    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let id = media["id"].as_str().unwrap();
+    for url in [
+        format!("/api/v1/media/{id}"),
+        media["original_url"].as_str().unwrap().to_owned(),
+        media["thumbnails"]["small"].as_str().unwrap().to_owned(),
+        format!("/api/v1/works/{work}/media"),
+    ] {
+        let reply = app.fetch(&url, &staff, &[]).await;
+        assert_eq!(reply.status, 404, "{url}");
+    }
+    app.force_status(&work, "published");
+    assert_eq!(app.fetch(media["original_url"].as_str().unwrap(), &staff, &[]).await.status, 200);
+    assert_eq!(app.fetch(media["thumbnails"]["small"].as_str().unwrap(), &staff, &[]).await.status, 200);
+}
+
+#[actix_web::test]
+async fn only_the_creator_or_an_admin_uploads_and_only_while_editable() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let other = app.user_with_roles("other", &["contributor", "reviewer"]).await;
+    let refused = app.upload(&other, &work, "x.png", &fixtures::png(10, 10), None).await;
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(app.upload(&app.admin, &work, "x.png", &fixtures::png(10, 10), None).await.status, 201);
+    let bearer = format!("Bearer {}", author.token);
+    let not_multipart = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let bare =
+        app.raw(awc::http::Method::POST, &format!("/api/v1/works/{work}/media"), &not_multipart, b"{}".to_vec()).await;
+    assert_eq!((bare.status, bare.error_code().as_str()), (415, "unsupported-content-type"));
+    app.force_status(&work, "submitted");
+    let locked = app.upload(&author, &work, "y.png", &fixtures::png(11, 10), None).await;
+    assert_eq!((locked.status, locked.error_code().as_str()), (409, "work-not-editable"));
+    let not_an_id = app.upload(&author, "not-a-work-id", "z.png", &[1], None).await;
+    assert_eq!((not_an_id.status, not_an_id.error_code().as_str()), (400, "invalid-path-parameter"));
+}
+
+#[actix_web::test]
+async fn reviewers_can_reprocess_media() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let media = upload_ok(&app, &author, &work, "p.png", &fixtures::png(20, 20)).await;
+    let id = media["id"].as_str().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/media/{id}/reprocess"), &author, &json!({})).await.status, 403);
+    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
+    let queued = app.post(&format!("/api/v1/media/{id}/reprocess"), &reviewer, &json!({})).await;
+    assert_eq!(queued.status, 202, "{}", queued.text());
+    assert_eq!(app.processed(&reviewer, id).await["status"], "ready");
+}
+
+/// Pids of processes whose first argument is `program`.
+fn processes_running(program: &std::path::Path) -> Vec<i32> {
+    let wanted = program.as_os_str().as_encoded_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.split(|byte| *byte == 0).next() == Some(wanted))
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_killed_media_worker_fails_only_that_attempt_and_the_job_is_retried() {
+    let links = tempfile::tempdir().unwrap();
+    let program = links.path().join("microcat-worker-under-test");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_microcat"), &program).unwrap();
+    let worker = program.clone();
+    let app = TestApp::spawn_with(move |settings| settings.media_worker_program = Some(worker)).await;
+    let (author, work) = film_work(&app).await;
+    let reply = app.upload(&author, &work, "long.mp4", &fixtures::read(&films().long_for_kill), None).await;
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let victim = loop {
+        if let Some(pid) = processes_running(&program).first() {
+            break *pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker child never started");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    // SAFETY: plain kill(2) of a child process this test's server started.
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    app.assert_healthy().await;
+    let media = app.processed(&author, &id).await;
+    assert_eq!(media["status"], "ready", "the retry succeeded: {media}");
+    let attempts = {
+        let mut conn = app.db.connection().unwrap();
+        microcat::db::jobs::for_media(&mut conn, &id).unwrap()
+    };
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].attempts, 2, "one killed attempt, one good one");
+    assert!(attempts[0].last_error.as_deref().unwrap_or_default().contains("killed"), "{:?}", attempts[0].last_error);
+}
+
+#[actix_web::test]
+async fn processing_resumes_after_a_restart() {
+    let app = TestApp::spawn_with(|settings| settings.media_workers = 1).await;
+    let (author, work) = film_work(&app).await;
+    let mut ids = Vec::new();
+    for size in 10..14 {
+        ids.push(
+            app.upload(&author, &work, "p.png", &fixtures::png(size, size), None).await.json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let app = app.restart().await;
+    for id in ids {
+        assert_eq!(app.processed(&author, &id).await["status"], "ready");
+    }
+}
