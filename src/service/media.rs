@@ -328,10 +328,10 @@ fn record_upload(
 fn remove_if_unreferenced(db: &Db, context: &MediaContext, key: &BlobKey) {
     let sha = key.as_str().to_owned();
     let references = db.connection().and_then(|mut conn| Ok(rows::count_with_sha256(&mut conn, &sha)?));
-    if matches!(references, Ok(0)) {
-        if let Err(error) = context.store.delete(key) {
-            tracing::warn!(%error, sha256 = %sha, "could not remove an unreferenced original");
-        }
+    if matches!(references, Ok(0))
+        && let Err(error) = context.store.delete(key)
+    {
+        tracing::warn!(%error, sha256 = %sha, "could not remove an unreferenced original");
     }
 }
 

@@ -7,6 +7,7 @@ mod errors;
 mod fixtures;
 mod helpers;
 mod media;
+mod upload_memory;
 mod users;
 mod visibility;
 mod works;
