@@ -18,6 +18,7 @@ use crate::http::{self, AppState};
 use crate::jobs::{JobRunner, Workers};
 use crate::media::DecodeLimits;
 use crate::media::worker::ChildLimits;
+use crate::search::{SearchIndex, analysis, indexer};
 use crate::service::accounts::{self, LoginPolicy};
 use crate::service::media::{MediaContext, UploadLimits};
 use crate::storage::LocalStore;
@@ -28,6 +29,7 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Workers,
+    indexer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -47,6 +49,8 @@ impl Application {
             audio_bytes: settings.max_audio_bytes,
         };
         let media = MediaContext::new(store, limits, wake, settings.job_max_attempts.max(1));
+        let search = open_search(&settings, &db).await?;
+        let indexer = indexer::start(db.clone(), search.clone(), Arc::new(Notify::new()));
         if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
             .await
             .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?
@@ -56,8 +60,8 @@ impl Application {
         purge_expired_sessions(&db).await;
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let server = serve(listener, db.clone(), media, settings)?;
-        Ok(Self { port, server, db, workers })
+        let server = serve(listener, db.clone(), media, search, settings)?;
+        Ok(Self { port, server, db, workers, indexer })
     }
 
     /// The port actually bound (useful with port 0).
@@ -79,6 +83,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.workers.stop();
+        self.indexer.abort();
         served
     }
 }
@@ -147,14 +152,39 @@ async fn start_job_workers(
     Ok(runner.start(count).await?)
 }
 
-fn serve(listener: TcpListener, db: Db, media: MediaContext, settings: Settings) -> anyhow::Result<Server> {
+/// Opens the search index; a new one is filled from the database before serving.
+pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<SearchIndex>> {
+    let root = settings.index_dir.clone();
+    let dictionary = settings.search_dictionary.clone();
+    let db = db.clone();
+    let index = tokio::task::spawn_blocking(move || -> anyhow::Result<SearchIndex> {
+        let jieba = analysis::segmenter(dictionary.as_deref());
+        let (index, created) = SearchIndex::open(&root, jieba.clone())?;
+        if created {
+            let count = indexer::rebuild(&db, &root, &jieba)?;
+            index.follow_current()?;
+            tracing::info!(documents = count, "built the search index from the database");
+        }
+        Ok(index)
+    })
+    .await??;
+    Ok(Arc::new(index))
+}
+
+fn serve(
+    listener: TcpListener,
+    db: Db,
+    media: MediaContext,
+    search: Arc<SearchIndex>,
+    settings: Settings,
+) -> anyhow::Result<Server> {
     let workers = if settings.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
     } else {
         settings.http_workers
     };
     let login_policy = LoginPolicy::from_settings(&settings);
-    let state = web::Data::new(AppState { db, media, settings, login_policy });
+    let state = web::Data::new(AppState { db, search, media, settings, login_policy });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -46,6 +46,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Rebuild the search index from the database into a new folder and switch to it
+    /// atomically (a running server follows within a second).
+    Reindex,
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Reindex => reindex(settings).await,
             Command::User(command) => user(settings, command).await,
             Command::MediaWorker | Command::Thumbnail { .. } | Command::Poster { .. } => unreachable!("handled above"),
         }
@@ -137,6 +141,18 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
     println!("database is up to date ({applied} migrations applied now)");
+    Ok(())
+}
+
+async fn reindex(settings: Settings) -> anyhow::Result<()> {
+    let db = app::open_database(&settings).await?;
+    let started = std::time::Instant::now();
+    let count = tokio::task::spawn_blocking(move || {
+        let jieba = crate::search::analysis::segmenter(settings.search_dictionary.as_deref());
+        crate::search::indexer::rebuild(&db, &settings.index_dir, &jieba)
+    })
+    .await??;
+    println!("indexed {count} works in {:.1} s; the new index is live", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -55,6 +55,8 @@ pub struct Settings {
     pub job_retry_base_secs: u64,
     /// The program run as `… media-worker`; this binary when unset.
     pub media_worker_program: Option<PathBuf>,
+    /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
+    pub search_dictionary: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -83,6 +85,7 @@ impl Default for Settings {
             job_max_attempts: 3,
             job_retry_base_secs: 5,
             media_worker_program: None,
+            search_dictionary: None,
         }
     }
 }
@@ -156,6 +159,7 @@ impl Settings {
             "MICROCAT_MAX_VIDEO_BYTES" => self.max_video_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_MAX_IMAGE_BYTES" => self.max_image_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_MAX_AUDIO_BYTES" => self.max_audio_bytes = number(&value)?.max(1) as u64,
+            "MICROCAT_SEARCH_DICTIONARY" => self.search_dictionary = Some(value.into()),
             "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
             _ => {}
         }

@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A query-string parameter could not be used (400).
     #[error("{message}")]
     InvalidQuery { field: Option<String>, message: String },
+    /// A search query that cannot be run, even after cleaning (400).
+    #[error("{0}")]
+    InvalidSearch(String),
     /// A path segment could not be used (400).
     #[error("{0}")]
     InvalidPath(String),
@@ -102,6 +105,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed-json",
             ApiError::InvalidQuery { .. } => "invalid-query-parameter",
             ApiError::InvalidPath(_) => "invalid-path-parameter",
+            ApiError::InvalidSearch(_) => "invalid-query",
             ApiError::InvalidHeader { .. } => "invalid-header",
             ApiError::UnsupportedContentType(_) => "unsupported-content-type",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
@@ -128,6 +132,7 @@ impl ApiError {
             ApiError::InvalidQuery { field, .. } | ApiError::Conflict { field, .. } => field.as_deref(),
             ApiError::InvalidHeader { field, .. } => Some(field),
             ApiError::VersionConflict { .. } => Some("version"),
+            ApiError::InvalidSearch(_) => Some("q"),
             _ => None,
         }
     }
@@ -177,6 +182,7 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(_)
             | ApiError::InvalidQuery { .. }
             | ApiError::InvalidPath(_)
+            | ApiError::InvalidSearch(_)
             | ApiError::InvalidHeader { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod media;
+pub mod search;
 pub mod service;
 pub mod storage;
 pub mod telemetry;

@@ -130,3 +130,22 @@ pub fn set_processing(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> 
         .execute(conn)
         .map(drop)
 }
+
+/// `(work_id, original_filename)` of the media of several works.
+pub fn filenames_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
+    media::table.filter(media::work_id.eq_any(work_ids)).select((media::work_id, media::original_filename)).load(conn)
+}
+
+/// `(work_id, media_id, role, derivatives)` of ready visual media of several works, for
+/// result thumbnails.
+pub fn thumbnails_for(
+    conn: &mut DbConnection,
+    work_ids: &[String],
+) -> QueryResult<Vec<(String, String, String, String)>> {
+    media::table
+        .filter(media::work_id.eq_any(work_ids))
+        .filter(media::status.eq("ready"))
+        .order(media::created_at.asc())
+        .select((media::work_id, media::id, media::role, media::derivatives))
+        .load(conn)
+}

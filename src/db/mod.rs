@@ -4,6 +4,7 @@
 
 pub mod jobs;
 pub mod media;
+pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod users;

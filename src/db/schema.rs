@@ -111,6 +111,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    search_outbox (seq) {
+        seq -> BigInt,
+        work_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(media -> works (work_id));
 diesel::joinable!(jobs -> media (media_id));
-diesel::allow_tables_to_appear_in_same_query!(users, user_roles, sessions, works, work_tags, media, jobs);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_roles,
+    sessions,
+    works,
+    work_tags,
+    media,
+    jobs,
+    search_outbox
+);

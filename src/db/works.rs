@@ -205,3 +205,34 @@ pub fn set_deleted(
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Several works by id (deleted ones too).
+pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<WorkRow>> {
+    works::table.filter(works::id.eq_any(ids)).select(WorkRow::as_select()).load(conn)
+}
+
+/// Non-deleted works after `after_id` in id order: pages for rebuilding the search index.
+pub fn live_page_after(conn: &mut DbConnection, after_id: &str, limit: i64) -> QueryResult<Vec<WorkRow>> {
+    works::table
+        .filter(works::deleted_at.is_null())
+        .filter(works::id.gt(after_id))
+        .order(works::id.asc())
+        .limit(limit)
+        .select(WorkRow::as_select())
+        .load(conn)
+}
+
+/// Non-deleted works changed at or after `since` (to catch up a rebuilt index).
+pub fn changed_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+    works::table.filter(works::updated_at.ge(since)).select(works::id).load(conn)
+}
+
+/// How many works are not deleted.
+pub fn count_live(conn: &mut DbConnection) -> QueryResult<i64> {
+    works::table.filter(works::deleted_at.is_null()).count().get_result(conn)
+}
+
+/// `(id, status)` of every non-deleted work, for consistency checks.
+pub fn live_statuses(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    works::table.filter(works::deleted_at.is_null()).select((works::id, works::status)).load(conn)
+}

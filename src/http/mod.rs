@@ -5,6 +5,7 @@ pub mod extractors;
 pub mod health;
 pub mod media;
 pub mod openapi;
+pub mod search;
 pub mod session;
 pub mod users;
 pub mod works;
@@ -24,6 +25,7 @@ use crate::service::media::MediaContext;
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    pub search: std::sync::Arc<crate::search::SearchIndex>,
     pub media: MediaContext,
     pub settings: Settings,
     pub login_policy: LoginPolicy,
@@ -47,7 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/media/{id}").get(media::get_media).delete(media::delete_media))
             .service(web::resource("/media/{id}/reprocess").post(media::reprocess_media))
             .service(web::resource("/media/{id}/original").get(media::get_original))
-            .service(web::resource("/media/{id}/derivatives/{name}").get(media::get_derivative)),
+            .service(web::resource("/media/{id}/derivatives/{name}").get(media::get_derivative))
+            .service(web::resource("/search").get(search::search_works)),
     );
 }
 

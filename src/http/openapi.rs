@@ -4,7 +4,7 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
-use super::{health, media, session, users, works};
+use super::{health, media, search, session, users, works};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,7 @@ use super::{health, media, session, users, works};
         media::reprocess_media,
         media::get_original,
         media::get_derivative,
+        search::search_works,
     ),
     components(schemas(
         crate::domain::fields::Credit,

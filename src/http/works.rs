@@ -150,11 +150,11 @@ pub struct ListWorksQuery {
     per_page: Option<i64>,
 }
 
-fn query_error(error: FieldError) -> ApiError {
+pub(crate) fn query_error(error: FieldError) -> ApiError {
     ApiError::query(&error.field, error.message)
 }
 
-fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
         let time = if end_of_day { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
         return Ok(time.expect("valid wall-clock time").and_utc());
@@ -162,7 +162,7 @@ fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime
     crate::domain::fields::parse_timestamp(field, raw).map_err(query_error)
 }
 
-fn non_blank(value: Option<String>) -> Option<String> {
+pub(crate) fn non_blank(value: Option<String>) -> Option<String> {
     value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
 }
 

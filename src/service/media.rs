@@ -16,7 +16,7 @@ use super::now;
 use super::works::{check_editable, load_visible};
 use crate::db::jobs::{self, JobRow};
 use crate::db::media::{self as rows, MediaRow};
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, outbox};
 use crate::domain::ids::WorkId;
 use crate::domain::media::{MediaRole, MediaStatus, sanitize_filename};
 use crate::domain::user::Role;
@@ -309,6 +309,7 @@ fn record_upload(
         row.version = rows::count_with_role(conn, work_id.as_str(), role.as_str())? as i32 + 1;
         rows::insert(conn, &row)?;
         jobs::insert(conn, &new_job(&row.id, max_attempts))?;
+        outbox::enqueue(conn, work_id.as_str(), stamp)?;
         Ok(Ok(row))
     });
     match outcome {
@@ -386,6 +387,7 @@ pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: 
                 return Ok(Err(refusal));
             }
             rows::delete(conn, &id)?;
+            outbox::enqueue(conn, &row.work_id, now())?;
             Ok(Ok(row.sha256))
         })??;
         if let Some(key) = BlobKey::parse(&removed) {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod media;
+pub mod search;
 pub mod works;
 
 use chrono::{NaiveDateTime, Utc};

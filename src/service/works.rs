@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::auth::AuthUser;
 use super::now;
 use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, outbox};
 use crate::domain::fields::Credit;
 use crate::domain::ids::WorkId;
 use crate::domain::page::Page;
@@ -119,7 +119,11 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     };
     let tags = fields.tags;
     let stored = row.clone();
-    db.write(move |conn| rows::insert(conn, &stored, &tags).map(Ok::<(), ApiError>)).await??;
+    db.write(move |conn| {
+        rows::insert(conn, &stored, &tags)?;
+        outbox::enqueue(conn, &stored.id, stored.created_at).map(Ok::<(), ApiError>)
+    })
+    .await??;
     Work::from_row(row)
 }
 
@@ -232,6 +236,7 @@ pub async fn update_work(
             if !rows::update_if_version(conn, id.as_str(), expected_version, &changes, tags.as_deref(), now())? {
                 return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
             }
+            outbox::enqueue(conn, id.as_str(), now())?;
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
         })
         .await??;
@@ -254,6 +259,7 @@ pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), Api
         }
         let stamp: NaiveDateTime = now();
         rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
+        outbox::enqueue(conn, id.as_str(), stamp)?;
         Ok(Ok(()))
     })
     .await??;
@@ -275,6 +281,7 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
                 return Ok(Err(ApiError::Conflict { code: "work-not-deleted", message, field: None }));
             }
             rows::set_deleted(conn, id.as_str(), None, now())?;
+            outbox::enqueue(conn, id.as_str(), now())?;
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
         })
         .await??;

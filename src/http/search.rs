@@ -1,0 +1,122 @@
+//! `GET /api/v1/search`: Chinese full-text search over the archive.
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::extractors::{ApiQuery, CurrentUser};
+use super::works::{non_blank, parse_date_bound, query_error};
+use crate::domain::page::Page;
+use crate::domain::work::{Kind, Status};
+use crate::error::ApiError;
+use crate::search::searcher::FacetCounts;
+use crate::service::search::{self as service, SearchHit, SearchInput};
+
+/// Search parameters. `q` uses: words (ANDed), `"exact phrase"`, `-excluded`, `OR`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    q: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    unit: Option<String>,
+    tag: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// `relevance` (default) or `newest`.
+    sort: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchHitResponse {
+    id: String,
+    kind: String,
+    title: String,
+    /// Escaped title with matches in `<mark>`.
+    title_html: String,
+    /// Escaped excerpt with matches in `<mark>`.
+    snippet_html: String,
+    status: String,
+    unit: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    thumbnail_url: Option<String>,
+    score: f32,
+}
+
+impl From<SearchHit> for SearchHitResponse {
+    fn from(hit: SearchHit) -> Self {
+        Self {
+            id: hit.id,
+            kind: hit.kind,
+            title: hit.title,
+            title_html: hit.title_html,
+            snippet_html: hit.snippet_html,
+            status: hit.status,
+            unit: hit.unit,
+            published_at: hit.published_at,
+            thumbnail_url: hit.thumbnail_url,
+            score: hit.score,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResponse {
+    total: usize,
+    took_ms: u64,
+    hits: Vec<SearchHitResponse>,
+    /// Counts per `kind`, `status`, `unit` and `year`, over everything that matched.
+    #[schema(value_type = Object)]
+    facets: FacetCounts,
+    page: i64,
+    per_page: i64,
+}
+
+impl SearchQuery {
+    fn parse(self) -> Result<SearchInput, ApiError> {
+        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
+        let status = non_blank(self.status)
+            .map(|raw| {
+                Status::parse(&raw)
+                    .ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
+            })
+            .transpose()?;
+        let newest_first = match non_blank(self.sort).as_deref() {
+            None | Some("relevance") => false,
+            Some("newest") => true,
+            Some(_) => return Err(ApiError::query("sort", "sort must be relevance or newest")),
+        };
+        Ok(SearchInput {
+            q: self.q.unwrap_or_default(),
+            kind,
+            status,
+            unit: non_blank(self.unit),
+            tag: non_blank(self.tag),
+            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
+            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
+            newest_first,
+            page: Page::parse(self.page, self.per_page).map_err(query_error)?,
+        })
+    }
+}
+
+/// Searches the works the caller may see.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 400), (status = 401)))]
+pub async fn search_works(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    query: ApiQuery<SearchQuery>,
+) -> Result<web::Json<SearchResponse>, ApiError> {
+    let outcome = service::search(&app.db, &app.search, &user.0, query.0.parse()?).await?;
+    Ok(web::Json(SearchResponse {
+        total: outcome.total,
+        took_ms: outcome.took_ms,
+        hits: outcome.hits.into_iter().map(SearchHitResponse::from).collect(),
+        facets: outcome.facets,
+        page: outcome.page.page,
+        per_page: outcome.page.per_page,
+    }))
+}

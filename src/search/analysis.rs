@@ -1,0 +1,307 @@
+//! Chinese text analysis. Two analyses of the same text: words (jieba, search-engine mode
+//! at index time for recall, precise mode for queries, with the bureau's vocabulary added)
+//! and overlapping CJK bigrams (so names and words missing from the dictionary are still
+//! found). Both normalise first: full-width → half-width, traditional → simplified, Latin
+//! lowercased; token offsets always point into the original text, for highlighting.
+
+use std::io::BufRead;
+use std::sync::{Arc, OnceLock};
+
+use jieba_rs::Jieba;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// The bureau's vocabulary, shipped in the repository (`dict/microcat.txt`, jieba format:
+/// `word frequency tag` per line).
+pub const BUILTIN_DICTIONARY: &str = include_str!("../../dict/microcat.txt");
+
+/// Name of the word analysis in the index.
+pub const WORDS: &str = "zh_words";
+/// Name of the bigram analysis in the index.
+pub const BIGRAMS: &str = "zh_bigrams";
+
+/// Text after normalisation, with a map back to the original's byte offsets.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    pub text: String,
+    /// For each byte of `text`, the byte offset in the original of the character it came from.
+    origin: Vec<u32>,
+    original_len: usize,
+}
+
+impl Normalized {
+    /// The original byte range of a normalised byte range.
+    pub fn original_range(&self, from: usize, to: usize) -> (usize, usize) {
+        let start = self.origin.get(from).map_or(self.original_len, |offset| *offset as usize);
+        let end = self.origin.get(to).map_or(self.original_len, |offset| *offset as usize);
+        (start, end)
+    }
+}
+
+/// One character, normalised: full-width ASCII to half-width, ideographic space to space,
+/// uppercase to lowercase.
+fn normalize_char(c: char) -> char {
+    let half_width = match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    };
+    if !half_width.is_uppercase() {
+        return half_width;
+    }
+    let mut lower = half_width.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(single), None) => single,
+        _ => half_width,
+    }
+}
+
+/// Normalises text for both analyses.
+pub fn normalize(original: &str) -> Normalized {
+    let simplified = fast2s::convert(original);
+    let mut text = String::with_capacity(original.len());
+    let mut origin = Vec::with_capacity(original.len());
+    // fast2s converts character for character, so the two sequences line up.
+    for ((offset, _), converted) in original.char_indices().zip(simplified.chars()) {
+        let normalized = normalize_char(converted);
+        text.push(normalized);
+        origin.extend(std::iter::repeat_n(offset as u32, normalized.len_utf8()));
+    }
+    Normalized { text, origin, original_len: original.len() }
+}
+
+/// Whether a character is a CJK ideograph.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2A6DF}')
+}
+
+/// The process-wide segmenter: jieba's dictionary plus ours plus the configured one.
+pub fn segmenter(extra_dictionary: Option<&std::path::Path>) -> Arc<Jieba> {
+    static SEGMENTER: OnceLock<Arc<Jieba>> = OnceLock::new();
+    SEGMENTER
+        .get_or_init(|| {
+            let mut jieba = Jieba::new();
+            add_words(&mut jieba, BUILTIN_DICTIONARY.as_bytes());
+            if let Some(path) = extra_dictionary {
+                match std::fs::read(path) {
+                    Ok(bytes) => add_words(&mut jieba, &bytes),
+                    Err(error) => tracing::warn!(%error, path = %path.display(), "user dictionary not loaded"),
+                }
+            }
+            Arc::new(jieba)
+        })
+        .clone()
+}
+
+fn add_words(jieba: &mut Jieba, dictionary: &[u8]) {
+    for line in dictionary.lines().map_while(Result::ok) {
+        let mut parts = line.split_whitespace();
+        let Some(word) = parts.next() else { continue };
+        let frequency = parts.next().and_then(|value| value.parse().ok());
+        jieba.add_word(&normalize(word).text, frequency, parts.next());
+    }
+}
+
+/// A token before it becomes a tantivy token: normalised text, original offsets, position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub text: String,
+    pub from: usize,
+    pub to: usize,
+    pub position: usize,
+}
+
+fn is_searchable(word: &str) -> bool {
+    word.chars().any(char::is_alphanumeric)
+}
+
+/// Word pieces: search-engine mode (index: overlapping sub-words too) or precise (queries).
+pub fn word_pieces(jieba: &Jieba, original: &str, search_mode: bool) -> Vec<Piece> {
+    let normalized = normalize(original);
+    let tokens =
+        if search_mode { jieba.cut_for_search(&normalized.text, true) } else { jieba.cut(&normalized.text, true) };
+    tokens
+        .into_iter()
+        .filter(|token| is_searchable(token.word))
+        .enumerate()
+        .map(|(position, token)| {
+            let (from, to) = normalized.original_range(token.byte_start, token.byte_end);
+            Piece { text: token.word.to_owned(), from, to, position }
+        })
+        .collect()
+}
+
+/// Bigram pieces: overlapping pairs inside runs of CJK (a lone ideograph stands alone), whole
+/// words for Latin letters and digits. Positions advance by character, and by one more at
+/// every separator, so phrases never match across punctuation.
+pub fn bigram_pieces(original: &str) -> Vec<Piece> {
+    let normalized = normalize(original);
+    let chars: Vec<(usize, char)> = normalized.text.char_indices().collect();
+    let end_of = |index: usize| chars.get(index).map_or(normalized.text.len(), |(offset, _)| *offset);
+    let mut pieces = Vec::new();
+    let mut position = 0;
+    let mut index = 0;
+    while index < chars.len() {
+        let (start, c) = chars[index];
+        let run_end = (index..chars.len())
+            .find(|&at| {
+                let other = chars[at].1;
+                if is_cjk(c) { !is_cjk(other) } else { !other.is_alphanumeric() || is_cjk(other) }
+            })
+            .unwrap_or(chars.len());
+        if is_cjk(c) {
+            let run = &chars[index..run_end];
+            if run.len() == 1 {
+                push_piece(&mut pieces, &normalized, start, end_of(index + 1), position);
+            }
+            for pair in 0..run.len().saturating_sub(1) {
+                push_piece(&mut pieces, &normalized, chars[index + pair].0, end_of(index + pair + 2), position + pair);
+            }
+            position += run.len();
+        } else if c.is_alphanumeric() {
+            push_piece(&mut pieces, &normalized, start, end_of(run_end), position);
+            position += 1;
+        } else {
+            position += 1;
+            index += 1;
+            continue;
+        }
+        index = run_end;
+    }
+    pieces
+}
+
+fn push_piece(pieces: &mut Vec<Piece>, normalized: &Normalized, from: usize, to: usize, position: usize) {
+    let (original_from, original_to) = normalized.original_range(from, to);
+    pieces.push(Piece { text: normalized.text[from..to].to_owned(), from: original_from, to: original_to, position });
+}
+
+/// Streams prepared pieces to tantivy.
+pub struct PieceStream {
+    pieces: std::vec::IntoIter<Piece>,
+    token: Token,
+}
+
+impl TokenStream for PieceStream {
+    fn advance(&mut self) -> bool {
+        let Some(piece) = self.pieces.next() else { return false };
+        self.token = Token {
+            offset_from: piece.from,
+            offset_to: piece.to,
+            position: piece.position,
+            text: piece.text,
+            position_length: 1,
+        };
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+fn stream(pieces: Vec<Piece>) -> PieceStream {
+    PieceStream { pieces: pieces.into_iter(), token: Token::default() }
+}
+
+/// The index-time word analysis (jieba search-engine mode).
+#[derive(Clone)]
+pub struct WordTokenizer {
+    jieba: Arc<Jieba>,
+}
+
+impl WordTokenizer {
+    /// Over a loaded segmenter.
+    pub fn new(jieba: Arc<Jieba>) -> Self {
+        Self { jieba }
+    }
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = PieceStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PieceStream {
+        stream(word_pieces(&self.jieba, text, true))
+    }
+}
+
+/// The bigram analysis.
+#[derive(Clone, Default)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = PieceStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PieceStream {
+        stream(bigram_pieces(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(pieces: &[Piece]) -> Vec<&str> {
+        pieces.iter().map(|piece| piece.text.as_str()).collect()
+    }
+
+    #[test]
+    fn normalisation_folds_width_script_and_case() {
+        assert_eq!(normalize("ＡＰＰ　學習２０１６年版").text, "app 学习2016年版");
+        assert_eq!(normalize("App").text, "app");
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_text() {
+        let original = "ＡＢ學習";
+        let pieces = bigram_pieces(original);
+        let learn = pieces.iter().find(|piece| piece.text == "学习").unwrap();
+        assert_eq!(&original[learn.from..learn.to], "學習");
+        let latin = pieces.iter().find(|piece| piece.text == "ab").unwrap();
+        assert_eq!(&original[latin.from..latin.to], "ＡＢ");
+    }
+
+    #[test]
+    fn bigrams_overlap_and_stop_at_punctuation() {
+        let pieces = bigram_pieces("两学一做，张伟 App110");
+        assert_eq!(texts(&pieces), vec!["两学", "学一", "一做", "张伟", "app110"]);
+        let positions: Vec<usize> = pieces.iter().map(|piece| piece.position).collect();
+        assert_eq!(positions, vec![0, 1, 2, 5, 8]);
+        assert_eq!(texts(&bigram_pieces("警")), vec!["警"]);
+    }
+
+    #[test]
+    fn the_bureaus_vocabulary_is_one_word() {
+        let jieba = segmenter(None);
+        let words = word_pieces(&jieba, "深入开展两学一做学习教育，网络文工团拍摄微电影", false);
+        let words = texts(&words);
+        for expected in ["两学一做", "网络文工团", "微电影"] {
+            assert!(words.contains(&expected), "{expected} in {words:?}");
+        }
+    }
+
+    #[test]
+    fn search_mode_adds_sub_words_for_recall() {
+        let jieba = segmenter(None);
+        let words = word_pieces(&jieba, "中华人民共和国", true);
+        let words = texts(&words);
+        assert!(words.contains(&"中华人民共和国") && words.contains(&"人民"), "{words:?}");
+    }
+
+    #[test]
+    fn traditional_text_is_segmented_as_simplified() {
+        let jieba = segmenter(None);
+        let words = word_pieces(&jieba, "學習教育", false);
+        assert_eq!(texts(&words), vec!["学习", "教育"]);
+    }
+
+    #[test]
+    fn punctuation_only_text_has_no_pieces() {
+        let jieba = segmenter(None);
+        assert!(word_pieces(&jieba, "！？。，、…", false).is_empty());
+        assert!(bigram_pieces("!?.,;").is_empty());
+    }
+}

@@ -1,0 +1,143 @@
+//! Keeps the index in step with the database. Every change writes an outbox row in its own
+//! transaction; one indexer applies pending rows in batches, commits (at least once a second
+//! while there is work), and only then deletes the rows — so a crash between the database
+//! commit and the index commit loses nothing: the rows are replayed at the next start.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDateTime};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::{CommitPayload, SearchDocument, SearchError, SearchIndex};
+use crate::db::works::WorkRow;
+use crate::db::{Db, DbConnection, media, outbox, works};
+
+/// Tasks applied per commit.
+const BATCH: i64 = 500;
+/// Longest wait between looks at the outbox.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Turns stored rows into search documents.
+fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryResult<Vec<SearchDocument>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut filenames: HashMap<String, Vec<String>> = HashMap::new();
+    for (work_id, name) in media::filenames_for(conn, &ids)? {
+        if let Some(name) = name {
+            filenames.entry(work_id).or_default().push(name);
+        }
+    }
+    Ok(rows.into_iter().map(|row| document_of(row, &mut filenames)).collect())
+}
+
+fn document_of(row: WorkRow, filenames: &mut HashMap<String, Vec<String>>) -> SearchDocument {
+    let tags: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
+    let credits: Vec<crate::domain::fields::Credit> = serde_json::from_str(&row.credits).unwrap_or_default();
+    let dated: NaiveDateTime = row.published_at.unwrap_or(row.created_at);
+    SearchDocument {
+        filenames: filenames.remove(&row.id).unwrap_or_default(),
+        id: row.id,
+        kind: row.kind,
+        status: row.status,
+        title: row.title,
+        summary: row.summary.unwrap_or_default(),
+        body: row.body,
+        tags,
+        credit_names: credits.into_iter().map(|credit| credit.name).collect(),
+        unit: row.unit,
+        channel: row.channel,
+        created_by: row.created_by,
+        date_micros: dated.and_utc().timestamp_micros(),
+        year: i64::from(dated.year()),
+    }
+}
+
+/// Applies up to one batch of pending tasks; returns how many were applied.
+pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, SearchError> {
+    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
+    let tasks = outbox::pending(&mut conn, BATCH).map_err(db_error)?;
+    if tasks.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = tasks.iter().map(|(_, id)| id.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let rows = works::find_many(&mut conn, &ids).map_err(db_error)?;
+    let live: Vec<WorkRow> = rows.into_iter().filter(|row| row.deleted_at.is_none()).collect();
+    let live_ids: HashSet<&str> = live.iter().map(|row| row.id.as_str()).collect();
+    let deletions: Vec<String> = ids.iter().filter(|id| !live_ids.contains(id.as_str())).cloned().collect();
+    let documents = documents_for(&mut conn, live).map_err(db_error)?;
+    let applied_seq = tasks.iter().map(|(seq, _)| *seq).max().unwrap_or(0);
+    let payload = CommitPayload { applied_seq, ..index.payload() };
+    index.apply(&documents, &deletions, payload)?;
+    let seqs: Vec<i64> = tasks.iter().map(|(seq, _)| *seq).collect();
+    outbox::remove(&mut conn, &seqs).map_err(db_error)?;
+    Ok(tasks.len())
+}
+
+fn db_error(error: diesel::result::Error) -> SearchError {
+    SearchError::Other(format!("database: {error}"))
+}
+
+/// Builds a complete new generation from the database and makes it the live one. Safe while
+/// a server runs: the server notices `CURRENT` changed, switches, and catches up on what
+/// changed since the build started.
+pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) -> Result<u64, SearchError> {
+    let started = crate::service::now();
+    let name = super::create_generation(root, jieba)?;
+    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
+    let mut documents = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = works::live_page_after(&mut conn, &after, 1000).map_err(db_error)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        documents.extend(documents_for(&mut conn, page).map_err(db_error)?);
+    }
+    let payload = CommitPayload { applied_seq: 0, built_at_micros: started.and_utc().timestamp_micros() };
+    let count = super::fill_generation(root, &name, jieba, documents.into_iter(), payload)?;
+    super::switch_current(root, &name)?;
+    Ok(count)
+}
+
+/// After switching to a rebuilt generation, re-indexes what changed since it was built.
+fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), SearchError> {
+    let since = chrono::DateTime::from_timestamp_micros(payload.built_at_micros)
+        .map(|time| time.naive_utc())
+        .unwrap_or_default();
+    let since = since - chrono::TimeDelta::seconds(2);
+    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
+    let changed = works::changed_since(&mut conn, since).map_err(db_error)?;
+    let stamp = crate::service::now();
+    for id in changed {
+        outbox::enqueue(&mut conn, &id, stamp).map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Runs the indexer until aborted.
+pub fn start(db: Db, index: Arc<SearchIndex>, wake: Arc<Notify>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(TICK, wake.notified()).await;
+            let (db, index) = (db.clone(), index.clone());
+            let outcome = tokio::task::spawn_blocking(move || step(&db, &index)).await;
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "search indexing failed; will retry");
+                    tokio::time::sleep(TICK * 4).await;
+                }
+                Err(error) => tracing::error!(%error, "search indexing task failed"),
+            }
+        }
+    })
+}
+
+fn step(db: &Db, index: &SearchIndex) -> Result<(), SearchError> {
+    if let Some(payload) = index.follow_current()? {
+        catch_up(db, payload)?;
+    }
+    while apply_pending(db, index)? == BATCH as usize {}
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! Full-text search over the archive with tantivy: the schema, the index's generations on
+//! disk (`index/CURRENT` names the live one, so `microcat reindex` can build a fresh one and
+//! switch atomically), and turning works into documents. The database stays the source of
+//! truth: the index only ever holds what the outbox says, and can always be rebuilt.
+
+pub mod analysis;
+pub mod indexer;
+pub mod query;
+pub mod searcher;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use jieba_rs::Jieba;
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use analysis::{BIGRAMS, BigramTokenizer, WORDS, WordTokenizer};
+
+/// Memory budget of the index writer, in bytes.
+const WRITER_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+/// Name of the file that names the live generation.
+const CURRENT_FILE: &str = "CURRENT";
+
+/// The fields of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub title_words: Field,
+    pub title_bigrams: Field,
+    pub extra_words: Field,
+    pub extra_bigrams: Field,
+    pub body_words: Field,
+    pub body_bigrams: Field,
+    pub kind: Field,
+    pub status: Field,
+    pub unit: Field,
+    pub channel: Field,
+    pub tag: Field,
+    pub created_by: Field,
+    pub year: Field,
+    pub date: Field,
+}
+
+fn text_field(builder: &mut tantivy::schema::SchemaBuilder, name: &str, tokenizer: &str, positions: bool) -> Field {
+    let record = if positions { IndexRecordOption::WithFreqsAndPositions } else { IndexRecordOption::WithFreqs };
+    let indexing = TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(record);
+    builder.add_text_field(name, TextOptions::default().set_indexing_options(indexing))
+}
+
+/// The schema and its fields.
+pub fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let keyword = STRING | FAST;
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        title_words: text_field(&mut builder, "title_words", WORDS, false),
+        title_bigrams: text_field(&mut builder, "title_bigrams", BIGRAMS, true),
+        extra_words: text_field(&mut builder, "extra_words", WORDS, false),
+        extra_bigrams: text_field(&mut builder, "extra_bigrams", BIGRAMS, true),
+        body_words: text_field(&mut builder, "body_words", WORDS, false),
+        body_bigrams: text_field(&mut builder, "body_bigrams", BIGRAMS, true),
+        kind: builder.add_text_field("kind", keyword.clone()),
+        status: builder.add_text_field("status", keyword.clone()),
+        unit: builder.add_text_field("unit", keyword.clone()),
+        channel: builder.add_text_field("channel", keyword.clone()),
+        tag: builder.add_text_field("tag", STRING),
+        created_by: builder.add_text_field("created_by", STRING),
+        year: builder.add_i64_field("year", INDEXED | FAST),
+        date: builder.add_i64_field("date", INDEXED | FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Everything about a work that search looks at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchDocument {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub credit_names: Vec<String>,
+    pub unit: Option<String>,
+    pub channel: Option<String>,
+    pub filenames: Vec<String>,
+    pub created_by: String,
+    /// Publication time if published, else creation time (UTC microseconds).
+    pub date_micros: i64,
+    pub year: i64,
+}
+
+impl SearchDocument {
+    /// The text that is neither title nor body: summary, tags, names, unit, channel, files.
+    pub fn extra_text(&self) -> String {
+        let mut parts: Vec<&str> = vec![&self.summary];
+        parts.extend(self.tags.iter().map(String::as_str));
+        parts.extend(self.credit_names.iter().map(String::as_str));
+        parts.extend(self.unit.iter().map(String::as_str));
+        parts.extend(self.channel.iter().map(String::as_str));
+        parts.extend(self.filenames.iter().map(String::as_str));
+        parts.join("\n")
+    }
+
+    fn to_tantivy(&self, fields: &Fields) -> TantivyDocument {
+        let mut document = TantivyDocument::default();
+        let extra = self.extra_text();
+        document.add_text(fields.id, &self.id);
+        for (words, bigrams, text) in [
+            (fields.title_words, fields.title_bigrams, self.title.as_str()),
+            (fields.extra_words, fields.extra_bigrams, extra.as_str()),
+            (fields.body_words, fields.body_bigrams, self.body.as_str()),
+        ] {
+            document.add_text(words, text);
+            document.add_text(bigrams, text);
+        }
+        document.add_text(fields.kind, &self.kind);
+        document.add_text(fields.status, &self.status);
+        document.add_text(fields.unit, self.unit.as_deref().unwrap_or(""));
+        document.add_text(fields.channel, self.channel.as_deref().unwrap_or(""));
+        for tag in &self.tags {
+            document.add_text(fields.tag, tag);
+        }
+        document.add_text(fields.created_by, &self.created_by);
+        document.add_i64(fields.year, self.year);
+        document.add_i64(fields.date, self.date_micros);
+        document
+    }
+}
+
+/// What the last commit of a generation covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitPayload {
+    /// Highest outbox sequence number applied.
+    pub applied_seq: i64,
+    /// When the generation was built from the database (UTC microseconds).
+    pub built_at_micros: i64,
+}
+
+/// One index generation: a folder under the index root.
+pub struct Generation {
+    pub name: String,
+    pub index: Index,
+    pub reader: IndexReader,
+}
+
+/// Errors of the search layer.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index folder: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index: {0}")]
+    Other(String),
+}
+
+/// The live index and its writer.
+pub struct SearchIndex {
+    root: PathBuf,
+    pub fields: Fields,
+    jieba: Arc<Jieba>,
+    live: RwLock<Arc<Generation>>,
+    writer: std::sync::Mutex<Option<IndexWriter>>,
+}
+
+impl SearchIndex {
+    /// Opens the live generation under `root`, or creates an empty one. Returns whether the
+    /// index was newly created (then it must be filled from the database).
+    pub fn open(root: &Path, jieba: Arc<Jieba>) -> Result<(Self, bool), SearchError> {
+        std::fs::create_dir_all(root)?;
+        let (_, fields) = schema();
+        let current = std::fs::read_to_string(root.join(CURRENT_FILE)).ok().map(|name| name.trim().to_owned());
+        let opened = current.as_deref().and_then(|name| open_generation(root, name, &jieba).ok());
+        let (generation, created) = match opened {
+            Some(generation) => (generation, false),
+            None => {
+                let name = create_generation(root, &jieba)?;
+                switch_current(root, &name)?;
+                (open_generation(root, &name, &jieba)?, true)
+            }
+        };
+        let index = Self {
+            root: root.to_owned(),
+            fields,
+            jieba,
+            live: RwLock::new(Arc::new(generation)),
+            writer: std::sync::Mutex::new(None),
+        };
+        Ok((index, created))
+    }
+
+    /// The live generation (cheap: an `Arc`).
+    pub fn live(&self) -> Arc<Generation> {
+        self.live.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The segmenter.
+    pub fn jieba(&self) -> &Arc<Jieba> {
+        &self.jieba
+    }
+
+    /// The name written in `CURRENT`, if readable.
+    pub fn current_name(&self) -> Option<String> {
+        std::fs::read_to_string(self.root.join(CURRENT_FILE)).ok().map(|name| name.trim().to_owned())
+    }
+
+    /// Switches to the generation `CURRENT` names, if it changed; returns its payload.
+    pub fn follow_current(&self) -> Result<Option<CommitPayload>, SearchError> {
+        let Some(name) = self.current_name() else { return Ok(None) };
+        if name == self.live().name {
+            return Ok(None);
+        }
+        let generation = open_generation(&self.root, &name, &self.jieba)?;
+        let payload = read_payload(&generation.index);
+        let old = {
+            let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(mut old_writer) = writer.take() {
+                let _ = old_writer.commit();
+            }
+            let mut live = self.live.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::replace(&mut *live, Arc::new(generation))
+        };
+        let _ = std::fs::remove_dir_all(self.root.join(&old.name));
+        tracing::info!(generation = %name, "switched to a rebuilt search index");
+        Ok(Some(payload))
+    }
+
+    /// Applies documents and deletions in one commit, recording the payload.
+    pub fn apply(
+        &self,
+        upserts: &[SearchDocument],
+        deletions: &[String],
+        payload: CommitPayload,
+    ) -> Result<(), SearchError> {
+        let generation = self.live();
+        let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            *guard = Some(generation.index.writer(WRITER_MEMORY_BYTES)?);
+        }
+        let writer = guard.as_mut().expect("writer was just created");
+        for id in deletions.iter().chain(upserts.iter().map(|document| &document.id)) {
+            writer.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+        for document in upserts {
+            writer.add_document(document.to_tantivy(&self.fields))?;
+        }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+        commit.commit()?;
+        generation.reader.reload()?;
+        Ok(())
+    }
+
+    /// The payload of the live generation's last commit.
+    pub fn payload(&self) -> CommitPayload {
+        read_payload(&self.live().index)
+    }
+
+    /// Documents in the live generation.
+    pub fn document_count(&self) -> u64 {
+        self.live().reader.searcher().num_docs()
+    }
+
+    /// Ids of every document (for consistency checks).
+    pub fn all_ids(&self) -> Result<Vec<String>, SearchError> {
+        let searcher = self.live().reader.searcher();
+        let addresses = searcher.search(&tantivy::query::AllQuery, &tantivy::collector::DocSetCollector)?;
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = document.get_first(self.fields.id).and_then(|value| value.as_str()) {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn read_payload(index: &Index) -> CommitPayload {
+    index
+        .load_metas()
+        .ok()
+        .and_then(|metas| metas.payload)
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn register_analyzers(index: &Index, jieba: &Arc<Jieba>) {
+    index.tokenizers().register(WORDS, WordTokenizer::new(jieba.clone()));
+    index.tokenizers().register(BIGRAMS, BigramTokenizer);
+}
+
+/// Creates an empty generation folder and returns its name.
+pub fn create_generation(root: &Path, jieba: &Arc<Jieba>) -> Result<String, SearchError> {
+    let name = format!("gen-{}", uuid::Uuid::now_v7().simple());
+    let dir = root.join(&name);
+    std::fs::create_dir_all(&dir)?;
+    let (schema, _) = schema();
+    let index = Index::create_in_dir(&dir, schema)?;
+    register_analyzers(&index, jieba);
+    Ok(name)
+}
+
+/// Opens a generation, checking it has our schema.
+pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Generation, SearchError> {
+    let index = Index::open_in_dir(root.join(name))?;
+    let (expected, _) = schema();
+    if index.schema() != expected {
+        return Err(SearchError::Other(format!("generation {name} has an older schema")));
+    }
+    register_analyzers(&index, jieba);
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    Ok(Generation { name: name.to_owned(), index, reader })
+}
+
+/// Points `CURRENT` at a generation atomically (write a temp file, fsync, rename).
+pub fn switch_current(root: &Path, name: &str) -> Result<(), SearchError> {
+    let temp = root.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(name.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temp, root.join(CURRENT_FILE))?;
+    std::fs::File::open(root)?.sync_all()?;
+    Ok(())
+}
+
+/// Writes a whole generation from documents (used by rebuilds), committing once.
+pub fn fill_generation(
+    root: &Path,
+    name: &str,
+    jieba: &Arc<Jieba>,
+    documents: impl Iterator<Item = SearchDocument>,
+    payload: CommitPayload,
+) -> Result<u64, SearchError> {
+    let generation = open_generation(root, name, jieba)?;
+    let (_, fields) = schema();
+    let mut writer: IndexWriter = generation.index.writer(WRITER_MEMORY_BYTES * 2)?;
+    let mut count = 0;
+    for document in documents {
+        writer.add_document(document.to_tantivy(&fields))?;
+        count += 1;
+    }
+    let mut commit = writer.prepare_commit()?;
+    commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+    commit.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(count)
+}

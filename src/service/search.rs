@@ -1,0 +1,187 @@
+//! Searching the archive: parse the query, run it on the index with the caller's visibility,
+//! then read the hits' current rows from the database (the source of truth) for titles,
+//! highlighting and thumbnails.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::auth::AuthUser;
+use crate::db::{Db, media, works};
+use crate::domain::page::Page;
+use crate::domain::user::Visibility;
+use crate::domain::work::{Kind, Status};
+use crate::error::ApiError;
+use crate::search::SearchIndex;
+use crate::search::query::{self, ParsedQuery};
+use crate::search::searcher::{self, Audience, FacetCounts, Filters, SearchRequest};
+
+/// A search as the caller asked for it, parsed.
+#[derive(Debug, Clone)]
+pub struct SearchInput {
+    pub q: String,
+    pub kind: Option<Kind>,
+    pub status: Option<Status>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub newest_first: bool,
+    pub page: Page,
+}
+
+/// One result.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub title_html: String,
+    pub snippet_html: String,
+    pub status: String,
+    pub unit: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub thumbnail_url: Option<String>,
+    pub score: f32,
+}
+
+/// A page of results with facet counts.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub total: usize,
+    pub took_ms: u64,
+    pub hits: Vec<SearchHit>,
+    pub facets: FacetCounts,
+    pub page: Page,
+}
+
+fn invalid_query(message: impl Into<String>) -> ApiError {
+    ApiError::InvalidSearch(message.into())
+}
+
+fn audience(user: &AuthUser) -> Option<Audience> {
+    let public: Vec<String> = Status::PUBLIC.iter().map(|status| status.as_str().to_owned()).collect();
+    match user.visibility() {
+        Visibility::All => Some(Audience::Everyone),
+        Visibility::OwnAndPublic(me) => Some(Audience::CreatorOrStates(me.into_string(), public)),
+        Visibility::Public => Some(Audience::States(public)),
+        Visibility::Nothing => None,
+    }
+}
+
+/// Parses the text of a search; a non-blank query with nothing searchable is refused.
+pub fn parse_text(q: &str) -> Result<ParsedQuery, ApiError> {
+    let parsed = query::parse(q).map_err(|error| invalid_query(error.to_string()))?;
+    if parsed.is_empty() && !q.trim().is_empty() {
+        return Err(invalid_query("the query has no searchable words"));
+    }
+    Ok(parsed)
+}
+
+/// Runs a search for the caller.
+pub async fn search(
+    db: &Db,
+    index: &Arc<SearchIndex>,
+    user: &AuthUser,
+    input: SearchInput,
+) -> Result<SearchOutcome, ApiError> {
+    let started = std::time::Instant::now();
+    let parsed = parse_text(&input.q)?;
+    let Some(audience) = audience(user) else {
+        return Ok(SearchOutcome {
+            total: 0,
+            took_ms: 0,
+            hits: Vec::new(),
+            facets: FacetCounts::new(),
+            page: input.page,
+        });
+    };
+    let request = SearchRequest {
+        query: parsed.clone(),
+        filters: Filters {
+            kind: input.kind.map(|kind| kind.as_str().to_owned()),
+            status: input.status.map(|status| status.as_str().to_owned()),
+            unit: input.unit,
+            tag: input.tag,
+            from_micros: input.from.map(|time| time.timestamp_micros()),
+            to_micros: input.to.map(|time| time.timestamp_micros()),
+        },
+        audience,
+        newest_first: input.newest_first || parsed.required.is_empty(),
+        offset: input.page.offset() as usize,
+        limit: input.page.per_page as usize,
+    };
+    let searching = index.clone();
+    let results = tokio::task::spawn_blocking(move || searcher::search(&searching, &request))
+        .await
+        .map_err(|error| ApiError::Internal(format!("search task: {error}")))?
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let terms = searcher::highlight_terms(index.jieba(), &parsed);
+    let hits = render_hits(db, user, results.hits, terms).await?;
+    Ok(SearchOutcome {
+        total: results.total,
+        took_ms: started.elapsed().as_millis() as u64,
+        hits,
+        facets: results.facets,
+        page: input.page,
+    })
+}
+
+async fn render_hits(
+    db: &Db,
+    user: &AuthUser,
+    found: Vec<(f32, String)>,
+    terms: Vec<String>,
+) -> Result<Vec<SearchHit>, ApiError> {
+    let ids: Vec<String> = found.iter().map(|(_, id)| id.clone()).collect();
+    let (rows, thumbnails) = db
+        .read(move |conn| {
+            let rows = works::find_many(conn, &ids)?;
+            let thumbnails = media::thumbnails_for(conn, &ids)?;
+            Ok((rows, thumbnails))
+        })
+        .await?;
+    let by_id: HashMap<String, crate::db::works::WorkRow> = rows.into_iter().map(|row| (row.id.clone(), row)).collect();
+    let visibility = user.visibility();
+    let mut hits = Vec::with_capacity(found.len());
+    for (score, id) in found {
+        let Some(row) = by_id.get(&id) else { continue };
+        let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+        if row.deleted_at.is_some() || !visibility.allows(&row.created_by, status) {
+            continue;
+        }
+        let summary = row.summary.clone().unwrap_or_default();
+        let excerpt_source = if searcher::match_ranges(&summary, &terms).is_empty() && !row.body.is_empty() {
+            &row.body
+        } else {
+            &summary
+        };
+        hits.push(SearchHit {
+            id: row.id.clone(),
+            kind: row.kind.clone(),
+            title: row.title.clone(),
+            title_html: searcher::mark(&row.title, &searcher::match_ranges(&row.title, &terms)),
+            snippet_html: searcher::snippet(excerpt_source, &terms),
+            status: row.status.clone(),
+            unit: row.unit.clone(),
+            published_at: row.published_at.map(|time| time.and_utc()),
+            thumbnail_url: thumbnail_for(&id, &thumbnails),
+            score,
+        });
+    }
+    Ok(hits)
+}
+
+/// The small thumbnail of a work's cover, else its first main or other ready visual medium.
+fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
+    let candidates: Vec<&(String, String, String, String)> =
+        media.iter().filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains("small.jpg")).collect();
+    let rank = |role: &str| match role {
+        "cover" => 0,
+        "main" => 1,
+        _ => 2,
+    };
+    let best = candidates.into_iter().min_by_key(|(_, _, role, _)| rank(role))?;
+    Some(format!("/api/v1/media/{}/derivatives/small.jpg", best.1))
+}
