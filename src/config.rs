@@ -55,6 +55,8 @@ pub struct Settings {
     pub job_retry_base_secs: u64,
     /// The program run as `… media-worker`; this binary when unset.
     pub media_worker_program: Option<PathBuf>,
+    /// How often the search indexer applies pending changes and commits, in milliseconds.
+    pub search_commit_interval_ms: u64,
     /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
     pub search_dictionary: Option<PathBuf>,
 }
@@ -86,6 +88,7 @@ impl Default for Settings {
             job_retry_base_secs: 5,
             media_worker_program: None,
             search_dictionary: None,
+            search_commit_interval_ms: 250,
         }
     }
 }
@@ -159,6 +162,7 @@ impl Settings {
             "MICROCAT_MAX_VIDEO_BYTES" => self.max_video_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_MAX_IMAGE_BYTES" => self.max_image_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_MAX_AUDIO_BYTES" => self.max_audio_bytes = number(&value)?.max(1) as u64,
+            "MICROCAT_SEARCH_COMMIT_INTERVAL_MS" => self.search_commit_interval_ms = number(&value)?.max(10) as u64,
             "MICROCAT_SEARCH_DICTIONARY" => self.search_dictionary = Some(value.into()),
             "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
             _ => {}

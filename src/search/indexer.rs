@@ -17,8 +17,6 @@ use crate::db::{Db, DbConnection, media, outbox, works};
 
 /// Tasks applied per commit.
 const BATCH: i64 = 500;
-/// Longest wait between looks at the outbox.
-const TICK: Duration = Duration::from_millis(250);
 
 /// Turns stored rows into search documents.
 fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryResult<Vec<SearchDocument>> {
@@ -115,18 +113,18 @@ fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), SearchError> {
     Ok(())
 }
 
-/// Runs the indexer until aborted.
-pub fn start(db: Db, index: Arc<SearchIndex>, wake: Arc<Notify>) -> JoinHandle<()> {
+/// Runs the indexer until aborted, looking at the outbox every `interval` (or when woken).
+pub fn start(db: Db, index: Arc<SearchIndex>, wake: Arc<Notify>, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let _ = tokio::time::timeout(TICK, wake.notified()).await;
+            let _ = tokio::time::timeout(interval, wake.notified()).await;
             let (db, index) = (db.clone(), index.clone());
             let outcome = tokio::task::spawn_blocking(move || step(&db, &index)).await;
             match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
                     tracing::error!(%error, "search indexing failed; will retry");
-                    tokio::time::sleep(TICK * 4).await;
+                    tokio::time::sleep(interval * 4).await;
                 }
                 Err(error) => tracing::error!(%error, "search indexing task failed"),
             }

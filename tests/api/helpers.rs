@@ -21,7 +21,7 @@ pub fn backend() -> String {
 }
 
 /// A fresh database URL for one test.
-fn fresh_database_url(dir: &std::path::Path) -> String {
+pub fn fresh_database_url(dir: &std::path::Path) -> String {
     if backend() != "postgres" {
         return format!("sqlite://{}", dir.join("data/microcat.db").display());
     }
@@ -315,5 +315,62 @@ impl TestApp {
     pub async fn assert_healthy(&self) {
         let health = self.request(Method::GET, "/healthz", None, None).await;
         assert_eq!(health.status, 200, "server must stay healthy");
+    }
+}
+
+/// A real `microcat serve` process (for tests that kill it or measure it).
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary in `dir` (its working directory) on a free port.
+    pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_microcat"));
+        command
+            .arg("serve")
+            .current_dir(dir)
+            .env("MICROCAT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MICROCAT_DATABASE_URL", database_url)
+            .env("MICROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("MICROCAT_MEDIA_WORKERS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("microcat serve starts");
+        Self { child, address: format!("http://127.0.0.1:{port}") }
+    }
+
+    /// Waits until `/healthz` answers.
+    pub async fn wait_ready(&self, client: &awc::Client) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while client.get(format!("{}/healthz", self.address)).send().await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "server did not come up");
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Logs in as the admin and returns the bearer token.
+    pub async fn admin_token(&self, client: &awc::Client) -> String {
+        let body = json!({"username": "admin", "password": ADMIN_PASSWORD});
+        let mut reply = client.post(format!("{}/api/v1/session", self.address)).send_json(&body).await.unwrap();
+        reply.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

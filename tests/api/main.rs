@@ -7,6 +7,8 @@ mod errors;
 mod fixtures;
 mod helpers;
 mod media;
+mod search;
+mod search_corpus;
 mod upload_memory;
 mod users;
 mod visibility;

@@ -1,8 +1,6 @@
 //! A 1 GiB upload streamed to the real `microcat serve` binary: the server's peak memory
 //! must stay flat (bytes go to disk as they arrive, never into memory whole).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -10,48 +8,12 @@ use futures_util::stream;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::ADMIN_PASSWORD;
+use crate::helpers::ServerProcess;
 
 const CHUNK: usize = 1024 * 1024;
 const CHUNKS: usize = 1024;
 /// Largest growth of the server's peak resident memory we accept, in bytes.
 const MAX_GROWTH: u64 = 64 * 1024 * 1024;
-
-struct Server {
-    child: Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("MICROCAT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MICROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("MICROCAT_MEDIA_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("microcat serve starts");
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
-    Server { child, address: format!("http://127.0.0.1:{port}"), _dir: dir }
-}
 
 /// (current resident, peak resident) of a process, in bytes.
 fn memory_of(pid: u32) -> (u64, u64) {
@@ -71,19 +33,12 @@ fn mp4_head() -> Vec<u8> {
 
 #[actix_web::test]
 async fn a_one_gibibyte_upload_keeps_server_memory_flat() {
-    let server = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("data/microcat.db").display());
+    let server = ServerProcess::start(dir.path(), &database_url, &[]);
     let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{}/healthz", server.address)).send().await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "server did not come up");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut login = client
-        .post(format!("{}/api/v1/session", server.address))
-        .send_json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .await
-        .unwrap();
-    let token = login.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    server.wait_ready(&client).await;
+    let token = server.admin_token(&client).await;
     let mut created = client
         .post(format!("{}/api/v1/works", server.address))
         .bearer_auth(&token)
