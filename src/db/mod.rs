@@ -2,9 +2,12 @@
 //! embedded migrations for each backend, and helpers that run diesel calls on blocking threads
 //! so the async executors never wait on the database.
 
+pub mod audit;
+pub mod comments;
 pub mod jobs;
 pub mod media;
 pub mod outbox;
+pub mod review;
 pub mod schema;
 pub mod sessions;
 pub mod users;

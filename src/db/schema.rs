@@ -50,6 +50,10 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         deleted_at -> Nullable<Timestamp>,
+        assignees -> Text,
+        due_date -> Nullable<Text>,
+        review_round -> Integer,
+        status_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -116,6 +120,64 @@ diesel::table! {
         seq -> BigInt,
         work_id -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transitions (id) {
+        id -> Text,
+        work_id -> Text,
+        action -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        actor_id -> Text,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signoffs (work_id, review_round, reviewer_id) {
+        work_id -> Text,
+        review_round -> Integer,
+        reviewer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Text,
+        work_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        media_id -> Nullable<Text>,
+        timecode_ms -> Nullable<BigInt>,
+        reply_to -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
     }
 }
 

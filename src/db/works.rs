@@ -28,6 +28,13 @@ pub struct WorkRow {
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub deleted_at: Option<NaiveDateTime>,
+    /// JSON list of assigned user ids.
+    pub assignees: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: Option<String>,
+    /// How many times the work was submitted (sign-offs belong to one round).
+    pub review_round: i32,
+    pub status_changed_at: Option<NaiveDateTime>,
 }
 
 /// The update form of a work; outer `None` leaves a column alone.
@@ -43,6 +50,8 @@ pub struct WorkChanges {
     pub channel: Option<Option<String>>,
     pub external_url: Option<Option<String>>,
     pub published_at: Option<Option<NaiveDateTime>>,
+    pub assignees: Option<String>,
+    pub due_date: Option<Option<String>>,
 }
 
 /// Who may see what, in query terms.
@@ -181,7 +190,8 @@ pub fn update_if_version(
 }
 
 fn is_empty(changes: &WorkChanges) -> bool {
-    let WorkChanges { title, body, summary, tags, unit, credits, channel, external_url, published_at } = changes;
+    let WorkChanges { title, body, summary, tags, unit, credits, channel, external_url, published_at, assignees, due_date } =
+        changes;
     title.is_none()
         && body.is_none()
         && summary.is_none()
@@ -191,6 +201,8 @@ fn is_empty(changes: &WorkChanges) -> bool {
         && channel.is_none()
         && external_url.is_none()
         && published_at.is_none()
+        && assignees.is_none()
+        && due_date.is_none()
 }
 
 /// Marks a work deleted (or restores it with `None`), bumping its version.

@@ -3,6 +3,7 @@
 
 pub mod fields;
 pub mod ids;
+pub mod lifecycle;
 pub mod media;
 pub mod page;
 pub mod user;

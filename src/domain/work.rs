@@ -1,10 +1,11 @@
 //! Works: their kinds, their production states, and the validated shapes of a new work and of
 //! an edit. The full lifecycle (who may move a work where) builds on [`Status`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::fields::{self, Credit, FieldError, NAME_MAX_CHARS, SUMMARY_MAX_CHARS, Title};
+use super::ids::UserId;
 
 /// What sort of content a work is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -165,6 +166,8 @@ pub struct NewWorkFields {
     pub channel: Option<String>,
     pub external_url: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    pub assignees: Vec<UserId>,
+    pub due_date: Option<NaiveDate>,
 }
 
 /// The unparsed input of a new work, as it arrives from a client.
@@ -180,6 +183,8 @@ pub struct NewWorkInput {
     pub channel: Option<String>,
     pub external_url: Option<String>,
     pub published_at: Option<String>,
+    pub assignees: Vec<String>,
+    pub due_date: Option<String>,
 }
 
 impl NewWorkFields {
@@ -196,7 +201,37 @@ impl NewWorkFields {
             channel: fields::optional_text("channel", input.channel.as_deref(), NAME_MAX_CHARS)?,
             external_url: fields::parse_external_url(input.external_url.as_deref())?,
             published_at: parse_optional_time(input.published_at.as_deref())?,
+            assignees: parse_assignees(&input.assignees)?,
+            due_date: parse_due_date(input.due_date.as_deref())?,
         })
+    }
+}
+
+/// Most assignees on one work.
+pub const ASSIGNEES_MAX: usize = 20;
+
+/// Assignees are user ids; duplicates are dropped.
+pub fn parse_assignees(raw: &[String]) -> Result<Vec<UserId>, FieldError> {
+    if raw.len() > ASSIGNEES_MAX {
+        return Err(FieldError::too_long("assignees", format!("{ASSIGNEES_MAX} users")));
+    }
+    let mut ids: Vec<UserId> = Vec::with_capacity(raw.len());
+    for (index, id) in raw.iter().enumerate() {
+        let parsed = UserId::parse(id).ok_or_else(|| FieldError::invalid(format!("assignees[{index}]"), "must be a user id"))?;
+        if !ids.contains(&parsed) {
+            ids.push(parsed);
+        }
+    }
+    Ok(ids)
+}
+
+/// A due date, `YYYY-MM-DD`.
+pub fn parse_due_date(raw: Option<&str>) -> Result<Option<NaiveDate>, FieldError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| FieldError::invalid("due_date", "must be a date such as 2024-05-01")),
     }
 }
 
@@ -219,6 +254,8 @@ pub struct WorkEditInput {
     pub channel: Option<Option<String>>,
     pub external_url: Option<Option<String>>,
     pub published_at: Option<Option<String>>,
+    pub assignees: Option<Vec<String>>,
+    pub due_date: Option<Option<String>>,
 }
 
 /// A parsed edit. Outer `None`: leave the field alone; inner `None`: clear it.
@@ -233,6 +270,8 @@ pub struct WorkEdit {
     pub channel: Option<Option<String>>,
     pub external_url: Option<Option<String>>,
     pub published_at: Option<Option<DateTime<Utc>>>,
+    pub assignees: Option<Vec<UserId>>,
+    pub due_date: Option<Option<NaiveDate>>,
 }
 
 impl WorkEdit {
@@ -251,6 +290,8 @@ impl WorkEdit {
             channel: text("channel", input.channel, NAME_MAX_CHARS)?,
             external_url: input.external_url.map(|url| fields::parse_external_url(url.as_deref())).transpose()?,
             published_at: input.published_at.map(|time| parse_optional_time(time.as_deref())).transpose()?,
+            assignees: input.assignees.as_deref().map(parse_assignees).transpose()?,
+            due_date: input.due_date.map(|date| parse_due_date(date.as_deref())).transpose()?,
         })
     }
 

@@ -38,6 +38,8 @@ pub struct WorkResponse {
     version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     deleted_at: Option<DateTime<Utc>>,
+    assignees: Vec<String>,
+    due_date: Option<String>,
 }
 
 impl WorkResponse {
@@ -65,6 +67,8 @@ impl WorkResponse {
             updated_at: work.updated_at,
             version: work.version,
             deleted_at: work.deleted_at,
+            assignees: work.assignees,
+            due_date: work.due_date,
         }
     }
 }
@@ -94,6 +98,10 @@ pub struct CreateWorkRequest {
     external_url: Option<String>,
     /// RFC 3339.
     published_at: Option<String>,
+    /// User ids.
+    assignees: Option<Vec<String>>,
+    /// `YYYY-MM-DD`.
+    due_date: Option<String>,
 }
 
 /// An edit: absent fields stay, `null` clears a nullable field. `version` may instead come
@@ -116,6 +124,9 @@ pub struct UpdateWorkRequest {
     external_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     published_at: Option<Option<String>>,
+    assignees: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    due_date: Option<Option<String>>,
 }
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from an absent one (`None`).
@@ -218,6 +229,8 @@ pub async fn create_work(
         channel: request.channel,
         external_url: request.external_url,
         published_at: request.published_at,
+        assignees: request.assignees.unwrap_or_default(),
+        due_date: request.due_date,
     })?;
     let work = service::create_work(&app.db, &user.0, fields).await?;
     let location = format!("/api/v1/works/{}", work.id);
@@ -291,6 +304,8 @@ pub async fn update_work(
         channel: request.channel,
         external_url: request.external_url,
         published_at: request.published_at,
+        assignees: request.assignees,
+        due_date: request.due_date,
     })?;
     let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))

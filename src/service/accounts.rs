@@ -193,6 +193,7 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
         csrf_token: session.csrf_token,
         token_hash,
         credential,
+        client_addr: None,
     })
 }
 

@@ -28,6 +28,8 @@ pub struct AuthUser {
     pub csrf_token: String,
     pub token_hash: String,
     pub credential: Credential,
+    /// The peer address of the request, for the audit trail.
+    pub client_addr: Option<String>,
 }
 
 impl AuthUser {

@@ -34,6 +34,9 @@ pub struct Work {
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub assignees: Vec<String>,
+    pub due_date: Option<String>,
+    pub review_round: i32,
 }
 
 impl Work {
@@ -44,6 +47,7 @@ impl Work {
             status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
             tags: serde_json::from_str(&row.tags).map_err(|_| corrupt("tag list"))?,
             credits: serde_json::from_str(&row.credits).map_err(|_| corrupt("credit list"))?,
+            assignees: serde_json::from_str(&row.assignees).map_err(|_| corrupt("assignee list"))?,
             published_at: row.published_at.map(|time| time.and_utc()),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -57,6 +61,8 @@ impl Work {
             external_url: row.external_url,
             created_by: row.created_by,
             version: row.version,
+            due_date: row.due_date,
+            review_round: row.review_round,
         })
     }
 }
@@ -116,6 +122,10 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         updated_at: stamp,
         version: 1,
         deleted_at: None,
+        assignees: to_json(&fields.assignees.iter().map(|id| id.as_str()).collect::<Vec<_>>()),
+        due_date: fields.due_date.map(|date| date.to_string()),
+        review_round: 0,
+        status_changed_at: Some(stamp),
     };
     let tags = fields.tags;
     let stored = row.clone();
@@ -194,6 +204,8 @@ fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
         channel: edit.channel,
         external_url: edit.external_url,
         published_at: edit.published_at.map(|time| time.map(|time| time.naive_utc())),
+        assignees: edit.assignees.as_ref().map(|ids| to_json(&ids.iter().map(|id| id.as_str()).collect::<Vec<_>>())),
+        due_date: edit.due_date.map(|date| date.map(|date| date.to_string())),
     };
     (changes, edit.tags)
 }
