@@ -167,7 +167,7 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { username, roles, display_name, .. } => {
             let input = NewUserInput { username, password: read_password_line()?, display_name, roles };
-            let created = accounts::create_user(&db, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let created = accounts::create_user(&db, None, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("created {} ({}) with roles {:?}", created.username, created.id, created.roles);
         }
         UserCommand::List => {

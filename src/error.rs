@@ -49,6 +49,9 @@ pub enum ApiError {
     /// The caller lacks a role or ownership (403).
     #[error("{0}")]
     Forbidden(String),
+    /// A reviewer deciding on a work they created or are credited on (403).
+    #[error("reviewers cannot decide on works they created, are credited on or are assigned to")]
+    SelfReview,
     /// A cookie-authenticated unsafe request without CSRF proof (403).
     #[error("cross-site request refused: send the x-csrf-token header or a same-origin origin header")]
     CsrfRejected,
@@ -114,6 +117,7 @@ impl ApiError {
             ApiError::AccountDisabled => "account-disabled",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CsrfRejected => "csrf-rejected",
+            ApiError::SelfReview => "self-review",
             ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::VersionConflict { .. } => "version-conflict",
@@ -187,7 +191,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthenticated(_) | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::CsrfRejected | ApiError::SelfReview => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::VersionConflict { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,

@@ -136,3 +136,8 @@ pub fn reset_failed_logins(conn: &mut DbConnection, id: &str) -> QueryResult<()>
         .execute(conn)
         .map(drop)
 }
+
+/// `(id, display_name)` of several accounts.
+pub fn display_names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    users::table.filter(users::id.eq_any(ids)).select((users::id, users::display_name)).load(conn)
+}

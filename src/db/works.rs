@@ -248,3 +248,18 @@ pub fn count_live(conn: &mut DbConnection) -> QueryResult<i64> {
 pub fn live_statuses(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     works::table.filter(works::deleted_at.is_null()).select((works::id, works::status)).load(conn)
 }
+
+/// Non-deleted works in states where a reviewer decides, oldest state change first.
+pub fn awaiting_decision(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
+    works::table
+        .filter(works::deleted_at.is_null())
+        .filter(works::status.eq_any(["submitted", "shortlisted", "recommended", "reported"]))
+        .order(works::status_changed_at.asc())
+        .select(WorkRow::as_select())
+        .load(conn)
+}
+
+/// Every non-deleted work (statistics and exports).
+pub fn all_live(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
+    works::table.filter(works::deleted_at.is_null()).order(works::created_at.asc()).select(WorkRow::as_select()).load(conn)
+}

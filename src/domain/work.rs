@@ -48,6 +48,16 @@ impl Kind {
         })
     }
 
+    /// The Chinese name the team uses.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Kind::MicroFilm => "微电影",
+            Kind::WeiboPost => "微博",
+            Kind::WechatArticle => "微信文章",
+            Kind::ReformProposal => "微改项目",
+        }
+    }
+
     /// The state a new work of this kind starts in: films are planned, everything else drafted.
     pub fn initial_status(self) -> Status {
         match self {
@@ -140,6 +150,27 @@ impl Status {
     /// Parses the API spelling; `None` for anything else.
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+
+    /// The Chinese name the team uses.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Planning => "策划",
+            Status::Shooting => "拍摄",
+            Status::Editing => "剪辑",
+            Status::Draft => "草稿",
+            Status::Submitted => "送审",
+            Status::ChangesRequested => "退回修改",
+            Status::Approved => "通过",
+            Status::Rejected => "不通过",
+            Status::Published => "已发布",
+            Status::Archived => "归档",
+            Status::Shortlisted => "遴选",
+            Status::Recommended => "审查推荐",
+            Status::Reported => "上报",
+            Status::Adopted => "采纳",
+            Status::Declined => "未采纳",
+        }
     }
 
     /// Whether the creator may still change the work's fields in this state.

@@ -40,9 +40,14 @@ pub struct MeResponse {
 /// Logs in with a username and password; sets an HttpOnly, SameSite session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401), (status = 403), (status = 429)))]
-pub async fn create_session(app: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_session(
+    req: actix_web::HttpRequest,
+    app: web::Data<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let ApiJson(login) = body;
-    let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password).await?;
+    let client_addr = req.peer_addr().map(|address| address.ip().to_string());
+    let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password, client_addr).await?;
     let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));
     let secure = app.settings.cookie_secure;
     let session_cookie = Cookie::build(SESSION_COOKIE, granted.token.clone())

@@ -83,7 +83,7 @@ pub async fn create_user(
         display_name: request.display_name,
         roles: request.roles,
     };
-    let created = accounts::create_user(&app.db, input).await?;
+    let created = accounts::create_user(&app.db, Some(&user.0), input).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(created)))
 }
 

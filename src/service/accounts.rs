@@ -75,7 +75,7 @@ pub struct LoginGranted {
 }
 
 /// Checks a username and password and opens a session.
-pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str) -> Result<LoginGranted, ApiError> {
+pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str, client_addr: Option<String>) -> Result<LoginGranted, ApiError> {
     let Ok(name) = Username::parse(username) else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
@@ -87,7 +87,7 @@ pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str)
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
     if !verify_off_executor(password.to_owned(), row.password_hash.clone()).await? {
-        record_failure(db, policy, &row).await?;
+        record_failure(db, policy, &row, client_addr).await?;
         return Err(ApiError::InvalidCredentials);
     }
     if row.disabled {
@@ -121,18 +121,20 @@ fn load_user_with_roles(
     Ok(Some((row, roles)))
 }
 
-async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow) -> Result<(), ApiError> {
+async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow, client_addr: Option<String>) -> Result<(), ApiError> {
     let id = row.id.clone();
+    let username = row.username.clone();
     let window_expired = row.last_failed_login_at.is_none_or(|last| last + policy.lockout <= now());
     tracing::warn!(user.id = %id, "failed login");
     db.write(move |conn| {
         let stamp = now();
-        let recorded = if window_expired {
-            users::restart_failed_logins(conn, &id, stamp)
+        if window_expired {
+            users::restart_failed_logins(conn, &id, stamp)?;
         } else {
-            users::record_failed_login(conn, &id, stamp)
-        };
-        recorded.map(Ok::<(), ApiError>)
+            users::record_failed_login(conn, &id, stamp)?;
+        }
+        let details = serde_json::json!({"username": username, "user_id": id});
+        super::audit::record_anonymous(conn, client_addr.as_deref(), "login.failed", details, stamp).map(Ok::<(), ApiError>)
     })
     .await??;
     Ok(())
@@ -214,7 +216,8 @@ pub struct NewUserInput {
 }
 
 /// Creates an account (admin only over the API; the CLI calls it directly).
-pub async fn create_user(db: &Db, input: NewUserInput) -> Result<UserView, ApiError> {
+pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput) -> Result<UserView, ApiError> {
+    let actor = actor.cloned();
     let username = Username::parse(&input.username)?;
     user::parse_new_password(&input.password)?;
     let roles = user::parse_roles(&input.roles)?;
@@ -248,6 +251,8 @@ pub async fn create_user(db: &Db, input: NewUserInput) -> Result<UserView, ApiEr
         };
         let role_refs: Vec<&str> = stored_roles.iter().map(String::as_str).collect();
         users::insert(conn, &row, &role_refs)?;
+        let details = serde_json::json!({"username": name, "roles": stored_roles});
+        super::audit::record(conn, actor.as_ref(), "user.created", ("user", id.as_str()), details, stamp)?;
         Ok(Ok(()))
     })
     .await??;
@@ -327,10 +332,19 @@ pub async fn update_user(db: &Db, actor: &AuthUser, id: &str, input: UserUpdateI
     let revoke = input.disabled == Some(true) || password_hash.is_some();
     let changes = UserChanges { display_name, password_hash, disabled: input.disabled, updated_at: Some(now()) };
     let target = id.to_owned();
+    let caller = actor.clone();
+    let password_changed = changes.password_hash.is_some();
     db.write(move |conn| {
+        let roles_before = users::roles_of(conn, &target)?;
         if !users::update(conn, &target, &changes)? {
             return Ok(Err(ApiError::user_not_found()));
         }
+        let mut details = serde_json::json!({"display_name": changes.display_name, "disabled": changes.disabled, "password_changed": password_changed});
+        if let Some(roles) = &roles {
+            let after: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            details["roles"] = serde_json::json!({"before": roles_before, "after": after});
+        }
+        super::audit::record(conn, Some(&caller), "user.updated", ("user", &target), details, now())?;
         if let Some(roles) = &roles {
             let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
             users::replace_roles(conn, &target, &names)?;
@@ -368,7 +382,7 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
         display_name: Some("管理员".into()),
         roles: vec!["admin".into()],
     };
-    create_user(db, input).await?;
+    create_user(db, None, input).await?;
     Ok(generated)
 }
 

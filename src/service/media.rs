@@ -310,6 +310,8 @@ fn record_upload(
         rows::insert(conn, &row)?;
         jobs::insert(conn, &new_job(&row.id, max_attempts))?;
         outbox::enqueue(conn, work_id.as_str(), stamp)?;
+        let details = serde_json::json!({"media_id": row.id, "sha256": row.sha256, "size": row.size, "role": row.role, "filename": row.original_filename});
+        super::audit::record(conn, Some(user), "media.uploaded", ("work", work_id.as_str()), details, stamp)?;
         Ok(Ok(row))
     });
     match outcome {
@@ -388,6 +390,8 @@ pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: 
             }
             rows::delete(conn, &id)?;
             outbox::enqueue(conn, &row.work_id, now())?;
+            let details = serde_json::json!({"media_id": row.id, "sha256": row.sha256, "filename": row.original_filename});
+            super::audit::record(conn, Some(&caller), "media.deleted", ("work", &row.work_id), details, now())?;
             Ok(Ok(row.sha256))
         })??;
         if let Some(key) = BlobKey::parse(&removed) {

@@ -2,9 +2,13 @@
 //! call exactly one of these; nothing here knows about HTTP requests or responses.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
+pub mod comments;
 pub mod media;
+pub mod review;
 pub mod search;
+pub mod stats;
 pub mod works;
 
 use chrono::{NaiveDateTime, Utc};

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::audit;
 use super::auth::AuthUser;
 use super::now;
 use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
@@ -40,7 +41,7 @@ pub struct Work {
 }
 
 impl Work {
-    fn from_row(row: WorkRow) -> Result<Self, ApiError> {
+    pub(crate) fn from_row(row: WorkRow) -> Result<Self, ApiError> {
         let corrupt = |what: &str| ApiError::Internal(format!("work {} has an unreadable {what}", row.id));
         Ok(Self {
             kind: Kind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
@@ -129,9 +130,12 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     };
     let tags = fields.tags;
     let stored = row.clone();
+    let caller = user.clone();
     db.write(move |conn| {
         rows::insert(conn, &stored, &tags)?;
-        outbox::enqueue(conn, &stored.id, stored.created_at).map(Ok::<(), ApiError>)
+        outbox::enqueue(conn, &stored.id, stored.created_at)?;
+        let details = serde_json::json!({"kind": stored.kind, "title": stored.title, "status": stored.status});
+        audit::record(conn, Some(&caller), "work.created", ("work", &stored.id), details, stored.created_at).map(Ok::<(), ApiError>)
     })
     .await??;
     Work::from_row(row)
@@ -249,7 +253,9 @@ pub async fn update_work(
                 return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
             }
             outbox::enqueue(conn, id.as_str(), now())?;
-            Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
+            let Some(after) = rows::find(conn, id.as_str())? else { return Ok(Err(ApiError::work_not_found())) };
+            audit::record(conn, Some(&caller), "work.updated", ("work", id.as_str()), audit::work_changes(&row, &after), now())?;
+            Ok(Ok(after))
         })
         .await??;
     Work::from_row(row)
@@ -272,6 +278,7 @@ pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), Api
         let stamp: NaiveDateTime = now();
         rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
         outbox::enqueue(conn, id.as_str(), stamp)?;
+        audit::record(conn, Some(&caller), "work.deleted", ("work", id.as_str()), serde_json::json!({"title": row.title}), stamp)?;
         Ok(Ok(()))
     })
     .await??;
@@ -283,6 +290,7 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
     if !user.is_admin() {
         return Err(ApiError::role_required("admin"));
     }
+    let caller = user.clone();
     let row = db
         .write(move |conn| {
             let Some(row) = rows::find(conn, id.as_str())? else {
@@ -294,6 +302,7 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
             }
             rows::set_deleted(conn, id.as_str(), None, now())?;
             outbox::enqueue(conn, id.as_str(), now())?;
+            audit::record(conn, Some(&caller), "work.restored", ("work", id.as_str()), serde_json::json!({"title": row.title}), now())?;
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
         })
         .await??;

@@ -1,0 +1,128 @@
+//! The audit trail: every change appends an entry in the same transaction, hash-chained so
+//! an edited or removed entry is detected. Reading: a work's history, the admin's log, and
+//! verification of the whole chain.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Value, json};
+
+use super::auth::AuthUser;
+use crate::db::audit::{self, AuditFilter, AuditRow, BrokenChain, NewEntry};
+use crate::db::works::WorkRow;
+use crate::db::{Db, DbConnection};
+use crate::domain::page::Page;
+use crate::error::ApiError;
+
+/// Appends an entry for an action by `user` (inside the caller's transaction).
+pub fn record(conn: &mut DbConnection, user: Option<&AuthUser>, action: &str, target: (&str, &str), details: Value, now: NaiveDateTime) -> diesel::QueryResult<()> {
+    let entry = NewEntry {
+        actor_id: user.map(|user| user.id.as_str().to_owned()),
+        client_addr: user.and_then(|user| user.client_addr.clone()),
+        action: action.to_owned(),
+        target_type: target.0.to_owned(),
+        target_id: Some(target.1.to_owned()),
+        details,
+    };
+    audit::append(conn, entry, now)
+}
+
+/// Appends an entry with no authenticated actor (failed logins).
+pub fn record_anonymous(conn: &mut DbConnection, client_addr: Option<&str>, action: &str, details: Value, now: NaiveDateTime) -> diesel::QueryResult<()> {
+    let entry = NewEntry {
+        actor_id: None,
+        client_addr: client_addr.map(str::to_owned),
+        action: action.to_owned(),
+        target_type: "session".into(),
+        target_id: None,
+        details,
+    };
+    audit::append(conn, entry, now)
+}
+
+fn digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))[..16].to_owned()
+}
+
+/// Field-by-field before/after of an edit (bodies by size and digest, not in full).
+pub fn work_changes(before: &WorkRow, after: &WorkRow) -> Value {
+    let mut changes = serde_json::Map::new();
+    let mut compare = |name: &str, old: Value, new: Value| {
+        if old != new {
+            changes.insert(name.to_owned(), json!({"before": old, "after": new}));
+        }
+    };
+    compare("title", json!(before.title), json!(after.title));
+    let body = |row: &WorkRow| json!({"chars": row.body.chars().count(), "sha256_16": digest(&row.body)});
+    compare("body", body(before), body(after));
+    compare("summary", json!(before.summary), json!(after.summary));
+    compare("tags", json!(before.tags), json!(after.tags));
+    compare("unit", json!(before.unit), json!(after.unit));
+    compare("credits", json!(before.credits), json!(after.credits));
+    compare("channel", json!(before.channel), json!(after.channel));
+    compare("external_url", json!(before.external_url), json!(after.external_url));
+    compare("published_at", json!(before.published_at), json!(after.published_at));
+    compare("assignees", json!(before.assignees), json!(after.assignees));
+    compare("due_date", json!(before.due_date), json!(after.due_date));
+    Value::Object(changes)
+}
+
+/// An entry as shown.
+#[derive(Debug, Clone)]
+pub struct AuditView {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub details: Value,
+    pub hash: String,
+}
+
+impl From<AuditRow> for AuditView {
+    fn from(row: AuditRow) -> Self {
+        Self {
+            seq: row.seq,
+            at: row.at.and_utc(),
+            actor_id: row.actor_id,
+            client_addr: row.client_addr,
+            action: row.action,
+            target_type: row.target_type,
+            target_id: row.target_id,
+            details: serde_json::from_str(&row.details).unwrap_or(Value::Null),
+            hash: row.hash,
+        }
+    }
+}
+
+/// A work's entries, oldest first, for those who may see the work.
+pub async fn work_history(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<AuditView>, ApiError> {
+    let caller = user.clone();
+    let rows = db
+        .read(move |conn| {
+            if let Err(refusal) = super::works::load_visible(conn, &caller, &work_id)? {
+                return Ok(Err(refusal));
+            }
+            let filter = AuditFilter { target_id: Some(work_id), ..AuditFilter::default() };
+            let (mut rows, _) = audit::list(conn, &filter, 0, 10_000)?;
+            rows.reverse();
+            Ok(Ok(rows))
+        })
+        .await??;
+    Ok(rows.into_iter().map(AuditView::from).collect())
+}
+
+/// A page of the log (admins), newest first.
+pub async fn list(db: &Db, user: &AuthUser, filter: AuditFilter, page: Page) -> Result<(Vec<AuditView>, i64), ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::role_required("admin"));
+    }
+    let (rows, total) = db.read(move |conn| audit::list(conn, &filter, page.offset(), page.per_page)).await?;
+    Ok((rows.into_iter().map(AuditView::from).collect(), total))
+}
+
+/// Checks the whole chain: the number of entries, or the first broken one.
+pub async fn verify(db: &Db) -> Result<Result<i64, BrokenChain>, ApiError> {
+    Ok(db.read(audit::verify).await?)
+}

@@ -1,0 +1,102 @@
+//! Comments on works: plain notes, replies, and notes pinned to a moment of a film cut.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::audit;
+use super::auth::AuthUser;
+use super::now;
+use super::works::load_visible;
+use crate::db::comments::{self, CommentRow};
+use crate::db::{Db, media, users};
+use crate::domain::FieldError;
+use crate::domain::fields::bounded_text;
+use crate::error::ApiError;
+
+/// Longest comment, in characters.
+pub const COMMENT_MAX_CHARS: usize = 5_000;
+/// Latest timecode accepted (a day), in milliseconds.
+pub const MAX_TIMECODE_MS: i64 = 24 * 3600 * 1000;
+
+/// What a caller posts.
+#[derive(Debug, Clone, Default)]
+pub struct NewComment {
+    pub body: String,
+    pub media_id: Option<String>,
+    pub timecode_ms: Option<i64>,
+    pub reply_to: Option<String>,
+}
+
+/// A comment as shown, with its author's name.
+#[derive(Debug, Clone)]
+pub struct CommentView {
+    pub row: CommentRow,
+    pub author_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A work's comments, oldest first.
+pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<CommentView>, ApiError> {
+    let caller = user.clone();
+    let found = db
+        .read(move |conn| {
+            if let Err(refusal) = load_visible(conn, &caller, &work_id)? {
+                return Ok(Err(refusal));
+            }
+            let rows = comments::for_work(conn, &work_id)?;
+            let authors: Vec<String> = rows.iter().map(|row| row.author_id.clone()).collect();
+            Ok(Ok((rows, users::display_names(conn, &authors)?)))
+        })
+        .await??;
+    let (rows, names) = found;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let author_name = names.iter().find(|(id, _)| *id == row.author_id).map(|(_, name)| name.clone()).unwrap_or_default();
+            CommentView { created_at: row.created_at.and_utc(), author_name, row }
+        })
+        .collect())
+}
+
+/// Adds a comment to a work the caller may see.
+pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment) -> Result<CommentView, ApiError> {
+    let body = bounded_text("body", &input.body, COMMENT_MAX_CHARS)?;
+    if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
+        return Err(FieldError::invalid("timecode_ms", format!("must be between 0 and {MAX_TIMECODE_MS}")).into());
+    }
+    let caller = user.clone();
+    let row = db
+        .write(move |conn| {
+            if let Err(refusal) = load_visible(conn, &caller, &work_id)? {
+                return Ok(Err(refusal));
+            }
+            if let Some(media_id) = &input.media_id {
+                let belongs = media::find(conn, media_id)?.is_some_and(|medium| medium.work_id == work_id);
+                if !belongs {
+                    return Ok(Err(FieldError::invalid("media_id", "must be a media id of this work").into()));
+                }
+            }
+            if let Some(parent) = &input.reply_to
+                && !comments::exists_on(conn, &work_id, parent)?
+            {
+                return Ok(Err(FieldError::invalid("reply_to", "must be a comment on this work").into()));
+            }
+            let stamp = now();
+            let row = CommentRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                work_id: work_id.clone(),
+                author_id: caller.id.as_str().to_owned(),
+                body,
+                media_id: input.media_id,
+                timecode_ms: input.timecode_ms,
+                reply_to: input.reply_to,
+                created_at: stamp,
+            };
+            comments::insert(conn, &row)?;
+            let details = json!({"comment_id": row.id, "media_id": row.media_id, "timecode_ms": row.timecode_ms, "chars": row.body.chars().count()});
+            audit::record(conn, Some(&caller), "comment.created", ("work", &work_id), details, stamp)?;
+            Ok(Ok(row))
+        })
+        .await??;
+    Ok(CommentView { created_at: row.created_at.and_utc(), author_name: user.display_name.clone(), row })
+}

@@ -1,0 +1,304 @@
+//! Moving works along their lifecycle (with two-level sign-off, publish details and
+//! optimistic locking), the reviewers' queue and the production board.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+
+use super::audit;
+use super::auth::AuthUser;
+use super::now;
+use super::works::{Work, load_visible};
+use crate::db::comments::{self, CommentRow};
+use crate::db::review::{self, StatusChange, TransitionRow};
+use crate::db::works::WorkRow;
+use crate::db::{Db, DbConnection, outbox, users};
+use crate::domain::FieldError;
+use crate::domain::fields::{Credit, parse_external_url, parse_timestamp};
+use crate::domain::lifecycle::{self, Action, Actor, Refusal};
+use crate::domain::user::Role;
+use crate::domain::work::{Kind, Status};
+use crate::error::ApiError;
+
+/// Longest transition comment, in characters.
+pub const COMMENT_MAX_CHARS: usize = 5_000;
+
+/// A requested step.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionInput {
+    pub action: String,
+    pub comment: Option<String>,
+    pub version: Option<i64>,
+    pub channel: Option<String>,
+    pub external_url: Option<String>,
+    pub published_at: Option<String>,
+}
+
+/// The result of a step: the work, and the first-level sign-offs of its current round.
+#[derive(Debug, Clone)]
+pub struct TransitionOutcome {
+    pub work: Work,
+    pub signoffs: Vec<String>,
+}
+
+/// Whether the caller is named in the credits or among the assignees.
+fn is_team_member(user: &AuthUser, row: &WorkRow) -> bool {
+    let credits: Vec<Credit> = serde_json::from_str(&row.credits).unwrap_or_default();
+    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
+    let named = |name: &str| name == user.display_name || name == user.username;
+    credits.iter().any(|credit| named(&credit.name)) || assignees.iter().any(|id| id == user.id.as_str())
+}
+
+fn refusal_error(refusal: Refusal, status: Status) -> ApiError {
+    match refusal {
+        Refusal::Illegal { allowed } => {
+            let names: Vec<&str> = allowed.iter().map(|action| action.as_str()).collect();
+            let listed = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+            let message = format!("not allowed from state {}: allowed actions are {listed}", status.as_str());
+            ApiError::Conflict { code: "illegal-transition", message, field: Some("action".into()) }
+        }
+        Refusal::NotYours(why) => ApiError::Forbidden(why.into()),
+        Refusal::SelfReview => ApiError::SelfReview,
+        Refusal::CommentRequired => ApiError::Unprocessable {
+            code: "comment-required",
+            message: "this decision needs a comment explaining it".into(),
+            field: Some("comment".into()),
+        },
+    }
+}
+
+/// Publishing needs where and when it went out: from the request, else already on the work.
+fn publish_details(input: &TransitionInput, row: &WorkRow) -> Result<(String, String, chrono::NaiveDateTime), ApiError> {
+    let channel = input.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
+    let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
+    let url = match input.external_url.as_deref() {
+        Some(raw) => parse_external_url(Some(raw))?,
+        None => row.external_url.clone(),
+    };
+    let url = url.ok_or_else(|| FieldError::required("external_url"))?;
+    let published_at = match input.published_at.as_deref().filter(|raw| !raw.trim().is_empty()) {
+        Some(raw) => Some(parse_timestamp("published_at", raw)?.naive_utc()),
+        None => row.published_at,
+    };
+    let published_at = published_at.ok_or_else(|| FieldError::required("published_at"))?;
+    Ok((channel.trim().to_owned(), url, published_at))
+}
+
+/// Takes one lifecycle step.
+pub async fn transition(db: &Db, two_level_kinds: &[Kind], user: &AuthUser, work_id: String, input: TransitionInput) -> Result<TransitionOutcome, ApiError> {
+    let action = Action::parse(&input.action).ok_or_else(|| {
+        let names: Vec<&str> = Action::ALL.iter().map(|action| action.as_str()).collect();
+        FieldError::invalid("action", format!("must be one of {}", names.join(", ")))
+    })?;
+    let version = input.version.ok_or_else(|| FieldError::required("version"))?;
+    let comment = input.comment.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
+    if comment.as_ref().is_some_and(|text| text.chars().count() > COMMENT_MAX_CHARS) {
+        return Err(FieldError::too_long("comment", format!("{COMMENT_MAX_CHARS} characters")).into());
+    }
+    let caller = user.clone();
+    let two_level = two_level_kinds.to_vec();
+    let (row, signoffs) = db
+        .write(move |conn| {
+            let step = Step { caller: &caller, action, version, comment, input: &input, two_level: &two_level };
+            step.run(conn, &work_id)
+        })
+        .await??;
+    Ok(TransitionOutcome { work: Work::from_row(row)?, signoffs })
+}
+
+struct Step<'a> {
+    caller: &'a AuthUser,
+    action: Action,
+    version: i64,
+    comment: Option<String>,
+    input: &'a TransitionInput,
+    two_level: &'a [Kind],
+}
+
+type StepResult = diesel::QueryResult<Result<(WorkRow, Vec<String>), ApiError>>;
+
+impl Step<'_> {
+    fn run(&self, conn: &mut DbConnection, work_id: &str) -> StepResult {
+        let row = match load_visible(conn, self.caller, work_id)? {
+            Ok(row) if row.deleted_at.is_none() => row,
+            _ => return Ok(Err(ApiError::work_not_found())),
+        };
+        if row.version != self.version {
+            return Ok(Err(ApiError::VersionConflict { current: row.version }));
+        }
+        let (kind, status) = (Kind::parse(&row.kind).unwrap_or(Kind::WeiboPost), Status::parse(&row.status).unwrap_or(Status::Draft));
+        let actor = Actor { roles: &self.caller.roles, is_creator: row.created_by == self.caller.id.as_str(), is_team_member: is_team_member(self.caller, &row) };
+        let next = match lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref()) {
+            Ok(next) => next,
+            Err(refusal) => return Ok(Err(refusal_error(refusal, status))),
+        };
+        if self.action == Action::Approve && self.two_level.contains(&kind) {
+            let signed = review::signoffs_of(conn, work_id, row.review_round)?;
+            if signed.iter().any(|reviewer| reviewer == self.caller.id.as_str()) {
+                let message = "you already signed this round off: a second, different reviewer must approve".to_owned();
+                return Ok(Err(ApiError::Conflict { code: "already-signed-off", message, field: None }));
+            }
+            if signed.is_empty() {
+                return self.first_signoff(conn, row);
+            }
+        }
+        self.apply(conn, row, status, next)
+    }
+
+    /// 初审: records the first approval; the work waits for a second reviewer.
+    fn first_signoff(&self, conn: &mut DbConnection, row: WorkRow) -> StepResult {
+        let stamp = now();
+        if !review::touch_if_version(conn, &row.id, self.version, stamp)? {
+            return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+        }
+        review::insert_signoff(conn, &row.id, row.review_round, self.caller.id.as_str(), stamp)?;
+        self.save_comment(conn, &row.id, stamp)?;
+        let details = json!({"action": "approve", "level": 1, "round": row.review_round, "comment": self.comment});
+        audit::record(conn, Some(self.caller), "work.signed_off", ("work", &row.id), details, stamp)?;
+        let signed = review::signoffs_of(conn, &row.id, row.review_round)?;
+        let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
+        Ok(Ok((after, signed)))
+    }
+
+    fn apply(&self, conn: &mut DbConnection, row: WorkRow, status: Status, next: Status) -> StepResult {
+        let stamp = now();
+        let mut change = StatusChange {
+            status: next.as_str().to_owned(),
+            review_round: row.review_round + i32::from(self.action == Action::Submit),
+            status_changed_at: Some(stamp),
+            updated_at: stamp,
+            channel: None,
+            external_url: None,
+            published_at: None,
+        };
+        if self.action == Action::Publish {
+            match publish_details(self.input, &row) {
+                Ok((channel, url, published_at)) => {
+                    change.channel = Some(Some(channel));
+                    change.external_url = Some(Some(url));
+                    change.published_at = Some(Some(published_at));
+                }
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        if !review::move_if_version(conn, &row.id, self.version, &change)? {
+            return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+        }
+        let transition = TransitionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            work_id: row.id.clone(),
+            action: self.action.as_str().to_owned(),
+            from_status: status.as_str().to_owned(),
+            to_status: next.as_str().to_owned(),
+            actor_id: self.caller.id.as_str().to_owned(),
+            comment: self.comment.clone(),
+            created_at: stamp,
+        };
+        review::insert_transition(conn, &transition)?;
+        self.save_comment(conn, &row.id, stamp)?;
+        outbox::enqueue(conn, &row.id, stamp)?;
+        let details = json!({"action": self.action.as_str(), "from": status.as_str(), "to": next.as_str(), "comment": self.comment});
+        audit::record(conn, Some(self.caller), "work.transition", ("work", &row.id), details, stamp)?;
+        let signed = review::signoffs_of(conn, &row.id, change.review_round)?;
+        let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
+        Ok(Ok((after, signed)))
+    }
+
+    /// A decision's comment also lands in the work's comments, where the team reads it.
+    fn save_comment(&self, conn: &mut DbConnection, work_id: &str, stamp: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+        let Some(text) = &self.comment else { return Ok(()) };
+        let row = CommentRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            work_id: work_id.to_owned(),
+            author_id: self.caller.id.as_str().to_owned(),
+            body: format!("[{}] {text}", self.action.as_str()),
+            media_id: None,
+            timecode_ms: None,
+            reply_to: None,
+            created_at: stamp,
+        };
+        comments::insert(conn, &row)
+    }
+}
+
+/// A work waiting for the caller's decision.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub work: Work,
+    pub waiting_ms: i64,
+    pub allowed_actions: Vec<Action>,
+    pub signoffs: Vec<String>,
+}
+
+/// Works waiting for a decision the caller may make, oldest first.
+pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, ApiError> {
+    if !(user.has(Role::Reviewer) || user.is_admin()) {
+        return Err(ApiError::role_required("reviewer"));
+    }
+    let caller = user.clone();
+    let (rows, signoffs) = db
+        .read(move |conn| {
+            let rows = crate::db::works::awaiting_decision(conn)?;
+            let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+            Ok((rows, review::signoffs_for(conn, &ids)?))
+        })
+        .await?;
+    let stamp = now();
+    let mut items = Vec::new();
+    for row in rows {
+        let (Some(kind), Some(status)) = (Kind::parse(&row.kind), Status::parse(&row.status)) else { continue };
+        let own = row.created_by == caller.id.as_str() || is_team_member(&caller, &row);
+        let signed: Vec<String> = signoffs.iter().filter(|(work, _, round)| *work == row.id && *round == row.review_round).map(|(_, reviewer, _)| reviewer.clone()).collect();
+        if own || !lifecycle::awaits_decision(kind, status) || signed.contains(&caller.id.as_str().to_owned()) {
+            continue;
+        }
+        let since = row.status_changed_at.unwrap_or(row.updated_at);
+        let allowed = lifecycle::allowed_actions(kind, status);
+        items.push(QueueItem { waiting_ms: (stamp - since).num_milliseconds(), allowed_actions: allowed, signoffs: signed, work: Work::from_row(row)? });
+    }
+    items.sort_by_key(|item| std::cmp::Reverse(item.waiting_ms));
+    Ok(items)
+}
+
+/// A card on the production board.
+#[derive(Debug, Clone)]
+pub struct BoardCard {
+    pub work: Work,
+    pub assignees: Vec<(String, String)>,
+    pub overdue: bool,
+}
+
+/// Works the caller may see, grouped by state in lifecycle order.
+pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ApiError> {
+    let query = super::works::WorkQuery {
+        kind,
+        status: None,
+        unit: None,
+        tag: None,
+        created_by: None,
+        from: None,
+        to: None,
+        deleted: false,
+        order: crate::db::works::WorkOrder::Oldest,
+        page: crate::domain::page::Page { page: 1, per_page: 2_000 },
+    };
+    let works = super::works::list_works(db, user, query).await?.items;
+    let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();
+    let names: HashMap<String, String> = db.read(move |conn| users::display_names(conn, &ids)).await?.into_iter().collect();
+    let today: NaiveDate = Utc::now().date_naive();
+    let columns = match kind {
+        Some(kind) => lifecycle::states_of(kind),
+        None => Status::ALL.to_vec(),
+    };
+    let mut grouped: Vec<(Status, Vec<BoardCard>)> = columns.into_iter().map(|status| (status, Vec::new())).collect();
+    for work in works {
+        let overdue = !lifecycle::is_final(work.status)
+            && work.due_date.as_deref().and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()).is_some_and(|due| due < today);
+        let assignees = work.assignees.iter().map(|id| (id.clone(), names.get(id).cloned().unwrap_or_default())).collect();
+        if let Some((_, cards)) = grouped.iter_mut().find(|(status, _)| *status == work.status) {
+            cards.push(BoardCard { work, assignees, overdue });
+        }
+    }
+    Ok(grouped)
+}
