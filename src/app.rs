@@ -14,6 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db, sessions};
+use crate::domain::work::Kind;
 use crate::http::{self, AppState};
 use crate::jobs::{JobRunner, Workers};
 use crate::media::DecodeLimits;
@@ -185,7 +186,12 @@ fn serve(
         settings.http_workers
     };
     let login_policy = LoginPolicy::from_settings(&settings);
-    let state = web::Data::new(AppState { db, search, media, settings, login_policy });
+    let two_level_kinds = settings
+        .two_level_signoff_kinds
+        .iter()
+        .map(|name| Kind::parse(name).ok_or_else(|| anyhow::anyhow!("two_level_signoff_kinds: unknown kind {name:?}")))
+        .collect::<anyhow::Result<Vec<Kind>>>()?;
+    let state = web::Data::new(AppState { db, two_level_kinds, search, media, settings, login_policy });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -52,6 +52,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Internal: process one media file described by a JSON request on stdin.
     #[command(hide = true)]
     MediaWorker,
@@ -71,6 +74,12 @@ enum Command {
         #[arg(long, default_value_t = 320)]
         size: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; name the first entry that was edited or removed.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Reindex => reindex(settings).await,
+            Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
             Command::MediaWorker | Command::Thumbnail { .. } | Command::Poster { .. } => unreachable!("handled above"),
         }
@@ -142,6 +152,17 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
     println!("database is up to date ({applied} migrations applied now)");
     Ok(())
+}
+
+async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
+    let db = app::open_database(&settings).await?;
+    match crate::service::audit::verify(&db).await.map_err(|error| anyhow::anyhow!("{error}"))? {
+        Ok(count) => {
+            println!("audit trail verified: {count} entries, chain intact");
+            Ok(())
+        }
+        Err(broken) => anyhow::bail!("audit trail broken at entry {}: {}", broken.seq, broken.reason),
+    }
 }
 
 async fn reindex(settings: Settings) -> anyhow::Result<()> {

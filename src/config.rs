@@ -55,6 +55,8 @@ pub struct Settings {
     pub job_retry_base_secs: u64,
     /// The program run as `… media-worker`; this binary when unset.
     pub media_worker_program: Option<PathBuf>,
+    /// Kinds whose approval needs two different reviewers (初审 / 终审).
+    pub two_level_signoff_kinds: Vec<String>,
     /// How often the search indexer applies pending changes and commits, in milliseconds.
     pub search_commit_interval_ms: u64,
     /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
@@ -89,6 +91,7 @@ impl Default for Settings {
             media_worker_program: None,
             search_dictionary: None,
             search_commit_interval_ms: 250,
+            two_level_signoff_kinds: vec!["micro_film".into()],
         }
     }
 }

@@ -60,9 +60,11 @@ pub fn entry_hash(row: &AuditRow) -> String {
 /// Appends an entry to the chain, inside the caller's transaction.
 pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(audit_head::table.find(1)).set(audit_head::seq.eq(audit_head::seq + 1)).execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
+    let (seq, prev_hash): (i64, String) =
+        audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
     // Microsecond precision is what both databases keep.
-    let at = chrono::DateTime::from_timestamp_micros(now.and_utc().timestamp_micros()).map_or(now, |time| time.naive_utc());
+    let at =
+        chrono::DateTime::from_timestamp_micros(now.and_utc().timestamp_micros()).map_or(now, |time| time.naive_utc());
     let mut row = AuditRow {
         seq,
         at,
@@ -91,7 +93,12 @@ pub struct AuditFilter {
 }
 
 /// A page of entries, newest first, and the total.
-pub fn list(conn: &mut DbConnection, filter: &AuditFilter, offset: i64, limit: i64) -> QueryResult<(Vec<AuditRow>, i64)> {
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditRow>, i64)> {
     let query = || {
         let mut query = audit_log::table.into_boxed::<super::MultiBackend>();
         if let Some(actor) = &filter.actor_id {
@@ -112,7 +119,8 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, offset: i64, limit: i
         query
     };
     let total = query().count().get_result(conn)?;
-    let rows = query().order(audit_log::seq.desc()).offset(offset).limit(limit).select(AuditRow::as_select()).load(conn)?;
+    let rows =
+        query().order(audit_log::seq.desc()).offset(offset).limit(limit).select(AuditRow::as_select()).load(conn)?;
     Ok((rows, total))
 }
 
@@ -130,8 +138,12 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, BrokenChain>> 
     let mut expected_seq = 1;
     let mut after = 0i64;
     loop {
-        let page: Vec<AuditRow> =
-            audit_log::table.filter(audit_log::seq.gt(after)).order(audit_log::seq.asc()).limit(1000).select(AuditRow::as_select()).load(conn)?;
+        let page: Vec<AuditRow> = audit_log::table
+            .filter(audit_log::seq.gt(after))
+            .order(audit_log::seq.asc())
+            .limit(1000)
+            .select(AuditRow::as_select())
+            .load(conn)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for row in page {
@@ -139,18 +151,28 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, BrokenChain>> 
                 return Ok(Err(BrokenChain { seq: expected_seq, reason: format!("entry {expected_seq} is missing") }));
             }
             if row.prev_hash != expected_prev {
-                return Ok(Err(BrokenChain { seq: row.seq, reason: "its previous-hash does not match the entry before it".into() }));
+                return Ok(Err(BrokenChain {
+                    seq: row.seq,
+                    reason: "its previous-hash does not match the entry before it".into(),
+                }));
             }
             if entry_hash(&row) != row.hash {
-                return Ok(Err(BrokenChain { seq: row.seq, reason: "its content does not match its hash (edited)".into() }));
+                return Ok(Err(BrokenChain {
+                    seq: row.seq,
+                    reason: "its content does not match its hash (edited)".into(),
+                }));
             }
             expected_prev = row.hash;
             expected_seq += 1;
         }
     }
-    let (head_seq, head_hash): (i64, String) = audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
+    let (head_seq, head_hash): (i64, String) =
+        audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
     if head_seq != expected_seq - 1 || head_hash != expected_prev {
-        return Ok(Err(BrokenChain { seq: expected_seq, reason: format!("entries after {} were removed", expected_seq - 1) }));
+        return Ok(Err(BrokenChain {
+            seq: expected_seq,
+            reason: format!("entries after {} were removed", expected_seq - 1),
+        }));
     }
     Ok(Ok(expected_seq - 1))
 }

@@ -36,6 +36,8 @@ pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<Comme
 
 /// Whether a comment exists on this work (for replies).
 pub fn exists_on(conn: &mut DbConnection, work_id: &str, id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(comments::table.filter(comments::id.eq(id)).filter(comments::work_id.eq(work_id))))
-        .get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        comments::table.filter(comments::id.eq(id)).filter(comments::work_id.eq(work_id)),
+    ))
+    .get_result(conn)
 }

@@ -35,15 +35,29 @@ pub struct StatusChange {
 }
 
 /// Moves a work if its version is still `expected_version` (bumping it); returns whether it did.
-pub fn move_if_version(conn: &mut DbConnection, id: &str, expected_version: i64, change: &StatusChange) -> QueryResult<bool> {
-    let target = works::table.filter(works::id.eq(id)).filter(works::version.eq(expected_version)).filter(works::deleted_at.is_null());
+pub fn move_if_version(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    change: &StatusChange,
+) -> QueryResult<bool> {
+    let target = works::table
+        .filter(works::id.eq(id))
+        .filter(works::version.eq(expected_version))
+        .filter(works::deleted_at.is_null());
     Ok(diesel::update(target).set((change, works::version.eq(works::version + 1))).execute(conn)? == 1)
 }
 
 /// Bumps a work's version without other changes (a first sign-off), if still `expected_version`.
-pub fn touch_if_version(conn: &mut DbConnection, id: &str, expected_version: i64, now: NaiveDateTime) -> QueryResult<bool> {
+pub fn touch_if_version(
+    conn: &mut DbConnection,
+    id: &str,
+    expected_version: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let target = works::table.filter(works::id.eq(id)).filter(works::version.eq(expected_version));
-    Ok(diesel::update(target).set((works::version.eq(works::version + 1), works::updated_at.eq(now))).execute(conn)? == 1)
+    Ok(diesel::update(target).set((works::version.eq(works::version + 1), works::updated_at.eq(now))).execute(conn)?
+        == 1)
 }
 
 /// Records a step.
@@ -52,7 +66,11 @@ pub fn insert_transition(conn: &mut DbConnection, row: &TransitionRow) -> QueryR
 }
 
 /// Steps taken between two times, oldest first (for statistics).
-pub fn transitions_between(conn: &mut DbConnection, from: NaiveDateTime, to: NaiveDateTime) -> QueryResult<Vec<TransitionRow>> {
+pub fn transitions_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<TransitionRow>> {
     transitions::table
         .filter(transitions::created_at.ge(from))
         .filter(transitions::created_at.le(to))
@@ -82,7 +100,13 @@ pub fn signoffs_of(conn: &mut DbConnection, work_id: &str, round: i32) -> QueryR
 }
 
 /// Records a first-level sign-off.
-pub fn insert_signoff(conn: &mut DbConnection, work_id: &str, round: i32, reviewer_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn insert_signoff(
+    conn: &mut DbConnection,
+    work_id: &str,
+    round: i32,
+    reviewer_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(signoffs::table)
         .values((
             signoffs::work_id.eq(work_id),

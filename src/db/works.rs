@@ -190,8 +190,19 @@ pub fn update_if_version(
 }
 
 fn is_empty(changes: &WorkChanges) -> bool {
-    let WorkChanges { title, body, summary, tags, unit, credits, channel, external_url, published_at, assignees, due_date } =
-        changes;
+    let WorkChanges {
+        title,
+        body,
+        summary,
+        tags,
+        unit,
+        credits,
+        channel,
+        external_url,
+        published_at,
+        assignees,
+        due_date,
+    } = changes;
     title.is_none()
         && body.is_none()
         && summary.is_none()
@@ -261,5 +272,9 @@ pub fn awaiting_decision(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
 
 /// Every non-deleted work (statistics and exports).
 pub fn all_live(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
-    works::table.filter(works::deleted_at.is_null()).order(works::created_at.asc()).select(WorkRow::as_select()).load(conn)
+    works::table
+        .filter(works::deleted_at.is_null())
+        .order(works::created_at.asc())
+        .select(WorkRow::as_select())
+        .load(conn)
 }

@@ -211,7 +211,13 @@ pub enum Refusal {
 }
 
 /// Checks a transition and returns the state it leads to.
-pub fn check(kind: Kind, status: Status, action: Action, actor: &Actor<'_>, comment: Option<&str>) -> Result<Status, Refusal> {
+pub fn check(
+    kind: Kind,
+    status: Status,
+    action: Action,
+    actor: &Actor<'_>,
+    comment: Option<&str>,
+) -> Result<Status, Refusal> {
     let Some(next) = next_status(kind, status, action) else {
         return Err(Refusal::Illegal { allowed: allowed_actions(kind, status) });
     };
@@ -344,8 +350,14 @@ mod tests {
     #[test]
     fn decisions_that_turn_work_down_need_a_comment() {
         let reviewer = actor(REVIEWER, false, false);
-        assert_eq!(check(Kind::WeiboPost, Status::Submitted, Action::Reject, &reviewer, Some("  ")), Err(Refusal::CommentRequired));
-        assert_eq!(check(Kind::WeiboPost, Status::Submitted, Action::Reject, &reviewer, Some("内容不实")), Ok(Status::Rejected));
+        assert_eq!(
+            check(Kind::WeiboPost, Status::Submitted, Action::Reject, &reviewer, Some("  ")),
+            Err(Refusal::CommentRequired)
+        );
+        assert_eq!(
+            check(Kind::WeiboPost, Status::Submitted, Action::Reject, &reviewer, Some("内容不实")),
+            Ok(Status::Rejected)
+        );
     }
 
     #[test]

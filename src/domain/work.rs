@@ -248,7 +248,8 @@ pub fn parse_assignees(raw: &[String]) -> Result<Vec<UserId>, FieldError> {
     }
     let mut ids: Vec<UserId> = Vec::with_capacity(raw.len());
     for (index, id) in raw.iter().enumerate() {
-        let parsed = UserId::parse(id).ok_or_else(|| FieldError::invalid(format!("assignees[{index}]"), "must be a user id"))?;
+        let parsed =
+            UserId::parse(id).ok_or_else(|| FieldError::invalid(format!("assignees[{index}]"), "must be a user id"))?;
         if !ids.contains(&parsed) {
             ids.push(parsed);
         }

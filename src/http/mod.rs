@@ -5,6 +5,7 @@ pub mod extractors;
 pub mod health;
 pub mod media;
 pub mod openapi;
+pub mod production;
 pub mod search;
 pub mod session;
 pub mod users;
@@ -25,6 +26,8 @@ use crate::service::media::MediaContext;
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    /// Kinds whose approval needs two reviewers.
+    pub two_level_kinds: Vec<crate::domain::work::Kind>,
     pub search: std::sync::Arc<crate::search::SearchIndex>,
     pub media: MediaContext,
     pub settings: Settings,
@@ -50,7 +53,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/media/{id}/reprocess").post(media::reprocess_media))
             .service(web::resource("/media/{id}/original").get(media::get_original))
             .service(web::resource("/media/{id}/derivatives/{name}").get(media::get_derivative))
-            .service(web::resource("/search").get(search::search_works)),
+            .service(web::resource("/search").get(search::search_works))
+            .service(web::resource("/works/{id}/transitions").post(production::create_transition))
+            .service(
+                web::resource("/works/{id}/comments").get(production::list_comments).post(production::create_comment),
+            )
+            .service(web::resource("/works/{id}/history").get(production::get_history))
+            .service(web::resource("/audit").get(production::list_audit))
+            .service(web::resource("/review-queue").get(production::get_review_queue))
+            .service(web::resource("/board").get(production::get_board))
+            .service(web::resource("/stats").get(production::get_stats))
+            .service(web::resource("/stats/export").get(production::export_stats)),
     );
 }
 

@@ -43,12 +43,12 @@ pub struct WorkResponse {
 }
 
 impl WorkResponse {
-    fn full(work: Work) -> Self {
+    pub(crate) fn full(work: Work) -> Self {
         let body = Some(work.body.clone());
-        Self { body, ..Self::summary(work) }
+        Self { body, ..Self::summary_of(work) }
     }
 
-    fn summary(work: Work) -> Self {
+    pub(crate) fn summary_of(work: Work) -> Self {
         Self {
             id: work.id,
             kind: work.kind,
@@ -247,7 +247,7 @@ pub async fn list_works(
 ) -> Result<web::Json<WorkListResponse>, ApiError> {
     let listed = service::list_works(&app.db, &user.0, query.0.parse()?).await?;
     Ok(web::Json(WorkListResponse {
-        items: listed.items.into_iter().map(WorkResponse::summary).collect(),
+        items: listed.items.into_iter().map(WorkResponse::summary_of).collect(),
         total: listed.total,
         page: listed.page.page,
         per_page: listed.page.per_page,

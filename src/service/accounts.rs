@@ -75,7 +75,13 @@ pub struct LoginGranted {
 }
 
 /// Checks a username and password and opens a session.
-pub async fn login(db: &Db, policy: LoginPolicy, username: &str, password: &str, client_addr: Option<String>) -> Result<LoginGranted, ApiError> {
+pub async fn login(
+    db: &Db,
+    policy: LoginPolicy,
+    username: &str,
+    password: &str,
+    client_addr: Option<String>,
+) -> Result<LoginGranted, ApiError> {
     let Ok(name) = Username::parse(username) else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
@@ -121,7 +127,12 @@ fn load_user_with_roles(
     Ok(Some((row, roles)))
 }
 
-async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow, client_addr: Option<String>) -> Result<(), ApiError> {
+async fn record_failure(
+    db: &Db,
+    policy: LoginPolicy,
+    row: &UserRow,
+    client_addr: Option<String>,
+) -> Result<(), ApiError> {
     let id = row.id.clone();
     let username = row.username.clone();
     let window_expired = row.last_failed_login_at.is_none_or(|last| last + policy.lockout <= now());
@@ -134,7 +145,8 @@ async fn record_failure(db: &Db, policy: LoginPolicy, row: &UserRow, client_addr
             users::record_failed_login(conn, &id, stamp)?;
         }
         let details = serde_json::json!({"username": username, "user_id": id});
-        super::audit::record_anonymous(conn, client_addr.as_deref(), "login.failed", details, stamp).map(Ok::<(), ApiError>)
+        super::audit::record_anonymous(conn, client_addr.as_deref(), "login.failed", details, stamp)
+            .map(Ok::<(), ApiError>)
     })
     .await??;
     Ok(())

@@ -13,7 +13,14 @@ use crate::domain::page::Page;
 use crate::error::ApiError;
 
 /// Appends an entry for an action by `user` (inside the caller's transaction).
-pub fn record(conn: &mut DbConnection, user: Option<&AuthUser>, action: &str, target: (&str, &str), details: Value, now: NaiveDateTime) -> diesel::QueryResult<()> {
+pub fn record(
+    conn: &mut DbConnection,
+    user: Option<&AuthUser>,
+    action: &str,
+    target: (&str, &str),
+    details: Value,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
     let entry = NewEntry {
         actor_id: user.map(|user| user.id.as_str().to_owned()),
         client_addr: user.and_then(|user| user.client_addr.clone()),
@@ -26,7 +33,13 @@ pub fn record(conn: &mut DbConnection, user: Option<&AuthUser>, action: &str, ta
 }
 
 /// Appends an entry with no authenticated actor (failed logins).
-pub fn record_anonymous(conn: &mut DbConnection, client_addr: Option<&str>, action: &str, details: Value, now: NaiveDateTime) -> diesel::QueryResult<()> {
+pub fn record_anonymous(
+    conn: &mut DbConnection,
+    client_addr: Option<&str>,
+    action: &str,
+    details: Value,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
     let entry = NewEntry {
         actor_id: None,
         client_addr: client_addr.map(str::to_owned),
@@ -114,7 +127,12 @@ pub async fn work_history(db: &Db, user: &AuthUser, work_id: String) -> Result<V
 }
 
 /// A page of the log (admins), newest first.
-pub async fn list(db: &Db, user: &AuthUser, filter: AuditFilter, page: Page) -> Result<(Vec<AuditView>, i64), ApiError> {
+pub async fn list(
+    db: &Db,
+    user: &AuthUser,
+    filter: AuditFilter,
+    page: Page,
+) -> Result<(Vec<AuditView>, i64), ApiError> {
     if !user.is_admin() {
         return Err(ApiError::role_required("admin"));
     }

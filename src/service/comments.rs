@@ -52,7 +52,8 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<Comme
     Ok(rows
         .into_iter()
         .map(|row| {
-            let author_name = names.iter().find(|(id, _)| *id == row.author_id).map(|(_, name)| name.clone()).unwrap_or_default();
+            let author_name =
+                names.iter().find(|(id, _)| *id == row.author_id).map(|(_, name)| name.clone()).unwrap_or_default();
             CommentView { created_at: row.created_at.and_utc(), author_name, row }
         })
         .collect())

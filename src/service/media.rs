@@ -390,7 +390,8 @@ pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: 
             }
             rows::delete(conn, &id)?;
             outbox::enqueue(conn, &row.work_id, now())?;
-            let details = serde_json::json!({"media_id": row.id, "sha256": row.sha256, "filename": row.original_filename});
+            let details =
+                serde_json::json!({"media_id": row.id, "sha256": row.sha256, "filename": row.original_filename});
             super::audit::record(conn, Some(&caller), "media.deleted", ("work", &row.work_id), details, now())?;
             Ok(Ok(row.sha256))
         })??;

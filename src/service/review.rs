@@ -69,7 +69,10 @@ fn refusal_error(refusal: Refusal, status: Status) -> ApiError {
 }
 
 /// Publishing needs where and when it went out: from the request, else already on the work.
-fn publish_details(input: &TransitionInput, row: &WorkRow) -> Result<(String, String, chrono::NaiveDateTime), ApiError> {
+fn publish_details(
+    input: &TransitionInput,
+    row: &WorkRow,
+) -> Result<(String, String, chrono::NaiveDateTime), ApiError> {
     let channel = input.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
     let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
     let url = match input.external_url.as_deref() {
@@ -86,7 +89,13 @@ fn publish_details(input: &TransitionInput, row: &WorkRow) -> Result<(String, St
 }
 
 /// Takes one lifecycle step.
-pub async fn transition(db: &Db, two_level_kinds: &[Kind], user: &AuthUser, work_id: String, input: TransitionInput) -> Result<TransitionOutcome, ApiError> {
+pub async fn transition(
+    db: &Db,
+    two_level_kinds: &[Kind],
+    user: &AuthUser,
+    work_id: String,
+    input: TransitionInput,
+) -> Result<TransitionOutcome, ApiError> {
     let action = Action::parse(&input.action).ok_or_else(|| {
         let names: Vec<&str> = Action::ALL.iter().map(|action| action.as_str()).collect();
         FieldError::invalid("action", format!("must be one of {}", names.join(", ")))
@@ -127,8 +136,13 @@ impl Step<'_> {
         if row.version != self.version {
             return Ok(Err(ApiError::VersionConflict { current: row.version }));
         }
-        let (kind, status) = (Kind::parse(&row.kind).unwrap_or(Kind::WeiboPost), Status::parse(&row.status).unwrap_or(Status::Draft));
-        let actor = Actor { roles: &self.caller.roles, is_creator: row.created_by == self.caller.id.as_str(), is_team_member: is_team_member(self.caller, &row) };
+        let (kind, status) =
+            (Kind::parse(&row.kind).unwrap_or(Kind::WeiboPost), Status::parse(&row.status).unwrap_or(Status::Draft));
+        let actor = Actor {
+            roles: &self.caller.roles,
+            is_creator: row.created_by == self.caller.id.as_str(),
+            is_team_member: is_team_member(self.caller, &row),
+        };
         let next = match lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref()) {
             Ok(next) => next,
             Err(refusal) => return Ok(Err(refusal_error(refusal, status))),
@@ -206,7 +220,12 @@ impl Step<'_> {
     }
 
     /// A decision's comment also lands in the work's comments, where the team reads it.
-    fn save_comment(&self, conn: &mut DbConnection, work_id: &str, stamp: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+    fn save_comment(
+        &self,
+        conn: &mut DbConnection,
+        work_id: &str,
+        stamp: chrono::NaiveDateTime,
+    ) -> diesel::QueryResult<()> {
         let Some(text) = &self.comment else { return Ok(()) };
         let row = CommentRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -249,13 +268,22 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Ap
     for row in rows {
         let (Some(kind), Some(status)) = (Kind::parse(&row.kind), Status::parse(&row.status)) else { continue };
         let own = row.created_by == caller.id.as_str() || is_team_member(&caller, &row);
-        let signed: Vec<String> = signoffs.iter().filter(|(work, _, round)| *work == row.id && *round == row.review_round).map(|(_, reviewer, _)| reviewer.clone()).collect();
+        let signed: Vec<String> = signoffs
+            .iter()
+            .filter(|(work, _, round)| *work == row.id && *round == row.review_round)
+            .map(|(_, reviewer, _)| reviewer.clone())
+            .collect();
         if own || !lifecycle::awaits_decision(kind, status) || signed.contains(&caller.id.as_str().to_owned()) {
             continue;
         }
         let since = row.status_changed_at.unwrap_or(row.updated_at);
         let allowed = lifecycle::allowed_actions(kind, status);
-        items.push(QueueItem { waiting_ms: (stamp - since).num_milliseconds(), allowed_actions: allowed, signoffs: signed, work: Work::from_row(row)? });
+        items.push(QueueItem {
+            waiting_ms: (stamp - since).num_milliseconds(),
+            allowed_actions: allowed,
+            signoffs: signed,
+            work: Work::from_row(row)?,
+        });
     }
     items.sort_by_key(|item| std::cmp::Reverse(item.waiting_ms));
     Ok(items)
@@ -285,7 +313,8 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
     };
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();
-    let names: HashMap<String, String> = db.read(move |conn| users::display_names(conn, &ids)).await?.into_iter().collect();
+    let names: HashMap<String, String> =
+        db.read(move |conn| users::display_names(conn, &ids)).await?.into_iter().collect();
     let today: NaiveDate = Utc::now().date_naive();
     let columns = match kind {
         Some(kind) => lifecycle::states_of(kind),
@@ -294,8 +323,13 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
     let mut grouped: Vec<(Status, Vec<BoardCard>)> = columns.into_iter().map(|status| (status, Vec::new())).collect();
     for work in works {
         let overdue = !lifecycle::is_final(work.status)
-            && work.due_date.as_deref().and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()).is_some_and(|due| due < today);
-        let assignees = work.assignees.iter().map(|id| (id.clone(), names.get(id).cloned().unwrap_or_default())).collect();
+            && work
+                .due_date
+                .as_deref()
+                .and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+                .is_some_and(|due| due < today);
+        let assignees =
+            work.assignees.iter().map(|id| (id.clone(), names.get(id).cloned().unwrap_or_default())).collect();
         if let Some((_, cards)) = grouped.iter_mut().find(|(status, _)| *status == work.status) {
             cards.push(BoardCard { work, assignees, overdue });
         }

@@ -92,14 +92,30 @@ fn group_key(row: &WorkRow, group_by: GroupBy) -> String {
 async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkRow>, ApiError> {
     let visibility = user.visibility();
     let rows = db.read(works::all_live).await?;
-    Ok(rows.into_iter().filter(|row| visibility.allows(&row.created_by, Status::parse(&row.status).unwrap_or(Status::Draft))).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|row| visibility.allows(&row.created_by, Status::parse(&row.status).unwrap_or(Status::Draft)))
+        .collect())
 }
 
 /// Computes the statistics of a period.
-pub async fn stats(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, group_by: GroupBy) -> Result<Stats, ApiError> {
+pub async fn stats(
+    db: &Db,
+    user: &AuthUser,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    group_by: GroupBy,
+) -> Result<Stats, ApiError> {
     let (from, to) = period(from, to);
     let rows = visible_rows(db, user).await?;
-    let mut stats = Stats { from, to, created: BTreeMap::new(), published: BTreeMap::new(), by_status: BTreeMap::new(), review_turnaround: BTreeMap::new() };
+    let mut stats = Stats {
+        from,
+        to,
+        created: BTreeMap::new(),
+        published: BTreeMap::new(),
+        by_status: BTreeMap::new(),
+        review_turnaround: BTreeMap::new(),
+    };
     for row in &rows {
         *stats.by_status.entry(row.status.clone()).or_default() += 1;
         if within(row.created_at, from, to) {
@@ -115,13 +131,21 @@ pub async fn stats(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, to: Op
 }
 
 /// For each decision in the period, the time since the work's latest submission before it.
-async fn turnaround(db: &Db, rows: &[WorkRow], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<BTreeMap<String, Turnaround>, ApiError> {
+async fn turnaround(
+    db: &Db,
+    rows: &[WorkRow],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BTreeMap<String, Turnaround>, ApiError> {
     let kinds: HashMap<String, String> = rows.iter().map(|row| (row.id.clone(), row.kind.clone())).collect();
     let (from_naive, to_naive) = (from.naive_utc(), to.naive_utc());
     let (decisions, submissions) = db
         .read(move |conn| {
             let steps = review::transitions_between(conn, from_naive, to_naive)?;
-            let decided: Vec<_> = steps.into_iter().filter(|step| Action::parse(&step.action).is_some_and(|action| action.duty() == Duty::Decision)).collect();
+            let decided: Vec<_> = steps
+                .into_iter()
+                .filter(|step| Action::parse(&step.action).is_some_and(|action| action.duty() == Duty::Decision))
+                .collect();
             let ids: Vec<String> = decided.iter().map(|step| step.work_id.clone()).collect();
             Ok((decided, review::submissions_of(conn, &ids)?))
         })
@@ -129,7 +153,11 @@ async fn turnaround(db: &Db, rows: &[WorkRow], from: DateTime<Utc>, to: DateTime
     let mut durations: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for decision in decisions {
         let Some(kind) = kinds.get(&decision.work_id) else { continue };
-        let submitted = submissions.iter().filter(|submit| submit.work_id == decision.work_id && submit.created_at <= decision.created_at).map(|submit| submit.created_at).max();
+        let submitted = submissions
+            .iter()
+            .filter(|submit| submit.work_id == decision.work_id && submit.created_at <= decision.created_at)
+            .map(|submit| submit.created_at)
+            .max();
         if let Some(submitted) = submitted {
             durations.entry(kind.clone()).or_default().push((decision.created_at - submitted).num_milliseconds());
         }
@@ -138,7 +166,10 @@ async fn turnaround(db: &Db, rows: &[WorkRow], from: DateTime<Utc>, to: DateTime
         .into_iter()
         .map(|(kind, mut values)| {
             values.sort_unstable();
-            (kind, Turnaround { count: values.len(), median_ms: percentile(&values, 50), p90_ms: percentile(&values, 90) })
+            (
+                kind,
+                Turnaround { count: values.len(), median_ms: percentile(&values, 50), p90_ms: percentile(&values, 90) },
+            )
         })
         .collect())
 }
@@ -147,7 +178,8 @@ async fn turnaround(db: &Db, rows: &[WorkRow], from: DateTime<Utc>, to: DateTime
 pub const EXPORT_HEADERS: [&str; 8] = ["标题", "类型", "状态", "单位", "发布渠道", "链接", "发布时间", "创建时间"];
 
 fn export_rows(rows: &[WorkRow]) -> Vec<[String; 8]> {
-    let time = |value: Option<NaiveDateTime>| value.map(|time| time.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
+    let time =
+        |value: Option<NaiveDateTime>| value.map(|time| time.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
     rows.iter()
         .map(|row| {
             [
@@ -164,9 +196,15 @@ fn export_rows(rows: &[WorkRow]) -> Vec<[String; 8]> {
         .collect()
 }
 
-async fn rows_in_period(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(Vec<WorkRow>, DateTime<Utc>, DateTime<Utc>), ApiError> {
+async fn rows_in_period(
+    db: &Db,
+    user: &AuthUser,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(Vec<WorkRow>, DateTime<Utc>, DateTime<Utc>), ApiError> {
     let (from, to) = period(from, to);
-    let mut rows: Vec<WorkRow> = visible_rows(db, user).await?.into_iter().filter(|row| within(row.created_at, from, to)).collect();
+    let mut rows: Vec<WorkRow> =
+        visible_rows(db, user).await?.into_iter().filter(|row| within(row.created_at, from, to)).collect();
     rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
     Ok((rows, from, to))
 }
@@ -178,7 +216,12 @@ fn csv_field(value: &str) -> String {
 }
 
 /// CSV (UTF-8 with a byte-order mark, so Excel and WPS read the Chinese right).
-pub async fn export_csv(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<Vec<u8>, ApiError> {
+pub async fn export_csv(
+    db: &Db,
+    user: &AuthUser,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<u8>, ApiError> {
     let (rows, _, _) = rows_in_period(db, user, from, to).await?;
     let mut text = String::from("\u{FEFF}");
     text.push_str(&EXPORT_HEADERS.join(","));
@@ -192,7 +235,12 @@ pub async fn export_csv(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, t
 }
 
 /// An .xlsx workbook: a summary sheet (统计) and the works (作品明细).
-pub async fn export_xlsx(db: &Db, user: &AuthUser, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<Vec<u8>, ApiError> {
+pub async fn export_xlsx(
+    db: &Db,
+    user: &AuthUser,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<u8>, ApiError> {
     let (rows, from, to) = rows_in_period(db, user, from, to).await?;
     let summary = stats(db, user, Some(from), Some(to), GroupBy::Kind).await?;
     let table = export_rows(&rows);

@@ -135,7 +135,8 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         rows::insert(conn, &stored, &tags)?;
         outbox::enqueue(conn, &stored.id, stored.created_at)?;
         let details = serde_json::json!({"kind": stored.kind, "title": stored.title, "status": stored.status});
-        audit::record(conn, Some(&caller), "work.created", ("work", &stored.id), details, stored.created_at).map(Ok::<(), ApiError>)
+        audit::record(conn, Some(&caller), "work.created", ("work", &stored.id), details, stored.created_at)
+            .map(Ok::<(), ApiError>)
     })
     .await??;
     Work::from_row(row)
@@ -254,7 +255,14 @@ pub async fn update_work(
             }
             outbox::enqueue(conn, id.as_str(), now())?;
             let Some(after) = rows::find(conn, id.as_str())? else { return Ok(Err(ApiError::work_not_found())) };
-            audit::record(conn, Some(&caller), "work.updated", ("work", id.as_str()), audit::work_changes(&row, &after), now())?;
+            audit::record(
+                conn,
+                Some(&caller),
+                "work.updated",
+                ("work", id.as_str()),
+                audit::work_changes(&row, &after),
+                now(),
+            )?;
             Ok(Ok(after))
         })
         .await??;
@@ -278,7 +286,14 @@ pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), Api
         let stamp: NaiveDateTime = now();
         rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
         outbox::enqueue(conn, id.as_str(), stamp)?;
-        audit::record(conn, Some(&caller), "work.deleted", ("work", id.as_str()), serde_json::json!({"title": row.title}), stamp)?;
+        audit::record(
+            conn,
+            Some(&caller),
+            "work.deleted",
+            ("work", id.as_str()),
+            serde_json::json!({"title": row.title}),
+            stamp,
+        )?;
         Ok(Ok(()))
     })
     .await??;
@@ -302,7 +317,14 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
             }
             rows::set_deleted(conn, id.as_str(), None, now())?;
             outbox::enqueue(conn, id.as_str(), now())?;
-            audit::record(conn, Some(&caller), "work.restored", ("work", id.as_str()), serde_json::json!({"title": row.title}), now())?;
+            audit::record(
+                conn,
+                Some(&caller),
+                "work.restored",
+                ("work", id.as_str()),
+                serde_json::json!({"title": row.title}),
+                now(),
+            )?;
             Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
         })
         .await??;
