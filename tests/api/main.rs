@@ -7,6 +7,7 @@ mod errors;
 mod fixtures;
 mod helpers;
 mod media;
+mod production;
 mod search;
 mod search_corpus;
 mod upload_memory;
