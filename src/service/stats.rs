@@ -205,7 +205,7 @@ async fn rows_in_period(
     let (from, to) = period(from, to);
     let mut rows: Vec<WorkRow> =
         visible_rows(db, user).await?.into_iter().filter(|row| within(row.created_at, from, to)).collect();
-    rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    rows.sort_by_key(|a| a.created_at);
     Ok((rows, from, to))
 }
 
