@@ -389,7 +389,10 @@ pub struct StatsResponse {
     review_turnaround: std::collections::BTreeMap<String, TurnaroundResponse>,
 }
 
-fn period_of(query: &StatsQuery) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+/// An optional start and end of a period.
+type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn period_of(query: &StatsQuery) -> Result<Period, ApiError> {
     let from = non_blank(query.from.clone()).map(|raw| parse_date_bound("from", &raw, false)).transpose()?;
     let to = non_blank(query.to.clone()).map(|raw| parse_date_bound("to", &raw, true)).transpose()?;
     Ok((from, to))
