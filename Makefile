@@ -9,9 +9,9 @@ BIN := $(CARGO_TARGET_DIR)/release/microcat
 APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
 	libavfilter-dev libavdevice-dev ffmpeg libturbojpeg0-dev libheif-dev \
-	postgresql chromium chromium-driver
+	postgresql chromium chromium-driver python3 curl
 
-.PHONY: deps build run test check fmt clean-data
+.PHONY: deps build run test bench check fmt
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -27,6 +27,11 @@ run: build
 ## The whole suite: format, lints, docs, unit tests, and the API suite on both databases.
 test: deps
 	scripts/test.sh
+
+## Benchmarks side by side with vips, ImageMagick, ffmpeg, cp, SQLite FTS5, pg_trgm and an
+## actix hello world; prints one table and saves target/bench/results.md.
+bench: deps
+	scripts/bench.sh
 
 check:
 	cargo check --all-targets

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make bench`: installs the peers from Debian's packages, builds release binaries, starts a
+# throwaway PostgreSQL for the pg_trgm peer, and runs bench/bench.py (one table, also saved
+# as target/bench/results.md). Pass section names to run only some:
+#   thumbnails poster processing upload search api
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh libvips-tools imagemagick ffmpeg wrk sqlite3 postgresql curl python3
+cargo build --release --locked --bins --examples
+source scripts/postgres.sh
+trap stop_postgres EXIT
+start_postgres
+BENCH_POSTGRES_URL="$PG_URL" python3 bench/bench.py "$@"
