@@ -351,6 +351,56 @@ CREATE INDEX ON docs USING gin (body gin_trgm_ops); CREATE INDEX ON docs USING g
     return results
 
 
+def relevance_set():
+    """The documents and queries of tests/api/search_corpus.rs (the tests' relevance set)."""
+    source = open(os.path.join(ROOT, "tests", "api", "search_corpus.rs"), encoding="utf-8").read()
+    quoted = r'"((?:[^"\\]|\\.)*)"'
+    docs = []
+    pattern = r'\(\s*"(d\d+)",\s*' + r',\s*'.join([quoted] * 4)
+    for match in re.finditer(pattern, source):
+        key, kind, title, summary, body = (value.replace('\\"', '"') for value in match.groups())
+        docs.append({"key": key, "kind": kind, "title": title, "summary": summary, "body": body})
+    queries = []
+    for match in re.finditer(r'\(' + quoted + r', &\[([^\]]*)\]\)', source):
+        queries.append((match.group(1).replace('\\"', '"'), re.findall(r'"(d\d+)"', match.group(2))))
+    return docs, queries
+
+
+def bench_relevance():
+    print("relevance", flush=True)
+    docs, queries = relevance_set()
+    folder = tempfile.mkdtemp(dir=OUT)
+    server = Server(folder)
+    keys = {}
+    for doc in docs:
+        work = http("POST", f"{server.address}/api/v1/works", server.token, {k: doc[k] for k in ("kind", "title", "summary", "body")})
+        keys[work["id"]] = doc["key"]
+    time.sleep(2)
+    database = sqlite3.connect(":memory:")
+    database.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, title, summary, body, tokenize='trigram')")
+    database.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", [(d["key"], d["title"], d["summary"], d["body"]) for d in docs])
+    scores = {"microcat": 0.0, "fts5": 0.0, "like": 0.0}
+    for text, expected in queries:
+        ours = http("GET", f"{server.address}/api/v1/search?q={urllib.parse.quote(text)}&per_page=10", server.token)
+        found = {"microcat": [keys.get(hit["id"]) for hit in ours["hits"]]}
+        words = [word.strip('"') for word in text.split() if word.strip('"')]
+        match = " AND ".join('"' + word + '"' for word in words)
+        try:
+            found["fts5"] = [row[0] for row in database.execute("SELECT key FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT 10", (match,))]
+        except sqlite3.OperationalError:
+            found["fts5"] = []
+        where = " AND ".join("(title || summary || body) LIKE ?" for _ in words)
+        found["like"] = [row[0] for row in database.execute(f"SELECT key FROM docs WHERE {where} LIMIT 10", [f"%{word}%" for word in words])]
+        for engine, keys_found in found.items():
+            scores[engine] += len([key for key in keys_found[:10] if key in expected]) / 10
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+    count = len(queries)
+    ours, fts, like = (scores[name] / count for name in ("microcat", "fts5", "like"))
+    row(f"precision@10 on the relevance set ({len(docs)} docs, {count} queries)", f"{ours:.3f}", f"FTS5 trigram {fts:.3f}; ILIKE-style substring {like:.3f}",
+        f"{ours:.3f} vs {max(fts, like):.3f}", "better than both", ours > fts and ours > like)
+
+
 def bench_api():
     print("json api", flush=True)
     folder = tempfile.mkdtemp(dir=OUT)
@@ -380,10 +430,10 @@ def main():
     model, cores = machine()
     print(f"machine: {model}, {cores} cores", flush=True)
     photo, png, film = make_data()
-    sections = sys.argv[1:] or ["thumbnails", "poster", "processing", "upload", "search", "api"]
+    sections = sys.argv[1:] or ["thumbnails", "poster", "processing", "upload", "search", "relevance", "api"]
     for section in sections:
         {"thumbnails": lambda: bench_thumbnails(photo, png), "poster": lambda: bench_poster(film), "processing": lambda: bench_processing(film),
-         "upload": bench_upload, "search": bench_search, "api": bench_api}[section]()
+         "upload": bench_upload, "search": bench_search, "relevance": bench_relevance, "api": bench_api}[section]()
     peers = [version(["vipsthumbnail", "--version"]), version(["convert", "-version"]), version(["ffmpeg", "-version"]),
              version(["wrk", "-v"]), "SQLite " + sqlite3.sqlite_version, version(["psql", "--version"])]
     lines = [f"# microcat benchmarks", "", f"Machine: {model}, {cores} cores. Runs: median of {RUNS} interleaved after a warm-up.", "",

@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extractors::{ApiQuery, CurrentUser};
-use super::works::{non_blank, parse_date_bound, query_error};
+use super::works::{kind_and_status, non_blank, parse_date_bound, query_error};
 use crate::domain::page::Page;
-use crate::domain::work::{Kind, Status};
 use crate::error::ApiError;
 use crate::search::searcher::FacetCounts;
 use crate::service::search::{self as service, SearchHit, SearchInput};
@@ -76,13 +75,7 @@ pub struct SearchResponse {
 
 impl SearchQuery {
     fn parse(self) -> Result<SearchInput, ApiError> {
-        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
-        let status = non_blank(self.status)
-            .map(|raw| {
-                Status::parse(&raw)
-                    .ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
-            })
-            .transpose()?;
+        let (kind, status) = kind_and_status(self.kind, self.status)?;
         let newest_first = match non_blank(self.sort).as_deref() {
             None | Some("relevance") => false,
             Some("newest") => true,

@@ -177,15 +177,18 @@ pub(crate) fn non_blank(value: Option<String>) -> Option<String> {
     value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
 }
 
+/// The `kind` and `status` filters shared by listing and search.
+pub(crate) fn kind_and_status(kind: Option<String>, status: Option<String>) -> Result<(Option<Kind>, Option<Status>), ApiError> {
+    let kind = non_blank(kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
+    let status = non_blank(status)
+        .map(|raw| Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state"))))
+        .transpose()?;
+    Ok((kind, status))
+}
+
 impl ListWorksQuery {
     fn parse(self) -> Result<WorkQuery, ApiError> {
-        let kind = non_blank(self.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
-        let status = non_blank(self.status)
-            .map(|raw| {
-                Status::parse(&raw)
-                    .ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
-            })
-            .transpose()?;
+        let (kind, status) = kind_and_status(self.kind, self.status)?;
         let order = match non_blank(self.sort).as_deref() {
             None | Some("newest") => WorkOrder::Newest,
             Some("oldest") => WorkOrder::Oldest,
