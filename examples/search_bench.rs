@@ -13,13 +13,51 @@ use microcat::search::query;
 use microcat::search::searcher::{self, Audience, Filters, SearchRequest};
 use microcat::search::{SearchIndex, analysis, indexer};
 
-const UNITS: &[&str] = &["特警大队", "交警大队", "刑侦大队", "治安大队", "网安大队", "城关派出所", "城东派出所", "政治处", "指挥中心", "出入境管理大队"];
+const UNITS: &[&str] = &[
+    "特警大队",
+    "交警大队",
+    "刑侦大队",
+    "治安大队",
+    "网安大队",
+    "城关派出所",
+    "城东派出所",
+    "政治处",
+    "指挥中心",
+    "出入境管理大队",
+];
 const KINDS: &[&str] = &["micro_film", "weibo_post", "wechat_article", "reform_proposal"];
 const STATES: &[&str] = &["draft", "submitted", "approved", "published", "archived"];
 const TOPICS: &[&str] = &[
-    "两学一做", "三会一课", "反诈宣传", "电信诈骗", "交通安全", "春运", "酒驾醉驾", "扫黑除恶", "禁毒", "枫桥经验", "微警务", "户籍办理", "居住证", "护学岗",
-    "防溺水", "网络谣言", "个人信息保护", "智慧安防", "见义勇为", "警营开放日", "消防安全", "流动人口", "出入境", "驾驶证", "快处快赔", "铁骑", "巡逻防控",
-    "社区警务", "党建引领", "平安建设",
+    "两学一做",
+    "三会一课",
+    "反诈宣传",
+    "电信诈骗",
+    "交通安全",
+    "春运",
+    "酒驾醉驾",
+    "扫黑除恶",
+    "禁毒",
+    "枫桥经验",
+    "微警务",
+    "户籍办理",
+    "居住证",
+    "护学岗",
+    "防溺水",
+    "网络谣言",
+    "个人信息保护",
+    "智慧安防",
+    "见义勇为",
+    "警营开放日",
+    "消防安全",
+    "流动人口",
+    "出入境",
+    "驾驶证",
+    "快处快赔",
+    "铁骑",
+    "巡逻防控",
+    "社区警务",
+    "党建引领",
+    "平安建设",
 ];
 const VERBS: &[&str] = &["开展", "推进", "部署", "组织", "深化", "落实", "宣传", "整治", "举办", "启动"];
 const PLACES: &[&str] = &["社区", "学校", "客运站", "夜市", "商场", "工业园区", "农村", "火车站广场", "景区", "医院"];
@@ -53,7 +91,15 @@ fn document(rng: &mut Rng) -> (String, String) {
     let title = format!("{}{}{}", rng.pick(UNITS), rng.pick(VERBS), topic);
     let mut body = String::new();
     while body.chars().count() < 600 {
-        let sentence = format!("{}在{}{}{}工作，{}带队。{}", rng.pick(UNITS), rng.pick(PLACES), rng.pick(VERBS), rng.pick(TOPICS), rng.pick(NAMES), rng.pick(FILLER));
+        let sentence = format!(
+            "{}在{}{}{}工作，{}带队。{}",
+            rng.pick(UNITS),
+            rng.pick(PLACES),
+            rng.pick(VERBS),
+            rng.pick(TOPICS),
+            rng.pick(NAMES),
+            rng.pick(FILLER)
+        );
         body.push_str(&sentence);
     }
     (title, body)
@@ -71,7 +117,9 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("data"))?;
     let db = Db::connect(&DatabaseUrl::Sqlite(dir.join("data/microcat.db")), 4)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(microcat::service::accounts::ensure_admin(&db, Some("bench-password-1"))).map_err(|error| anyhow::anyhow!("{error}"))?;
+    runtime
+        .block_on(microcat::service::accounts::ensure_admin(&db, Some("bench-password-1")))
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
     let admin: String = {
         use diesel::prelude::*;
         let mut conn = db.connection()?;
@@ -196,6 +244,15 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
 
 fn folder_size(path: &std::path::Path) -> u64 {
     std::fs::read_dir(path).map_or(0, |entries| {
-        entries.flatten().map(|entry| if entry.path().is_dir() { folder_size(&entry.path()) } else { entry.metadata().map_or(0, |meta| meta.len()) }).sum()
+        entries
+            .flatten()
+            .map(|entry| {
+                if entry.path().is_dir() {
+                    folder_size(&entry.path())
+                } else {
+                    entry.metadata().map_or(0, |meta| meta.len())
+                }
+            })
+            .sum()
     })
 }

@@ -178,10 +178,15 @@ pub(crate) fn non_blank(value: Option<String>) -> Option<String> {
 }
 
 /// The `kind` and `status` filters shared by listing and search.
-pub(crate) fn kind_and_status(kind: Option<String>, status: Option<String>) -> Result<(Option<Kind>, Option<Status>), ApiError> {
+pub(crate) fn kind_and_status(
+    kind: Option<String>,
+    status: Option<String>,
+) -> Result<(Option<Kind>, Option<Status>), ApiError> {
     let kind = non_blank(kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
     let status = non_blank(status)
-        .map(|raw| Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state"))))
+        .map(|raw| {
+            Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
+        })
         .transpose()?;
     Ok((kind, status))
 }

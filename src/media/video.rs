@@ -227,8 +227,17 @@ fn open_decoder(
     stream: &ffmpeg::format::stream::Stream,
     keyframes_only: bool,
 ) -> Result<ffmpeg::decoder::Video, MediaFailure> {
-    let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(ffmpeg_failure("decoder parameters"))?;
+    if !keyframes_only {
+        // Decoding a whole film for the storyboard: use every core, as the ffmpeg CLI does.
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        context.set_threading(ffmpeg::codec::threading::Config {
+            kind: ffmpeg::codec::threading::Type::Frame,
+            count: threads,
+            ..Default::default()
+        });
+    }
     let mut decoder = context.decoder();
     if keyframes_only {
         decoder.skip_frame(Discard::NonKey);
