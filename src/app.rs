@@ -191,7 +191,15 @@ fn serve(
         .iter()
         .map(|name| Kind::parse(name).ok_or_else(|| anyhow::anyhow!("two_level_signoff_kinds: unknown kind {name:?}")))
         .collect::<anyhow::Result<Vec<Kind>>>()?;
-    let state = web::Data::new(AppState { db, two_level_kinds, search, media, settings, login_policy });
+    let state = web::Data::new(AppState {
+        db,
+        sessions: Default::default(),
+        two_level_kinds,
+        search,
+        media,
+        settings,
+        login_policy,
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -43,7 +43,7 @@ impl FromRequest for CurrentUser {
             let app = state(&req)?;
             let (token, credential) =
                 presented_token(&req).ok_or(ApiError::Unauthenticated("log in first: no session token was sent"))?;
-            let mut user = accounts::authenticate(&app.db, &token, credential).await?;
+            let mut user = accounts::authenticate(&app.db, &app.sessions, &token, credential).await?;
             user.client_addr = req.peer_addr().map(|address| address.ip().to_string());
             if credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
                 return Err(ApiError::CsrfRejected);

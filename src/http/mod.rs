@@ -26,6 +26,8 @@ use crate::service::media::MediaContext;
 /// What every handler can reach.
 pub struct AppState {
     pub db: Db,
+    /// Recently authenticated sessions.
+    pub sessions: crate::service::session_cache::SessionCache,
     /// Kinds whose approval needs two reviewers.
     pub two_level_kinds: Vec<crate::domain::work::Kind>,
     pub search: std::sync::Arc<crate::search::SearchIndex>,

@@ -75,7 +75,7 @@ pub async fn create_session(
 /// Logs out: revokes the session and clears the cookies.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401)))]
 pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    accounts::logout(&app.db, &user.0).await?;
+    accounts::logout(&app.db, &app.sessions, &user.0).await?;
     let mut response = HttpResponse::NoContent().finish();
     for name in [SESSION_COOKIE, CSRF_COOKIE] {
         let mut expired = Cookie::build(name, "").path("/").finish();

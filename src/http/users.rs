@@ -135,6 +135,6 @@ pub async fn update_user(
         roles: request.roles,
         disabled: request.disabled,
     };
-    let updated = accounts::update_user(&app.db, &user.0, id.as_str(), input).await?;
+    let updated = accounts::update_user(&app.db, &app.sessions, &user.0, id.as_str(), input).await?;
     Ok(web::Json(UserResponse::from(updated)))
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::auth::{self, AuthUser, Credential};
 use super::now;
+use super::session_cache::SessionCache;
 use crate::config::Settings;
 use crate::db::users::{NewUserRow, UserChanges, UserRow};
 use crate::db::{Db, DbConnection, sessions, users};
@@ -178,8 +179,17 @@ async fn open_session(
 }
 
 /// Resolves a presented token to its user; expired, revoked or disabled → 401.
-pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Result<AuthUser, ApiError> {
+pub async fn authenticate(
+    db: &Db,
+    cache: &SessionCache,
+    token: &str,
+    credential: Credential,
+) -> Result<AuthUser, ApiError> {
     let token_hash = auth::token_hash(token);
+    if let Some(mut user) = cache.get(&token_hash, now()) {
+        user.credential = credential;
+        return Ok(user);
+    }
     let lookup_hash = token_hash.clone();
     let found = db
         .read(move |conn| {
@@ -199,7 +209,7 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
     if row.disabled {
         return Err(ApiError::Unauthenticated("this account is disabled"));
     }
-    Ok(AuthUser {
+    let user = AuthUser {
         id: UserId::from_db(row.id),
         username: row.username,
         display_name: row.display_name,
@@ -208,11 +218,14 @@ pub async fn authenticate(db: &Db, token: &str, credential: Credential) -> Resul
         token_hash,
         credential,
         client_addr: None,
-    })
+    };
+    cache.put(&user, session.expires_at);
+    Ok(user)
 }
 
 /// Revokes the caller's session.
-pub async fn logout(db: &Db, user: &AuthUser) -> Result<(), ApiError> {
+pub async fn logout(db: &Db, cache: &SessionCache, user: &AuthUser) -> Result<(), ApiError> {
+    cache.forget_token(&user.token_hash);
     let token_hash = user.token_hash.clone();
     db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>)).await??;
     Ok(())
@@ -326,7 +339,14 @@ pub struct UserUpdateInput {
 
 /// Changes an account. Disabling it or changing its password revokes its sessions; an admin
 /// cannot remove their own admin role or disable themselves (so one admin always remains).
-pub async fn update_user(db: &Db, actor: &AuthUser, id: &str, input: UserUpdateInput) -> Result<UserView, ApiError> {
+pub async fn update_user(
+    db: &Db,
+    cache: &SessionCache,
+    actor: &AuthUser,
+    id: &str,
+    input: UserUpdateInput,
+) -> Result<UserView, ApiError> {
+    cache.forget_user(id);
     let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
     let display_name = input.display_name.as_deref().map(user::parse_display_name).transpose()?;
     let password = input.password.as_deref().map(user::parse_new_password).transpose()?.map(str::to_owned);

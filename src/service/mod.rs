@@ -8,6 +8,7 @@ pub mod comments;
 pub mod media;
 pub mod review;
 pub mod search;
+pub mod session_cache;
 pub mod stats;
 pub mod works;
 

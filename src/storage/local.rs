@@ -1,12 +1,15 @@
 //! The local-folder store: `originals/`, `derived/` and `tmp/` under the media folder.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::{BlobKey, BlobStore};
+
+/// Write buffer of an upload's temp file, in bytes.
+const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// The media folder.
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ impl LocalStore {
     pub fn temp_upload(&self) -> io::Result<TempUpload> {
         let path = self.temp_dir().join(format!("upload-{}", uuid::Uuid::now_v7()));
         let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        // Uploads arrive in small pieces; a large buffer turns them into few, large writes.
+        let file = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         Ok(TempUpload { guard: TempGuard(Some(path)), file, hasher: Sha256::new(), size: 0 })
     }
 
@@ -104,7 +109,7 @@ impl Drop for TempGuard {
 #[derive(Debug)]
 pub struct TempUpload {
     guard: TempGuard,
-    file: File,
+    file: BufWriter<File>,
     hasher: Sha256,
     size: u64,
 }
@@ -125,7 +130,8 @@ impl TempUpload {
 
     /// Flushes to disk and returns the digest; the file is still a temp file.
     pub fn finish(self) -> io::Result<HashedFile> {
-        self.file.sync_all()?;
+        let file = self.file.into_inner().map_err(|error| error.into_error())?;
+        file.sync_all()?;
         let digest = hex::encode(self.hasher.finalize());
         let key = BlobKey::parse(&digest).expect("sha-256 hex is a valid key");
         Ok(HashedFile { guard: self.guard, key, size: self.size })
