@@ -97,20 +97,29 @@ fn bigram_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
 /// One clause: for plain terms, "every word of it (boosted) or its characters in a row";
 /// for quoted phrases, the characters in a row only.
 fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<dyn Query>> {
+    let words = match clause {
+        Clause::Term(text) => word_pieces(jieba, text, false),
+        Clause::Phrase(_) => Vec::new(),
+    };
+    // A two-character word is its own only bigram: one term query finds it, at word weight.
+    let bigrams = bigram_pieces(clause.text());
+    let same_single_term = words.len() == 1 && bigrams.len() == 1 && words[0].text == bigrams[0].text;
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (words_field, bigrams_field, boost) in areas(fields) {
+        if same_single_term {
+            alternatives.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(term_query(bigrams_field, &bigrams[0].text), boost * WORD_BOOST)),
+            ));
+            continue;
+        }
         if let Some(query) = bigram_query(bigrams_field, clause.text()) {
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
         }
-        if let Clause::Term(text) = clause {
-            let words = word_pieces(jieba, text, false);
-            if !words.is_empty() {
-                let all_words = words.iter().map(|word| (Occur::Must, term_query(words_field, &word.text))).collect();
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all_words)), boost * WORD_BOOST)),
-                ));
-            }
+        if !words.is_empty() {
+            let all_words = words.iter().map(|word| (Occur::Must, term_query(words_field, &word.text))).collect();
+            let query = Box::new(BooleanQuery::new(all_words));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, boost * WORD_BOOST))));
         }
     }
     (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
@@ -187,6 +196,11 @@ pub fn build_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> B
 }
 
 fn facet_request() -> Aggregations {
+    static REQUEST: std::sync::OnceLock<Aggregations> = std::sync::OnceLock::new();
+    REQUEST.get_or_init(parse_facet_request).clone()
+}
+
+fn parse_facet_request() -> Aggregations {
     serde_json::from_value(serde_json::json!({
         "kind": {"terms": {"field": "kind", "size": 20}},
         "status": {"terms": {"field": "status", "size": 20}},

@@ -24,6 +24,10 @@ use crate::error::ApiError;
 use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
 use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full};
 
+/// Bytes gathered before handing them to the writer thread: multipart chunks are small, and
+/// one hand-off per chunk costs more than the copy.
+const SEND_BATCH_BYTES: usize = 1024 * 1024;
+
 /// Size limits per class of upload, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadLimits {
@@ -170,6 +174,7 @@ where
         upload.finish()
     });
     let mut total = 0u64;
+    let mut batch = actix_web::web::BytesMut::with_capacity(SEND_BATCH_BYTES);
     loop {
         let chunk = match pending.pop_front() {
             Some(chunk) => chunk,
@@ -193,9 +198,13 @@ where
                 human_bytes(limit)
             )));
         }
-        if sender.send(chunk).await.is_err() {
+        batch.extend_from_slice(&chunk);
+        if batch.len() >= SEND_BATCH_BYTES && sender.send(batch.split().freeze()).await.is_err() {
             break;
         }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch.freeze()).await;
     }
     drop(sender);
     let file = writer.await.map_err(task_error)?.map_err(io_error)?;
