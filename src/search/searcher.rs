@@ -82,20 +82,26 @@ fn areas(fields: &Fields) -> [(Field, Field, f32); 3] {
     ]
 }
 
-/// All bigram pieces of `text` as consecutive positions in `field` (a term when only one).
-fn bigram_query(field: Field, text: &str) -> Option<Box<dyn Query>> {
+/// The bigram pieces of `text` in `field`: as consecutive positions when `exact` (quoted
+/// phrases), else all of them anywhere in the field. Position checks dominate query time on
+/// long bodies, and plain terms already get their precision from the word match.
+fn bigram_query(field: Field, text: &str, exact: bool) -> Option<Box<dyn Query>> {
     let pieces = bigram_pieces(text);
     let first = pieces.first()?.position;
     if pieces.len() == 1 {
         return Some(term_query(field, &pieces[0].text));
+    }
+    if !exact {
+        let all = pieces.iter().map(|piece| (Occur::Must, term_query(field, &piece.text))).collect();
+        return Some(Box::new(BooleanQuery::new(all)));
     }
     let terms =
         pieces.iter().map(|piece| (piece.position - first, Term::from_field_text(field, &piece.text))).collect();
     Some(Box::new(PhraseQuery::new_with_offset(terms)))
 }
 
-/// One clause: for plain terms, "every word of it (boosted) or its characters in a row";
-/// for quoted phrases, the characters in a row only.
+/// One clause: for plain terms, "every word of it (boosted) or all its bigrams"; for quoted
+/// phrases, the characters in a row only.
 fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<dyn Query>> {
     let words = match clause {
         Clause::Term(text) => word_pieces(jieba, text, false),
@@ -113,7 +119,7 @@ fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<d
             ));
             continue;
         }
-        if let Some(query) = bigram_query(bigrams_field, clause.text()) {
+        if let Some(query) = bigram_query(bigrams_field, clause.text(), matches!(clause, Clause::Phrase(_))) {
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
         }
         if !words.is_empty() {

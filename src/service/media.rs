@@ -26,7 +26,7 @@ use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full
 
 /// Bytes gathered before handing them to the writer thread: multipart chunks are small, and
 /// one hand-off per chunk costs more than the copy.
-const SEND_BATCH_BYTES: usize = 1024 * 1024;
+const SEND_BATCH_BYTES: usize = 256 * 1024;
 
 /// Size limits per class of upload, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -164,7 +164,7 @@ where
         ));
     }
     let limit = context.limits.for_class(format.class());
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(8);
     let store = context.store.clone();
     let writer = tokio::task::spawn_blocking(move || {
         let mut upload = store.temp_upload()?;

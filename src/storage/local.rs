@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{BlobKey, BlobStore};
 
 /// Write buffer of an upload's temp file, in bytes.
-const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+const WRITE_BUFFER_BYTES: usize = 512 * 1024;
 
 /// The media folder.
 #[derive(Debug, Clone)]
