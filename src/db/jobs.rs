@@ -99,21 +99,14 @@ pub fn fail(conn: &mut DbConnection, id: &str, error: &str, now: NaiveDateTime) 
         .map(drop)
 }
 
-/// Returns running jobs whose lease ran out (their worker or server died) to the queue.
-pub fn requeue_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_until.lt(now)))
-        .set((
-            jobs::status.eq("queued"),
-            jobs::locked_until.eq(None::<NaiveDateTime>),
-            jobs::run_after.eq(now),
-            jobs::updated_at.eq(now),
-        ))
-        .execute(conn)
-}
-
-/// Returns every running job to the queue (at start, when no worker of ours can be running).
-pub fn requeue_all_running(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(jobs::table.filter(jobs::status.eq("running")))
+/// Returns running jobs whose lease ran out before `leased_before` (their worker or server
+/// died) to the queue. At start, pass a time far ahead: no worker of ours can be running yet.
+pub fn requeue_running(
+    conn: &mut DbConnection,
+    leased_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_until.lt(leased_before)))
         .set((
             jobs::status.eq("queued"),
             jobs::locked_until.eq(None::<NaiveDateTime>),

@@ -48,8 +48,11 @@ impl Workers {
 impl JobRunner {
     /// Requeues jobs left running by a previous process, then starts `count` workers.
     pub async fn start(self, count: usize) -> Result<Workers, DbError> {
-        let requeued =
-            self.db.write(|conn| jobs::requeue_all_running(conn, now()).map(Ok::<usize, ()>)).await?.unwrap_or(0);
+        let requeued = self
+            .db
+            .write(|conn| jobs::requeue_running(conn, now() + TimeDelta::days(36_500), now()).map(Ok::<usize, ()>))
+            .await?
+            .unwrap_or(0);
         if requeued > 0 {
             tracing::info!(jobs = requeued, "requeued jobs interrupted by a restart");
         }
@@ -80,7 +83,7 @@ impl JobRunner {
             .db
             .write(move |conn| {
                 let stamp = now();
-                jobs::requeue_expired(conn, stamp)?;
+                jobs::requeue_running(conn, stamp, stamp)?;
                 jobs::claim_next(conn, stamp, stamp + lease).map(Ok::<_, ()>)
             })
             .await?;
