@@ -59,7 +59,7 @@ pub struct WorkChanges {
 pub enum VisibleTo {
     /// Every work.
     All,
-    /// Works created by this user, plus works in these states.
+    /// Works created by or assigned to this user, plus works in these states.
     CreatorOrStates(String, Vec<&'static str>),
     /// Works in these states only.
     States(Vec<&'static str>),
@@ -96,7 +96,14 @@ fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
     query = match &filter.visible_to {
         VisibleTo::All => query,
         VisibleTo::CreatorOrStates(user, states) => {
-            query.filter(works::created_by.eq(user.as_str()).or(works::status.eq_any(states.clone())))
+            // Assignees are a JSON list of UUIDs; a quoted UUID cannot match anything else.
+            let assigned = format!("%\"{user}\"%");
+            query.filter(
+                works::created_by
+                    .eq(user.as_str())
+                    .or(works::status.eq_any(states.clone()))
+                    .or(works::assignees.like(assigned)),
+            )
         }
         VisibleTo::States(states) => query.filter(works::status.eq_any(states.clone())),
     };

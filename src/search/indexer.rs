@@ -47,6 +47,7 @@ fn document_of(row: WorkRow, filenames: &mut HashMap<String, Vec<String>>) -> Se
         unit: row.unit,
         channel: row.channel,
         created_by: row.created_by,
+        assignees: serde_json::from_str(&row.assignees).unwrap_or_default(),
         date_micros: dated.and_utc().timestamp_micros(),
         year: i64::from(dated.year()),
     }

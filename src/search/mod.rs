@@ -41,6 +41,7 @@ pub struct Fields {
     pub channel: Field,
     pub tag: Field,
     pub created_by: Field,
+    pub assignee: Field,
     pub year: Field,
     pub date: Field,
 }
@@ -69,6 +70,7 @@ pub fn schema() -> (Schema, Fields) {
         channel: builder.add_text_field("channel", keyword.clone()),
         tag: builder.add_text_field("tag", STRING),
         created_by: builder.add_text_field("created_by", STRING),
+        assignee: builder.add_text_field("assignee", STRING),
         year: builder.add_i64_field("year", INDEXED | FAST),
         date: builder.add_i64_field("date", INDEXED | FAST),
     };
@@ -90,6 +92,8 @@ pub struct SearchDocument {
     pub channel: Option<String>,
     pub filenames: Vec<String>,
     pub created_by: String,
+    /// Assigned user ids (they may see the work like its creator).
+    pub assignees: Vec<String>,
     /// Publication time if published, else creation time (UTC microseconds).
     pub date_micros: i64,
     pub year: i64,
@@ -127,6 +131,9 @@ impl SearchDocument {
             document.add_text(fields.tag, tag);
         }
         document.add_text(fields.created_by, &self.created_by);
+        for assignee in &self.assignees {
+            document.add_text(fields.assignee, assignee);
+        }
         document.add_i64(fields.year, self.year);
         document.add_i64(fields.date, self.date_micros);
         document

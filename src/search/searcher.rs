@@ -165,6 +165,7 @@ fn audience_query(fields: &Fields, audience: &Audience) -> Option<Box<dyn Query>
         Audience::States(states) => Some(any_of(fields.status, states)),
         Audience::CreatorOrStates(user, states) => Some(Box::new(BooleanQuery::new(vec![
             (Occur::Should, keyword_query(fields.created_by, user)),
+            (Occur::Should, keyword_query(fields.assignee, user)),
             (Occur::Should, any_of(fields.status, states)),
         ]))),
     }

@@ -143,12 +143,11 @@ async fn render_hits(
         })
         .await?;
     let by_id: HashMap<String, crate::db::works::WorkRow> = rows.into_iter().map(|row| (row.id.clone(), row)).collect();
-    let visibility = user.visibility();
     let mut hits = Vec::with_capacity(found.len());
     for (score, id) in found {
         let Some(row) = by_id.get(&id) else { continue };
         let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-        if row.deleted_at.is_some() || !visibility.allows(&row.created_by, status) {
+        if row.deleted_at.is_some() || !super::works::visible_to(user, row, status) {
             continue;
         }
         let summary = row.summary.clone().unwrap_or_default();

@@ -90,11 +90,10 @@ fn group_key(row: &WorkRow, group_by: GroupBy) -> String {
 }
 
 async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkRow>, ApiError> {
-    let visibility = user.visibility();
     let rows = db.read(works::all_live).await?;
     Ok(rows
         .into_iter()
-        .filter(|row| visibility.allows(&row.created_by, Status::parse(&row.status).unwrap_or(Status::Draft)))
+        .filter(|row| super::works::visible_to(user, row, Status::parse(&row.status).unwrap_or(Status::Draft)))
         .collect())
 }
 

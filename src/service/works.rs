@@ -142,6 +142,12 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     Work::from_row(row)
 }
 
+/// Whether the caller may see this stored work.
+pub(crate) fn visible_to(user: &AuthUser, row: &WorkRow, status: Status) -> bool {
+    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
+    user.visibility().allows(&row.created_by, &assignees, status)
+}
+
 /// Loads a work the caller may see; anything else is `work-not-found`.
 pub(crate) fn load_visible(
     conn: &mut DbConnection,
@@ -153,7 +159,7 @@ pub(crate) fn load_visible(
     };
     let deleted_hidden = row.deleted_at.is_some() && !user.is_admin();
     let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-    if deleted_hidden || !user.visibility().allows(&row.created_by, status) {
+    if deleted_hidden || !visible_to(user, &row, status) {
         return Ok(Err(ApiError::work_not_found()));
     }
     Ok(Ok(row))

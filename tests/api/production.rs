@@ -382,3 +382,33 @@ async fn removing_the_newest_audit_entry_is_detected_too() {
     let health = app.request(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, 200);
 }
+
+#[actix_web::test]
+async fn assigned_team_members_see_the_draft_and_take_production_steps() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let camera = app.user_with_roles("camera", &["contributor"]).await;
+    let outsider = app.user_with_roles("outsider", &["contributor"]).await;
+    let film = app
+        .create_work(&author, json!({"kind": "micro_film", "title": "分工拍摄", "assignees": [camera.user_id]}))
+        .await;
+    let id = id_of(&film);
+    assert_eq!(app.get(&format!("/api/v1/works/{id}"), &camera).await.status, 200);
+    assert_eq!(app.get("/api/v1/works", &camera).await.json()["total"], 1);
+    assert_eq!(app.get(&format!("/api/v1/works/{id}"), &outsider).await.status, 404);
+    crate::search::wait_indexed(&app).await;
+    let found = app
+        .get(
+            &format!(
+                "/api/v1/search?q={}",
+                url::form_urlencoded::byte_serialize("分工".as_bytes()).collect::<String>()
+            ),
+            &camera,
+        )
+        .await
+        .json();
+    assert_eq!(found["total"], 1, "assignees find the work in search too");
+    assert_eq!(ok_step(&app, &camera, &id, "start_shooting", json!({})).await["status"], "shooting");
+    let edit = app.patch(&format!("/api/v1/works/{id}"), &camera, &json!({"version": 2, "title": "改名"})).await;
+    assert_eq!(edit.status, 403, "fields stay the creator's");
+}
