@@ -425,3 +425,78 @@ async fn processing_resumes_after_a_restart() {
         assert_eq!(app.processed(&author, &id).await["status"], "ready");
     }
 }
+
+/// A small tmpfs for a full-disk test, unmounted when dropped. Mounting needs root, which
+/// `make test` has.
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk");
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status();
+        assert!(
+            status.is_ok_and(|status| status.success()),
+            "mounting a tmpfs needs root: run the suite with `make test`"
+        );
+        Self { path, _dir: dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[actix_web::test]
+async fn a_full_disk_answers_507_and_keeps_what_was_stored() {
+    let disk = SmallDisk::mount("4m");
+    let media_dir = disk.path.join("media");
+    let app = TestApp::spawn_with(move |settings| settings.media_dir = media_dir).await;
+    let (author, work) = film_work(&app).await;
+    let photo = |seed: u32| {
+        let mut bytes = fixtures::png(16, 16);
+        bytes.extend((0..1_500_000u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 11) as u8));
+        bytes
+    };
+    let mut stored = Vec::new();
+    let mut refused = None;
+    for seed in 0..5 {
+        let bytes = photo(seed);
+        let reply = app.upload(&author, &work, "big.png", &bytes, Some("attachment")).await;
+        match reply.status {
+            201 => stored.push((reply.json()["sha256"].as_str().unwrap().to_owned(), bytes)),
+            _ => {
+                refused = Some(reply);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("a 4 MiB disk fills up");
+    assert_eq!((refused.status, refused.error_code().as_str()), (507, "insufficient-storage"), "{}", refused.text());
+    assert!(!stored.is_empty());
+    for (sha, bytes) in &stored {
+        let path = app.media_dir().join("originals").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "what was stored before is intact");
+    }
+    let uploads_left: Vec<String> = std::fs::read_dir(app.media_dir().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("upload-"))
+        .collect();
+    assert!(uploads_left.is_empty(), "the partial upload was removed: {uploads_left:?}");
+    assert_eq!(
+        app.get(&format!("/api/v1/works/{work}/media"), &author).await.json()["items"].as_array().unwrap().len(),
+        stored.len()
+    );
+    app.assert_healthy().await;
+}
