@@ -209,6 +209,9 @@ impl Db {
     {
         let mut conn = self.pool.get()?;
         let _turn = self.sqlite_writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poison| poison.into_inner()));
+        if matches!(&*conn, DbConnection::Sqlite(_)) {
+            return immediate_transaction(&mut conn, work);
+        }
         let mut outcome = None;
         let result = conn.transaction(|tx| match work(tx)? {
             Ok(value) => Ok(value),
@@ -221,6 +224,43 @@ impl Db {
             (Ok(value), _) => Ok(Ok(value)),
             (Err(_), Some(refusal)) => Ok(Err(refusal)),
             (Err(error), None) => Err(error.into()),
+        }
+    }
+}
+
+/// Runs `work` in a SQLite `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
+/// a transaction that reads first can never find its snapshot stale when it writes (which
+/// SQLite reports as "database is locked" at once, whatever the busy timeout) — not even when
+/// another process (a CLI command) writes too.
+fn immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<Result<T, E>, DbError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    fn sqlite(conn: &mut DbConnection) -> &mut diesel::SqliteConnection {
+        match conn {
+            DbConnection::Sqlite(inner) => inner,
+            DbConnection::Postgresql(_) => unreachable!("only called for SQLite connections"),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+    match outcome {
+        Ok(Ok(Ok(value))) => {
+            AnsiTransactionManager::commit_transaction(sqlite(conn))?;
+            Ok(Ok(value))
+        }
+        Ok(Ok(Err(refusal))) => {
+            AnsiTransactionManager::rollback_transaction(sqlite(conn))?;
+            Ok(Err(refusal))
+        }
+        Ok(Err(error)) => {
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
+            Err(error.into())
+        }
+        Err(panic) => {
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
+            std::panic::resume_unwind(panic)
         }
     }
 }

@@ -103,9 +103,19 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-/// A JSON body, size-limited, whose errors name the field at fault.
+/// A JSON body, size-limited, whose errors name the field at fault. Reading never fails the
+/// extraction: the handler asks for the value with [`ApiJson::into_inner`] after the caller
+/// was authenticated and authorised, so a stranger learns nothing from validation errors
+/// (actix resolves extractors concurrently and would otherwise answer whichever fails first).
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T>(Result<T, ApiError>);
+
+impl<T> ApiJson<T> {
+    /// The parsed body, or why it could not be read.
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
@@ -116,9 +126,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             let limit = state(&req)?.settings.json_limit_bytes;
-            require_json_content_type(&req)?;
-            let body = read_limited(&req, &mut payload, limit).await?;
-            parse_json(&body).map(ApiJson)
+            let parsed = match require_json_content_type(&req) {
+                Ok(()) => read_limited(&req, &mut payload, limit).await.and_then(|body| parse_json(&body)),
+                Err(error) => Err(error),
+            };
+            Ok(ApiJson(parsed))
         })
     }
 }

@@ -53,7 +53,7 @@ pub async fn create_transition(
     body: ApiJson<TransitionRequest>,
 ) -> Result<web::Json<TransitionResponse>, ApiError> {
     let id = extractors::work_id(&path)?;
-    let ApiJson(request) = body;
+    let request = body.into_inner()?;
     let input = TransitionInput {
         action: request.action,
         comment: request.comment,
@@ -133,7 +133,7 @@ pub async fn create_comment(
     body: ApiJson<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = extractors::work_id(&path)?;
-    let ApiJson(request) = body;
+    let request = body.into_inner()?;
     let input = NewComment {
         body: request.body,
         media_id: request.media_id,

@@ -45,7 +45,7 @@ pub async fn create_session(
     app: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ApiJson(login) = body;
+    let login = body.into_inner()?;
     let client_addr = req.peer_addr().map(|address| address.ip().to_string());
     let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password, client_addr).await?;
     let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));

@@ -76,7 +76,7 @@ pub async fn create_user(
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&user.0)?;
-    let ApiJson(request) = body;
+    let request = body.into_inner()?;
     let input = NewUserInput {
         username: request.username,
         password: request.password,
@@ -128,7 +128,7 @@ pub async fn update_user(
 ) -> Result<web::Json<UserResponse>, ApiError> {
     require_admin(&user.0)?;
     let id = extractors::user_id(&path)?;
-    let ApiJson(request) = body;
+    let request = body.into_inner()?;
     let input = UserUpdateInput {
         display_name: request.display_name,
         password: request.password,

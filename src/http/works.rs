@@ -225,7 +225,8 @@ pub async fn create_work(
     user: CurrentUser,
     body: ApiJson<CreateWorkRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ApiJson(request) = body;
+    service::ensure_can_create(&user.0)?;
+    let request = body.into_inner()?;
     let fields = NewWorkFields::parse(NewWorkInput {
         kind: request.kind,
         title: request.title,
@@ -300,7 +301,7 @@ pub async fn update_work(
     body: ApiJson<UpdateWorkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = extractors::work_id(&path)?;
-    let ApiJson(request) = body;
+    let request = body.into_inner()?;
     let version = expected_version(&req, request.version)?;
     let edit = WorkEdit::parse(WorkEditInput {
         title: request.title,

@@ -70,7 +70,12 @@ pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, SearchError>
     let payload = CommitPayload { applied_seq, ..index.payload() };
     index.apply(&documents, &deletions, payload)?;
     let seqs: Vec<i64> = tasks.iter().map(|(seq, _)| *seq).collect();
-    outbox::remove(&mut conn, &seqs).map_err(db_error)?;
+    drop(conn);
+    // A write: it takes the writers' turn like every other, or a SQLite writer that began by
+    // reading could find its snapshot stale and fail.
+    db.write_blocking(|conn| outbox::remove(conn, &seqs).map(Ok::<usize, ()>))
+        .map_err(|error| SearchError::Other(error.to_string()))?
+        .ok();
     Ok(tasks.len())
 }
 
@@ -105,12 +110,14 @@ fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), SearchError> {
         .map(|time| time.naive_utc())
         .unwrap_or_default();
     let since = since - chrono::TimeDelta::seconds(2);
-    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
-    let changed = works::changed_since(&mut conn, since).map_err(db_error)?;
-    let stamp = crate::service::now();
-    for id in changed {
-        outbox::enqueue(&mut conn, &id, stamp).map_err(db_error)?;
-    }
+    let enqueued = db.write_blocking(|conn| {
+        let stamp = crate::service::now();
+        for id in works::changed_since(conn, since)? {
+            outbox::enqueue(conn, &id, stamp)?;
+        }
+        Ok(Ok::<(), ()>(()))
+    });
+    enqueued.map_err(|error| SearchError::Other(error.to_string()))?.ok();
     Ok(())
 }
 

@@ -61,15 +61,20 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<Comme
 
 /// Adds a comment to a work the caller may see.
 pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment) -> Result<CommentView, ApiError> {
-    let body = bounded_text("body", &input.body, COMMENT_MAX_CHARS)?;
-    if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
-        return Err(FieldError::invalid("timecode_ms", format!("must be between 0 and {MAX_TIMECODE_MS}")).into());
-    }
     let caller = user.clone();
     let row = db
         .write(move |conn| {
+            // Visibility first: a caller who may not see the work learns nothing else.
             if let Err(refusal) = load_visible(conn, &caller, &work_id)? {
                 return Ok(Err(refusal));
+            }
+            let body = match bounded_text("body", &input.body, COMMENT_MAX_CHARS) {
+                Ok(body) => body,
+                Err(error) => return Ok(Err(error.into())),
+            };
+            if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
+                let message = format!("must be between 0 and {MAX_TIMECODE_MS}");
+                return Ok(Err(FieldError::invalid("timecode_ms", message).into()));
             }
             if let Some(media_id) = &input.media_id {
                 let belongs = media::find(conn, media_id)?.is_some_and(|medium| medium.work_id == work_id);

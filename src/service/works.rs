@@ -99,11 +99,14 @@ fn public_states() -> Vec<&'static str> {
     Status::PUBLIC.iter().map(|status| status.as_str()).collect()
 }
 
+/// Only contributors and admins create works.
+pub fn ensure_can_create(user: &AuthUser) -> Result<(), ApiError> {
+    if user.has(Role::Contributor) || user.is_admin() { Ok(()) } else { Err(ApiError::role_required("contributor")) }
+}
+
 /// Creates a work in its kind's initial state (contributors and admins).
 pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, ApiError> {
-    if !(user.has(Role::Contributor) || user.is_admin()) {
-        return Err(ApiError::role_required("contributor"));
-    }
+    ensure_can_create(user)?;
     let stamp = now();
     let row = WorkRow {
         id: WorkId::generate().into_string(),

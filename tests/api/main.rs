@@ -1,6 +1,7 @@
 //! The integration suite: every test starts a real server on port 0 over a fresh database
 //! (SQLite by default; PostgreSQL when `MICROCAT_TEST_DATABASE=postgres`) and talks HTTP to it.
 
+mod access;
 mod auth;
 mod database;
 mod errors;
