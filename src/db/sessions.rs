@@ -47,8 +47,3 @@ pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<()
 pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)
 }
-
-/// Moves a session's expiry (tests and administrative revocation use it).
-pub fn set_expiry(conn: &mut DbConnection, token_hash: &str, expires_at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(sessions::table.find(token_hash)).set(sessions::expires_at.eq(expires_at)).execute(conn).map(drop)
-}

@@ -262,11 +262,6 @@ pub fn count_live(conn: &mut DbConnection) -> QueryResult<i64> {
     works::table.filter(works::deleted_at.is_null()).count().get_result(conn)
 }
 
-/// `(id, status)` of every non-deleted work, for consistency checks.
-pub fn live_statuses(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
-    works::table.filter(works::deleted_at.is_null()).select((works::id, works::status)).load(conn)
-}
-
 /// Non-deleted works in states where a reviewer decides, oldest state change first.
 pub fn awaiting_decision(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
     works::table

@@ -53,6 +53,23 @@ impl FromRequest for CurrentUser {
     }
 }
 
+/// An authenticated admin: anyone else is refused with 403 (401 when not logged in).
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = current.await?;
+            if user.is_admin() { Ok(AdminUser(user)) } else { Err(ApiError::role_required("admin")) }
+        })
+    }
+}
+
 /// The bearer token, else the session cookie.
 fn presented_token(req: &HttpRequest) -> Option<(String, Credential)> {
     let bearer = req

@@ -5,13 +5,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
+use super::extractors::{self, AdminUser, ApiJson, ApiQuery, CurrentUser};
 use super::works::PageQuery;
 use crate::domain::page::Page;
 use crate::domain::user::Role;
 use crate::error::ApiError;
 use crate::service::accounts::{self, NewUserInput, UserUpdateInput, UserView};
-use crate::service::auth::AuthUser;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
@@ -63,19 +62,14 @@ pub struct UpdateUserRequest {
     disabled: Option<bool>,
 }
 
-fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
-}
-
 /// Creates an account (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     responses((status = 201, body = UserResponse), (status = 403), (status = 409), (status = 422)))]
 pub async fn create_user(
     app: web::Data<AppState>,
-    user: CurrentUser,
+    admin: AdminUser,
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&user.0)?;
     let request = body.into_inner()?;
     let input = NewUserInput {
         username: request.username,
@@ -83,7 +77,7 @@ pub async fn create_user(
         display_name: request.display_name,
         roles: request.roles,
     };
-    let created = accounts::create_user(&app.db, Some(&user.0), input).await?;
+    let created = accounts::create_user(&app.db, Some(&admin.0), input).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(created)))
 }
 
@@ -92,10 +86,9 @@ pub async fn create_user(
     responses((status = 200, body = UserListResponse), (status = 403)))]
 pub async fn list_users(
     app: web::Data<AppState>,
-    user: CurrentUser,
+    _admin: AdminUser,
     query: ApiQuery<PageQuery>,
 ) -> Result<web::Json<UserListResponse>, ApiError> {
-    require_admin(&user.0)?;
     let page =
         Page::parse(query.0.page, query.0.per_page).map_err(|error| ApiError::query(&error.field, error.message))?;
     let (views, total) = accounts::list_users(&app.db, page).await?;
@@ -111,8 +104,8 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let id = extractors::user_id(&path)?;
-    if user.0.id != id {
-        require_admin(&user.0)?;
+    if user.0.id != id && !user.0.is_admin() {
+        return Err(ApiError::role_required("admin"));
     }
     Ok(web::Json(UserResponse::from(accounts::get_user(&app.db, id.as_str()).await?)))
 }
@@ -122,11 +115,10 @@ pub async fn get_user(
     responses((status = 200, body = UserResponse), (status = 403), (status = 404), (status = 422)))]
 pub async fn update_user(
     app: web::Data<AppState>,
-    user: CurrentUser,
+    admin: AdminUser,
     path: web::Path<String>,
     body: ApiJson<UpdateUserRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
-    require_admin(&user.0)?;
     let id = extractors::user_id(&path)?;
     let request = body.into_inner()?;
     let input = UserUpdateInput {
@@ -135,6 +127,6 @@ pub async fn update_user(
         roles: request.roles,
         disabled: request.disabled,
     };
-    let updated = accounts::update_user(&app.db, &app.sessions, &user.0, id.as_str(), input).await?;
+    let updated = accounts::update_user(&app.db, &app.sessions, &admin.0, id.as_str(), input).await?;
     Ok(web::Json(UserResponse::from(updated)))
 }

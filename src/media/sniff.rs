@@ -21,11 +21,6 @@ impl MediaClass {
             MediaClass::Audio => "audio",
         }
     }
-
-    /// Parses the stored spelling.
-    pub fn parse(raw: &str) -> Option<Self> {
-        [MediaClass::Image, MediaClass::Video, MediaClass::Audio].into_iter().find(|class| class.as_str() == raw)
-    }
 }
 
 /// Every accepted container or image format.

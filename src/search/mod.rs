@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -272,20 +272,6 @@ impl SearchIndex {
     /// Documents in the live generation.
     pub fn document_count(&self) -> u64 {
         self.live().reader.searcher().num_docs()
-    }
-
-    /// Ids of every document (for consistency checks).
-    pub fn all_ids(&self) -> Result<Vec<String>, SearchError> {
-        let searcher = self.live().reader.searcher();
-        let addresses = searcher.search(&tantivy::query::AllQuery, &tantivy::collector::DocSetCollector)?;
-        let mut ids = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            let document: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = document.get_first(self.fields.id).and_then(|value| value.as_str()) {
-                ids.push(id.to_owned());
-            }
-        }
-        Ok(ids)
     }
 }
 

@@ -117,8 +117,7 @@ pub async fn search(
         .await
         .map_err(|error| ApiError::Internal(format!("search task: {error}")))?
         .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let terms = searcher::highlight_terms(index.jieba(), &parsed);
-    let hits = render_hits(db, user, results.hits, terms).await?;
+    let hits = render_hits(db, user, results.hits, index.clone(), parsed).await?;
     Ok(SearchOutcome {
         total: results.total,
         took_ms: started.elapsed().as_millis() as u64,
@@ -128,11 +127,14 @@ pub async fn search(
     })
 }
 
+/// Reads the hits' current rows, then highlights them on a blocking thread (bodies may be
+/// 1 MiB each: segmenting and scanning them does not belong on the executor).
 async fn render_hits(
     db: &Db,
     user: &AuthUser,
     found: Vec<(f32, String)>,
-    terms: Vec<String>,
+    index: Arc<SearchIndex>,
+    parsed: ParsedQuery,
 ) -> Result<Vec<SearchHit>, ApiError> {
     let ids: Vec<String> = found.iter().map(|(_, id)| id.clone()).collect();
     let (rows, thumbnails) = db
@@ -142,6 +144,22 @@ async fn render_hits(
             Ok((rows, thumbnails))
         })
         .await?;
+    let caller = user.clone();
+    tokio::task::spawn_blocking(move || {
+        let terms = searcher::highlight_terms(index.jieba(), &parsed);
+        build_hits(&caller, found, rows, &thumbnails, &terms)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(format!("highlighting task: {error}")))
+}
+
+fn build_hits(
+    user: &AuthUser,
+    found: Vec<(f32, String)>,
+    rows: Vec<crate::db::works::WorkRow>,
+    thumbnails: &[(String, String, String, String)],
+    terms: &[String],
+) -> Vec<SearchHit> {
     let by_id: HashMap<String, crate::db::works::WorkRow> = rows.into_iter().map(|row| (row.id.clone(), row)).collect();
     let mut hits = Vec::with_capacity(found.len());
     for (score, id) in found {
@@ -151,7 +169,7 @@ async fn render_hits(
             continue;
         }
         let summary = row.summary.clone().unwrap_or_default();
-        let excerpt_source = if searcher::match_ranges(&summary, &terms).is_empty() && !row.body.is_empty() {
+        let excerpt_source = if searcher::match_ranges(&summary, terms).is_empty() && !row.body.is_empty() {
             &row.body
         } else {
             &summary
@@ -160,16 +178,16 @@ async fn render_hits(
             id: row.id.clone(),
             kind: row.kind.clone(),
             title: row.title.clone(),
-            title_html: searcher::mark(&row.title, &searcher::match_ranges(&row.title, &terms)),
-            snippet_html: searcher::snippet(excerpt_source, &terms),
+            title_html: searcher::mark(&row.title, &searcher::match_ranges(&row.title, terms)),
+            snippet_html: searcher::snippet(excerpt_source, terms),
             status: row.status.clone(),
             unit: row.unit.clone(),
             published_at: row.published_at.map(|time| time.and_utc()),
-            thumbnail_url: thumbnail_for(&id, &thumbnails),
+            thumbnail_url: thumbnail_for(&id, thumbnails),
             score,
         });
     }
-    Ok(hits)
+    hits
 }
 
 /// The small thumbnail of a work's cover, else its first main or other ready visual medium.

@@ -500,3 +500,18 @@ async fn a_full_disk_answers_507_and_keeps_what_was_stored() {
     );
     app.assert_healthy().await;
 }
+
+#[actix_web::test]
+async fn films_and_audio_over_the_duration_limit_fail_with_a_named_code() {
+    let app = TestApp::spawn_with(|settings| settings.max_media_duration_secs = 1).await;
+    let (author, work) = film_work(&app).await;
+    let film = upload_ok(&app, &author, &work, "long.mp4", &fixtures::read(&films().h264_with_audio)).await;
+    assert_eq!(
+        (film["status"].as_str(), film["error"]["code"].as_str()),
+        (Some("failed"), Some("video-too-long")),
+        "{film}"
+    );
+    assert!(film["error"]["message"].as_str().unwrap().contains("limit of 0:00:01"));
+    let audio = upload_ok(&app, &author, &work, "long.m4a", &fixtures::read(&films().audio_only)).await;
+    assert_eq!(audio["error"]["code"], "audio-too-long", "{audio}");
+}

@@ -163,3 +163,34 @@ async fn cli_refuses_a_duplicate_username_with_a_clear_message() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("already taken"));
 }
+
+#[actix_web::test]
+async fn cli_resets_a_password_and_reports_migrations() {
+    let app = TestApp::spawn().await;
+    app.user_with_roles("author", &["contributor"]).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_microcat"))
+        .args([
+            "user",
+            "passwd",
+            "--username",
+            "author",
+            "--password-stdin",
+            "--database-url",
+            &app.settings.database_url,
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"reset-password-1\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(app.try_login("author", PASSWORD).await.status, 401);
+    app.login("author", "reset-password-1").await;
+    let migrate = Command::new(env!("CARGO_BIN_EXE_microcat"))
+        .args(["migrate", "--database-url", &app.settings.database_url])
+        .output()
+        .unwrap();
+    assert!(migrate.status.success());
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date (0 migrations applied now)"));
+}
