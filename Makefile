@@ -9,7 +9,7 @@ BIN := $(CARGO_TARGET_DIR)/release/microcat
 APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
 	libavfilter-dev libavdevice-dev ffmpeg libturbojpeg0-dev libheif-dev \
-	postgresql chromium chromium-driver python3 curl
+	postgresql chromium chromium-driver fonts-noto-cjk python3 curl
 
 .PHONY: deps build run test bench check fmt
 

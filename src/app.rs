@@ -207,7 +207,8 @@ fn serve(
             .wrap(http::security_headers())
             .wrap(TracingLogger::default())
             .configure(http::routes)
-            .default_service(web::to(http::not_found))
+            .configure(crate::web::routes)
+            .default_service(web::to(crate::web::fallback))
     })
     .workers(workers)
     .listen(listener)?

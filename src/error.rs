@@ -19,6 +19,9 @@ pub enum ApiError {
     /// The body was not JSON, or not UTF-8 (400).
     #[error("{0}")]
     MalformedJson(String),
+    /// A page's form body could not be read (400).
+    #[error("{0}")]
+    MalformedForm(String),
     /// A query-string parameter could not be used (400).
     #[error("{message}")]
     InvalidQuery { field: Option<String>, message: String },
@@ -106,6 +109,7 @@ impl ApiError {
         match self {
             ApiError::Field(error) => error.code,
             ApiError::MalformedJson(_) => "malformed-json",
+            ApiError::MalformedForm(_) => "malformed-form",
             ApiError::InvalidQuery { .. } => "invalid-query-parameter",
             ApiError::InvalidPath(_) => "invalid-path-parameter",
             ApiError::InvalidSearch(_) => "invalid-query",
@@ -184,6 +188,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Field(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedJson(_)
+            | ApiError::MalformedForm(_)
             | ApiError::InvalidQuery { .. }
             | ApiError::InvalidPath(_)
             | ApiError::InvalidSearch(_)

@@ -17,3 +17,4 @@ pub mod search;
 pub mod service;
 pub mod storage;
 pub mod telemetry;
+pub mod web;

@@ -69,11 +69,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Answers any unmatched path.
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound { code: "route-not-found", message: "no such route".into() })
-}
-
 /// Headers every response carries.
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
@@ -86,11 +81,11 @@ pub fn security_headers() -> DefaultHeaders {
 /// the envelope, so a client never sees an empty or HTML error body.
 pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
-        let is_json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-        if is_json {
+        // JSON errors are already enveloped; HTML ones are the pages' own error pages.
+        let is_rendered = response.headers().get(header::CONTENT_TYPE).is_some_and(|value| {
+            value.as_bytes().starts_with(b"application/json") || value.as_bytes().starts_with(b"text/html")
+        });
+        if is_rendered {
             return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
         }
         let error = error_for_status(response.status());

@@ -48,8 +48,19 @@ pub async fn create_session(
     let login = body.into_inner()?;
     let client_addr = req.peer_addr().map(|address| address.ip().to_string());
     let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password, client_addr).await?;
+    let [session_cookie, csrf_cookie] = session_cookies(&granted, app.settings.cookie_secure);
+    let response = LoginResponse {
+        user: UserResponse::from(granted.user),
+        token: granted.token,
+        csrf_token: granted.csrf_token,
+        expires_at: granted.expires_at,
+    };
+    Ok(HttpResponse::Ok().cookie(session_cookie).cookie(csrf_cookie).json(response))
+}
+
+/// The HttpOnly session cookie and the script-readable CSRF cookie of a new session.
+pub fn session_cookies(granted: &accounts::LoginGranted, secure: bool) -> [Cookie<'static>; 2] {
     let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));
-    let secure = app.settings.cookie_secure;
     let session_cookie = Cookie::build(SESSION_COOKIE, granted.token.clone())
         .path("/")
         .http_only(true)
@@ -63,13 +74,16 @@ pub async fn create_session(
         .secure(secure)
         .max_age(max_age)
         .finish();
-    let response = LoginResponse {
-        user: UserResponse::from(granted.user),
-        token: granted.token,
-        csrf_token: granted.csrf_token,
-        expires_at: granted.expires_at,
-    };
-    Ok(HttpResponse::Ok().cookie(session_cookie).cookie(csrf_cookie).json(response))
+    [session_cookie, csrf_cookie]
+}
+
+/// Expired copies of the session cookies, which make the browser drop them.
+pub fn removal_cookies() -> [Cookie<'static>; 2] {
+    [SESSION_COOKIE, CSRF_COOKIE].map(|name| {
+        let mut expired = Cookie::build(name, "").path("/").finish();
+        expired.make_removal();
+        expired
+    })
 }
 
 /// Logs out: revokes the session and clears the cookies.
@@ -77,9 +91,7 @@ pub async fn create_session(
 pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
     accounts::logout(&app.db, &app.sessions, &user.0).await?;
     let mut response = HttpResponse::NoContent().finish();
-    for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        let mut expired = Cookie::build(name, "").path("/").finish();
-        expired.make_removal();
+    for expired in removal_cookies() {
         response.add_cookie(&expired).map_err(|error| ApiError::Internal(error.to_string()))?;
     }
     Ok(response)

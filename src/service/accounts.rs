@@ -440,3 +440,9 @@ pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(),
     .await??;
     Ok(())
 }
+
+/// Display names of accounts by id (unknown ids are absent).
+pub async fn display_names(db: &Db, ids: Vec<String>) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let pairs = db.read(move |conn| users::display_names(conn, &ids)).await?;
+    Ok(pairs.into_iter().collect())
+}

@@ -2,6 +2,7 @@
 //! processing jobs, and the files a caller may be served. Every access goes through the
 //! work's visibility.
 
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
@@ -506,4 +507,32 @@ mod tests {
         assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
         assert_eq!(human_bytes(1000), "1000 bytes");
     }
+}
+
+/// The small thumbnail of a work's cover, else of its first main or other ready visual medium.
+/// `media` holds `(work_id, media_id, role, derivatives)` rows, as `db::media::thumbnails_for` loads them.
+pub fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
+    let candidates =
+        media.iter().filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains("small.jpg"));
+    let rank = |role: &str| match role {
+        "cover" => 0,
+        "main" => 1,
+        _ => 2,
+    };
+    let best = candidates.min_by_key(|(_, _, role, _)| rank(role))?;
+    Some(format!("/api/v1/media/{}/derivatives/small.jpg", best.1))
+}
+
+/// Thumbnail URLs of works the caller already sees, by work id (works without one are absent).
+pub async fn work_thumbnails(db: &Db, work_ids: Vec<String>) -> Result<HashMap<String, String>, ApiError> {
+    let rows = db.read(move |conn| crate::db::media::thumbnails_for(conn, &work_ids)).await?;
+    let mut found = HashMap::new();
+    for (work_id, ..) in &rows {
+        if !found.contains_key(work_id)
+            && let Some(url) = thumbnail_for(work_id, &rows)
+        {
+            found.insert(work_id.clone(), url);
+        }
+    }
+    Ok(found)
 }

@@ -241,6 +241,44 @@ impl Step<'_> {
     }
 }
 
+/// The steps the caller may take on a work now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOptions {
+    /// Allowed actions, in lifecycle order (a comment is assumed where one is required).
+    pub actions: Vec<Action>,
+    /// The work awaits a decision the caller would make, but it is their own work.
+    pub barred_as_own_work: bool,
+}
+
+/// What `user` may do with `work`; `signoffs` are this round's first-level approvals.
+pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[String]) -> StepOptions {
+    let named = |name: &str| name == user.display_name || name == user.username;
+    let actor = Actor {
+        roles: &user.roles,
+        is_creator: work.created_by == user.id.as_str(),
+        is_team_member: work.credits.iter().any(|credit| named(&credit.name))
+            || work.assignees.iter().any(|id| id == user.id.as_str()),
+    };
+    let signed_already = signoffs.iter().any(|reviewer| reviewer == user.id.as_str());
+    let mut barred_as_own_work = false;
+    let mut actions = Vec::new();
+    for action in lifecycle::allowed_actions(work.kind, work.status) {
+        match lifecycle::check(work.kind, work.status, action, &actor, Some("-")) {
+            Ok(_) if action == Action::Approve && signed_already => {}
+            Ok(_) => actions.push(action),
+            Err(Refusal::SelfReview) => barred_as_own_work = true,
+            Err(_) => {}
+        }
+    }
+    StepOptions { actions, barred_as_own_work }
+}
+
+/// This round's first-level approvals of a work (reviewer ids).
+pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<String>, ApiError> {
+    let (id, round) = (work.id.clone(), work.review_round);
+    Ok(db.read(move |conn| review::signoffs_of(conn, &id, round)).await?)
+}
+
 /// A work waiting for the caller's decision.
 #[derive(Debug, Clone)]
 pub struct QueueItem {

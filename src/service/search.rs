@@ -183,22 +183,9 @@ fn build_hits(
             status: row.status.clone(),
             unit: row.unit.clone(),
             published_at: row.published_at.map(|time| time.and_utc()),
-            thumbnail_url: thumbnail_for(&id, thumbnails),
+            thumbnail_url: super::media::thumbnail_for(&id, thumbnails),
             score,
         });
     }
     hits
-}
-
-/// The small thumbnail of a work's cover, else its first main or other ready visual medium.
-fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
-    let candidates: Vec<&(String, String, String, String)> =
-        media.iter().filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains("small.jpg")).collect();
-    let rank = |role: &str| match role {
-        "cover" => 0,
-        "main" => 1,
-        _ => 2,
-    };
-    let best = candidates.into_iter().min_by_key(|(_, _, role, _)| rank(role))?;
-    Some(format!("/api/v1/media/{}/derivatives/small.jpg", best.1))
 }

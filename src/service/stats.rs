@@ -21,6 +21,8 @@ pub enum GroupBy {
     Status,
     Unit,
     Month,
+    /// `YYYY-MM/kind`: the dashboard's stacked monthly chart.
+    MonthAndKind,
 }
 
 impl GroupBy {
@@ -31,6 +33,7 @@ impl GroupBy {
             "status" => Some(GroupBy::Status),
             "unit" => Some(GroupBy::Unit),
             "month" => Some(GroupBy::Month),
+            "month_kind" => Some(GroupBy::MonthAndKind),
             _ => None,
         }
     }
@@ -86,6 +89,7 @@ fn group_key(row: &WorkRow, group_by: GroupBy) -> String {
         GroupBy::Status => row.status.clone(),
         GroupBy::Unit => row.unit.clone().unwrap_or_else(|| "(none)".into()),
         GroupBy::Month => row.created_at.format("%Y-%m").to_string(),
+        GroupBy::MonthAndKind => format!("{}/{}", row.created_at.format("%Y-%m"), row.kind),
     }
 }
 

@@ -225,6 +225,11 @@ fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
 }
 
 /// May this caller change this work's fields now?
+/// Whether `user` may change `work`'s fields (and add media) now.
+pub fn may_edit(user: &AuthUser, work: &Work) -> bool {
+    (work.created_by == user.id.as_str() || user.is_admin()) && work.status.is_editable()
+}
+
 pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
     if row.created_by != user.id.as_str() && !user.is_admin() {
         return Err(ApiError::Forbidden("only the work's creator or an admin may change it".into()));

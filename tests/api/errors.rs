@@ -168,8 +168,11 @@ async fn limits_are_named_in_messages() {
 }
 
 #[actix_web::test]
-async fn unknown_routes_outside_the_api_are_json_too() {
+async fn unknown_pages_outside_the_api_are_an_html_404_naming_the_code() {
     let app = TestApp::spawn().await;
     let reply = app.request(Method::GET, "/definitely/not/here", None, None).await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (404, "route-not-found"));
+    assert_eq!(reply.status, 404);
+    assert!(reply.header("content-type").unwrap_or_default().starts_with("text/html"));
+    assert!(reply.header("content-security-policy").unwrap_or_default().contains("script-src 'self'"));
+    assert!(reply.text().contains("route-not-found"));
 }

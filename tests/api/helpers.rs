@@ -125,7 +125,7 @@ impl TestApp {
         let db = application.db();
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
-        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        let client = awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
         let placeholder = Session { user_id: String::new(), token: String::new(), csrf_token: String::new() };
         let mut app = Self { address, db, settings, admin: placeholder, handle, client, _dir: dir };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;

@@ -8,6 +8,7 @@ mod errors;
 mod fixtures;
 mod helpers;
 mod media;
+mod pages;
 mod production;
 mod search;
 mod search_corpus;

@@ -1,0 +1,83 @@
+//! `/`: the viewer's works, what waits for them, and the production chart.
+
+use actix_web::web;
+use askama::Template;
+use chrono::{TimeZone, Utc};
+
+use super::chart::{self, MonthlyChart};
+use super::page::{self, Chrome, PageResult, Viewer};
+use super::views::WorkCard;
+use super::works::{cards_of, plain_query};
+use crate::db::works::WorkOrder;
+use crate::domain::work::Kind;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::service::review;
+use crate::service::stats::{self, GroupBy};
+use crate::service::works as service;
+
+struct Total {
+    kind: &'static str,
+    label: &'static str,
+    count: u64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    my_works: Vec<WorkCard>,
+    queue_count: Option<usize>,
+    overdue: Vec<WorkCard>,
+    chart: MonthlyChart,
+    chart_width: u32,
+    chart_height: u32,
+    published: Vec<Total>,
+}
+
+/// Works past their due date that the viewer created or is assigned to.
+async fn overdue_for(app: &AppState, viewer: &Viewer) -> Result<Vec<WorkCard>, ApiError> {
+    let me = viewer.user.id.as_str();
+    let columns = review::board(&app.db, &viewer.user, None).await?;
+    let cards = columns
+        .into_iter()
+        .flat_map(|(_, cards)| cards)
+        .filter(|card| card.overdue && (card.work.created_by == me || card.work.assignees.iter().any(|id| id == me)));
+    Ok(cards.map(|card| WorkCard { overdue: true, ..WorkCard::of(&card.work, viewer.lang, None) }).collect())
+}
+
+/// `GET /`.
+pub async fn get_dashboard(app: web::Data<AppState>, viewer: Viewer) -> PageResult {
+    let user = &viewer.user;
+    let mine_query = service::WorkQuery {
+        created_by: Some(user.id.as_str().to_owned()),
+        ..plain_query(WorkOrder::RecentlyUpdated, 12)
+    };
+    let mine = service::list_works(&app.db, user, mine_query).await?;
+    let queue_count = match viewer.is_reviewer() {
+        true => Some(review::review_queue(&app.db, user).await?.len()),
+        false => None,
+    };
+    let since_always = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+    let numbers = stats::stats(&app.db, user, since_always, None, GroupBy::MonthAndKind).await?;
+    let months = chart::last_months(numbers.to);
+    let published = Kind::ALL
+        .iter()
+        .map(|kind| Total {
+            kind: kind.as_str(),
+            label: viewer.lang.kind(*kind),
+            count: numbers.published.get(kind.as_str()).copied().unwrap_or(0),
+        })
+        .collect();
+    let page = DashboardPage {
+        chrome: viewer.chrome("dashboard", None),
+        my_works: cards_of(&app, &mine.items, viewer.lang).await?,
+        queue_count,
+        overdue: overdue_for(&app, &viewer).await?,
+        chart: chart::monthly_by_kind(&numbers.created, &months, viewer.lang),
+        chart_width: chart::WIDTH,
+        chart_height: chart::HEIGHT,
+        published,
+    };
+    page::render(&page)
+}

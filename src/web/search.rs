@@ -1,0 +1,195 @@
+//! `/search?q=…`: one box, highlighted results with thumbnails, facets as links that add a
+//! filter, pagination — all in the URL, so a search can be bookmarked and shared.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use askama::Template;
+use serde::Deserialize;
+
+use super::i18n::Lang;
+use super::page::{self, Chrome, PageResult, Viewer};
+use super::views::{self, Pager};
+use crate::domain::page::Page;
+use crate::domain::work::{Kind, Status};
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::http::works::{kind_and_status, non_blank, parse_date_bound};
+use crate::service::search::{self as service, SearchHit, SearchInput};
+
+const PER_PAGE: i64 = 20;
+
+/// The search as it stands in the URL.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct SearchParams {
+    q: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    unit: Option<String>,
+    year: Option<String>,
+    page: Option<String>,
+}
+
+impl SearchParams {
+    fn value(&self, name: &str) -> String {
+        let field = match name {
+            "q" => &self.q,
+            "kind" => &self.kind,
+            "status" => &self.status,
+            "unit" => &self.unit,
+            "year" => &self.year,
+            _ => &self.page,
+        };
+        field.clone().unwrap_or_default()
+    }
+
+    /// This search with one parameter changed (an empty value removes it); back to page 1.
+    fn with(&self, name: &str, value: &str) -> String {
+        let names = ["q", "kind", "status", "unit", "year"];
+        let values: Vec<(&str, String)> =
+            names.iter().map(|key| (*key, if *key == name { value.to_owned() } else { self.value(key) })).collect();
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(key, value)| (*key, value.as_str())).collect();
+        views::link("/search", &pairs)
+    }
+
+    fn page_href(&self, page: i64) -> String {
+        let mut href = self.with("page", "");
+        href.push_str(&format!("&page={page}"));
+        href
+    }
+
+    fn to_input(&self) -> Result<SearchInput, ApiError> {
+        let (kind, status) = kind_and_status(self.kind.clone(), self.status.clone())?;
+        let year = non_blank(self.year.clone());
+        let bound = |suffix: &str, end: bool| {
+            year.as_ref().map(|year| parse_date_bound("year", &format!("{year}{suffix}"), end)).transpose()
+        };
+        Ok(SearchInput {
+            q: self.value("q"),
+            kind,
+            status,
+            unit: non_blank(self.unit.clone()),
+            tag: None,
+            from: bound("-01-01", false)?,
+            to: bound("-12-31", true)?,
+            newest_first: false,
+            page: Page { page: self.value("page").parse().unwrap_or(1).clamp(1, 500), per_page: PER_PAGE },
+        })
+    }
+}
+
+struct ResultItem {
+    hit: SearchHit,
+    kind_label: &'static str,
+    status_label: &'static str,
+}
+
+struct FacetLink {
+    label: String,
+    count: u64,
+    href: String,
+    active: bool,
+}
+
+struct FacetGroup {
+    title: &'static str,
+    links: Vec<FacetLink>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    chrome: Chrome,
+    q: String,
+    searched: bool,
+    error: Option<String>,
+    total: usize,
+    took_ms: u64,
+    results: Vec<ResultItem>,
+    facets: Vec<FacetGroup>,
+    filtered: bool,
+    clear_href: String,
+    pager: Pager,
+}
+
+fn facet_label(lang: Lang, group: &str, value: &str) -> String {
+    match group {
+        "kind" => Kind::parse(value).map(|kind| lang.kind(kind).to_owned()),
+        "status" => Status::parse(value).map(|status| lang.status(status).to_owned()),
+        _ => None,
+    }
+    .unwrap_or_else(|| value.to_owned())
+}
+
+fn facet_groups(params: &SearchParams, facets: &crate::search::searcher::FacetCounts, lang: Lang) -> Vec<FacetGroup> {
+    let t = lang.text();
+    let titles = [("kind", t.kind), ("status", t.status), ("unit", t.unit), ("year", t.facet_year)];
+    titles
+        .iter()
+        .filter_map(|(group, title)| {
+            let counts = facets.get(*group)?;
+            let current = params.value(group);
+            let links = counts
+                .iter()
+                .map(|(value, count)| FacetLink {
+                    label: facet_label(lang, group, value),
+                    count: *count,
+                    active: current == *value,
+                    href: params.with(group, if current == *value { "" } else { value }),
+                })
+                .collect::<Vec<_>>();
+            (!links.is_empty()).then_some(FacetGroup { title, links })
+        })
+        .collect()
+}
+
+/// `GET /search`.
+pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: web::Query<SearchParams>) -> PageResult {
+    let params = params.into_inner();
+    let q = params.value("q");
+    let lang = viewer.lang;
+    let mut page = SearchPage {
+        chrome: viewer.chrome("search", None),
+        searched: !q.trim().is_empty(),
+        q,
+        error: None,
+        total: 0,
+        took_ms: 0,
+        results: Vec::new(),
+        facets: Vec::new(),
+        filtered: ["kind", "status", "unit", "year"].iter().any(|name| !params.value(name).is_empty()),
+        clear_href: views::link("/search", &[("q", params.value("q").as_str())]),
+        pager: Pager::default(),
+    };
+    if !page.searched {
+        return page::render(&page);
+    }
+    let input = match params.to_input() {
+        Ok(input) => input,
+        Err(error) => return refused(page, error),
+    };
+    let outcome = match service::search(&app.db, &app.search, &viewer.user, input).await {
+        Ok(outcome) => outcome,
+        Err(error @ (ApiError::InvalidSearch(_) | ApiError::InvalidQuery { .. })) => return refused(page, error),
+        Err(other) => return Err(other.into()),
+    };
+    page.total = outcome.total;
+    page.took_ms = outcome.took_ms;
+    page.facets = facet_groups(&params, &outcome.facets, lang);
+    page.pager = Pager::new(outcome.page.page, PER_PAGE, outcome.total as i64, |number| params.page_href(number));
+    page.results = outcome
+        .hits
+        .into_iter()
+        .map(|hit| ResultItem {
+            kind_label: Kind::parse(&hit.kind).map(|kind| lang.kind(kind)).unwrap_or_default(),
+            status_label: Status::parse(&hit.status).map(|status| lang.status(status)).unwrap_or_default(),
+            hit,
+        })
+        .collect();
+    page::render(&page)
+}
+
+/// The page with the query's problem shown above the box.
+fn refused(mut page: SearchPage, error: ApiError) -> PageResult {
+    page.error = Some(format!("{error}（{}）", error.code()));
+    page::render_with_status(StatusCode::BAD_REQUEST, &page)
+}

@@ -1,0 +1,508 @@
+/* microcat web UI — progressive enhancement for the server-rendered pages.
+ * Every feature first checks that its elements exist, so this one file is safe on every page.
+ * The CSP forbids inline scripts and styles: everything here goes through the DOM/CSSOM, and
+ * user-supplied text is only ever set with textContent. Vanilla ES2017, no dependencies. */
+(function () {
+  'use strict';
+
+  const POLL_FAST_MS = 1500;
+  const POLL_SLOW_MS = 5000;
+  const POLL_SLOW_AFTER_MS = 60 * 1000;
+  const POLL_GIVE_UP_MS = 15 * 60 * 1000;
+  const MAX_PARALLEL_UPLOADS = 2;
+  const KEY_SEEK_STEP_S = 5;
+  const FALLBACK_MSG = { uploading: 'Uploading…', processing: 'Processing…', ready: 'Ready',
+    failed: 'Failed', network: 'Network error', done: 'Uploaded' };
+
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+
+  /** createElement with properties (className, id, textContent, hidden…) and attributes. */
+  function make(tag, props, attrs) {
+    const node = document.createElement(tag);
+    Object.keys(props || {}).forEach((key) => { node[key] = props[key]; });
+    Object.keys(attrs || {}).forEach((key) => node.setAttribute(key, attrs[key]));
+    return node;
+  }
+
+  function ensureChild(parent, selector, tag, className) {
+    let child = $(selector, parent);
+    if (!child) child = parent.appendChild(make(tag, { className }));
+    return child;
+  }
+
+  function csrfToken() {
+    const meta = $('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') : null;
+  }
+
+  /** Localised text: on #upload-form, or on #gallery for people who may view but not upload. */
+  function msg(name) {
+    const source = [$('#upload-form'), $('#gallery')].find((node) => node && node.hasAttribute(`data-msg-${name}`));
+    return source ? source.getAttribute(`data-msg-${name}`) : FALLBACK_MSG[name] || '';
+  }
+
+  /** 83 → "01:23", 3723 → "1:02:03" (what comments and the scrubber show). */
+  function formatClock(seconds) {
+    const total = Math.max(0, Math.floor(seconds || 0));
+    const pad = (n) => String(n).padStart(2, '0');
+    const h = Math.floor(total / 3600), m = Math.floor(total / 60) % 60, s = total % 60;
+    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+  }
+
+  /* ------------------------------------------------------------------ nav toggle (phones) */
+
+  function initNavToggle() {
+    const toggle = $('#nav-toggle'), nav = $('#mainnav');
+    if (!toggle || !nav) return;
+    toggle.addEventListener('click', () => {
+      toggle.setAttribute('aria-expanded', String(nav.classList.toggle('open')));
+    });
+  }
+
+  /* ------------------------------------------------------------------ gallery items & status polling */
+
+  function kindOf(contentType) {
+    const type = String(contentType || '');
+    return type.startsWith('image/') ? 'image' : type.startsWith('video/') ? 'video' : 'other';
+  }
+
+  const isBusy = (status) => status === 'pending' || status === 'processing';
+
+  /** The gallery entry for a medium, created (at the end of #gallery) for a fresh upload. */
+  function galleryItem(mediaId) {
+    let gallery = $('#gallery');
+    if (!gallery) {
+      // A work without media may have no gallery yet: give new items a home in section#media.
+      const section = $('section#media') || ($('#upload-form') && $('#upload-form').parentNode);
+      if (!section) return null;
+      gallery = section.insertBefore(make('ul', { id: 'gallery' }), $('#upload-form', section));
+    }
+    const existing = $$('li.media-item', gallery).find((li) => li.getAttribute('data-media-id') === mediaId);
+    if (existing) return existing;
+    const empty = $('section#media .empty');
+    if (empty) empty.hidden = true;
+    return gallery.appendChild(make('li', { className: 'media-item' }, { 'data-media-id': mediaId }));
+  }
+
+  /** Brings one li.media-item in line with the media JSON from the API. */
+  function applyMedia(li, media) {
+    const kind = kindOf(media.content_type);
+    li.setAttribute('data-status', media.status);
+    li.setAttribute('data-kind', kind);
+    const state = media.status === 'ready' || media.status === 'failed' ? media.status : 'processing';
+    ensureChild(li, 'span.media-status', 'span', 'media-status').textContent = msg(state);
+
+    const oldError = $('span.media-error', li);
+    if (media.status === 'failed') {
+      const text = (media.error && media.error.message) || msg('failed');
+      ensureChild(li, 'span.media-error', 'span', 'media-error').textContent = text;
+    } else if (oldError) {
+      oldError.remove();
+    }
+    if (media.status === 'ready') {
+      insertThumbnail(li, media);
+      if (kind === 'video' && !$('#player')) createPlayer(media);
+    }
+  }
+
+  function insertThumbnail(li, media) {
+    if ($('img.thumb, a.media-original', li)) return; // already shows a preview (server-rendered or earlier poll)
+    const link = make('a', { href: media.original_url });
+    const src = (media.thumbnails && media.thumbnails.small) || media.poster;
+    if (src) link.appendChild(make('img', { className: 'thumb', loading: 'lazy', alt: '', src }));
+    else { link.className = 'media-original'; link.textContent = media.original_filename || media.original_url; }
+    li.insertBefore(link, li.firstChild);
+  }
+
+  const polled = new Set();
+
+  /** Polls one medium until it leaves pending/processing: every 1.5 s, after a minute every 5 s, gives up at 15 min. */
+  function startPolling(li) {
+    const id = li.getAttribute('data-media-id');
+    if (!id || polled.has(id) || !isBusy(li.getAttribute('data-status'))) return;
+    polled.add(id);
+    const started = Date.now();
+    const stop = () => polled.delete(id);
+
+    function schedule() {
+      const elapsed = Date.now() - started;
+      if (elapsed > POLL_GIVE_UP_MS) return stop();
+      setTimeout(tick, elapsed > POLL_SLOW_AFTER_MS ? POLL_SLOW_MS : POLL_FAST_MS);
+    }
+
+    function tick() {
+      fetch(`/api/v1/media/${encodeURIComponent(id)}`,
+        { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
+        .then((response) => {
+          // Deleted or no longer ours: further polling cannot succeed.
+          if ([401, 403, 404].includes(response.status)) return null;
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          return response.json();
+        })
+        .then((media) => {
+          if (media) applyMedia(li, media);
+          if (media && isBusy(media.status)) schedule(); else stop();
+        })
+        .catch(schedule); // network hiccup or 5xx: keep trying until the deadline
+    }
+    schedule();
+  }
+
+  /* ------------------------------------------------------------------ upload */
+
+  function initUpload() {
+    const form = $('#upload-form'), input = $('#file-input');
+    if (!form || !input) return;
+    const roleSelect = $('#upload-role');
+    const list = $('#upload-list') || form.appendChild(make('ul', { id: 'upload-list' }));
+    const url = form.getAttribute('data-upload-url') || form.action;
+    const queue = [];
+    let active = 0;
+
+    function enqueue(files) {
+      // The role is read now, so changing the select afterwards does not affect files already queued.
+      Array.from(files).forEach((file) => queue.push({ file, role: roleSelect ? roleSelect.value : '', li: uploadItem(file) }));
+      pump();
+    }
+
+    function uploadItem(file) {
+      const li = make('li', { className: 'upload-item' });
+      li.append(make('span', { className: 'upload-name', textContent: file.name }),
+        make('progress', { max: 100, value: 0 }), make('span', { className: 'upload-status' }));
+      return list.appendChild(li);
+    }
+
+    function pump() {
+      while (active < MAX_PARALLEL_UPLOADS && queue.length) { active++; send(queue.shift()); }
+    }
+
+    function send(job) {
+      const li = job.li;
+      $('.upload-status', li).textContent = msg('uploading');
+      const data = new FormData();
+      data.append('role', job.role); // the server reads `role` before it streams the file
+      data.append('file', job.file, job.file.name);
+      const xhr = new XMLHttpRequest(); // not fetch: only XHR reports upload progress
+      xhr.open('POST', url);
+      xhr.setRequestHeader('Accept', 'application/json');
+      const token = csrfToken();
+      if (token) xhr.setRequestHeader('X-CSRF-Token', token);
+      xhr.upload.addEventListener('progress', (e) => {
+        if (e.lengthComputable) $('progress', li).value = Math.round((e.loaded / e.total) * 100);
+      });
+      xhr.addEventListener('load', () => (xhr.status === 201 ? succeed(li, xhr) : fail(li, xhr)));
+      ['error', 'timeout', 'abort'].forEach((type) => xhr.addEventListener(type, () => failWith(li, msg('network'))));
+      xhr.addEventListener('loadend', () => { active--; pump(); }); // a failure never stops the rest
+      xhr.send(data);
+    }
+
+    function succeed(li, xhr) {
+      $('progress', li).value = 100;
+      li.classList.add('done');
+      $('.upload-status', li).textContent = msg('done');
+      const media = parseJson(xhr.responseText);
+      const item = media && media.id != null ? galleryItem(String(media.id)) : null;
+      if (!item) return;
+      applyMedia(item, media);
+      startPolling(item);
+    }
+
+    function fail(li, xhr) {
+      const envelope = (parseJson(xhr.responseText) || {}).error || {};
+      const local = envelope.code ? form.getAttribute(`data-msg-code-${envelope.code}`) : null;
+      const server = envelope.message || `HTTP ${xhr.status}`;
+      failWith(li, local ? `${local}: ${server}` : server);
+    }
+
+    function failWith(li, text) {
+      li.classList.add('failed');
+      $('.upload-status', li).textContent = msg('failed');
+      ensureChild(li, 'span.upload-error', 'span', 'upload-error').textContent = text;
+    }
+
+    function takeInputFiles() {
+      if (!input.files || !input.files.length) return;
+      enqueue(input.files);
+      input.value = ''; // so that picking the same file again fires `change` again
+    }
+
+    input.addEventListener('change', takeInputFiles);
+    // Without JS the form could post the file itself; with JS the queue does the work.
+    form.addEventListener('submit', (e) => { e.preventDefault(); takeInputFiles(); });
+    const zone = $('#drop-zone');
+    if (zone) initDropZone(zone, input, enqueue);
+  }
+
+  function parseJson(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  function initDropZone(zone, input, enqueue) {
+    const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+    const over = (e) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault(); // required for the drop event to fire
+      e.dataTransfer.dropEffect = 'copy';
+      zone.classList.add('dragover');
+    };
+    zone.addEventListener('dragenter', over);
+    zone.addEventListener('dragover', over);
+    zone.addEventListener('dragleave', (e) => {
+      if (!zone.contains(e.relatedTarget)) zone.classList.remove('dragover');
+    });
+    zone.addEventListener('drop', (e) => {
+      e.preventDefault();
+      zone.classList.remove('dragover');
+      if (e.dataTransfer && e.dataTransfer.files.length) enqueue(e.dataTransfer.files);
+    });
+    zone.addEventListener('click', (e) => {
+      if (e.target !== input && !e.target.closest('label, select, button, a')) input.click();
+    });
+    zone.addEventListener('keydown', (e) => {
+      if (e.target !== zone || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      input.click();
+    });
+    // A file dropped just beside the zone would otherwise make the browser navigate to it.
+    ['dragover', 'drop'].forEach((type) => window.addEventListener(type, (e) => { if (hasFiles(e)) e.preventDefault(); }));
+  }
+
+  /* ------------------------------------------------------------------ player & storyboard scrubbing */
+
+  function createPlayer(media) {
+    const section = $('section#media') || ($('#gallery') && $('#gallery').parentNode);
+    if (!section) return;
+    const video = make('video', { id: 'player', controls: true, preload: 'metadata', src: media.original_url },
+      { playsinline: '' });
+    if (media.poster) video.poster = media.poster;
+    const scrubber = make('div', { id: 'scrubber', tabIndex: 0 }, { role: 'slider' });
+    if (media.storyboard && media.storyboard.vtt) scrubber.setAttribute('data-vtt', media.storyboard.vtt);
+    if (media.duration_ms != null) scrubber.setAttribute('data-duration-ms', String(media.duration_ms));
+    const box = make('div', { id: 'player-box' });
+    box.append(video, scrubber, make('div', { id: 'scrub-preview', hidden: true }));
+    // At the start of the section, but below its heading if it begins with one.
+    const first = section.firstElementChild;
+    section.insertBefore(box, first && /^H[1-6]$/.test(first.tagName) ? first.nextSibling : section.firstChild);
+    initScrubber();
+  }
+
+  const parseTimestamp = (text) => text.split(':').reduce((acc, part) => acc * 60 + parseFloat(part), 0);
+
+  /** Storyboard cues; sprite URLs are resolved against the VTT's own URL (the server writes them relative). */
+  function parseVtt(text, baseUrl) {
+    const time = '((?:\\d+:)?\\d{1,2}:\\d{2}(?:\\.\\d+)?)';
+    const cueLine = new RegExp(`^\\s*${time}\\s*-->\\s*${time}`);
+    const lines = text.replace(/\r\n?/g, '\n').split('\n');
+    const cues = [];
+    lines.forEach((line, i) => {
+      const times = cueLine.exec(line);
+      const payload = times ? (lines[i + 1] || '').trim() : '';
+      const match = /^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(payload);
+      if (!match) return;
+      let url;
+      try { url = new URL(match[1], baseUrl).href; } catch (e) { return; }
+      const [x, y, w, h] = match.slice(2).map(Number);
+      cues.push({ start: parseTimestamp(times[1]), end: parseTimestamp(times[2]), url, x, y, w, h });
+    });
+    return cues;
+  }
+
+  function findCue(cues, t) {
+    const last = cues[cues.length - 1];
+    return cues.find((cue) => t >= cue.start && t < cue.end) || (last && t >= last.start ? last : null);
+  }
+
+  function loadCues(scrubber) {
+    const vtt = scrubber.getAttribute('data-vtt');
+    const url = vtt ? new URL(vtt, location.href) : null;
+    if (!url || url.origin !== location.origin) return Promise.resolve([]);
+    return fetch(url.href, { credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.text() : ''))
+      .then((text) => parseVtt(text, url.href))
+      .catch(() => []); // without a storyboard the bar still seeks, just without pictures
+  }
+
+  function initScrubber() {
+    const player = $('#player'), scrubber = $('#scrubber'), preview = $('#scrub-preview');
+    if (!player || !scrubber || scrubber.hasAttribute('data-js-bound')) return;
+    scrubber.setAttribute('data-js-bound', '');
+    const progress = ensureChild(scrubber, '.scrub-progress', 'div', 'scrub-progress');
+    const label = preview && ensureChild(preview, 'span.scrub-time', 'span', 'scrub-time');
+    let cues = [];
+    let dragging = false;
+    loadCues(scrubber).then((loaded) => { cues = loaded; });
+
+    function duration() {
+      if (isFinite(player.duration) && player.duration > 0) return player.duration;
+      const ms = parseFloat(scrubber.getAttribute('data-duration-ms'));
+      return ms > 0 ? ms / 1000 : 0;
+    }
+
+    function pointAt(clientX) {
+      const rect = scrubber.getBoundingClientRect();
+      const fraction = rect.width ? Math.min(1, Math.max(0, (clientX - rect.left) / rect.width)) : 0;
+      return { t: fraction * duration(), offset: fraction * rect.width, rect };
+    }
+
+    function showPreview(at) {
+      if (!preview) return;
+      const cue = findCue(cues, at.t);
+      const style = preview.style;
+      preview.hidden = false;
+      label.textContent = formatClock(at.t);
+      preview.classList.toggle('time-only', !cue);
+      style.width = cue ? `${cue.w}px` : '';
+      style.height = cue ? `${cue.h}px` : '';
+      style.backgroundImage = cue ? `url("${cue.url.replace(/["\\]/g, '\\$&')}")` : '';
+      style.backgroundPosition = cue ? `-${cue.x}px -${cue.y}px` : '';
+      const w = cue ? cue.w : preview.offsetWidth, h = cue ? cue.h : preview.offsetHeight;
+      // Coordinates are relative to the preview's (CSS-positioned) parent; keep it above the bar, inside its ends.
+      const parentRect = preview.parentElement.getBoundingClientRect();
+      const within = Math.min(Math.max(at.offset - w / 2, 0), Math.max(0, at.rect.width - w));
+      style.left = `${at.rect.left - parentRect.left + within}px`;
+      style.top = `${at.rect.top - parentRect.top - h - 8}px`;
+    }
+
+    const hidePreview = () => { if (preview) preview.hidden = true; };
+
+    function seek(t) {
+      const d = duration();
+      if (!d) return;
+      player.currentTime = Math.min(Math.max(0, t), d);
+      updateProgress();
+    }
+
+    function updateProgress() {
+      const d = duration(), now = player.currentTime || 0;
+      progress.style.width = `${d ? Math.min(100, (now / d) * 100) : 0}%`;
+      scrubber.setAttribute('aria-valuemin', '0');
+      scrubber.setAttribute('aria-valuemax', String(Math.round(d)));
+      scrubber.setAttribute('aria-valuenow', String(Math.round(now)));
+      scrubber.setAttribute('aria-valuetext', `${formatClock(now)} / ${formatClock(d)}`);
+    }
+
+    scrubber.addEventListener('pointermove', (e) => {
+      const at = pointAt(e.clientX);
+      showPreview(at);
+      if (dragging) seek(at.t);
+    });
+    scrubber.addEventListener('pointerdown', (e) => {
+      if (e.pointerType === 'mouse' && e.button !== 0) return;
+      e.preventDefault(); // no text selection while dragging
+      dragging = true;
+      scrubber.setPointerCapture(e.pointerId); // keep receiving moves when the finger leaves the thin bar
+      const at = pointAt(e.clientX);
+      showPreview(at);
+      seek(at.t);
+      scrubber.focus({ preventScroll: true });
+    });
+    const endDrag = (e) => {
+      if (!dragging) return;
+      dragging = false;
+      if (scrubber.hasPointerCapture(e.pointerId)) scrubber.releasePointerCapture(e.pointerId);
+      if (e.pointerType !== 'mouse') hidePreview(); // touch and pen have no hover to keep it useful
+    };
+    scrubber.addEventListener('pointerup', endDrag);
+    scrubber.addEventListener('pointercancel', endDrag);
+    scrubber.addEventListener('pointerleave', () => { if (!dragging) hidePreview(); });
+
+    scrubber.addEventListener('keydown', (e) => {
+      const now = player.currentTime || 0;
+      const target = { ArrowLeft: now - KEY_SEEK_STEP_S, ArrowRight: now + KEY_SEEK_STEP_S, Home: 0, End: duration() }[e.key];
+      if (target === undefined) return;
+      e.preventDefault(); // keep the page from scrolling
+      seek(target);
+    });
+
+    ['timeupdate', 'durationchange', 'loadedmetadata', 'seeked'].forEach((type) => player.addEventListener(type, updateProgress));
+    updateProgress();
+  }
+
+  /* ------------------------------------------------------------------ comment timecodes */
+
+  function initTimecodes() {
+    document.addEventListener('click', (e) => {
+      const link = e.target.closest && e.target.closest('a.timecode');
+      const player = $('#player');
+      if (!link || !player) return; // without a player the #t= link stays an ordinary link
+      const seconds = parseFloat(link.getAttribute('data-seconds'));
+      if (!isFinite(seconds)) return;
+      e.preventDefault();
+      player.currentTime = seconds;
+      const calm = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      player.scrollIntoView({ behavior: calm ? 'auto' : 'smooth', block: 'center' });
+      if (!player.hasAttribute('tabindex')) player.tabIndex = -1;
+      player.focus({ preventScroll: true });
+    });
+
+    const button = $('#use-current-time'), field = $('#comment-timecode');
+    if (!button || !field) return;
+    button.addEventListener('click', () => {
+      const player = $('#player'); // looked up now: an upload may have created it since
+      if (!player) return;
+      field.value = formatClock(player.currentTime);
+      field.dispatchEvent(new Event('input', { bubbles: true }));
+      field.focus();
+    });
+  }
+
+  /* ------------------------------------------------------------------ confirmations & double-submit guard */
+
+  function initSubmitGuards() {
+    let lastClicked = null; // for browsers without SubmitEvent.submitter
+    document.addEventListener('click', (e) => {
+      const button = e.target.closest && e.target.closest('button, input[type=submit]');
+      if (button && button.form) lastClicked = button;
+    }, true);
+
+    document.addEventListener('submit', (e) => {
+      const form = e.target;
+      const submitter = 'submitter' in e ? e.submitter : (lastClicked && lastClicked.form === form ? lastClicked : null);
+      lastClicked = null;
+      // reject/decline buttons carry data-confirm; only ask when the template provides the question.
+      if (submitter && submitter.hasAttribute('data-confirm') && !window.confirm(submitter.getAttribute('data-confirm'))) {
+        e.preventDefault();
+        return;
+      }
+      if (!e.defaultPrevented && (form.getAttribute('method') || 'get').toLowerCase() !== 'get') disableSubmitButtons(form, submitter);
+    });
+
+    // A page restored from the back/forward cache must not come back with dead buttons.
+    window.addEventListener('pageshow', (e) => {
+      if (!e.persisted) return;
+      $$('input.js-submitter').forEach((input) => input.remove());
+      $$('[data-js-disabled]').forEach((button) => {
+        button.disabled = false;
+        button.removeAttribute('data-js-disabled');
+      });
+    });
+  }
+
+  /** Disabled buttons are left out of the form data, so the clicked one's name/value travels in a hidden input. */
+  function disableSubmitButtons(form, submitter) {
+    $$('input.js-submitter', form).forEach((input) => input.remove());
+    if (submitter && submitter.name) {
+      form.appendChild(make('input', { type: 'hidden', className: 'js-submitter', name: submitter.name, value: submitter.value }));
+    }
+    $$('button:not([type=button]):not([type=reset]), input[type=submit]', form).forEach((button) => {
+      if (button.disabled) return;
+      button.disabled = true; // synchronously, before the browser collects the form data
+      button.setAttribute('data-js-disabled', '');
+    });
+  }
+
+  /* ------------------------------------------------------------------ boot */
+
+  function boot() {
+    initNavToggle();
+    initUpload();
+    $$('#gallery li.media-item').forEach(startPolling);
+    initScrubber();
+    initTimecodes();
+    initSubmitGuards();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+})();

@@ -1,0 +1,190 @@
+//! The web pages at the HTTP level: login redirects, CSRF on every form, the
+//! Content-Security-Policy, escaping, and form errors that keep what was typed. The browser
+//! suite (`tests/browser`) drives the same pages through Chromium.
+
+use awc::http::Method;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, Reply, Session, TestApp, work_json};
+
+fn cookie(session: &Session) -> String {
+    format!("microcat_session={}", session.token)
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    body.extend_pairs(pairs);
+    body.finish().into_bytes()
+}
+
+async fn page(app: &TestApp, path: &str, session: &Session) -> Reply {
+    app.raw(Method::GET, path, &[("cookie", &cookie(session))], Vec::new()).await
+}
+
+async fn post_form(app: &TestApp, path: &str, session: &Session, pairs: &[(&str, &str)]) -> Reply {
+    let headers = [("cookie", cookie(session)), ("content-type", "application/x-www-form-urlencoded".to_owned())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    app.raw(Method::POST, path, &headers, form(pairs)).await
+}
+
+#[actix_web::test]
+async fn pages_send_strangers_to_the_login_and_back() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/works", "/works/new", "/review", "/board", "/search?q=%E5%8F%8D%E8%AF%88", "/admin/users"] {
+        let reply = app.request(Method::GET, path, None, None).await;
+        assert_eq!(reply.status, 303, "{path}");
+        let location = reply.header("location").unwrap();
+        assert!(location.starts_with("/login?next="), "{path} → {location}");
+    }
+    let login = app.request(Method::GET, "/login", None, None).await;
+    assert_eq!(login.status, 200);
+    assert!(login.text().contains("name=\"username\"") && login.text().contains("name=\"password\""));
+    let flags = login.set_cookies().join("\n");
+    assert!(flags.contains("microcat_login_csrf=") && flags.contains("HttpOnly") && flags.contains("SameSite=Strict"));
+}
+
+#[actix_web::test]
+async fn the_login_form_needs_its_own_token_and_then_sets_safe_cookies() {
+    let app = TestApp::spawn().await;
+    app.user_with_roles("zhang", &["contributor"]).await;
+    let no_token = form(&[("username", "zhang"), ("password", PASSWORD)]);
+    let refused =
+        app.raw(Method::POST, "/login", &[("content-type", "application/x-www-form-urlencoded")], no_token).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("csrf-rejected"));
+
+    let body = form(&[("username", "zhang"), ("password", PASSWORD), ("csrf", "t0ken"), ("next", "/works")]);
+    let headers = [("content-type", "application/x-www-form-urlencoded"), ("cookie", "microcat_login_csrf=t0ken")];
+    let granted = app.raw(Method::POST, "/login", &headers, body).await;
+    assert_eq!((granted.status, granted.header("location").as_deref()), (303, Some("/works")));
+    let cookies = granted.set_cookies().join("\n");
+    assert!(cookies.contains("microcat_session=") && cookies.contains("HttpOnly") && cookies.contains("SameSite=Lax"));
+
+    let wrong = form(&[("username", "zhang"), ("password", "wrong-password"), ("csrf", "t0ken")]);
+    let failed = app.raw(Method::POST, "/login", &headers, wrong).await;
+    assert_eq!(failed.status, 401);
+    assert!(failed.text().contains("id=\"error\""));
+}
+
+#[actix_web::test]
+async fn every_form_post_needs_the_session_csrf_token() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let work = app.create_work(&author, work_json("weibo_post", "原稿")).await;
+    let id = work["id"].as_str().unwrap();
+    let posts = [
+        ("/works/new".to_owned(), vec![("kind", "weibo_post"), ("title", "伪造")]),
+        (format!("/works/{id}/edit"), vec![("title", "伪造"), ("version", "1")]),
+        (format!("/works/{id}/transition"), vec![("action", "submit"), ("version", "1")]),
+        (format!("/works/{id}/comments"), vec![("body", "伪造")]),
+        ("/logout".to_owned(), vec![]),
+    ];
+    for (path, mut pairs) in posts {
+        for token in [None, Some("not-the-token")] {
+            let mut sent = pairs.clone();
+            if let Some(token) = token {
+                sent.push(("csrf", token));
+            }
+            let reply = post_form(&app, &path, &author, &sent).await;
+            assert_eq!(reply.status, 403, "{path} with {token:?}: {}", reply.text());
+        }
+        pairs.push(("csrf", ""));
+    }
+    let after = app.get(&format!("/api/v1/works/{id}"), &author).await.json();
+    assert_eq!((after["title"].as_str(), after["status"].as_str()), (Some("原稿"), Some("draft")));
+    assert_eq!(app.get("/api/v1/works", &author).await.json()["total"], 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/works/{id}/comments"), &author).await.json()["items"].as_array().map(Vec::len),
+        Some(0)
+    );
+}
+
+#[actix_web::test]
+async fn pages_escape_stored_text_under_a_strict_policy() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let mut body = work_json("weibo_post", "<script>alert(1)</script>");
+    body["body"] = json!("<img src=x onerror=alert(2)>");
+    let work = app.create_work(&author, body).await;
+    let id = work["id"].as_str().unwrap();
+    for path in [format!("/works/{id}"), "/works".to_owned(), "/".to_owned(), "/board".to_owned()] {
+        let reply = page(&app, &path, &author).await;
+        assert_eq!(reply.status, 200, "{path}");
+        let html = reply.text();
+        assert!(!html.contains("<script>alert(1)") && !html.contains("<img src=x"), "{path} leaks markup");
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || html.contains("&lt;script&gt;alert(1)"),
+            "{path}"
+        );
+        let policy = reply.header("content-security-policy").unwrap_or_default();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
+    }
+}
+
+#[actix_web::test]
+async fn a_refused_form_keeps_what_was_typed_and_names_the_field() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let long_title = "长".repeat(201);
+    let pairs = [
+        ("csrf", author.csrf_token.as_str()),
+        ("kind", "micro_film"),
+        ("title", &long_title),
+        ("body", "剧情梗概：反诈宣传进万家"),
+    ];
+    let reply = post_form(&app, "/works/new", &author, &pairs).await;
+    assert_eq!(reply.status, 422);
+    let html = reply.text();
+    assert!(html.contains("id=\"error-title\""), "{html}");
+    assert!(html.contains("200 characters"));
+    assert!(html.contains("剧情梗概：反诈宣传进万家"), "the typed text comes back");
+    assert_eq!(app.get("/api/v1/works", &author).await.json()["total"], 0);
+
+    let good = [
+        ("csrf", author.csrf_token.as_str()),
+        ("kind", "micro_film"),
+        ("title", "平安乡村"),
+        ("tags", "反诈，宣传"),
+        ("credits", "导演：张三"),
+    ];
+    let created = post_form(&app, "/works/new", &author, &good).await;
+    assert_eq!(created.status, 303, "{}", created.text());
+    let listed = app.get("/api/v1/works", &author).await.json();
+    assert_eq!(listed["items"][0]["tags"], json!(["反诈", "宣传"]));
+    assert_eq!(listed["items"][0]["credits"], json!([{"name": "张三", "role": "导演"}]));
+}
+
+#[actix_web::test]
+async fn the_language_switch_returns_only_to_this_site() {
+    let app = TestApp::spawn().await;
+    for (back, expected) in [
+        ("/works?kind=micro_film", "/works?kind=micro_film"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil", "/"),
+    ] {
+        let path =
+            format!("/lang?to=en&back={}", url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>());
+        let reply = app.request(Method::GET, &path, None, None).await;
+        assert_eq!((reply.status, reply.header("location").as_deref()), (303, Some(expected)), "{back}");
+        assert!(reply.set_cookies().join("").contains("microcat_lang=en"));
+    }
+    let admin = app.admin.clone();
+    let english =
+        app.raw(Method::GET, "/", &[("cookie", &format!("{}; microcat_lang=en", cookie(&admin)))], Vec::new()).await;
+    assert!(english.text().contains("<html lang=\"en\">") && english.text().contains("Dashboard"));
+    let chinese = page(&app, "/", &admin).await;
+    assert!(chinese.text().contains("<html lang=\"zh-CN\">") && chinese.text().contains("工作台"));
+}
+
+#[actix_web::test]
+async fn search_page_shows_a_bad_query_instead_of_failing() {
+    let app = TestApp::spawn().await;
+    let staff = app.user_with_roles("staff", &["staff"]).await;
+    let reply = page(&app, "/search?q=%22%22+OR+-", &staff).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("invalid-query") && reply.text().contains("id=\"q\""));
+    let fine = page(&app, "/search?q=%E5%8F%8D%E8%AF%88&kind=micro_film&year=2026", &staff).await;
+    assert_eq!(fine.status, 200, "{}", fine.text());
+}
