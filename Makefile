@@ -11,7 +11,7 @@ APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
 	libavfilter-dev libavdevice-dev ffmpeg libturbojpeg0-dev libheif-dev \
 	postgresql chromium chromium-driver fonts-noto-cjk python3 curl
 
-.PHONY: deps build run test bench check fmt
+.PHONY: deps build run test soak fuzz bench check fmt
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -27,6 +27,15 @@ run: build
 ## The whole suite: format, lints, docs, unit tests, and the API suite on both databases.
 test: deps
 	scripts/test.sh
+
+## Long reliability runs: crash loop ×100, 60 s of 100 clients, hostile corpus (both databases),
+## and every fuzz target for a minute.
+soak: deps
+	scripts/soak.sh
+
+## Every fuzz target for FUZZ_SECONDS (default 300) each.
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz.sh
 
 ## Benchmarks side by side with vips, ImageMagick, ffmpeg, cp, SQLite FTS5, pg_trgm and an
 ## actix hello world; prints one table and saves target/bench/results.md.

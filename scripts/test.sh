@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The gate: fmt, clippy, docs, unit tests, then the API suite once on SQLite and once on a
+# The gate: fmt, clippy, docs, unit tests, then the API and browser suites once on SQLite and once on a
 # throwaway PostgreSQL 15 cluster (initdb in a temp folder, loopback only, removed on exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +20,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 step "build tests"
 cargo test --locked --no-run
 
-step "unit tests and API suite on SQLite"
+step "unit tests, API suite and browser suite on SQLite"
 MICROCAT_TEST_DATABASE=sqlite cargo test --locked
 
-step "API suite on PostgreSQL"
+step "API suite and browser suite on PostgreSQL"
 start_postgres
-MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api
+MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api --test browser
+
+step "fuzz targets, briefly"
+FUZZ_SECONDS=${FUZZ_SECONDS:-5} scripts/fuzz.sh
 
 echo
 echo "all checks passed on sqlite and postgres"

@@ -96,12 +96,19 @@ impl Title {
     }
 }
 
+/// Free text may hold any character a person can type, but not NUL: it is never meant, and
+/// PostgreSQL cannot store it.
+pub fn reject_nul(field: &str, text: &str) -> Result<(), FieldError> {
+    if text.contains('\0') { Err(FieldError::invalid(field, "must not contain NUL characters")) } else { Ok(()) }
+}
+
 /// Checks the body size; the body keeps its whitespace (scripts are formatted text).
 pub fn parse_body(raw: Option<String>) -> Result<String, FieldError> {
     let body = raw.unwrap_or_default();
     if body.len() > BODY_MAX_BYTES {
         return Err(FieldError::too_long("body", format!("{BODY_MAX_BYTES} bytes (1 MiB)")));
     }
+    reject_nul("body", &body)?;
     Ok(body)
 }
 

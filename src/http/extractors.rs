@@ -188,14 +188,17 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::MalformedJson("request body is not valid utf-8".into()));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => ApiError::Field(data_error(&path, &inner.to_string())),
             _ => ApiError::MalformedJson(format!("request body is not valid json: {inner}")),
         }
-    })
+    })?;
+    // Anything after the value but whitespace means the client sent something else than it thinks.
+    deserializer.end().map_err(|error| ApiError::MalformedJson(format!("request body is not valid json: {error}")))?;
+    Ok(value)
 }
 
 /// Maps serde's data errors (missing, unknown or mistyped fields) to a field error.
@@ -232,6 +235,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
 
 /// Parses a query string with the same error shape as bodies.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // No stored text holds NUL, and PostgreSQL refuses it in comparisons: say so up front.
+    if let Some((name, _)) = url::form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0')) {
+        let message = format!("query parameter {name} must not contain NUL characters");
+        return Err(ApiError::InvalidQuery { field: Some(name.into_owned()), message });
+    }
     let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();

@@ -129,6 +129,45 @@ pub struct UpdateWorkRequest {
     due_date: Option<Option<String>>,
 }
 
+impl CreateWorkRequest {
+    /// The request's fields, parsed; the first wrong one is named.
+    pub fn into_fields(self) -> Result<NewWorkFields, FieldError> {
+        NewWorkFields::parse(NewWorkInput {
+            kind: self.kind,
+            title: self.title,
+            body: self.body,
+            summary: self.summary,
+            tags: self.tags.unwrap_or_default(),
+            unit: self.unit,
+            credits: self.credits.unwrap_or_default(),
+            channel: self.channel,
+            external_url: self.external_url,
+            published_at: self.published_at,
+            assignees: self.assignees.unwrap_or_default(),
+            due_date: self.due_date,
+        })
+    }
+}
+
+impl UpdateWorkRequest {
+    /// The edit, parsed (the version is read separately, as it may come as `If-Match`).
+    pub fn into_edit(self) -> Result<WorkEdit, FieldError> {
+        WorkEdit::parse(WorkEditInput {
+            title: self.title,
+            body: self.body,
+            summary: self.summary,
+            tags: self.tags,
+            unit: self.unit,
+            credits: self.credits,
+            channel: self.channel,
+            external_url: self.external_url,
+            published_at: self.published_at,
+            assignees: self.assignees,
+            due_date: self.due_date,
+        })
+    }
+}
+
 /// Distinguishes a field sent as `null` (`Some(None)`) from an absent one (`None`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -226,21 +265,7 @@ pub async fn create_work(
     body: ApiJson<CreateWorkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     service::ensure_can_create(&user.0)?;
-    let request = body.into_inner()?;
-    let fields = NewWorkFields::parse(NewWorkInput {
-        kind: request.kind,
-        title: request.title,
-        body: request.body,
-        summary: request.summary,
-        tags: request.tags.unwrap_or_default(),
-        unit: request.unit,
-        credits: request.credits.unwrap_or_default(),
-        channel: request.channel,
-        external_url: request.external_url,
-        published_at: request.published_at,
-        assignees: request.assignees.unwrap_or_default(),
-        due_date: request.due_date,
-    })?;
+    let fields = body.into_inner()?.into_fields()?;
     let work = service::create_work(&app.db, &user.0, fields).await?;
     let location = format!("/api/v1/works/{}", work.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(WorkResponse::full(work)))
@@ -303,19 +328,7 @@ pub async fn update_work(
     let id = extractors::work_id(&path)?;
     let request = body.into_inner()?;
     let version = expected_version(&req, request.version)?;
-    let edit = WorkEdit::parse(WorkEditInput {
-        title: request.title,
-        body: request.body,
-        summary: request.summary,
-        tags: request.tags,
-        unit: request.unit,
-        credits: request.credits,
-        channel: request.channel,
-        external_url: request.external_url,
-        published_at: request.published_at,
-        assignees: request.assignees,
-        due_date: request.due_date,
-    })?;
+    let edit = request.into_edit()?;
     let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
 }

@@ -105,6 +105,9 @@ pub async fn transition(
     if comment.as_ref().is_some_and(|text| text.chars().count() > COMMENT_MAX_CHARS) {
         return Err(FieldError::too_long("comment", format!("{COMMENT_MAX_CHARS} characters")).into());
     }
+    if let Some(text) = &comment {
+        crate::domain::fields::reject_nul("comment", text)?;
+    }
     let caller = user.clone();
     let two_level = two_level_kinds.to_vec();
     let (row, signoffs) = db

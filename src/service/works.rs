@@ -224,17 +224,25 @@ fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
     (changes, edit.tags)
 }
 
-/// May this caller change this work's fields now?
 /// Whether `user` may change `work`'s fields (and add media) now.
 pub fn may_edit(user: &AuthUser, work: &Work) -> bool {
-    (work.created_by == user.id.as_str() || user.is_admin()) && work.status.is_editable()
+    ensure_editable(user, work).is_ok()
 }
 
+/// Why `user` may not change `work` now, if they may not.
+pub fn ensure_editable(user: &AuthUser, work: &Work) -> Result<(), ApiError> {
+    editable(user, &work.created_by, work.status)
+}
+
+/// The same rule, on a row.
 pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
-    if row.created_by != user.id.as_str() && !user.is_admin() {
+    editable(user, &row.created_by, Status::parse(&row.status).unwrap_or(Status::Archived))
+}
+
+fn editable(user: &AuthUser, created_by: &str, status: Status) -> Result<(), ApiError> {
+    if created_by != user.id.as_str() && !user.is_admin() {
         return Err(ApiError::Forbidden("only the work's creator or an admin may change it".into()));
     }
-    let status = Status::parse(&row.status).unwrap_or(Status::Archived);
     if !status.is_editable() {
         let message = format!("a work in state {} cannot be edited", status.as_str());
         return Err(ApiError::Conflict { code: "work-not-editable", message, field: Some("status".into()) });

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::forms;
-use super::page::{self, Chrome, PageResult, SignedForm, Viewer};
+use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
 use crate::domain::page::Page;
 use crate::domain::user::Role;
 use crate::error::ApiError;
@@ -79,7 +79,7 @@ pub struct Done {
 }
 
 /// `GET /admin/users`.
-pub async fn get_users(app: web::Data<AppState>, viewer: Viewer, done: web::Query<Done>) -> PageResult {
+pub async fn get_users(app: web::Data<AppState>, viewer: Viewer, done: PageQuery<Done>) -> PageResult {
     require_admin(&viewer)?;
     users_page(&app, &viewer, done.done.as_deref(), None).await
 }

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::i18n::{LANG_COOKIE, Lang};
-use super::page::{self, Chrome, FormData, PageResult, SignedForm, Viewer};
+use super::page::{self, Chrome, FormData, PageQuery, PageResult, SignedForm, Viewer};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::extractors::constant_time_eq;
@@ -53,7 +53,7 @@ fn new_login_page(req: &HttpRequest, next: String, username: String, error: Opti
 }
 
 /// `GET /login`.
-pub async fn get_login(req: HttpRequest, viewer: Option<Viewer>, query: web::Query<LoginQuery>) -> PageResult {
+pub async fn get_login(req: HttpRequest, viewer: Option<Viewer>, query: PageQuery<LoginQuery>) -> PageResult {
     let query = query.into_inner();
     let next = page::local_path(query.next.as_deref());
     if viewer.is_some() {
@@ -113,7 +113,7 @@ pub struct LangQuery {
 }
 
 /// `GET /lang?to=en&back=/works`: remembers the language for a year.
-pub async fn get_lang(query: web::Query<LangQuery>) -> HttpResponse {
+pub async fn get_lang(query: PageQuery<LangQuery>) -> HttpResponse {
     let lang = Lang::parse(query.to.as_deref().unwrap_or_default());
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")

@@ -284,6 +284,35 @@ impl FromRequest for Viewer {
     }
 }
 
+/// A page's query string, refused as an HTML page (with the API's code) when unusable.
+#[derive(Debug)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for PageQuery<T> {
+    type Error = WebError;
+    type Future = std::future::Ready<Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let parsed = crate::http::extractors::parse_query(req.query_string()).map(PageQuery);
+        std::future::ready(parsed.map_err(WebError::Api))
+    }
+}
+
+impl<T> PageQuery<T> {
+    /// The parsed parameters.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for PageQuery<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// A decoded `application/x-www-form-urlencoded` body; repeated names keep every value.
 #[derive(Debug, Clone, Default)]
 pub struct FormData(Vec<(String, String)>);

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::forms;
-use super::page::{self, Chrome, PageResult, Viewer};
+use super::page::{self, Chrome, PageQuery, PageResult, Viewer};
 use super::views::{self, SelectOption, WorkCard};
 use crate::domain::lifecycle::Action;
 use crate::domain::work::Kind;
@@ -33,7 +33,7 @@ struct ReviewPage {
 pub async fn get_review(
     app: web::Data<AppState>,
     viewer: Viewer,
-    done: web::Query<super::work_page::Done>,
+    done: PageQuery<super::work_page::Done>,
 ) -> PageResult {
     let queue = review::review_queue(&app.db, &viewer.user).await?;
     let ids = queue.iter().flat_map(|item| item.signoffs.clone()).collect();
@@ -85,7 +85,7 @@ pub struct BoardFilter {
 }
 
 /// `GET /board`.
-pub async fn get_board(app: web::Data<AppState>, viewer: Viewer, filter: web::Query<BoardFilter>) -> PageResult {
+pub async fn get_board(app: web::Data<AppState>, viewer: Viewer, filter: PageQuery<BoardFilter>) -> PageResult {
     let kind_name = filter.into_inner().kind.filter(|raw| !raw.is_empty());
     let kind = kind_name
         .as_deref()

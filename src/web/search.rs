@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::i18n::Lang;
-use super::page::{self, Chrome, PageResult, Viewer};
+use super::page::{self, Chrome, PageQuery, PageResult, Viewer};
 use super::views::{self, Pager};
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, Status};
@@ -143,7 +143,7 @@ fn facet_groups(params: &SearchParams, facets: &crate::search::searcher::FacetCo
 }
 
 /// `GET /search`.
-pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: web::Query<SearchParams>) -> PageResult {
+pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQuery<SearchParams>) -> PageResult {
     let params = params.into_inner();
     let q = params.value("q");
     let lang = viewer.lang;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::forms;
 use super::i18n::{Lang, Text};
-use super::page::{self, Chrome, PageResult, SignedForm, Viewer};
+use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
 use crate::domain::media::MediaStatus;
@@ -274,7 +274,7 @@ pub async fn get_work(
     app: web::Data<AppState>,
     viewer: Viewer,
     path: web::Path<String>,
-    done: web::Query<Done>,
+    done: PageQuery<Done>,
 ) -> PageResult {
     work_page(&app, &viewer, work_id(&path)?, done.done_key(), None).await
 }

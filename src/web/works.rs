@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::forms;
 use super::i18n::Lang;
-use super::page::{self, Chrome, FormData, PageResult, SignedForm, Viewer};
+use super::page::{self, Chrome, FormData, PageQuery, PageResult, SignedForm, Viewer};
 use super::views::{self, Pager, SelectOption, WorkCard};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
@@ -115,7 +115,7 @@ pub async fn cards_of(app: &AppState, works: &[Work], lang: Lang) -> Result<Vec<
 }
 
 /// `GET /works`.
-pub async fn get_works(app: web::Data<AppState>, viewer: Viewer, filter: web::Query<WorksFilter>) -> PageResult {
+pub async fn get_works(app: web::Data<AppState>, viewer: Viewer, filter: PageQuery<WorksFilter>) -> PageResult {
     let filter = filter.into_inner();
     let listed = service::list_works(&app.db, &viewer.user, filter.to_query()?).await?;
     let lang = viewer.lang;
@@ -348,6 +348,7 @@ fn edit_spec(work_id: &str, version: i64) -> FormSpec {
 pub async fn get_edit_work(app: web::Data<AppState>, viewer: Viewer, path: web::Path<String>) -> PageResult {
     let id = crate::http::extractors::work_id(&path)?;
     let work = service::get_work(&app.db, &viewer.user, id).await?;
+    service::ensure_editable(&viewer.user, &work)?;
     let spec = edit_spec(&work.id, work.version);
     form_page(&app, &viewer, spec, FormValues::from_work(&work), None).await
 }

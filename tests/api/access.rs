@@ -130,3 +130,50 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
         app.request(Method::GET, "/api/v1/stats/export?format=csv", who.tokens[4].as_deref(), None).await.text();
     assert!(admin_export.contains("内部草稿标题"));
 }
+
+#[actix_web::test]
+async fn every_page_answers_every_kind_of_caller_as_the_table_says() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let work = app.create_work(&author, json!({"kind": "micro_film", "title": "内部草稿标题"})).await;
+    let w = work["id"].as_str().unwrap().to_owned();
+    let upload = app.upload(&author, &w, "cover.png", &crate::fixtures::png(20, 20), Some("cover")).await.json();
+    let m = upload["id"].as_str().unwrap().to_owned();
+    app.processed(&author, &m).await;
+    crate::search::wait_indexed(&app).await;
+    let who = principals(&app).await;
+    let q = url::form_urlencoded::byte_serialize("内部草稿".as_bytes()).collect::<String>();
+    // Pages answer a missing or dead session with a trip to /login (303) and show refusals as
+    // HTML error pages with the API's status; media URLs answer browsers by the cookie too.
+    let table: Vec<(String, [u16; 7])> = vec![
+        ("/".into(), [303, 200, 200, 200, 200, 303, 303]),
+        ("/works".into(), [303, 200, 200, 200, 200, 303, 303]),
+        ("/works/new".into(), [303, 200, 403, 403, 200, 303, 303]),
+        (format!("/works/{w}"), [303, 404, 200, 404, 200, 303, 303]),
+        (format!("/works/{w}/edit"), [303, 404, 403, 404, 200, 303, 303]),
+        ("/review".into(), [303, 403, 200, 403, 200, 303, 303]),
+        ("/board".into(), [303, 200, 200, 200, 200, 303, 303]),
+        (format!("/search?q={q}"), [303, 200, 200, 200, 200, 303, 303]),
+        ("/admin/users".into(), [303, 403, 403, 403, 200, 303, 303]),
+        (format!("/api/v1/media/{m}/original"), [401, 404, 200, 404, 200, 401, 401]),
+        (format!("/api/v1/media/{m}/derivatives/small.jpg"), [401, 404, 200, 404, 200, 401, 401]),
+    ];
+    let mut mismatches = Vec::new();
+    for (path, expected) in &table {
+        for (column, token) in who.tokens.iter().enumerate() {
+            let cookie = token.as_ref().map(|token| format!("microcat_session={token}")).unwrap_or_default();
+            let reply = app.raw(Method::GET, path, &[("cookie", cookie.as_str())], Vec::new()).await;
+            if reply.status != expected[column] {
+                mismatches.push(format!(
+                    "GET {path} as {}: expected {}, got {}",
+                    WHO[column], expected[column], reply.status
+                ));
+            }
+            let leaks = reply.text().contains("内部草稿标题");
+            if leaks && !matches!(WHO[column], "reviewer" | "admin") {
+                mismatches.push(format!("GET {path} as {} shows the draft's title", WHO[column]));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

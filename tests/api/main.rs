@@ -7,6 +7,7 @@ mod database;
 mod errors;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod media;
 mod pages;
 mod production;

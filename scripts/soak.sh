@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The long reliability runs: the crash loop with many more kills, the 100-client load for 60 s
+# and the hostile corpus, on SQLite and on a throwaway PostgreSQL; then every fuzz target for
+# a minute. Numbers are printed by the tests themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/postgres.sh
+trap stop_postgres EXIT
+
+export MICROCAT_CRASH_KILLS=${MICROCAT_CRASH_KILLS:-100}
+export MICROCAT_LOAD_SECS=${MICROCAT_LOAD_SECS:-60}
+reliability=(crash:: load:: hostile::)
+
+echo "==> reliability suite on SQLite (kills: $MICROCAT_CRASH_KILLS, load: ${MICROCAT_LOAD_SECS}s)"
+MICROCAT_TEST_DATABASE=sqlite cargo test --locked --test api -- --nocapture --test-threads=1 "${reliability[@]}"
+
+start_postgres
+echo "==> reliability suite on PostgreSQL"
+MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" \
+  cargo test --locked --test api -- --nocapture --test-threads=1 "${reliability[@]}"
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} scripts/fuzz.sh
