@@ -185,6 +185,9 @@ fn serve(
     } else {
         settings.http_workers
     };
+    // Database calls wait for a pooled connection on blocking threads: more threads than
+    // connections only add stacks and malloc arenas under load, never throughput.
+    let blocking_threads = (settings.db_pool_size as usize).div_ceil(workers) + 4;
     let login_policy = LoginPolicy::from_settings(&settings);
     let two_level_kinds = settings
         .two_level_signoff_kinds
@@ -211,6 +214,7 @@ fn serve(
             .default_service(web::to(crate::web::fallback))
     })
     .workers(workers)
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?
     .run();
     Ok(server)

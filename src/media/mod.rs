@@ -2,6 +2,7 @@
 //! (`video`) into metadata and derivatives, and the child process (`worker`) in which all
 //! decoding of untrusted files happens, so a hostile file can kill a worker, never the server.
 
+pub mod heif;
 pub mod picture;
 pub mod sniff;
 pub mod video;

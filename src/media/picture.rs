@@ -63,7 +63,7 @@ pub fn decode(
     needed_edge: u32,
     limits: DecodeLimits,
 ) -> Result<Picture, MediaFailure> {
-    let exif = if matches!(format, MediaFormat::Jpeg | MediaFormat::Webp | MediaFormat::Png) {
+    let exif = if matches!(format, MediaFormat::Jpeg | MediaFormat::Webp | MediaFormat::Png | MediaFormat::Heif) {
         read_exif(bytes)
     } else {
         ExifFacts::default()
@@ -77,6 +77,7 @@ pub fn decode(
         MediaFormat::Png => decode_generic(bytes, ImageFormat::Png, limits)?,
         MediaFormat::Gif => decode_generic(bytes, ImageFormat::Gif, limits)?,
         MediaFormat::Webp => decode_generic(bytes, ImageFormat::WebP, limits)?,
+        MediaFormat::Heif => decode_heif(bytes, limits)?,
         other => {
             return Err(MediaFailure::new(
                 "unsupported-media-type",
@@ -146,6 +147,14 @@ fn decode_jpeg_scaled(
     let image = RgbImage::from_raw(width as u32, height as u32, pixels)
         .ok_or_else(|| MediaFailure::decode("buffer size mismatch"))?;
     Ok((image, full_width, full_height))
+}
+
+/// HEIC through libheif, which already turns the picture upright (HEIF's own rotation boxes
+/// rule; an EXIF orientation inside a HEIC file is informational and must not be applied again).
+fn decode_heif(bytes: &[u8], limits: DecodeLimits) -> Result<(RgbImage, u32, u32, Option<Orientation>), MediaFailure> {
+    let image = super::heif::decode(bytes, 1 << 16, |width, height| check_pixels(width, height, limits))?;
+    let (width, height) = image.dimensions();
+    Ok((image, width, height, Some(Orientation::NoTransforms)))
 }
 
 /// Any other format through `image`, with its allocation limits set.

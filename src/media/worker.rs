@@ -73,9 +73,6 @@ fn process_picture(
     request: &WorkRequest,
     format: MediaFormat,
 ) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
-    if format == MediaFormat::Heif {
-        return Err(MediaFailure::new("unsupported-media-type", "heic/heif photos cannot be decoded on this server"));
-    }
     let bytes = std::fs::read(&request.input).map_err(MediaFailure::io)?;
     let decoded = picture::decode(&bytes, format, LARGE_EDGE, request.limits)?;
     let derivatives = thumbnails(&request.output_dir, &decoded.pixels)?;

@@ -20,8 +20,10 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use analysis::{BIGRAMS, BigramTokenizer, WORDS, WordTokenizer};
 
-/// Memory budget of the index writer, in bytes.
-const WRITER_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+/// Memory budget of the live index writer, in bytes: small batches every 250 ms need little.
+const WRITER_MEMORY_BYTES: usize = 48 * 1024 * 1024;
+/// A rebuild indexes everything at once and may use more.
+const REBUILD_MEMORY_BYTES: usize = 256 * 1024 * 1024;
 /// Name of the file that names the live generation.
 const CURRENT_FILE: &str = "CURRENT";
 
@@ -336,7 +338,7 @@ pub fn fill_generation(
 ) -> Result<u64, SearchError> {
     let generation = open_generation(root, name, jieba)?;
     let (_, fields) = schema();
-    let mut writer: IndexWriter = generation.index.writer(WRITER_MEMORY_BYTES * 2)?;
+    let mut writer: IndexWriter = generation.index.writer(REBUILD_MEMORY_BYTES)?;
     let mut count = 0;
     for document in documents {
         writer.add_document(document.to_tantivy(&fields))?;

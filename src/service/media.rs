@@ -159,11 +159,6 @@ where
     let format = sniff::sniff(&head).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!("the file is not an accepted type: accepted are {ACCEPTED}"))
     })?;
-    if format == MediaFormat::Heif {
-        return Err(ApiError::UnsupportedMediaType(
-            "heic/heif photos cannot be decoded on this server: export them as jpeg and upload again".into(),
-        ));
-    }
     let limit = context.limits.for_class(format.class());
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(8);
     let store = context.store.clone();
@@ -497,18 +492,6 @@ pub async fn derivative(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_are_named_in_binary_units() {
-        assert_eq!(human_bytes(4 * 1024 * 1024 * 1024), "4 GiB");
-        assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
-        assert_eq!(human_bytes(1000), "1000 bytes");
-    }
-}
-
 /// The small thumbnail of a work's cover, else of its first main or other ready visual medium.
 /// `media` holds `(work_id, media_id, role, derivatives)` rows, as `db::media::thumbnails_for` loads them.
 pub fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
@@ -535,4 +518,16 @@ pub async fn work_thumbnails(db: &Db, work_ids: Vec<String>) -> Result<HashMap<S
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_named_in_binary_units() {
+        assert_eq!(human_bytes(4 * 1024 * 1024 * 1024), "4 GiB");
+        assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
 }

@@ -84,7 +84,7 @@ fn axis_max(largest: u64) -> u64 {
 
 /// Whole-number gridlines from 0 to `max` (a 1, 2, 5 × 10ⁿ value): five steps when they divide it.
 fn gridline_values(max: u64) -> Vec<u64> {
-    let steps = if max % 5 == 0 { 5 } else { max.min(5) };
+    let steps = if max.is_multiple_of(5) { 5 } else { max.min(5) };
     (0..=steps).map(|step| max * step / steps).collect()
 }
 

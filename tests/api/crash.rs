@@ -201,7 +201,7 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn next(&mut self) -> u64 {
+    fn next_number(&mut self) -> u64 {
         self.counter += 1;
         self.counter
     }
@@ -287,7 +287,7 @@ impl Round<'_> {
 
     /// A unique title carrying the search token.
     fn title(&self, label: &str) -> String {
-        let n = self.ledger.borrow_mut().next();
+        let n = self.ledger.borrow_mut().next_number();
         format!("{TOKEN} {label} r{}-{n}", self.index)
     }
 
@@ -305,12 +305,13 @@ impl Round<'_> {
         Some(version)
     }
 
-    /// Creates a work as the author (panics on anything but 201: only used before the kill
-    /// can come).
+    /// Creates the pool as the author (panics on anything but 201: it runs before the round
+    /// starts, so no kill can come).
     async fn create_pool(&self) {
         for _ in 0..POOL_SIZE {
             let body = json!({"kind": "weibo_post", "title": self.title("素材池"), "body": "崩溃测试的素材池。"});
-            let Fate::Done(work) = self.change(None, Method::POST, "/api/v1/works", &self.author, json_body(&body)).await
+            let Fate::Done(work) =
+                self.change(None, Method::POST, "/api/v1/works", &self.author, json_body(&body)).await
             else {
                 panic!("creating the pool failed");
             };
@@ -406,7 +407,7 @@ async fn upload_task(round: &Round<'_>, mut rng: Rng, format: ImageFormat) {
             return;
         }
         let work = round.pick(&mut rng, true);
-        let n = round.ledger.borrow_mut().next();
+        let n = round.ledger.borrow_mut().next_number();
         let bytes = unique_image(n, format);
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let name = format!("crash-{n}.{}", if format == ImageFormat::Png { "png" } else { "jpg" });
@@ -441,7 +442,7 @@ async fn edit_task(round: &Round<'_>, mut rng: Rng) {
         };
         let title = round.title("编辑");
         let body = json!({"version": current["version"], "title": title});
-        match round.change(Some(&work), Method::PATCH, &path, &round.author, json_body(&body)).await {
+        match round.change(Some(work.as_str()), Method::PATCH, &path, &round.author, json_body(&body)).await {
             Fate::Done(after) => {
                 round.acknowledge(&work, &after, Change::Edit { title });
             }
@@ -573,7 +574,7 @@ struct Api<'a> {
 
 impl Api<'_> {
     async fn get(&self, path: &str) -> Reply {
-        match send(self.client, &self.address, Method::GET, path, Some(&self.token), None).await {
+        match send(self.client, &self.address, Method::GET, path, Some(self.token.as_str()), None).await {
             Sent::Answered(reply) => reply,
             Sent::Lost(error) => panic!("GET {path}: {error}"),
         }
@@ -589,8 +590,15 @@ impl Api<'_> {
         let accounts = [(AUTHOR, "contributor"), (REVIEWERS[0], "reviewer"), (REVIEWERS[1], "reviewer")];
         for (username, role) in accounts {
             let body = json!({"username": username, "password": PASSWORD, "display_name": username, "roles": [role]});
-            match send(self.client, &self.address, Method::POST, "/api/v1/users", Some(&self.token), json_body(&body))
-                .await
+            match send(
+                self.client,
+                &self.address,
+                Method::POST,
+                "/api/v1/users",
+                Some(self.token.as_str()),
+                json_body(&body),
+            )
+            .await
             {
                 Sent::Answered(reply) => assert_eq!(reply.status, 201, "creating {username}: {}", reply.text()),
                 Sent::Lost(error) => panic!("creating {username}: {error}"),
@@ -624,10 +632,10 @@ async fn check_acknowledged(api: &Api<'_>, ledger: &Ledger, uploads_from: usize)
     let works = api.all_works().await;
     let work = |id: &str| works.get(id).unwrap_or_else(|| panic!("acknowledged work {id} is gone"));
     for id in &ledger.works {
-        work(id);
+        assert!(works.contains_key(id), "acknowledged work {id} is gone");
     }
     for change in &ledger.changes {
-        let current = work(&change.work_id);
+        let current = work(change.work_id.as_str());
         let version = current["version"].as_i64().expect("version");
         assert!(version >= change.version, "{} went back from version {} to {version}", change.work_id, change.version);
         if version > change.version {
@@ -641,7 +649,7 @@ async fn check_acknowledged(api: &Api<'_>, ledger: &Ledger, uploads_from: usize)
         }
     }
     for (id, acked) in &ledger.acked_version {
-        let version = work(id)["version"].as_i64().expect("version");
+        let version = work(id.as_str())["version"].as_i64().expect("version");
         if ledger.uncertain.contains(id) {
             assert!(version >= *acked, "{id}: version {version} is behind the acknowledged {acked}");
         } else {
@@ -659,7 +667,8 @@ async fn check_originals(api: &Api<'_>, ledger: &Ledger) {
     for upload in &ledger.uploads {
         let reply = api.get(&format!("/api/v1/media/{}/original", upload.media_id)).await;
         assert_eq!(reply.status, 200, "original of {}: {}", upload.media_id, reply.text());
-        assert_eq!(hex::encode(Sha256::digest(&reply.body)), upload.sha256, "original of {}", upload.media_id);
+        let digest = hex::encode(Sha256::digest(reply.body.as_slice()));
+        assert_eq!(digest, upload.sha256, "original of {}", upload.media_id);
     }
 }
 
@@ -679,7 +688,10 @@ async fn check_history(api: &Api<'_>, ledger: &Ledger) {
             .iter()
             .filter(|entry| entry["action"] == "work.transition")
             .map(|entry| {
-                (entry["details"]["action"].as_str().unwrap_or_default(), entry["details"]["to"].as_str().unwrap_or_default())
+                (
+                    entry["details"]["action"].as_str().unwrap_or_default(),
+                    entry["details"]["to"].as_str().unwrap_or_default(),
+                )
             })
             .collect();
         for step in &steps {
@@ -772,7 +784,7 @@ fn stored_originals(dir: &Path) -> HashSet<String> {
     let mut found = HashSet::new();
     let mut folders = vec![dir.join("media/originals")];
     while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 folders.push(path);

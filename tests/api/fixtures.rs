@@ -135,6 +135,27 @@ pub fn heic_header() -> Vec<u8> {
     bytes
 }
 
+/// A real HEIC photo (HEVC inside HEIF, as phones write them), `width`×`height`, white in
+/// its top-left quarter and dark blue elsewhere, encoded by libheif's `heif-enc`.
+pub fn heic(width: u32, height: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("source.png");
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        if x < width / 2 && y < height / 2 { image::Rgb([255, 255, 255]) } else { image::Rgb([20, 40, 120]) }
+    });
+    picture.save(&source).expect("write the source png");
+    let target = dir.path().join("photo.heic");
+    let status = std::process::Command::new("heif-enc")
+        .args(["-q", "90", "-o"])
+        .arg(&target)
+        .arg(&source)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("heif-enc runs (make test installs libheif-examples)");
+    assert!(status.success(), "heif-enc failed");
+    std::fs::read(target).expect("read the heic")
+}
+
 /// Generated films, made once per test run.
 pub struct Films {
     _dir: tempfile::TempDir,

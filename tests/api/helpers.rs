@@ -125,7 +125,11 @@ impl TestApp {
         let db = application.db();
         let handle = application.handle();
         actix_web::rt::spawn(application.run_until_stopped());
-        let client = awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
+        // Idle pooled connections are dropped before the server's 5 s keep-alive can close one just
+        // as a request goes out on it.
+        let connector = awc::Connector::new().conn_keep_alive(Duration::from_secs(2));
+        let client =
+            awc::Client::builder().connector(connector).timeout(Duration::from_secs(60)).disable_redirects().finish();
         let placeholder = Session { user_id: String::new(), token: String::new(), csrf_token: String::new() };
         let mut app = Self { address, db, settings, admin: placeholder, handle, client, _dir: dir };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;

@@ -74,8 +74,8 @@ fn sources() -> Vec<Source> {
         Source { format: "webp", extension: "webp", bytes: fixtures::webp(64, 48) },
     ];
     sources.extend(films().files.iter().map(|(format, extension, path)| Source {
-        format: *format,
-        extension: *extension,
+        format,
+        extension,
         bytes: fixtures::read(path),
     }));
     sources
@@ -265,7 +265,7 @@ fn disguised() -> Vec<Case> {
         case("pdf named .jpg", "scan.jpg", pdf.to_vec(), Expect::Rejected),
         case("shell script named .mp4", "run.mp4", b"#!/bin/sh\ncat /etc/passwd\n".to_vec(), Expect::Rejected),
         case("wav audio named .mp3", "voice.mp3", wav.to_vec(), Expect::Rejected),
-        case("heic photo", "photo.heic", fixtures::heic_header(), Expect::Rejected),
+        case("heic header only", "photo.heic", fixtures::heic_header(), Expect::RejectedOrFailed),
         case("avif photo named .jpg", "photo.jpg", avif.to_vec(), Expect::Rejected),
         case("utf-16 html named .gif", "page.gif", utf16, Expect::Rejected),
         case("empty file", "empty.jpg", Vec::new(), Expect::Rejected),

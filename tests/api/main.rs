@@ -3,11 +3,13 @@
 
 mod access;
 mod auth;
+mod crash;
 mod database;
 mod errors;
 mod fixtures;
 mod helpers;
 mod hostile;
+mod load;
 mod media;
 mod pages;
 mod production;
