@@ -39,8 +39,12 @@ const POOL_SIZE: usize = 4;
 /// Requests per task and round: enough to have some in flight at the kill, few enough that
 /// twenty rounds stay quick in a debug build with one media worker.
 const UPLOADS_PER_TASK: u64 = 3;
-const EDITS_PER_TASK: u64 = 3;
-const COMMENTS_PER_TASK: u64 = 3;
+/// Edits and comments are cheap (no media job follows), so they keep going densely until the
+/// kill: most kills then cut one of them off mid-way.
+const EDITS_PER_TASK: u64 = 60;
+const COMMENTS_PER_TASK: u64 = 60;
+/// Their pause is this fraction of the upload pace.
+const DENSE_PACE_DIVISOR: u64 = 20;
 /// A server life lasts this long (seeded, in milliseconds) before the kill.
 const ROUND_MS: (u64, u64) = (300, 1500);
 /// How long processing may take to catch up after the last restart.
@@ -430,7 +434,7 @@ async fn upload_task(round: &Round<'_>, mut rng: Rng, format: ImageFormat) {
 /// some edits are refused with `version-conflict`: a definite "nothing changed".
 async fn edit_task(round: &Round<'_>, mut rng: Rng) {
     for _ in 0..EDITS_PER_TASK {
-        if !round.pause(&mut rng, round.pace_ms).await {
+        if !round.pause(&mut rng, round.pace_ms / DENSE_PACE_DIVISOR).await {
             return;
         }
         let work = round.pick(&mut rng, true);
@@ -506,7 +510,7 @@ async fn drive_post(round: &Round<'_>, rng: &mut Rng) -> Option<()> {
 /// Comments on any acknowledged work.
 async fn comment_task(round: &Round<'_>, mut rng: Rng) {
     for _ in 0..COMMENTS_PER_TASK {
-        if !round.pause(&mut rng, round.pace_ms).await {
+        if !round.pause(&mut rng, round.pace_ms / DENSE_PACE_DIVISOR).await {
             return;
         }
         let work = round.pick(&mut rng, false);
