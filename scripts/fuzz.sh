@@ -20,7 +20,13 @@ cargo fuzz build --sanitizer none --release
 for target in sniff search_query filename json_inputs; do
   mkdir -p "$corpus_root/$target"
   echo "==> fuzz $target for ${seconds}s"
+  log="$CARGO_TARGET_DIR/fuzz-$target.log"
+  status=0
   cargo fuzz run --sanitizer none --release "$target" "$corpus_root/$target" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked|Test unit written" || true
-  test "${PIPESTATUS[0]}" -eq 0
+    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 || status=$?
+  grep -E "^stat::(number_of_executed_units|peak_rss_mb)|ERROR|panicked|Test unit written" "$log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz target $target failed (exit $status); the input is in fuzz/artifacts/$target/" >&2
+    exit "$status"
+  fi
 done

@@ -89,15 +89,15 @@ fn is_invisible_or_bidi(c: char) -> bool {
 pub fn sanitize_filename(raw: &str) -> Option<String> {
     let last_segment = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last_segment.chars().filter(|c| !c.is_control() && !is_invisible_or_bidi(*c)).collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim();
-    if trimmed.is_empty() {
-        return None;
-    }
+    // Leading dots and spaces in any mix (`. .`, ` ..x`) would leave a hidden or dot name.
+    let trimmed = cleaned.trim_start_matches(|c: char| c == '.' || c.is_whitespace());
     let mut end = trimmed.len().min(FILENAME_MAX_BYTES);
     while !trimmed.is_char_boundary(end) {
         end -= 1;
     }
-    Some(trimmed[..end].to_owned())
+    // Trimmed after the cut, so cleaning a cleaned name changes nothing.
+    let kept = trimmed[..end].trim_end();
+    (!kept.is_empty()).then(|| kept.to_owned())
 }
 
 #[cfg(test)]
@@ -107,6 +107,12 @@ mod tests {
     #[test]
     fn path_segments_and_dot_prefixes_are_dropped() {
         assert_eq!(sanitize_filename("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(sanitize_filename(". ."), None, "found by the fuzzer");
+        assert_eq!(sanitize_filename(" . .hidden.jpg").as_deref(), Some("hidden.jpg"));
+        let cut_at_a_space = format!("{} tail", "a".repeat(FILENAME_MAX_BYTES - 1));
+        let kept = sanitize_filename(&cut_at_a_space).unwrap();
+        assert_eq!(kept.len(), FILENAME_MAX_BYTES - 1, "no trailing space after the cut");
+        assert_eq!(sanitize_filename(&kept), Some(kept), "idempotent (found by the fuzzer)");
         assert_eq!(sanitize_filename("C:\\Users\\张三\\视频.mp4").as_deref(), Some("视频.mp4"));
         assert_eq!(sanitize_filename("..").as_deref(), None);
         assert_eq!(sanitize_filename(".hidden").as_deref(), Some("hidden"));

@@ -9,9 +9,10 @@ use serde_json::json;
 use super::audit;
 use super::auth::AuthUser;
 use super::now;
-use super::works::{Work, load_visible};
+use super::works::{Work, WorkQuery, load_visible};
 use crate::db::comments::{self, CommentRow};
 use crate::db::review::{self, StatusChange, TransitionRow};
+use crate::db::works::WorkOrder;
 use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, outbox, users};
 use crate::domain::FieldError;
@@ -340,18 +341,7 @@ pub struct BoardCard {
 
 /// Works the caller may see, grouped by state in lifecycle order.
 pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ApiError> {
-    let query = super::works::WorkQuery {
-        kind,
-        status: None,
-        unit: None,
-        tag: None,
-        created_by: None,
-        from: None,
-        to: None,
-        deleted: false,
-        order: crate::db::works::WorkOrder::Oldest,
-        page: crate::domain::page::Page { page: 1, per_page: 2_000 },
-    };
+    let query = super::works::WorkQuery { kind, ..WorkQuery::everything(WorkOrder::Oldest, 2_000) };
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();
     let names: HashMap<String, String> =

@@ -91,6 +91,24 @@ pub struct WorkQuery {
     pub page: Page,
 }
 
+impl WorkQuery {
+    /// Every live work the caller may see, in `order`, the first `per_page` of them.
+    pub fn everything(order: WorkOrder, per_page: i64) -> Self {
+        WorkQuery {
+            kind: None,
+            status: None,
+            unit: None,
+            tag: None,
+            created_by: None,
+            from: None,
+            to: None,
+            deleted: false,
+            order,
+            page: Page { page: 1, per_page },
+        }
+    }
+}
+
 fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("tags and credits always serialise")
 }

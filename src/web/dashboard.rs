@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use super::chart::{self, MonthlyChart};
 use super::page::{self, Chrome, PageResult, Viewer};
 use super::views::WorkCard;
-use super::works::{cards_of, plain_query};
+use super::works::cards_of;
 use crate::db::works::WorkOrder;
 use crate::domain::work::Kind;
 use crate::error::ApiError;
@@ -51,7 +51,7 @@ pub async fn get_dashboard(app: web::Data<AppState>, viewer: Viewer) -> PageResu
     let user = &viewer.user;
     let mine_query = service::WorkQuery {
         created_by: Some(user.id.as_str().to_owned()),
-        ..plain_query(WorkOrder::RecentlyUpdated, 12)
+        ..service::WorkQuery::everything(WorkOrder::RecentlyUpdated, 12)
     };
     let mine = service::list_works(&app.db, user, mine_query).await?;
     let queue_count = match viewer.is_reviewer() {

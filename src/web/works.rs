@@ -23,22 +23,6 @@ use crate::service::{accounts, media};
 
 const PER_PAGE: i64 = 24;
 
-/// A first page of works, newest first, with no filters.
-pub fn plain_query(order: WorkOrder, per_page: i64) -> WorkQuery {
-    WorkQuery {
-        kind: None,
-        status: None,
-        unit: None,
-        tag: None,
-        created_by: None,
-        from: None,
-        to: None,
-        deleted: false,
-        order,
-        page: Page { page: 1, per_page },
-    }
-}
-
 /// The grid's filters, as typed.
 #[derive(Debug, Default, Deserialize)]
 pub struct WorksFilter {
@@ -69,7 +53,7 @@ impl WorksFilter {
             from: bound("from", &self.from, false)?,
             to: bound("to", &self.to, true)?,
             page: Page { page: self.page_number(), per_page: PER_PAGE },
-            ..plain_query(WorkOrder::Newest, PER_PAGE)
+            ..WorkQuery::everything(WorkOrder::Newest, PER_PAGE)
         })
     }
 

@@ -35,16 +35,22 @@ async fn principals(app: &TestApp) -> Principals {
     }
 }
 
-#[actix_web::test]
-async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
-    let app = TestApp::spawn().await;
+/// A contributor's micro-film draft with a processed cover, indexed: (work id, media id).
+async fn draft_with_cover(app: &TestApp) -> (String, String) {
     let author = app.user_with_roles("author", &["contributor"]).await;
     let work = app.create_work(&author, json!({"kind": "micro_film", "title": "内部草稿标题"})).await;
     let w = work["id"].as_str().unwrap().to_owned();
     let upload = app.upload(&author, &w, "cover.png", &crate::fixtures::png(20, 20), Some("cover")).await.json();
     let m = upload["id"].as_str().unwrap().to_owned();
     app.processed(&author, &m).await;
-    crate::search::wait_indexed(&app).await;
+    crate::search::wait_indexed(app).await;
+    (w, m)
+}
+
+#[actix_web::test]
+async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
+    let app = TestApp::spawn().await;
+    let (w, m) = draft_with_cover(&app).await;
     let who = principals(&app).await;
     let q = url::form_urlencoded::byte_serialize("内部草稿".as_bytes()).collect::<String>();
     // (method, path, body, expected status per WHO column)
@@ -134,13 +140,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_table_says() {
 #[actix_web::test]
 async fn every_page_answers_every_kind_of_caller_as_the_table_says() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
-    let work = app.create_work(&author, json!({"kind": "micro_film", "title": "内部草稿标题"})).await;
-    let w = work["id"].as_str().unwrap().to_owned();
-    let upload = app.upload(&author, &w, "cover.png", &crate::fixtures::png(20, 20), Some("cover")).await.json();
-    let m = upload["id"].as_str().unwrap().to_owned();
-    app.processed(&author, &m).await;
-    crate::search::wait_indexed(&app).await;
+    let (w, m) = draft_with_cover(&app).await;
     let who = principals(&app).await;
     let q = url::form_urlencoded::byte_serialize("内部草稿".as_bytes()).collect::<String>();
     // Pages answer a missing or dead session with a trip to /login (303) and show refusals as

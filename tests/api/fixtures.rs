@@ -167,7 +167,8 @@ pub struct Films {
     pub long_for_kill: PathBuf,
 }
 
-fn ffmpeg(args: &[&str], output: &Path) {
+/// Runs the ffmpeg CLI with `args`, writing `output`.
+pub fn ffmpeg(args: &[&str], output: &Path) {
     let status = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y"])
         .args(args)

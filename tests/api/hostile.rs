@@ -17,7 +17,6 @@
 //! decoding happens in `microcat media-worker` children.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -331,16 +330,6 @@ struct Films {
     raw_mov: PathBuf,
 }
 
-fn ffmpeg(args: &[&str], output: &Path) {
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(args)
-        .arg(output)
-        .status()
-        .expect("ffmpeg (Debian package ffmpeg) makes the film fixtures");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
 fn films() -> &'static Films {
     static FILMS: OnceLock<Films> = OnceLock::new();
     FILMS.get_or_init(|| {
@@ -353,32 +342,32 @@ fn films() -> &'static Films {
         args.extend(["-f", "lavfi", "-i", "sine=frequency=440:duration=2"]);
         args.extend(x264);
         args.extend(["-c:a", "aac", "-shortest"]);
-        ffmpeg(&args, &mp4);
+        fixtures::ffmpeg(&args, &mp4);
         let mut args = card.to_vec();
         args.extend(x264);
         args.extend(["-f", "mov"]);
-        ffmpeg(&args, &at("film.mov"));
+        fixtures::ffmpeg(&args, &at("film.mov"));
         let mut args = card.to_vec();
         args.extend(["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"]);
-        ffmpeg(&args, &at("film.webm"));
-        ffmpeg(&["-i", mp4.to_str().expect("utf-8 temp path"), "-c", "copy"], &at("film.mkv"));
+        fixtures::ffmpeg(&args, &at("film.webm"));
+        fixtures::ffmpeg(&["-i", mp4.to_str().expect("utf-8 temp path"), "-c", "copy"], &at("film.mkv"));
         let mut args = card.to_vec();
         args.extend(["-c:v", "mpeg4"]);
-        ffmpeg(&args, &at("film.avi"));
+        fixtures::ffmpeg(&args, &at("film.avi"));
         let mut args = card.to_vec();
         args.extend(["-c:v", "flv"]);
-        ffmpeg(&args, &at("film.flv"));
+        fixtures::ffmpeg(&args, &at("film.flv"));
         let tone = ["-f", "lavfi", "-i", "sine=frequency=300:duration=1"];
         let mut args = tone.to_vec();
         args.extend(["-c:a", "aac"]);
-        ffmpeg(&args, &at("audio.m4a"));
+        fixtures::ffmpeg(&args, &at("audio.m4a"));
         let mut args = tone.to_vec();
         args.extend(["-c:a", "libmp3lame"]);
-        ffmpeg(&args, &at("audio.mp3"));
+        fixtures::ffmpeg(&args, &at("audio.mp3"));
         let raw_video = ["-f", "lavfi", "-i", "testsrc2=size=16x16:rate=5:duration=1", "-c:v", "rawvideo"];
         let mut args = raw_video.to_vec();
         args.extend(["-pix_fmt", "rgb24", "-f", "mov"]);
-        ffmpeg(&args, &at("raw.mov"));
+        fixtures::ffmpeg(&args, &at("raw.mov"));
         let files = vec![
             ("mp4", "mp4", mp4.clone()),
             ("mov", "mov", at("film.mov")),
