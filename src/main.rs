@@ -28,6 +28,9 @@ fn cap_malloc_arenas() {
         unsafe {
             libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
             libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+            // Fixing the mmap threshold also pins the trim threshold at 128 KiB, which makes
+            // every burst of frees shrink and regrow the heap; keep up to 8 MiB instead.
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
         }
     }
 }
