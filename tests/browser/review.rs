@@ -23,6 +23,7 @@ async fn reviewers_approve_a_submitted_film_from_the_queue_with_two_signoffs() {
     approve_from_queue(&browser, "zhongshen", &id, "终审通过。").await;
     see_status(&browser, &id, "approved").await;
     assert_eq!(api::status_of(&app, &id).await, "approved");
+    approved_card_on_the_board(&browser, &id).await;
     browser.finish().await;
 }
 
@@ -61,6 +62,16 @@ async fn see_status(browser: &Browser, id: &str, status: &str) {
     browser.goto(&format!("/works/{id}")).await;
     browser.wait_class("#work-status", &format!("status-{status}")).await;
     browser.screenshot(&format!("work-{status}")).await;
+}
+
+/// The film's card sits in the board's "approved" column, and the history names both steps.
+async fn approved_card_on_the_board(browser: &Browser, id: &str) {
+    browser.goto("/board?kind=micro_film").await;
+    let card = format!("section.board-column[data-status=\"approved\"] article.card a.work-link[href=\"/works/{id}\"]");
+    browser.wait_for(&card).await;
+    browser.screenshot("board").await;
+    browser.goto(&format!("/works/{id}")).await;
+    browser.wait_text_contains("ol#history", "终审通过").await;
 }
 
 /// The selector of the work's entry in the review queue.
