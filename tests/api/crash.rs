@@ -817,7 +817,7 @@ fn verify_audit(dir: &Path, database_url: &str) {
 }
 
 #[actix_web::test]
-async fn acknowledged_work_survives_twenty_sigkills() {
+async fn acknowledged_work_survives_repeated_sigkills() {
     let seed = env_number("MICROCAT_CRASH_SEED", DEFAULT_SEED);
     let kills = env_number("MICROCAT_CRASH_KILLS", DEFAULT_KILLS);
     let dir = tempfile::tempdir().expect("temp dir");
