@@ -52,7 +52,7 @@ impl Application {
         let media = MediaContext::new(store, limits, wake, settings.job_max_attempts.max(1));
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
-        let indexer = indexer::start(db.clone(), search.clone(), Arc::new(Notify::new()), interval);
+        let indexer = indexer::start(db.clone(), search.clone(), interval);
         if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
             .await
             .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?

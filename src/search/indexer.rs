@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDateTime};
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{CommitPayload, SearchDocument, SearchError, SearchIndex};
@@ -121,11 +120,12 @@ fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), SearchError> {
     Ok(())
 }
 
-/// Runs the indexer until aborted, looking at the outbox every `interval` (or when woken).
-pub fn start(db: Db, index: Arc<SearchIndex>, wake: Arc<Notify>, interval: Duration) -> JoinHandle<()> {
+/// Runs the indexer until aborted, looking at the outbox every `interval`: changes are
+/// batched into one commit per interval on purpose, so nothing wakes it earlier.
+pub fn start(db: Db, index: Arc<SearchIndex>, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let _ = tokio::time::timeout(interval, wake.notified()).await;
+            tokio::time::sleep(interval).await;
             let (db, index) = (db.clone(), index.clone());
             let outcome = tokio::task::spawn_blocking(move || step(&db, &index)).await;
             match outcome {

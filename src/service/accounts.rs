@@ -387,6 +387,9 @@ pub async fn update_user(
         Ok(Ok(()))
     })
     .await??;
+    // Again after the commit: a request between the first eviction and the commit may have
+    // cached the account as it was.
+    cache.forget_user(id);
     get_user(db, id).await
 }
 

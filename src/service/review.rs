@@ -8,22 +8,20 @@ use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
+use super::comments::COMMENT_MAX_CHARS;
 use super::now;
 use super::works::{Work, WorkQuery, load_visible};
 use crate::db::comments::{self, CommentRow};
 use crate::db::review::{self, StatusChange, TransitionRow};
 use crate::db::works::WorkOrder;
 use crate::db::works::WorkRow;
-use crate::db::{Db, DbConnection, outbox, users};
+use crate::db::{Db, DbConnection, outbox};
 use crate::domain::FieldError;
-use crate::domain::fields::{Credit, parse_external_url, parse_timestamp};
+use crate::domain::fields::{Credit, optional_text, parse_external_url, parse_timestamp};
 use crate::domain::lifecycle::{self, Action, Actor, Refusal};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
 use crate::error::ApiError;
-
-/// Longest transition comment, in characters.
-pub const COMMENT_MAX_CHARS: usize = 5_000;
 
 /// A requested step.
 #[derive(Debug, Clone, Default)]
@@ -102,13 +100,8 @@ pub async fn transition(
         FieldError::invalid("action", format!("must be one of {}", names.join(", ")))
     })?;
     let version = input.version.ok_or_else(|| FieldError::required("version"))?;
-    let comment = input.comment.as_deref().map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned);
-    if comment.as_ref().is_some_and(|text| text.chars().count() > COMMENT_MAX_CHARS) {
-        return Err(FieldError::too_long("comment", format!("{COMMENT_MAX_CHARS} characters")).into());
-    }
-    if let Some(text) = &comment {
-        crate::domain::fields::reject_nul("comment", text)?;
-    }
+    // Decision comments land in the comments table: the same rules as any comment.
+    let comment = optional_text("comment", input.comment.as_deref(), COMMENT_MAX_CHARS)?;
     let caller = user.clone();
     let two_level = two_level_kinds.to_vec();
     let (row, signoffs) = db
@@ -344,8 +337,7 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
     let query = super::works::WorkQuery { kind, ..WorkQuery::everything(WorkOrder::Oldest, 2_000) };
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();
-    let names: HashMap<String, String> =
-        db.read(move |conn| users::display_names(conn, &ids)).await?.into_iter().collect();
+    let names: HashMap<String, String> = super::accounts::display_names(db, ids).await?;
     let today: NaiveDate = Utc::now().date_naive();
     let columns = match kind {
         Some(kind) => lifecycle::states_of(kind),

@@ -113,8 +113,15 @@ pub fn redirect(location: &str) -> HttpResponse {
 
 /// Only paths on this site are followed after login or a language switch.
 pub fn local_path(candidate: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`, so `/\t/evil` or `/\evil`
+    // would become `//evil`: any such character disqualifies the path.
+    let is_local = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    };
     match candidate {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path) if is_local(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -381,4 +388,20 @@ async fn read_limited(body: &mut Payload) -> Result<Vec<u8>, WebError> {
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        assert_eq!(local_path(Some("/works?kind=micro_film")), "/works?kind=micro_film");
+        for foreign in
+            ["https://evil.example/", "//evil.example", "/\\evil", "/\t/evil.example", "/\n/evil", "works", ""]
+        {
+            assert_eq!(local_path(Some(foreign)), "/", "{foreign:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
 }

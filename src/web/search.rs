@@ -52,9 +52,12 @@ impl SearchParams {
     }
 
     fn page_href(&self, page: i64) -> String {
-        let mut href = self.with("page", "");
-        href.push_str(&format!("&page={page}"));
-        href
+        let page = page.to_string();
+        let names = ["q", "kind", "status", "unit", "year"];
+        let values: Vec<String> = names.iter().map(|name| self.value(name)).collect();
+        let mut pairs: Vec<(&str, &str)> = names.iter().copied().zip(values.iter().map(String::as_str)).collect();
+        pairs.push(("page", &page));
+        views::link("/search", &pairs)
     }
 
     fn to_input(&self) -> Result<SearchInput, ApiError> {

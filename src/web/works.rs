@@ -342,16 +342,13 @@ pub async fn post_edit_work(app: web::Data<AppState>, signed: SignedForm, path: 
     let SignedForm { viewer, form } = signed;
     let id: WorkId = crate::http::extractors::work_id(&path)?;
     let version: i64 = form.get("version").and_then(|raw| raw.parse().ok()).unwrap_or(-1);
-    let mut values = FormValues::from_form(&form);
+    let values = FormValues::from_form(&form);
     let saved = match values.edit() {
         Ok(edit) => service::update_work(&app.db, &viewer.user, id.clone(), version, edit).await,
         Err(field) => Err(field.into()),
     };
     match saved {
         Ok(work) => Ok(page::redirect(&format!("/works/{}?done=saved", work.id))),
-        Err(error) => {
-            values.kind = service::get_work(&app.db, &viewer.user, id.clone()).await?.kind.as_str().to_owned();
-            form_page(&app, &viewer, edit_spec(id.as_str(), version), values, Some(error)).await
-        }
+        Err(error) => form_page(&app, &viewer, edit_spec(id.as_str(), version), values, Some(error)).await,
     }
 }

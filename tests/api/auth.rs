@@ -107,6 +107,23 @@ async fn disabled_accounts_cannot_log_in_and_lose_their_sessions() {
 }
 
 #[actix_web::test]
+async fn a_recently_seen_session_loses_a_role_or_its_account_at_once() {
+    let app = TestApp::spawn().await;
+    let judge = app.user_with_roles("judge", &["reviewer"]).await;
+    let gone = app.user_with_roles("gone", &["contributor"]).await;
+    // Both sessions are now in the server's short-lived session cache.
+    assert_eq!(app.get("/api/v1/review-queue", &judge).await.status, 200);
+    assert_eq!(app.get("/api/v1/me", &gone).await.status, 200);
+    let demoted =
+        app.patch(&format!("/api/v1/users/{}", judge.user_id), &app.admin, &json!({"roles": ["staff"]})).await;
+    assert_eq!(demoted.status, 200, "{}", demoted.text());
+    let disabled = app.patch(&format!("/api/v1/users/{}", gone.user_id), &app.admin, &json!({"disabled": true})).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text());
+    assert_eq!(app.get("/api/v1/review-queue", &judge).await.status, 403, "the reviewer role is gone now");
+    assert_eq!(app.get("/api/v1/me", &gone).await.status, 401, "the disabled account is out now");
+}
+
+#[actix_web::test]
 async fn cookie_sessions_need_csrf_proof_for_unsafe_requests() {
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &["contributor"]).await;

@@ -326,12 +326,16 @@ impl TestApp {
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub address: String,
+    /// Where the server's stderr goes, shown when it does not come up.
+    log: std::path::PathBuf,
 }
 
 impl ServerProcess {
     /// Starts the binary in `dir` (its working directory) on a free port.
     pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.join("server.log");
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("open the server log");
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_microcat"));
         command
             .arg("serve")
@@ -342,19 +346,23 @@ impl ServerProcess {
             .env("MICROCAT_MEDIA_WORKERS", "1")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+            .stderr(log_file.try_clone().expect("server log handle"));
         for (name, value) in env {
             command.env(name, value);
         }
         let child = command.spawn().expect("microcat serve starts");
-        Self { child, address: format!("http://127.0.0.1:{port}") }
+        Self { child, address: format!("http://127.0.0.1:{port}"), log }
     }
 
     /// Waits until `/healthz` answers.
     pub async fn wait_ready(&self, client: &awc::Client) {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while client.get(format!("{}/healthz", self.address)).send().await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "server did not come up");
+            if std::time::Instant::now() > deadline {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: String = log.chars().rev().take(2_000).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!("server did not come up; its log ends:\n{tail}");
+            }
             actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -60,6 +60,11 @@ async fn the_login_form_needs_its_own_token_and_then_sets_safe_cookies() {
     let cookies = granted.set_cookies().join("\n");
     assert!(cookies.contains("microcat_session=") && cookies.contains("HttpOnly") && cookies.contains("SameSite=Lax"));
 
+    let foreign =
+        form(&[("username", "zhang"), ("password", PASSWORD), ("csrf", "t0ken"), ("next", "/\t/evil.example")]);
+    let kept_home = app.raw(Method::POST, "/login", &headers, foreign).await;
+    assert_eq!(kept_home.header("location").as_deref(), Some("/"), "a foreign next goes home");
+
     let wrong = form(&[("username", "zhang"), ("password", "wrong-password"), ("csrf", "t0ken")]);
     let failed = app.raw(Method::POST, "/login", &headers, wrong).await;
     assert_eq!(failed.status, 401);
@@ -78,6 +83,8 @@ async fn every_form_post_needs_the_session_csrf_token() {
         (format!("/works/{id}/transition"), vec![("action", "submit"), ("version", "1")]),
         (format!("/works/{id}/comments"), vec![("body", "伪造")]),
         ("/logout".to_owned(), vec![]),
+        ("/admin/users".to_owned(), vec![("username", "intruder"), ("password", "intruder-password-1")]),
+        (format!("/admin/users/{}", author.user_id), vec![("roles", "admin")]),
     ];
     for (path, mut pairs) in posts {
         for token in [None, Some("not-the-token")] {
@@ -163,6 +170,8 @@ async fn the_language_switch_returns_only_to_this_site() {
         ("https://evil.example/", "/"),
         ("//evil.example", "/"),
         ("/\\evil", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\n/evil.example", "/"),
     ] {
         let path =
             format!("/lang?to=en&back={}", url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>());
@@ -187,4 +196,42 @@ async fn search_page_shows_a_bad_query_instead_of_failing() {
     assert!(reply.text().contains("invalid-query") && reply.text().contains("id=\"q\""));
     let fine = page(&app, "/search?q=%E5%8F%8D%E8%AF%88&kind=micro_film&year=2026", &staff).await;
     assert_eq!(fine.status, 200, "{}", fine.text());
+}
+
+/// Who posts, where, which fields, and the status expected.
+type RefusedPost<'a> = (&'a Session, String, Vec<(&'a str, String)>, u16);
+
+#[actix_web::test]
+async fn form_posts_with_a_valid_token_are_still_refused_to_the_wrong_role() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor"]).await;
+    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
+    let draft = app.create_work(&author, work_json("weibo_post", "草稿")).await;
+    let id = draft["id"].as_str().unwrap();
+    let csrf = |session: &Session| session.csrf_token.clone();
+    let cases: Vec<RefusedPost> = vec![
+        (&staff, "/works/new".into(), vec![("kind", "weibo_post".into()), ("title", "越权".into())], 403),
+        (
+            &author,
+            "/admin/users".into(),
+            vec![("username", "intruder".into()), ("password", "intruder-password-1".into())],
+            403,
+        ),
+        (&reviewer, format!("/admin/users/{}", author.user_id), vec![("roles", "admin".into())], 403),
+        (&staff, format!("/works/{id}/transition"), vec![("action", "submit".into()), ("version", "1".into())], 404),
+        (&reviewer, format!("/works/{id}/edit"), vec![("title", "改标题".into()), ("version", "1".into())], 403),
+    ];
+    for (session, path, mut pairs, status) in cases {
+        let token = csrf(session);
+        pairs.push(("csrf", token));
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        let reply = post_form(&app, &path, session, &pairs).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.text());
+    }
+    assert_eq!(app.try_login("intruder", "intruder-password-1").await.status, 401);
+    let after = app.get(&format!("/api/v1/works/{id}"), &author).await.json();
+    assert_eq!((after["title"].as_str(), after["status"].as_str()), (Some("草稿"), Some("draft")));
+    let me = app.get("/api/v1/me", &author).await.json();
+    assert_eq!(me["user"]["roles"], json!(["contributor"]));
 }

@@ -147,6 +147,30 @@ async fn actions_belong_to_their_roles_and_states() {
 }
 
 #[actix_web::test]
+async fn malformed_steps_are_refused_with_the_field_at_fault() {
+    let app = TestApp::spawn().await;
+    let team = team(&app).await;
+    let work = id_of(&app.create_work(&team.author, work_json("weibo_post", "待审稿件")).await);
+    ok_step(&app, &team.author, &work, "submit", json!({})).await;
+    let path = format!("/api/v1/works/{work}/transitions");
+    let version = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json()["version"].clone();
+    let cases = [
+        (json!({"action": "teleport", "version": version}), "action"),
+        (json!({"action": "approve"}), "version"),
+        (json!({"action": "reject", "version": version, "comment": "长".repeat(5_001)}), "comment"),
+        (json!({"action": "reject", "version": version, "comment": "bell\u{7}"}), "comment"),
+        (json!({"action": "reject", "version": version, "comment": "nul\u{0}"}), "comment"),
+    ];
+    for (body, field) in cases {
+        let reply = app.post(&path, &team.first, &body).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.text());
+        assert_eq!(reply.json()["error"]["field"], field, "{body}");
+    }
+    let after = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json();
+    assert_eq!((after["status"].as_str(), &after["version"]), (Some("submitted"), &version), "nothing changed");
+}
+
+#[actix_web::test]
 async fn when_two_reviewers_decide_at_once_exactly_one_wins() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;

@@ -34,7 +34,7 @@ fn mp4_head() -> Vec<u8> {
 #[actix_web::test]
 async fn a_one_gibibyte_upload_keeps_server_memory_flat() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("data/microcat.db").display());
+    let database_url = crate::helpers::fresh_database_url(dir.path());
     let server = ServerProcess::start(dir.path(), &database_url, &[]);
     let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
     server.wait_ready(&client).await;

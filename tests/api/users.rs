@@ -1,7 +1,7 @@
 //! Account administration over the API and the CLI.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
 
@@ -106,60 +106,23 @@ async fn admins_cannot_lock_themselves_out() {
 #[actix_web::test]
 async fn cli_adds_a_user_who_can_then_log_in() {
     let app = TestApp::spawn().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .args([
-            "user",
-            "add",
-            "--username",
-            "cli.user",
-            "--role",
-            "contributor,staff",
-            "--display-name",
-            "命令行用户",
-            "--password-stdin",
-        ])
-        .args(["--database-url", &app.settings.database_url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("microcat binary runs");
-    child.stdin.take().unwrap().write_all(b"cli-password-1\n").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let args = ["user", "add", "--username", "cli.user", "--role", "contributor,staff", "--display-name", "命令行用户"];
+    let output = microcat_cli(&app, &args, Some("cli-password-1"));
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let session = app.login("cli.user", "cli-password-1").await;
     let me = app.get("/api/v1/me", &session).await.json();
     assert_eq!(me["user"]["roles"], json!(["contributor", "staff"]));
     assert_eq!(me["user"]["display_name"], "命令行用户");
 
-    let listed = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .args(["user", "list", "--database-url", &app.settings.database_url])
-        .output()
-        .unwrap();
+    let listed = microcat_cli(&app, &["user", "list"], None);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("cli.user\t命令行用户\tcontributor,staff\tactive"));
 }
 
 #[actix_web::test]
 async fn cli_refuses_a_duplicate_username_with_a_clear_message() {
     let app = TestApp::spawn().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .args([
-            "user",
-            "add",
-            "--username",
-            "admin",
-            "--role",
-            "staff",
-            "--password-stdin",
-            "--database-url",
-            &app.settings.database_url,
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"whatever-password\n").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output =
+        microcat_cli(&app, &["user", "add", "--username", "admin", "--role", "staff"], Some("whatever-password"));
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("already taken"));
 }
@@ -168,29 +131,32 @@ async fn cli_refuses_a_duplicate_username_with_a_clear_message() {
 async fn cli_resets_a_password_and_reports_migrations() {
     let app = TestApp::spawn().await;
     app.user_with_roles("author", &["contributor"]).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .args([
-            "user",
-            "passwd",
-            "--username",
-            "author",
-            "--password-stdin",
-            "--database-url",
-            &app.settings.database_url,
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"reset-password-1\n").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = microcat_cli(&app, &["user", "passwd", "--username", "author"], Some("reset-password-1"));
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(app.try_login("author", PASSWORD).await.status, 401);
     app.login("author", "reset-password-1").await;
-    let migrate = Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .args(["migrate", "--database-url", &app.settings.database_url])
-        .output()
-        .unwrap();
+    let migrate = microcat_cli(&app, &["migrate"], None);
     assert!(migrate.status.success());
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date (0 migrations applied now)"));
+}
+
+/// Runs the `microcat` binary on the test's database; `password` goes to `--password-stdin`.
+fn microcat_cli(app: &TestApp, args: &[&str], password: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_microcat"));
+    command.args(args).args(["--database-url", &app.settings.database_url]);
+    if password.is_some() {
+        command.arg("--password-stdin");
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("microcat binary runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    if let Some(password) = password {
+        writeln!(stdin, "{password}").expect("write the password");
+    }
+    drop(stdin);
+    child.wait_with_output().expect("microcat finishes")
 }
