@@ -242,6 +242,10 @@ pub struct NewUserInput {
 
 /// Creates an account (admin only over the API; the CLI calls it directly).
 pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput) -> Result<UserView, ApiError> {
+    // `None` is the operator at the console (`microcat user add`); any signed-in caller must be an admin.
+    if let Some(caller) = actor {
+        ensure_admin_caller(caller)?;
+    }
     let actor = actor.cloned();
     let username = Username::parse(&input.username)?;
     user::parse_new_password(&input.password)?;
@@ -346,6 +350,7 @@ pub async fn update_user(
     id: &str,
     input: UserUpdateInput,
 ) -> Result<UserView, ApiError> {
+    ensure_admin_caller(actor)?;
     cache.forget_user(id);
     let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
     let display_name = input.display_name.as_deref().map(user::parse_display_name).transpose()?;
@@ -391,6 +396,11 @@ pub async fn update_user(
     // cached the account as it was.
     cache.forget_user(id);
     get_user(db, id).await
+}
+
+/// Accounts are managed by admins only, whichever page or route asks.
+fn ensure_admin_caller(caller: &AuthUser) -> Result<(), ApiError> {
+    if caller.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
 }
 
 fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result<(), ApiError> {

@@ -160,3 +160,29 @@ fn microcat_cli(app: &TestApp, args: &[&str], password: Option<&str>) -> Output 
     drop(stdin);
     child.wait_with_output().expect("microcat finishes")
 }
+
+#[actix_web::test]
+async fn account_changes_are_refused_to_non_admins_by_the_service_itself() {
+    use microcat::service::accounts::{self, NewUserInput, UserUpdateInput};
+    use microcat::service::auth::Credential;
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &["contributor", "reviewer", "staff"]).await;
+    let cache = microcat::service::session_cache::SessionCache::default();
+    let caller = accounts::authenticate(&app.db, &cache, &author.token, Credential::Bearer).await.unwrap();
+    let input = NewUserInput {
+        username: "intruder".into(),
+        password: "intruder-password-1".into(),
+        display_name: None,
+        roles: vec!["admin".into()],
+    };
+    let created = accounts::create_user(&app.db, Some(&caller), input).await;
+    assert_eq!(created.err().map(|error| error.code()), Some("forbidden"));
+    let promote = UserUpdateInput { roles: Some(vec!["admin".into()]), ..UserUpdateInput::default() };
+    let updated = accounts::update_user(&app.db, &cache, &caller, &author.user_id, promote).await;
+    assert_eq!(updated.err().map(|error| error.code()), Some("forbidden"));
+    assert_eq!(app.try_login("intruder", "intruder-password-1").await.status, 401);
+    assert_eq!(
+        app.get("/api/v1/me", &author).await.json()["user"]["roles"],
+        json!(["contributor", "reviewer", "staff"])
+    );
+}
