@@ -94,9 +94,10 @@ impl Application {
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
     let pool_size = settings.db_pool_size;
+    let cache_ttl = Duration::from_millis(settings.read_cache_ms);
     tracing::info!(backend = url.backend(), "opening database");
     let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
-    Ok(db)
+    Ok(db.with_read_cache_ttl(cache_ttl))
 }
 
 fn print_generated_password(password: &str) {
@@ -208,7 +209,7 @@ fn serve(
             .app_data(state.clone())
             .wrap(http::envelope_errors())
             .wrap(http::security_headers())
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<http::RequestSpan>::new())
             .configure(http::routes)
             .configure(crate::web::routes)
             .default_service(web::to(crate::web::fallback))

@@ -59,6 +59,9 @@ pub struct Settings {
     pub two_level_signoff_kinds: Vec<String>,
     /// How often the search indexer applies pending changes and commits, in milliseconds.
     pub search_commit_interval_ms: u64,
+    /// How long a cached work or list page may be served, in milliseconds (0: no read cache).
+    /// This process's own writes drop the cache at once; other processes' within this time.
+    pub read_cache_ms: u64,
     /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
     pub search_dictionary: Option<PathBuf>,
 }
@@ -91,6 +94,7 @@ impl Default for Settings {
             media_worker_program: None,
             search_dictionary: None,
             search_commit_interval_ms: 250,
+            read_cache_ms: 1000,
             two_level_signoff_kinds: vec!["micro_film".into()],
         }
     }
@@ -166,6 +170,7 @@ impl Settings {
             "MICROCAT_MAX_IMAGE_BYTES" => self.max_image_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_MAX_AUDIO_BYTES" => self.max_audio_bytes = number(&value)?.max(1) as u64,
             "MICROCAT_SEARCH_COMMIT_INTERVAL_MS" => self.search_commit_interval_ms = number(&value)?.max(10) as u64,
+            "MICROCAT_READ_CACHE_MS" => self.read_cache_ms = number(&value)?.clamp(0, 60_000) as u64,
             "MICROCAT_SEARCH_DICTIONARY" => self.search_dictionary = Some(value.into()),
             "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
             _ => {}

@@ -7,6 +7,7 @@ pub mod comments;
 pub mod jobs;
 pub mod media;
 pub mod outbox;
+pub mod read_cache;
 pub mod review;
 pub mod schema;
 pub mod sessions;
@@ -22,6 +23,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tracing::Instrument;
+
+pub use read_cache::{DEFAULT_READ_CACHE_TTL, ReadCache, Shared, Weigh};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -141,6 +144,7 @@ fn open_sqlite(path: &Path) -> Result<DbConnection, r2d2::Error> {
 pub struct Db {
     pool: Pool<ConnectionOpener>,
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    cache: Arc<ReadCache>,
 }
 
 impl Db {
@@ -156,9 +160,21 @@ impl Db {
             .connection_timeout(Duration::from_secs(30))
             .build(ConnectionOpener { url: url.clone() })?;
         let sqlite_writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(())));
-        let db = Self { pool, sqlite_writer };
+        let cache = Arc::new(ReadCache::new(DEFAULT_READ_CACHE_TTL));
+        let db = Self { pool, sqlite_writer, cache };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// The same database with cached reads living at most `ttl` (zero: no caching).
+    pub fn with_read_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = Arc::new(ReadCache::new(ttl));
+        self
+    }
+
+    /// Drops every cached read; for writes made with a raw [`Db::connection`].
+    pub fn forget_cached_reads(&self) {
+        self.cache.invalidate();
     }
 
     /// Applies every embedded migration not yet applied; returns how many ran.
@@ -190,6 +206,28 @@ impl Db {
         .await
     }
 
+    /// Like [`Db::read`], but a result read under the same `key` since this process last wrote
+    /// (and within the cache's time to live) is shared instead of queried again. `key` must name
+    /// the query and every parameter of it. Only successes (`Ok`) are cached; a refusal
+    /// (`Err(E)`) comes back as it is.
+    pub async fn read_cached<T, E, F>(&self, key: String, work: F) -> Result<Result<Arc<T>, E>, DbError>
+    where
+        T: Weigh + Send + Sync + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<Result<T, E>> + Send + 'static,
+    {
+        let generation = self.cache.generation();
+        if let Some(hit) = self.cache.get::<T>(&key) {
+            return Ok(Ok(hit));
+        }
+        let value = match self.read(work).await? {
+            Ok(value) => Arc::new(value),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        self.cache.put(key, generation, value.clone());
+        Ok(Ok(value))
+    }
+
     /// Runs diesel work inside one transaction on a blocking thread; on SQLite writers take
     /// turns. Errors of type `E` roll the transaction back and come back unchanged.
     pub async fn write<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
@@ -204,6 +242,16 @@ impl Db {
 
     /// The blocking body of [`Db::write`], for CLI commands.
     pub fn write_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+    {
+        let outcome = self.write_in_transaction(work);
+        // After the transaction ended, so a read that began before it cannot be cached as new.
+        self.cache.invalidate();
+        outcome
+    }
+
+    fn write_in_transaction<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
     where
         F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
     {

@@ -30,13 +30,17 @@ pub struct WorkResponse {
     credits: Vec<Credit>,
     channel: Option<String>,
     external_url: Option<String>,
+    #[serde(serialize_with = "super::timestamps::rfc3339_option")]
     published_at: Option<DateTime<Utc>>,
     status: Status,
     created_by: String,
+    #[serde(serialize_with = "super::timestamps::rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::timestamps::rfc3339")]
     updated_at: DateTime<Utc>,
     version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "super::timestamps::rfc3339_option")]
     deleted_at: Option<DateTime<Utc>>,
     assignees: Vec<String>,
     due_date: Option<String>,
@@ -278,14 +282,21 @@ pub async fn list_works(
     app: web::Data<AppState>,
     user: CurrentUser,
     query: ApiQuery<ListWorksQuery>,
-) -> Result<web::Json<WorkListResponse>, ApiError> {
-    let listed = service::list_works(&app.db, &user.0, query.0.parse()?).await?;
-    Ok(web::Json(WorkListResponse {
-        items: listed.items.into_iter().map(WorkResponse::summary_of).collect(),
-        total: listed.total,
-        page: listed.page.page,
-        per_page: listed.page.per_page,
-    }))
+) -> Result<HttpResponse, ApiError> {
+    let listed = service::list_works_shared(&app.db, &user.0, query.0.parse()?).await?;
+    let body = listed.rendered(|listed| {
+        serde_json::to_vec(&WorkListResponse {
+            items: listed.items.iter().cloned().map(WorkResponse::summary_of).collect(),
+            total: listed.total,
+            page: listed.page.page,
+            per_page: listed.page.per_page,
+        })
+    });
+    Ok(HttpResponse::Ok().insert_header(header::ContentType::json()).body(body.map_err(rendering_failed)?))
+}
+
+fn rendering_failed(error: serde_json::Error) -> ApiError {
+    ApiError::Internal(format!("rendering JSON: {error}"))
 }
 
 /// One work.
@@ -295,8 +306,11 @@ pub async fn get_work(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let work = service::get_work(&app.db, &user.0, extractors::work_id(&path)?).await?;
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
+    let shared = service::get_work_shared(&app.db, &user.0, extractors::work_id(&path)?).await?;
+    let body =
+        shared.rendered(|work| serde_json::to_vec(&WorkResponse::full(work.clone()))).map_err(rendering_failed)?;
+    let etag = format!("\"{}\"", shared.value().version);
+    Ok(HttpResponse::Ok().insert_header(header::ContentType::json()).insert_header((header::ETAG, etag)).body(body))
 }
 
 /// The expected version: the body's `version`, else `If-Match`.

@@ -89,16 +89,21 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
     let started = crate::service::now();
     let name = super::create_generation(root, jieba)?;
     let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
-    let mut documents = Vec::new();
+    let mut filler = super::GenerationFiller::open(root, &name, jieba)?;
+    // Page by page: memory stays at one page plus tantivy's budget, and reading the next page
+    // overlaps with the indexing threads segmenting the last one.
     let mut after = String::new();
     loop {
         let page = works::live_page_after(&mut conn, &after, 1000).map_err(db_error)?;
         let Some(last) = page.last() else { break };
         after = last.id.clone();
-        documents.extend(documents_for(&mut conn, page).map_err(db_error)?);
+        for document in documents_for(&mut conn, page).map_err(db_error)? {
+            filler.add(document)?;
+        }
     }
+    drop(conn);
     let payload = CommitPayload { applied_seq: 0, built_at_micros: started.and_utc().timestamp_micros() };
-    let count = super::fill_generation(root, &name, jieba, documents.into_iter(), payload)?;
+    let count = filler.finish(payload)?;
     super::switch_current(root, &name)?;
     Ok(count)
 }

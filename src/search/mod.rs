@@ -209,6 +209,14 @@ impl SearchIndex {
         self.live.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
+    /// Names what a search would see now (generation and commit), so a cached result
+    /// computed on an older view is never reused.
+    pub fn view_version(&self) -> String {
+        let live = self.live();
+        let commit = live.reader.searcher().generation().generation_id();
+        format!("{}@{commit}", live.name)
+    }
+
     /// The segmenter.
     pub fn jieba(&self) -> &Arc<Jieba> {
         &self.jieba
@@ -328,25 +336,36 @@ pub fn switch_current(root: &Path, name: &str) -> Result<(), SearchError> {
     Ok(())
 }
 
-/// Writes a whole generation from documents (used by rebuilds), committing once.
-pub fn fill_generation(
-    root: &Path,
-    name: &str,
-    jieba: &Arc<Jieba>,
-    documents: impl Iterator<Item = SearchDocument>,
-    payload: CommitPayload,
-) -> Result<u64, SearchError> {
-    let generation = open_generation(root, name, jieba)?;
-    let (_, fields) = schema();
-    let mut writer: IndexWriter = generation.index.writer(REBUILD_MEMORY_BYTES)?;
-    let mut count = 0;
-    for document in documents {
-        writer.add_document(document.to_tantivy(&fields))?;
-        count += 1;
+/// Writes a whole generation (rebuilds): documents go to tantivy's indexing threads as they
+/// are added, and nothing is visible until [`GenerationFiller::finish`] commits once.
+pub struct GenerationFiller {
+    writer: IndexWriter,
+    fields: Fields,
+    count: u64,
+}
+
+impl GenerationFiller {
+    /// Opens the (empty) generation `name` for filling.
+    pub fn open(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Self, SearchError> {
+        let generation = open_generation(root, name, jieba)?;
+        let (_, fields) = schema();
+        let writer: IndexWriter = generation.index.writer(REBUILD_MEMORY_BYTES)?;
+        Ok(Self { writer, fields, count: 0 })
     }
-    let mut commit = writer.prepare_commit()?;
-    commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
-    commit.commit()?;
-    writer.wait_merging_threads()?;
-    Ok(count)
+
+    /// Hands one document to the indexing threads.
+    pub fn add(&mut self, document: SearchDocument) -> Result<(), SearchError> {
+        self.writer.add_document(document.to_tantivy(&self.fields))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Commits everything with `payload` and waits for merges; returns the document count.
+    pub fn finish(mut self, payload: CommitPayload) -> Result<u64, SearchError> {
+        let mut commit = self.writer.prepare_commit()?;
+        commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
+        commit.commit()?;
+        self.writer.wait_merging_threads()?;
+        Ok(self.count)
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::auth::AuthUser;
-use crate::db::{Db, media, works};
+use crate::db::{Db, DbConnection, Weigh, media, works};
 use crate::domain::page::Page;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
@@ -98,7 +98,6 @@ pub async fn search(
         });
     };
     let request = SearchRequest {
-        query: parsed.clone(),
         filters: Filters {
             kind: input.kind.map(|kind| kind.as_str().to_owned()),
             status: input.status.map(|status| status.as_str().to_owned()),
@@ -109,48 +108,61 @@ pub async fn search(
         },
         audience,
         newest_first: input.newest_first || parsed.required.is_empty(),
+        query: parsed,
         offset: input.page.offset() as usize,
         limit: input.page.per_page as usize,
     };
-    let searching = index.clone();
-    let results = tokio::task::spawn_blocking(move || searcher::search(&searching, &request))
-        .await
-        .map_err(|error| ApiError::Internal(format!("search task: {error}")))?
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let hits = render_hits(db, user, results.hits, index.clone(), parsed).await?;
+    // One blocking hop: the index, the hits' rows and the highlighting. Identical searches by
+    // callers who see the same works share the result until a write or a new index commit.
+    let key = format!("search:{}:{request:?}", index.view_version());
+    let (index, caller) = (index.clone(), user.clone());
+    let found = db.read_cached(key, move |conn| run_search(conn, &index, &request, &caller)).await??;
     Ok(SearchOutcome {
-        total: results.total,
+        total: found.total,
         took_ms: started.elapsed().as_millis() as u64,
-        hits,
-        facets: results.facets,
+        hits: found.hits.clone(),
+        facets: found.facets.clone(),
         page: input.page,
     })
 }
 
-/// Reads the hits' current rows, then highlights them on a blocking thread (bodies may be
-/// 1 MiB each: segmenting and scanning them does not belong on the executor).
-async fn render_hits(
-    db: &Db,
-    user: &AuthUser,
-    found: Vec<(f32, String)>,
-    index: Arc<SearchIndex>,
-    parsed: ParsedQuery,
-) -> Result<Vec<SearchHit>, ApiError> {
-    let ids: Vec<String> = found.iter().map(|(_, id)| id.clone()).collect();
-    let (rows, thumbnails) = db
-        .read(move |conn| {
-            let rows = works::find_many(conn, &ids)?;
-            let thumbnails = media::thumbnails_for(conn, &ids)?;
-            Ok((rows, thumbnails))
-        })
-        .await?;
-    let caller = user.clone();
-    tokio::task::spawn_blocking(move || {
-        let terms = searcher::highlight_terms(index.jieba(), &parsed);
-        build_hits(&caller, found, rows, &thumbnails, &terms)
-    })
-    .await
-    .map_err(|error| ApiError::Internal(format!("highlighting task: {error}")))
+/// What a search found, as any caller with the same audience sees it.
+struct FoundPage {
+    total: usize,
+    hits: Vec<SearchHit>,
+    facets: FacetCounts,
+}
+
+impl Weigh for FoundPage {
+    fn weight(&self) -> usize {
+        let hits: usize = self
+            .hits
+            .iter()
+            .map(|hit| std::mem::size_of::<SearchHit>() + hit.title.len() * 2 + hit.snippet_html.len() + hit.id.len())
+            .sum();
+        let facets: usize = self.facets.values().flat_map(|counts| counts.keys()).map(|value| value.len() + 48).sum();
+        hits + facets
+    }
+}
+
+/// Runs the query on the index, then reads the hits' current rows (the database is the source
+/// of truth for titles and visibility) and highlights them. Blocking: bodies may be 1 MiB each.
+fn run_search(
+    conn: &mut DbConnection,
+    index: &SearchIndex,
+    request: &SearchRequest,
+    caller: &AuthUser,
+) -> diesel::QueryResult<Result<FoundPage, ApiError>> {
+    let results = match searcher::search(index, request) {
+        Ok(results) => results,
+        Err(error) => return Ok(Err(ApiError::Internal(error.to_string()))),
+    };
+    let ids: Vec<String> = results.hits.iter().map(|(_, id)| id.clone()).collect();
+    let rows = works::find_many(conn, &ids)?;
+    let thumbnails = media::thumbnails_for(conn, &ids)?;
+    let terms = searcher::highlight_terms(index.jieba(), &request.query);
+    let hits = build_hits(caller, results.hits, rows, &thumbnails, &terms);
+    Ok(Ok(FoundPage { total: results.total, hits, facets: results.facets }))
 }
 
 fn build_hits(

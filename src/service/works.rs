@@ -1,13 +1,15 @@
 //! The catalog of works: create, read, list, edit with optimistic locking, soft delete and
 //! restore. Visibility and ownership rules are applied here and inside the queries.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::audit;
 use super::auth::AuthUser;
 use super::now;
 use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
-use crate::db::{Db, DbConnection, outbox};
+use crate::db::{Db, DbConnection, Shared, Weigh, outbox};
 use crate::domain::fields::Credit;
 use crate::domain::ids::WorkId;
 use crate::domain::page::Page;
@@ -38,6 +40,18 @@ pub struct Work {
     pub assignees: Vec<String>,
     pub due_date: Option<String>,
     pub review_round: i32,
+}
+
+impl Weigh for Work {
+    fn weight(&self) -> usize {
+        let texts = [&self.id, &self.title, &self.body, &self.created_by];
+        let optional = [&self.summary, &self.unit, &self.channel, &self.external_url, &self.due_date];
+        std::mem::size_of::<Self>()
+            + texts.iter().map(|text| text.len()).sum::<usize>()
+            + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
+            + self.tags.iter().chain(&self.assignees).map(|text| text.len() + 24).sum::<usize>()
+            + self.credits.iter().map(|credit| credit.name.len() + credit.role.len() + 48).sum::<usize>()
+    }
 }
 
 impl Work {
@@ -75,6 +89,17 @@ pub struct WorkPage {
     pub total: i64,
     pub page: Page,
 }
+
+impl Weigh for WorkPage {
+    fn weight(&self) -> usize {
+        self.items.weight() + std::mem::size_of::<Self>()
+    }
+}
+
+/// A cached work, shared (see [`crate::db::Shared`]).
+pub type SharedWork = Arc<Shared<Work>>;
+/// A cached page of works, shared.
+pub type SharedPage = Arc<Shared<WorkPage>>;
 
 /// Parsed list criteria (the caller's visibility is added here, not by the client).
 #[derive(Debug, Clone)]
@@ -175,26 +200,52 @@ pub(crate) fn load_visible(
     user: &AuthUser,
     id: &str,
 ) -> diesel::QueryResult<Result<WorkRow, ApiError>> {
-    let Some(row) = rows::find(conn, id)? else {
-        return Ok(Err(ApiError::work_not_found()));
-    };
-    let deleted_hidden = row.deleted_at.is_some() && !user.is_admin();
-    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-    if deleted_hidden || !visible_to(user, &row, status) {
-        return Ok(Err(ApiError::work_not_found()));
+    match rows::find(conn, id)? {
+        Some(row) if may_see(user, &row) => Ok(Ok(row)),
+        _ => Ok(Err(ApiError::work_not_found())),
     }
-    Ok(Ok(row))
 }
 
-/// One work, if the caller may see it.
+/// One work, if the caller may see it. The hottest read of all: served from the read cache
+/// when nothing was written since (visibility is still decided per caller, here).
 pub async fn get_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
-    let caller = user.clone();
-    let row = db.read(move |conn| load_visible(conn, &caller, id.as_str())).await??;
-    Work::from_row(row)
+    Ok(get_work_shared(db, user, id).await?.value().clone())
+}
+
+/// [`get_work`] without copying: the cached work itself, with its memoised rendering.
+pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<SharedWork, ApiError> {
+    let key = format!("work:{id}");
+    let read = move |conn: &mut DbConnection| {
+        let found = rows::find(conn, id.as_str())?.map(Work::from_row).transpose();
+        Ok(found.and_then(|work| work.ok_or_else(ApiError::work_not_found)).map(Shared::new))
+    };
+    let found = db.read_cached(key, read).await??;
+    if !work_visible_to(user, found.value()) {
+        return Err(ApiError::work_not_found());
+    }
+    Ok(found)
+}
+
+/// [`may_see`] for a loaded work.
+fn work_visible_to(user: &AuthUser, work: &Work) -> bool {
+    let deleted_hidden = work.deleted_at.is_some() && !user.is_admin();
+    !deleted_hidden && user.visibility().allows(&work.created_by, &work.assignees, work.status)
+}
+
+/// Whether the caller may see this stored work, deleted ones included (admins only).
+fn may_see(user: &AuthUser, row: &WorkRow) -> bool {
+    let deleted_hidden = row.deleted_at.is_some() && !user.is_admin();
+    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+    !deleted_hidden && visible_to(user, row, status)
 }
 
 /// A page of the works the caller may see, filtered.
 pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<WorkPage, ApiError> {
+    Ok(list_works_shared(db, user, query).await?.value().clone())
+}
+
+/// [`list_works`] without copying: the cached page itself, with its memoised rendering.
+pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<SharedPage, ApiError> {
     if query.deleted && !user.is_admin() {
         return Err(ApiError::role_required("admin"));
     }
@@ -203,7 +254,7 @@ pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<Wo
         Visibility::OwnAndPublic(me) => VisibleTo::CreatorOrStates(me.into_string(), public_states()),
         Visibility::Public => VisibleTo::States(public_states()),
         Visibility::Nothing => {
-            return Ok(WorkPage { items: Vec::new(), total: 0, page: query.page });
+            return Ok(Arc::new(Shared::new(WorkPage { items: Vec::new(), total: 0, page: query.page })));
         }
     };
     let filter = WorkFilter {
@@ -219,9 +270,15 @@ pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<Wo
         order: query.order,
     };
     let page = query.page;
-    let (found, total) = db.read(move |conn| rows::list(conn, &filter, page.offset(), page.per_page)).await?;
-    let items = found.into_iter().map(Work::from_row).collect::<Result<_, _>>()?;
-    Ok(WorkPage { items, total, page })
+    let key = format!("works:{filter:?}:{}:{}", page.offset(), page.per_page);
+    let listed = db
+        .read_cached(key, move |conn| {
+            let (found, total) = rows::list(conn, &filter, page.offset(), page.per_page)?;
+            let items = found.into_iter().map(Work::from_row).collect::<Result<Vec<_>, _>>();
+            Ok(items.map(|items| Shared::new(WorkPage { items, total, page })))
+        })
+        .await??;
+    Ok(listed)
 }
 
 fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {

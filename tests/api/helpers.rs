@@ -220,6 +220,8 @@ impl TestApp {
         diesel::sql_query(format!("UPDATE works SET status = '{status}' WHERE id = '{work_id}'"))
             .execute(&mut *conn)
             .expect("status update");
+        // A raw write bypasses the server's read cache; tell it, as an operator's tool would.
+        self.db.forget_cached_reads();
     }
 
     /// Runs one SQL statement directly (panics if it fails).
@@ -230,7 +232,9 @@ impl TestApp {
     /// Runs one SQL statement directly.
     pub fn try_sql(&self, sql: &str) -> diesel::QueryResult<usize> {
         let mut conn = self.db.connection().expect("db connection");
-        diesel::sql_query(sql).execute(&mut *conn)
+        let outcome = diesel::sql_query(sql).execute(&mut *conn);
+        self.db.forget_cached_reads();
+        outcome
     }
 }
 

@@ -13,6 +13,7 @@ mod load;
 mod media;
 mod pages;
 mod production;
+mod read_cache;
 mod search;
 mod search_corpus;
 mod upload_memory;
