@@ -31,7 +31,11 @@ pub struct Application {
     db: Db,
     workers: Workers,
     indexer: tokio::task::JoinHandle<()>,
+    change_watch: tokio::task::JoinHandle<()>,
 }
+
+/// How often the read cache looks for other processes' changes.
+const CHANGE_WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Application {
     /// Prepares everything and binds `settings.listen`.
@@ -53,6 +57,7 @@ impl Application {
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
         let indexer = indexer::start(db.clone(), search.clone(), interval);
+        let change_watch = db.watch_other_writers(CHANGE_WATCH_INTERVAL);
         if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
             .await
             .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?
@@ -63,7 +68,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, db.clone(), media, search, settings)?;
-        Ok(Self { port, server, db, workers, indexer })
+        Ok(Self { port, server, db, workers, indexer, change_watch })
     }
 
     /// The port actually bound (useful with port 0).
@@ -86,6 +91,7 @@ impl Application {
         let served = self.server.await;
         self.workers.stop();
         self.indexer.abort();
+        self.change_watch.abort();
         served
     }
 }

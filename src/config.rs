@@ -59,8 +59,9 @@ pub struct Settings {
     pub two_level_signoff_kinds: Vec<String>,
     /// How often the search indexer applies pending changes and commits, in milliseconds.
     pub search_commit_interval_ms: u64,
-    /// How long a cached work or list page may be served, in milliseconds (0: no read cache).
-    /// This process's own writes drop the cache at once; other processes' within this time.
+    /// How long a cached work, list or search page may be served, in milliseconds (0: no read
+    /// cache). This process's own writes drop the cache at once, other processes' recorded
+    /// changes within a quarter second; this bounds everything else.
     pub read_cache_ms: u64,
     /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
     pub search_dictionary: Option<PathBuf>,
@@ -94,7 +95,7 @@ impl Default for Settings {
             media_worker_program: None,
             search_dictionary: None,
             search_commit_interval_ms: 250,
-            read_cache_ms: 1000,
+            read_cache_ms: 10_000,
             two_level_signoff_kinds: vec!["micro_film".into()],
         }
     }

@@ -93,6 +93,11 @@ pub struct AuditFilter {
 }
 
 /// A page of entries, newest first, and the total.
+/// The audit chain's tip: it moves with every recorded change, by any process.
+pub fn head_seq(conn: &mut DbConnection) -> QueryResult<i64> {
+    Ok(audit_head::table.find(1).select(audit_head::seq).first(conn).optional()?.unwrap_or(0))
+}
+
 pub fn list(
     conn: &mut DbConnection,
     filter: &AuditFilter,

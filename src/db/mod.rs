@@ -24,7 +24,7 @@ use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tracing::Instrument;
 
-pub use read_cache::{DEFAULT_READ_CACHE_TTL, ReadCache, Shared, Weigh};
+pub use read_cache::{DEFAULT_READ_CACHE_TTL, Lookup, ReadCache, Shared, Weigh};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -172,6 +172,28 @@ impl Db {
         self
     }
 
+    /// Watches for changes made by other processes (a CLI command, a second server on the same
+    /// PostgreSQL): every user-visible change moves the audit chain's tip, so when it has
+    /// moved, cached reads are dropped. Polls every `every`; the time to live bounds the rest
+    /// (another server's media processing, which is not audited).
+    pub fn watch_other_writers(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let db = self.clone();
+        tokio::spawn(async move {
+            // Read at once: the server starts serving (and caching) right after this.
+            let mut seen = db.read(audit::head_seq).await.ok();
+            loop {
+                tokio::time::sleep(every).await;
+                let Ok(tip) = db.read(audit::head_seq).await else { continue };
+                // Our own writes move the tip too; dropping the cache once more for them is
+                // cheaper than telling them apart.
+                if seen != Some(tip) {
+                    db.cache.invalidate();
+                }
+                seen = Some(tip);
+            }
+        })
+    }
+
     /// Drops every cached read; for writes made with a raw [`Db::connection`].
     pub fn forget_cached_reads(&self) {
         self.cache.invalidate();
@@ -209,7 +231,8 @@ impl Db {
     /// Like [`Db::read`], but a result read under the same `key` since this process last wrote
     /// (and within the cache's time to live) is shared instead of queried again. `key` must name
     /// the query and every parameter of it. Only successes (`Ok`) are cached; a refusal
-    /// (`Err(E)`) comes back as it is.
+    /// (`Err(E)`) comes back as it is. An entry past its time to live is served once more
+    /// while the query runs again in the background (see [`Lookup::Refresh`]).
     pub async fn read_cached<T, E, F>(&self, key: String, work: F) -> Result<Result<Arc<T>, E>, DbError>
     where
         T: Weigh + Send + Sync + 'static,
@@ -217,8 +240,18 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> QueryResult<Result<T, E>> + Send + 'static,
     {
         let generation = self.cache.generation();
-        if let Some(hit) = self.cache.get::<T>(&key) {
-            return Ok(Ok(hit));
+        match self.cache.lookup::<T>(&key) {
+            Lookup::Hit(hit) => return Ok(Ok(hit)),
+            Lookup::Refresh(stale) => {
+                let db = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(value)) = db.read(work).await {
+                        db.cache.put(key, generation, Arc::new(value));
+                    }
+                });
+                return Ok(Ok(stale));
+            }
+            Lookup::Miss => {}
         }
         let value = match self.read(work).await? {
             Ok(value) => Arc::new(value),
@@ -238,6 +271,27 @@ impl Db {
     {
         let db = self.clone();
         run_blocking(move || db.write_blocking(work)).await
+    }
+
+    /// [`Db::write`] for bookkeeping that no cached read looks at — the job queue's claims and
+    /// leases, the search outbox — so polling them does not empty the read cache twice a
+    /// second. Never use it for a write that changes a work, its media, or who may see what.
+    pub async fn write_bookkeeping<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.write_in_transaction(work)).await
+    }
+
+    /// The blocking body of [`Db::write_bookkeeping`], for the indexer's thread.
+    pub fn write_bookkeeping_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+    {
+        self.write_in_transaction(work)
     }
 
     /// The blocking body of [`Db::write`], for CLI commands.

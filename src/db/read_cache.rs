@@ -1,18 +1,18 @@
 //! Recent read results, so the hottest reads (one work, a list page) are answered without the
 //! round trip through the blocking pool. Every write through the same [`super::Db`] drops them
 //! all at once (a generation counter bumped after each write transaction), so this process
-//! always reads its own writes; a write by another process (a CLI command, a second server on
-//! the same PostgreSQL) shows within the time to live. Bounded by entry count and by an
-//! estimate of the bytes held.
+//! always reads its own writes; a change by another process (a CLI command, a second server on
+//! the same PostgreSQL) is noticed by [`super::Db::watch_other_writers`], and anything else
+//! shows within the time to live. Bounded by entry count and by an estimate of the bytes held.
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// Default time to live of a cached read.
-pub const DEFAULT_READ_CACHE_TTL: Duration = Duration::from_millis(1000);
+pub const DEFAULT_READ_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Most entries held; the cache is emptied when it would grow past this.
 const MAX_ENTRIES: usize = 4096;
 /// Most bytes (estimated) held; the cache is emptied when it would grow past this.
@@ -83,6 +83,21 @@ struct Entry {
     weight: usize,
     stored_at: Instant,
     value: Arc<dyn Any + Send + Sync>,
+    /// Set once a caller was told to refresh this entry.
+    refreshing: AtomicBool,
+}
+
+/// What the cache holds for a key.
+pub enum Lookup<T> {
+    /// Nothing usable: query.
+    Miss,
+    /// Stored since the last write and within the time to live, or already being refreshed.
+    Hit(Arc<T>),
+    /// Stored since the last write, past the time to live but within twice it: serve it, and
+    /// refresh it in the background — this caller is the only one told so. Popular entries
+    /// thus never expire all at once under load, and no write is ever hidden by it: a write
+    /// changes the generation, which makes every entry a miss.
+    Refresh(Arc<T>),
 }
 
 #[derive(Default)]
@@ -120,15 +135,33 @@ impl ReadCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// What is stored under `key` (see [`Lookup`]).
+    pub fn lookup<T: Send + Sync + 'static>(&self, key: &str) -> Lookup<T> {
+        let entries = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(entry) = entries.map.get(key).filter(|entry| entry.generation == self.generation()) else {
+            return Lookup::Miss;
+        };
+        let Ok(value) = entry.value.clone().downcast::<T>() else {
+            return Lookup::Miss;
+        };
+        let age = entry.stored_at.elapsed();
+        if age < self.ttl {
+            Lookup::Hit(value)
+        } else if age >= self.ttl * 2 {
+            Lookup::Miss
+        } else if entry.refreshing.swap(true, Ordering::AcqRel) {
+            Lookup::Hit(value)
+        } else {
+            Lookup::Refresh(value)
+        }
+    }
+
     /// A result stored under `key` since the last write and within the time to live.
     pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
-        let entries = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.map.get(key)?;
-        let fresh = entry.generation == self.generation() && entry.stored_at.elapsed() < self.ttl;
-        if !fresh {
-            return None;
+        match self.lookup(key) {
+            Lookup::Hit(value) => Some(value),
+            Lookup::Miss | Lookup::Refresh(_) => None,
         }
-        entry.value.clone().downcast::<T>().ok()
     }
 
     /// Stores a result read at `generation` (see [`ReadCache::generation`]).
@@ -144,7 +177,7 @@ impl ReadCache {
         if weight > MAX_BYTES {
             return;
         }
-        let entry = Entry { generation, weight, stored_at: Instant::now(), value };
+        let entry = Entry { generation, weight, stored_at: Instant::now(), value, refreshing: AtomicBool::new(false) };
         let replaced = entries.map.insert(key, entry).map_or(0, |old| old.weight);
         entries.bytes = entries.bytes + weight - replaced;
     }
@@ -174,6 +207,24 @@ mod tests {
         cache.put("b".into(), cache.generation(), Arc::new(Blob(1)));
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get::<Blob>("b").is_none(), "an entry expires");
+    }
+
+    #[test]
+    fn an_entry_past_its_time_is_refreshed_by_one_caller_while_others_are_served() {
+        let cache = ReadCache::new(Duration::from_millis(100));
+        cache.put("a".into(), cache.generation(), Arc::new(Blob(1)));
+        assert!(matches!(cache.lookup::<Blob>("a"), Lookup::Hit(_)));
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(matches!(cache.lookup::<Blob>("a"), Lookup::Refresh(_)), "the first caller refreshes");
+        assert!(matches!(cache.lookup::<Blob>("a"), Lookup::Hit(_)), "the others are served meanwhile");
+        cache.put("a".into(), cache.generation(), Arc::new(Blob(2)));
+        assert!(matches!(cache.lookup::<Blob>("a"), Lookup::Hit(blob) if blob.0 == 2));
+        std::thread::sleep(Duration::from_millis(210));
+        assert!(matches!(cache.lookup::<Blob>("a"), Lookup::Miss), "past twice its time an entry is gone");
+        cache.put("b".into(), cache.generation(), Arc::new(Blob(1)));
+        std::thread::sleep(Duration::from_millis(120));
+        cache.invalidate();
+        assert!(matches!(cache.lookup::<Blob>("b"), Lookup::Miss), "a write is never hidden by a refresh");
     }
 
     #[test]

@@ -63,8 +63,8 @@ fn write(time: &DateTime<Utc>, out: &mut [u8; 32]) -> Option<usize> {
     cursor.digits(time.second(), 2);
     let (fraction, count) = match nanos {
         0 => (0, 0),
-        _ if nanos % 1_000_000 == 0 => (nanos / 1_000_000, 3),
-        _ if nanos % 1_000 == 0 => (nanos / 1_000, 6),
+        _ if nanos.is_multiple_of(1_000_000) => (nanos / 1_000_000, 3),
+        _ if nanos.is_multiple_of(1_000) => (nanos / 1_000, 6),
         _ => (nanos, 9),
     };
     if count > 0 {

@@ -81,7 +81,7 @@ impl JobRunner {
             TimeDelta::from_std(self.child.timeout * 2 + Duration::from_secs(30)).unwrap_or(TimeDelta::hours(1));
         let claimed = self
             .db
-            .write(move |conn| {
+            .write_bookkeeping(move |conn| {
                 let stamp = now();
                 jobs::requeue_running(conn, stamp, stamp)?;
                 jobs::claim_next(conn, stamp, stamp + lease).map(Ok::<_, ()>)

@@ -72,7 +72,7 @@ pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, SearchError>
     drop(conn);
     // A write: it takes the writers' turn like every other, or a SQLite writer that began by
     // reading could find its snapshot stale and fail.
-    db.write_blocking(|conn| outbox::remove(conn, &seqs).map(Ok::<usize, ()>))
+    db.write_bookkeeping_blocking(|conn| outbox::remove(conn, &seqs).map(Ok::<usize, ()>))
         .map_err(|error| SearchError::Other(error.to_string()))?
         .ok();
     Ok(tasks.len())
