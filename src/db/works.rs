@@ -241,10 +241,11 @@ pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Wor
     works::table.filter(works::id.eq_any(ids)).select(WorkRow::as_select()).load(conn)
 }
 
-/// Non-deleted works after `after_id` in id order: pages for rebuilding the search index.
-pub fn live_page_after(conn: &mut DbConnection, after_id: &str, limit: i64) -> QueryResult<Vec<WorkRow>> {
+/// Every work, deleted ones too, in id order after `after_id` (a keyset page for rebuilds).
+/// Deleted works are left for the caller to skip: filtering them here made SQLite pick the
+/// `deleted_at` index and sort every live work again for each page.
+pub fn page_after(conn: &mut DbConnection, after_id: &str, limit: i64) -> QueryResult<Vec<WorkRow>> {
     works::table
-        .filter(works::deleted_at.is_null())
         .filter(works::id.gt(after_id))
         .order(works::id.asc())
         .limit(limit)

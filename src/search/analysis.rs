@@ -40,6 +40,13 @@ impl Normalized {
 /// One character, normalised: full-width ASCII to half-width, ideographic space to space,
 /// uppercase to lowercase.
 fn normalize_char(c: char) -> char {
+    // Most characters are ideographs or ASCII: answer those without Unicode table lookups.
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    if is_cjk(c) {
+        return c;
+    }
     let half_width = match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
@@ -111,7 +118,7 @@ pub struct Piece {
 }
 
 fn is_searchable(word: &str) -> bool {
-    word.chars().any(char::is_alphanumeric)
+    word.chars().any(|c| c.is_ascii_alphanumeric() || is_cjk(c) || c.is_alphanumeric())
 }
 
 /// Word pieces: search-engine mode (index: overlapping sub-words too) or precise (queries).

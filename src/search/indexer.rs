@@ -94,10 +94,11 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
     // overlaps with the indexing threads segmenting the last one.
     let mut after = String::new();
     loop {
-        let page = works::live_page_after(&mut conn, &after, 1000).map_err(db_error)?;
+        let page = works::page_after(&mut conn, &after, 1000).map_err(db_error)?;
         let Some(last) = page.last() else { break };
         after = last.id.clone();
-        for document in documents_for(&mut conn, page).map_err(db_error)? {
+        let live = page.into_iter().filter(|row| row.deleted_at.is_none()).collect();
+        for document in documents_for(&mut conn, live).map_err(db_error)? {
             filler.add(document)?;
         }
     }

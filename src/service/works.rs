@@ -226,17 +226,21 @@ pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<Sha
     Ok(found)
 }
 
-/// [`may_see`] for a loaded work.
-fn work_visible_to(user: &AuthUser, work: &Work) -> bool {
-    let deleted_hidden = work.deleted_at.is_some() && !user.is_admin();
-    !deleted_hidden && user.visibility().allows(&work.created_by, &work.assignees, work.status)
+/// Whether the caller may see a work with these facts; deleted works only admins see.
+fn may_see_facts(user: &AuthUser, deleted: bool, created_by: &str, assignees: &[String], status: Status) -> bool {
+    (!deleted || user.is_admin()) && user.visibility().allows(created_by, assignees, status)
 }
 
-/// Whether the caller may see this stored work, deleted ones included (admins only).
+/// [`may_see_facts`] for a loaded work.
+fn work_visible_to(user: &AuthUser, work: &Work) -> bool {
+    may_see_facts(user, work.deleted_at.is_some(), &work.created_by, &work.assignees, work.status)
+}
+
+/// [`may_see_facts`] for a stored row.
 fn may_see(user: &AuthUser, row: &WorkRow) -> bool {
-    let deleted_hidden = row.deleted_at.is_some() && !user.is_admin();
+    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
     let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-    !deleted_hidden && visible_to(user, row, status)
+    may_see_facts(user, row.deleted_at.is_some(), &row.created_by, &assignees, status)
 }
 
 /// A page of the works the caller may see, filtered.
