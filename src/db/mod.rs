@@ -283,15 +283,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || db.write_in_transaction(work)).await
-    }
-
-    /// The blocking body of [`Db::write_bookkeeping`], for the indexer's thread.
-    pub fn write_bookkeeping_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
-    {
-        self.write_in_transaction(work)
+        run_blocking(move || db.write_bookkeeping_blocking(work)).await
     }
 
     /// The blocking body of [`Db::write`], for CLI commands.
@@ -299,13 +291,15 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
     {
-        let outcome = self.write_in_transaction(work);
+        let outcome = self.write_bookkeeping_blocking(work);
         // After the transaction ended, so a read that began before it cannot be cached as new.
         self.cache.invalidate();
         outcome
     }
 
-    fn write_in_transaction<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    /// The blocking body of [`Db::write_bookkeeping`] (the indexer's thread), and of every
+    /// write: one transaction, without touching the read cache.
+    pub fn write_bookkeeping_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
     where
         F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
     {

@@ -33,6 +33,13 @@ async fn cached_reads_follow_every_write_and_stay_per_caller() {
     assert_eq!(app.get(&path, &staff).await.error_code(), "work-not-found");
     assert_eq!(app.get("/api/v1/works", &staff).await.json()["total"], 0);
 
+    // Searches too: what the admin's search cached never reaches a caller who may not see it.
+    crate::search::wait_indexed(&app).await;
+    let search = "/api/v1/search?q=%E5%88%9D%E7%A8%BF";
+    assert_eq!(app.get(search, &app.admin).await.json()["total"], 1);
+    assert_eq!(app.get(search, &staff).await.json()["total"], 0);
+    assert_eq!(app.get(search, &bob).await.json()["total"], 0);
+
     // An edit shows on the next read of the work and of every list, with the new version.
     let edited = app.patch(&path, &alice, &json!({"version": 1, "title": "改后标题"})).await;
     assert_eq!(edited.status, 200, "{}", edited.text());
@@ -40,6 +47,10 @@ async fn cached_reads_follow_every_write_and_stay_per_caller() {
     assert_eq!(read.json()["title"], "改后标题");
     assert_eq!(read.header("etag").as_deref(), Some("\"2\""));
     assert_eq!(titles(&app.get("/api/v1/works", &app.admin).await.json()), vec!["改后标题"]);
+    crate::search::wait_indexed(&app).await;
+    assert_eq!(app.get(search, &alice).await.json()["total"], 0, "the old title's cached search is gone");
+    let renamed = app.get("/api/v1/search?q=%E6%94%B9%E5%90%8E", &alice).await.json();
+    assert_eq!(renamed["hits"][0]["title"], "改后标题");
 
     // A change of state changes who may see it, at once.
     app.force_status(id, "published");
@@ -78,12 +89,18 @@ fn retitle_from_elsewhere(app: &TestApp, id: &str, title: &str, audited: bool) {
     outcome.expect("the write commits").unwrap();
 }
 
-#[actix_web::test]
-async fn another_processs_recorded_change_is_noticed_long_before_the_time_to_live() {
-    let app = TestApp::spawn_with(|settings| settings.read_cache_ms = 60_000).await;
+/// A work titled 甲 that the admin has just read (so it is cached); its id and path.
+async fn cached_work(app: &TestApp) -> (String, String) {
     let id = app.create_work(&app.admin, work_json("weibo_post", "甲")).await["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/works/{id}");
     assert_eq!(app.get(&path, &app.admin).await.json()["title"], "甲");
+    (id, path)
+}
+
+#[actix_web::test]
+async fn another_processs_recorded_change_is_noticed_long_before_the_time_to_live() {
+    let app = TestApp::spawn_with(|settings| settings.read_cache_ms = 60_000).await;
+    let (id, path) = cached_work(&app).await;
     retitle_from_elsewhere(&app, &id, "乙", true);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while app.get(&path, &app.admin).await.json()["title"] != "乙" {
@@ -98,9 +115,7 @@ async fn another_processs_recorded_change_is_noticed_long_before_the_time_to_liv
 #[actix_web::test]
 async fn another_processs_write_shows_within_the_time_to_live() {
     let app = TestApp::spawn_with(|settings| settings.read_cache_ms = 300).await;
-    let id = app.create_work(&app.admin, work_json("weibo_post", "甲")).await["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/works/{id}");
-    assert_eq!(app.get(&path, &app.admin).await.json()["title"], "甲");
+    let (id, path) = cached_work(&app).await;
     assert_eq!(titles(&app.get("/api/v1/works", &app.admin).await.json()), vec!["甲"]);
     retitle_from_elsewhere(&app, &id, "乙", false);
     // Past its time an entry is served once more while it is refreshed; past twice it, never.
@@ -112,9 +127,7 @@ async fn another_processs_write_shows_within_the_time_to_live() {
 #[actix_web::test]
 async fn with_the_cache_off_every_read_goes_to_the_database() {
     let app = TestApp::spawn_with(|settings| settings.read_cache_ms = 0).await;
-    let id = app.create_work(&app.admin, work_json("weibo_post", "甲")).await["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/works/{id}");
-    assert_eq!(app.get(&path, &app.admin).await.json()["title"], "甲");
+    let (id, path) = cached_work(&app).await;
     retitle_from_elsewhere(&app, &id, "乙", false);
     assert_eq!(app.get(&path, &app.admin).await.json()["title"], "乙");
 }
