@@ -2,7 +2,6 @@
 //! originals (with Range) and derivatives (strong ETags, long cache lifetimes).
 
 use actix_files::NamedFile;
-use actix_multipart::Multipart;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -11,6 +10,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::extractors::{self, CurrentUser};
+use super::multipart::{self, Multipart};
 use crate::domain::media::{MediaRole, MediaStatus};
 use crate::error::ApiError;
 use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
@@ -129,15 +129,16 @@ pub async fn upload_media(
     app: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<String>,
-    form: Multipart,
+    request: HttpRequest,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let work_id = extractors::work_id(&path)?;
-    let mut form = Form { inner: form, finished: false };
-    let outcome = receive_form(&app, &user, &work_id, &mut form).await;
-    let (received, role) = match outcome {
+    let boundary = multipart::boundary(request.headers().get(header::CONTENT_TYPE))?;
+    let mut form = Multipart::new(&boundary, body);
+    let (received, role) = match receive_form(&app, &user, &work_id, &mut form).await {
         Ok(parts) => parts,
         Err(error) => {
-            drain(&mut form).await;
+            form.drain(DRAIN_LIMIT_BYTES).await;
             return Err(error);
         }
     };
@@ -146,58 +147,25 @@ pub async fn upload_media(
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(MediaResponse::from(view)))
 }
 
-/// A multipart body that is never polled again once it ended or failed (actix-multipart
-/// panics if it is).
-struct Form {
-    inner: Multipart,
-    finished: bool,
-}
-
-impl Form {
-    async fn next_field(&mut self) -> Option<Result<actix_multipart::Field, actix_multipart::MultipartError>> {
-        if self.finished {
-            return None;
-        }
-        let next = self.inner.next().await;
-        self.finished = !matches!(next, Some(Ok(_)));
-        next
-    }
-}
-
-/// Reads a field to its end (or first error), counting the bytes; stops past `limit`.
-async fn skip_field(field: &mut actix_multipart::Field, limit: usize) -> usize {
-    let mut skipped = 0;
-    while let Some(Ok(chunk)) = field.next().await {
-        skipped += chunk.len();
-        if skipped > limit {
-            break;
-        }
-    }
-    skipped
-}
-
 async fn receive_form(
     app: &AppState,
     user: &CurrentUser,
     work_id: &crate::domain::ids::WorkId,
-    form: &mut Form,
+    form: &mut Multipart<web::Payload>,
 ) -> Result<(ReceivedFile, MediaRole), ApiError> {
     service::authorize_upload(&app.db, &user.0, work_id).await?;
     let mut received: Option<ReceivedFile> = None;
     let mut role = MediaRole::Main;
-    while let Some(field) = form.next_field().await {
-        let mut field = field.map_err(multipart_error)?;
-        match field.name().unwrap_or_default() {
+    while let Some(part) = form.next_part().await? {
+        match part.name.as_str() {
             "file" if received.is_some() => return Err(one_file_only()),
             "file" => {
-                let filename =
-                    field.content_disposition().and_then(|disposition| disposition.get_filename()).map(str::to_owned);
-                received = Some(service::receive_file(&app.media, &mut field, filename.as_deref()).await?);
+                let body = form.part_body();
+                received = Some(service::receive_file(&app.media, body, part.filename.as_deref()).await?);
             }
-            "role" => role = MediaRole::parse_field(&read_text(&mut field, 64).await?)?,
-            _ => {
-                skip_field(&mut field, DRAIN_LIMIT_BYTES).await;
-            }
+            "role" => role = MediaRole::parse_field(&read_text(form, &part.name, 64).await?)?,
+            // Other fields are skipped by the next `next_part`.
+            _ => {}
         }
     }
     let file = received.ok_or_else(|| ApiError::Field(crate::domain::FieldError::required("file")))?;
@@ -212,45 +180,21 @@ fn one_file_only() -> ApiError {
     }
 }
 
-fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
-    use actix_multipart::MultipartError as Error;
-    match error {
-        Error::ContentTypeMissing
-        | Error::ContentTypeParse
-        | Error::ContentTypeIncompatible
-        | Error::BoundaryMissing => {
-            ApiError::UnsupportedContentType("uploads must be multipart/form-data with a file field named file".into())
-        }
-        other => ApiError::MalformedJson(format!("malformed multipart body: {other}")),
-    }
-}
-
-async fn read_text(field: &mut actix_multipart::Field, limit: usize) -> Result<String, ApiError> {
+async fn read_text(form: &mut Multipart<web::Payload>, name: &str, limit: usize) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(multipart_error)?;
+    let mut body = form.part_body();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
         if bytes.len() + chunk.len() > limit {
-            let message = format!("{} must be at most {limit} bytes", field.name().unwrap_or("field"));
             return Err(ApiError::Field(crate::domain::FieldError {
-                field: field.name().unwrap_or("field").to_owned(),
+                field: name.to_owned(),
                 code: "field-too-long",
-                message,
+                message: format!("{name} must be at most {limit} bytes"),
             }));
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| ApiError::MalformedJson("form field is not valid utf-8".into()))
-}
-
-/// Reads and discards what is left of a refused upload, up to a bound.
-async fn drain(form: &mut Form) {
-    let mut discarded = 0usize;
-    while let Some(Ok(mut field)) = form.next_field().await {
-        discarded += skip_field(&mut field, DRAIN_LIMIT_BYTES).await;
-        if discarded > DRAIN_LIMIT_BYTES {
-            return;
-        }
-    }
+    String::from_utf8(bytes).map_err(|_| ApiError::MalformedForm("form field is not valid utf-8".into()))
 }
 
 /// A work's media.

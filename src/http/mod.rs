@@ -4,6 +4,7 @@
 pub mod extractors;
 pub mod health;
 pub mod media;
+pub mod multipart;
 pub mod openapi;
 pub mod production;
 pub mod search;

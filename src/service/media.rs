@@ -26,7 +26,7 @@ use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
 use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full};
 
 /// Bytes gathered before handing them to the writer thread: multipart chunks are small, and
-/// one hand-off per chunk costs more than the copy.
+/// one hand-off and one write per chunk would cost more than the bytes.
 const SEND_BATCH_BYTES: usize = 256 * 1024;
 
 /// Size limits per class of upload, in bytes.
@@ -139,14 +139,13 @@ fn editable_by(
 
 /// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
 /// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
-pub async fn receive_file<S, E>(
+pub async fn receive_file<S>(
     context: &MediaContext,
     mut body: S,
     filename: Option<&str>,
 ) -> Result<ReceivedFile, ApiError>
 where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let (head, mut pending, mut finished) = read_head(&mut body).await?;
     if head.is_empty() {
@@ -160,24 +159,26 @@ where
         ApiError::UnsupportedMediaType(format!("the file is not an accepted type: accepted are {ACCEPTED}"))
     })?;
     let limit = context.limits.for_class(format.class());
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Bytes>>(8);
     let store = context.store.clone();
     let writer = tokio::task::spawn_blocking(move || {
         let mut upload = store.temp_upload()?;
-        while let Some(chunk) = receiver.blocking_recv() {
-            upload.write(&chunk)?;
+        while let Some(batch) = receiver.blocking_recv() {
+            upload.write(&batch)?;
         }
         upload.finish()
     });
     let mut total = 0u64;
-    let mut batch = actix_web::web::BytesMut::with_capacity(SEND_BATCH_BYTES);
+    // Pieces are passed on as they came (no copying), a batch at a time.
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     loop {
         let chunk = match pending.pop_front() {
             Some(chunk) => chunk,
             None if finished => break,
             None => match body.next().await {
                 Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
+                Some(Err(error)) => return Err(error),
                 None => {
                     finished = true;
                     continue;
@@ -194,25 +195,27 @@ where
                 human_bytes(limit)
             )));
         }
-        batch.extend_from_slice(&chunk);
-        if batch.len() >= SEND_BATCH_BYTES && sender.send(batch.split().freeze()).await.is_err() {
-            break;
+        batch_bytes += chunk.len();
+        batch.push(chunk);
+        if batch_bytes >= SEND_BATCH_BYTES {
+            batch_bytes = 0;
+            if sender.send(std::mem::take(&mut batch)).await.is_err() {
+                break;
+            }
         }
     }
     if !batch.is_empty() {
-        let _ = sender.send(batch.freeze()).await;
+        let _ = sender.send(batch).await;
     }
     drop(sender);
     let file = writer.await.map_err(task_error)?.map_err(io_error)?;
     Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
 }
 
-/// Reads until the sniffer has enough bytes; says whether the stream already ended (a
-/// finished multipart field must not be polled again).
-async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>, bool), ApiError>
+/// Reads until the sniffer has enough bytes; says whether the stream already ended.
+async fn read_head<S>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>, bool), ApiError>
 where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let mut pending = VecDeque::new();
@@ -222,7 +225,7 @@ where
                 head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
                 pending.push_back(chunk);
             }
-            Some(Err(error)) => return Err(ApiError::MalformedJson(format!("upload was interrupted: {error}"))),
+            Some(Err(error)) => return Err(error),
             None => return Ok((head, pending, true)),
         }
     }
