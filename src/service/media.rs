@@ -147,7 +147,7 @@ pub async fn receive_file<S>(
 where
     S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
-    let (head, mut pending, mut finished) = read_head(&mut body).await?;
+    let (head, pending, finished) = read_head(&mut body).await?;
     if head.is_empty() {
         return Err(ApiError::Unprocessable {
             code: "empty-file",
@@ -159,26 +159,38 @@ where
         ApiError::UnsupportedMediaType(format!("the file is not an accepted type: accepted are {ACCEPTED}"))
     })?;
     let limit = context.limits.for_class(format.class());
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Bytes>>(8);
-    let store = context.store.clone();
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut upload = store.temp_upload()?;
-        while let Some(batch) = receiver.blocking_recv() {
-            upload.write(&batch)?;
+    let writer = UploadWriter::start(context.store.clone());
+    match pump(&mut body, pending, finished, &writer, (limit, format)).await {
+        Ok(()) => {
+            let file = writer.finish().await?;
+            Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
         }
-        upload.finish()
-    });
-    let mut total = 0u64;
-    // Pieces are passed on as they came (no copying), a batch at a time.
-    let mut batch = Vec::new();
-    let mut batch_bytes = 0;
+        Err(error) => {
+            writer.abandon().await;
+            Err(error)
+        }
+    }
+}
+
+/// Passes the body on to the writer as it came (no copying), a batch at a time; refuses it
+/// as soon as it passes its class's limit.
+async fn pump<S>(
+    body: &mut S,
+    mut pending: VecDeque<Bytes>,
+    mut finished: bool,
+    writer: &UploadWriter,
+    (limit, format): (u64, MediaFormat),
+) -> Result<(), ApiError>
+where
+    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
+{
+    let (mut total, mut batch, mut batch_bytes) = (0u64, Vec::new(), 0);
     loop {
         let chunk = match pending.pop_front() {
             Some(chunk) => chunk,
             None if finished => break,
             None => match body.next().await {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Err(error),
+                Some(chunk) => chunk?,
                 None => {
                     finished = true;
                     continue;
@@ -187,29 +199,75 @@ where
         };
         total += chunk.len() as u64;
         if total > limit {
-            drop(sender);
-            let _ = writer.await;
             let class = format.class().as_str();
+            let limit_text = human_bytes(limit);
             return Err(ApiError::UploadTooLarge(format!(
-                "{class} uploads are limited to {} ({limit} bytes)",
-                human_bytes(limit)
+                "{class} uploads are limited to {limit_text} ({limit} bytes)"
             )));
         }
         batch_bytes += chunk.len();
         batch.push(chunk);
         if batch_bytes >= SEND_BATCH_BYTES {
             batch_bytes = 0;
-            if sender.send(std::mem::take(&mut batch)).await.is_err() {
-                break;
+            if !writer.send(std::mem::take(&mut batch)).await {
+                return Ok(()); // The writer stopped on an error; `finish` reports it.
             }
         }
     }
     if !batch.is_empty() {
-        let _ = sender.send(batch).await;
+        writer.send(batch).await;
     }
-    drop(sender);
-    let file = writer.await.map_err(task_error)?.map_err(io_error)?;
-    Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
+    Ok(())
+}
+
+enum ToWriter {
+    Batch(Vec<Bytes>),
+    Finish,
+}
+
+/// An upload's temp file, written and hashed on a blocking thread. Finished, it is fsynced
+/// and its digest known; abandoned, it is removed without either.
+struct UploadWriter {
+    messages: tokio::sync::mpsc::Sender<ToWriter>,
+    task: tokio::task::JoinHandle<io::Result<Option<HashedFile>>>,
+}
+
+impl UploadWriter {
+    fn start(store: LocalStore) -> Self {
+        let (messages, mut received) = tokio::sync::mpsc::channel(8);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut upload = store.temp_upload()?;
+            while let Some(message) = received.blocking_recv() {
+                match message {
+                    ToWriter::Batch(batch) => upload.write(&batch)?,
+                    ToWriter::Finish => return upload.finish().map(Some),
+                }
+            }
+            Ok(None)
+        });
+        Self { messages, task }
+    }
+
+    /// False once the writer has stopped (on an error that `finish` reports).
+    async fn send(&self, batch: Vec<Bytes>) -> bool {
+        self.messages.send(ToWriter::Batch(batch)).await.is_ok()
+    }
+
+    async fn finish(self) -> Result<HashedFile, ApiError> {
+        let _ = self.messages.send(ToWriter::Finish).await;
+        drop(self.messages);
+        self.task
+            .await
+            .map_err(task_error)?
+            .map_err(io_error)?
+            .ok_or_else(|| ApiError::Internal("the upload writer stopped without finishing".into()))
+    }
+
+    /// Stops the writer and waits until its temp file is gone.
+    async fn abandon(self) {
+        drop(self.messages);
+        let _ = self.task.await;
+    }
 }
 
 /// Reads until the sniffer has enough bytes; says whether the stream already ended.

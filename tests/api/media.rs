@@ -6,7 +6,7 @@ use image::GenericImageView;
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, films};
-use crate::helpers::{Session, TestApp, work_json};
+use crate::helpers::{Session, TestApp, multipart, work_json};
 
 async fn film_work(app: &TestApp) -> (Session, String) {
     let author = app.user_with_roles("author", &["contributor"]).await;
@@ -344,6 +344,38 @@ async fn staff_never_get_a_drafts_files() {
     app.force_status(&work, "published");
     assert_eq!(app.fetch(media["original_url"].as_str().unwrap(), &staff, &[]).await.status, 200);
     assert_eq!(app.fetch(media["thumbnails"]["small"].as_str().unwrap(), &staff, &[]).await.status, 200);
+}
+
+#[actix_web::test]
+async fn broken_multipart_forms_are_refused_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    let (content_type, whole) = multipart("cut.png", &fixtures::png(64, 64), None);
+    let boundary = content_type.rsplit('=').next().unwrap().to_owned();
+    let nameless = format!("--{boundary}\r\nContent-Disposition: form-data\r\n\r\nx\r\n--{boundary}--\r\n");
+    let junk_after_boundary = [
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n").as_bytes(),
+        &fixtures::png(8, 8),
+        format!("\r\n--{boundary}junk").as_bytes(),
+    ]
+    .concat();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("cut short inside the file", whole[..whole.len() / 2].to_vec(), "ended in the middle"),
+        ("no delimiter at all", b"just bytes".to_vec(), "ended in the middle"),
+        ("a part without a name", nameless.into_bytes(), "no name"),
+        ("a boundary followed by junk", junk_after_boundary, "neither CRLF nor --"),
+    ];
+    let bearer = format!("Bearer {}", author.token);
+    let headers = [("authorization", bearer.as_str()), ("content-type", content_type.as_str())];
+    let path = format!("/api/v1/works/{work}/media");
+    for (what, body, reason) in cases {
+        let reply = app.raw(awc::http::Method::POST, &path, &headers, body).await;
+        assert_eq!((reply.status, reply.error_code().as_str()), (400, "malformed-form"), "{what}: {}", reply.text());
+        assert!(reply.json()["error"]["message"].as_str().unwrap().contains(reason), "{what}: {}", reply.text());
+    }
+    assert_eq!(app.get(&path, &author).await.json()["items"], json!([]));
+    assert_eq!(app.temp_entries(), 0, "no temp leftovers");
+    app.assert_healthy().await;
 }
 
 #[actix_web::test]
