@@ -141,6 +141,7 @@ async fn start_job_workers(
         None => std::env::current_exe().context("locating this binary for media workers")?,
     };
     let child = ChildLimits {
+        film_program: crate::media::worker::film_program(&program),
         program,
         timeout: Duration::from_secs(settings.media_timeout_secs.max(1)),
         memory_bytes: settings.media_memory_mb.max(64) * 1024 * 1024,

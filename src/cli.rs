@@ -108,6 +108,24 @@ enum UserCommand {
     },
 }
 
+/// `microcat poster` is `microcat-video poster`: only that executable links FFmpeg.
+fn hand_poster_to_video(
+    config: Option<&std::path::Path>,
+    input: &PathBuf,
+    output: &PathBuf,
+    size: u32,
+) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let program = crate::media::worker::film_program(&std::env::current_exe()?);
+    let mut command = std::process::Command::new(&program);
+    command.arg("poster").arg(input).arg(output).arg("--size").arg(size.to_string());
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let error = command.exec();
+    Err(anyhow::anyhow!("could not run {}: {error}", program.display()))
+}
+
 /// Runs the chosen command to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let overrides = Overrides {
@@ -118,12 +136,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match &cli.command {
-        Command::MediaWorker => return crate::media::worker::run_worker_process(),
+        Command::MediaWorker => return crate::media::worker::run_worker_process(None),
         Command::Thumbnail { input, output, size } => {
             return Ok(crate::media::picture::thumbnail_file(input, output, *size, app::decode_limits(&settings))?);
         }
         Command::Poster { input, output, size } => {
-            return Ok(crate::media::video::poster_file(input, output, *size, app::decode_limits(&settings))?);
+            return hand_poster_to_video(cli.config.as_deref(), input, output, *size);
         }
         _ => {}
     }

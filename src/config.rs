@@ -53,7 +53,8 @@ pub struct Settings {
     pub job_max_attempts: i32,
     /// First retry delay, in seconds (doubles each attempt).
     pub job_retry_base_secs: u64,
-    /// The program run as `… media-worker`; this binary when unset.
+    /// The program run as `… media-worker` for photos; this binary when unset. Films and
+    /// audio go to `microcat-video` in the same folder.
     pub media_worker_program: Option<PathBuf>,
     /// Kinds whose approval needs two different reviewers (初审 / 终审).
     pub two_level_signoff_kinds: Vec<String>,

@@ -1,10 +1,11 @@
 //! HEIC/HEIF photos (what iPhones and many Android phones shoot) through the system libheif
 //! (Debian 12 ships 1.15 with the libde265 HEVC decoder). The few C functions needed are
-//! declared here; the Rust wrappers on crates.io need libheif ≥ 1.16/1.17. Decoding runs only
-//! in the media-worker child, like every other decoder.
+//! declared here and loaded on first use; the Rust wrappers on crates.io need libheif ≥
+//! 1.16/1.17. Decoding runs only in the media-worker child, like every other decoder.
 
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
+use std::sync::OnceLock;
 
 use image::RgbImage;
 
@@ -36,34 +37,75 @@ const HEIF_COLORSPACE_RGB: c_int = 1;
 const HEIF_CHROMA_INTERLEAVED_RGB: c_int = 10;
 const HEIF_CHANNEL_INTERLEAVED: c_int = 10;
 
-#[link(name = "heif")]
-unsafe extern "C" {
-    fn heif_init(params: *mut c_void) -> HeifError;
-    fn heif_context_alloc() -> *mut HeifContext;
-    fn heif_context_free(context: *mut HeifContext);
-    fn heif_context_set_maximum_image_size_limit(context: *mut HeifContext, maximum_width: c_int);
-    fn heif_context_read_from_memory_without_copy(
-        context: *mut HeifContext,
-        memory: *const c_void,
-        size: usize,
-        options: *const c_void,
-    ) -> HeifError;
-    fn heif_context_get_primary_image_handle(context: *mut HeifContext, handle: *mut *mut HeifImageHandle)
-    -> HeifError;
-    fn heif_image_handle_release(handle: *const HeifImageHandle);
-    fn heif_image_handle_get_width(handle: *const HeifImageHandle) -> c_int;
-    fn heif_image_handle_get_height(handle: *const HeifImageHandle) -> c_int;
-    fn heif_decode_image(
-        handle: *const HeifImageHandle,
-        image: *mut *mut HeifImage,
-        colorspace: c_int,
-        chroma: c_int,
-        options: *const c_void,
-    ) -> HeifError;
-    fn heif_image_release(image: *const HeifImage);
-    fn heif_image_get_width(image: *const HeifImage, channel: c_int) -> c_int;
-    fn heif_image_get_height(image: *const HeifImage, channel: c_int) -> c_int;
-    fn heif_image_get_plane_readonly(image: *const HeifImage, channel: c_int, stride: *mut c_int) -> *const u8;
+type Fn0<R> = unsafe extern "C" fn() -> R;
+type Fn1<A, R> = unsafe extern "C" fn(A) -> R;
+type Fn2<A, B, R> = unsafe extern "C" fn(A, B) -> R;
+type Fn3<A, B, C, R> = unsafe extern "C" fn(A, B, C) -> R;
+
+/// libheif's functions, loaded with the first HEIC photo. Linked at start-up, libheif and its
+/// HEVC and AV1 codecs cost every process ~8 ms before `main` (their constructors run), for a
+/// format that only photo jobs ever open.
+struct Api {
+    init: Fn1<*mut c_void, HeifError>,
+    context_alloc: Fn0<*mut HeifContext>,
+    context_free: Fn1<*mut HeifContext, ()>,
+    set_maximum_image_size_limit: Fn2<*mut HeifContext, c_int, ()>,
+    read_from_memory_without_copy:
+        unsafe extern "C" fn(*mut HeifContext, *const c_void, usize, *const c_void) -> HeifError,
+    get_primary_image_handle: Fn2<*mut HeifContext, *mut *mut HeifImageHandle, HeifError>,
+    handle_release: Fn1<*const HeifImageHandle, ()>,
+    handle_get_width: Fn1<*const HeifImageHandle, c_int>,
+    handle_get_height: Fn1<*const HeifImageHandle, c_int>,
+    decode_image:
+        unsafe extern "C" fn(*const HeifImageHandle, *mut *mut HeifImage, c_int, c_int, *const c_void) -> HeifError,
+    image_release: Fn1<*const HeifImage, ()>,
+    image_get_width: Fn2<*const HeifImage, c_int, c_int>,
+    image_get_height: Fn2<*const HeifImage, c_int, c_int>,
+    image_get_plane_readonly: Fn3<*const HeifImage, c_int, *mut c_int, *const u8>,
+    /// Kept loaded for the life of the process: the pointers above point into it.
+    _library: libloading::Library,
+}
+
+/// The library's name in Debian 12's `libheif1`.
+const LIBRARY: &str = "libheif.so.1";
+
+impl Api {
+    fn get() -> Result<&'static Api, MediaFailure> {
+        static API: OnceLock<Result<Api, String>> = OnceLock::new();
+        // SAFETY: libheif's initialisers are safe to run; the signatures below are libheif 1.x's.
+        let loaded = API.get_or_init(|| unsafe { Self::load() }.map_err(|error| error.to_string()));
+        loaded.as_ref().map_err(|error| MediaFailure::decode(format!("heif: {LIBRARY} could not be loaded: {error}")))
+    }
+
+    unsafe fn load() -> Result<Self, libloading::Error> {
+        unsafe {
+            let library = libloading::Library::new(LIBRARY)?;
+            let lib = &library;
+            Ok(Self {
+                init: symbol(lib, b"heif_init\0")?,
+                context_alloc: symbol(lib, b"heif_context_alloc\0")?,
+                context_free: symbol(lib, b"heif_context_free\0")?,
+                set_maximum_image_size_limit: symbol(lib, b"heif_context_set_maximum_image_size_limit\0")?,
+                read_from_memory_without_copy: symbol(lib, b"heif_context_read_from_memory_without_copy\0")?,
+                get_primary_image_handle: symbol(lib, b"heif_context_get_primary_image_handle\0")?,
+                handle_release: symbol(lib, b"heif_image_handle_release\0")?,
+                handle_get_width: symbol(lib, b"heif_image_handle_get_width\0")?,
+                handle_get_height: symbol(lib, b"heif_image_handle_get_height\0")?,
+                decode_image: symbol(lib, b"heif_decode_image\0")?,
+                image_release: symbol(lib, b"heif_image_release\0")?,
+                image_get_width: symbol(lib, b"heif_image_get_width\0")?,
+                image_get_height: symbol(lib, b"heif_image_get_height\0")?,
+                image_get_plane_readonly: symbol(lib, b"heif_image_get_plane_readonly\0")?,
+                _library: library,
+            })
+        }
+    }
+}
+
+/// A function of the library, as a plain pointer (valid while the library stays loaded).
+unsafe fn symbol<T: Copy>(library: &libloading::Library, name: &[u8]) -> Result<T, libloading::Error> {
+    // SAFETY: the caller names the function's true signature as `T`.
+    unsafe { Ok(*library.get::<T>(name)?) }
 }
 
 fn check(error: HeifError) -> Result<(), MediaFailure> {
@@ -77,6 +119,7 @@ fn check(error: HeifError) -> Result<(), MediaFailure> {
 
 /// Frees what libheif allocated, whatever way the decode ends.
 struct Owned {
+    api: &'static Api,
     context: *mut HeifContext,
     handle: *mut HeifImageHandle,
     image: *mut HeifImage,
@@ -84,15 +127,16 @@ struct Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
+        let api = self.api;
         unsafe {
             if !self.image.is_null() {
-                heif_image_release(self.image);
+                (api.image_release)(self.image);
             }
             if !self.handle.is_null() {
-                heif_image_handle_release(self.handle);
+                (api.handle_release)(self.handle);
             }
             if !self.context.is_null() {
-                heif_context_free(self.context);
+                (api.context_free)(self.context);
             }
         }
     }
@@ -100,21 +144,17 @@ impl Drop for Owned {
 
 /// The primary image's size, upright (libheif applies the file's rotation and mirroring).
 fn primary_size(owned: &mut Owned, bytes: &[u8], max_edge: u32) -> Result<(u32, u32), MediaFailure> {
+    let api = owned.api;
     unsafe {
-        check(heif_init(ptr::null_mut()))?;
-        owned.context = heif_context_alloc();
+        check((api.init)(ptr::null_mut()))?;
+        owned.context = (api.context_alloc)();
         if owned.context.is_null() {
             return Err(MediaFailure::decode("heif: no memory for a context"));
         }
-        heif_context_set_maximum_image_size_limit(owned.context, max_edge.min(i32::MAX as u32) as c_int);
-        check(heif_context_read_from_memory_without_copy(
-            owned.context,
-            bytes.as_ptr().cast(),
-            bytes.len(),
-            ptr::null(),
-        ))?;
-        check(heif_context_get_primary_image_handle(owned.context, &mut owned.handle))?;
-        let (width, height) = (heif_image_handle_get_width(owned.handle), heif_image_handle_get_height(owned.handle));
+        (api.set_maximum_image_size_limit)(owned.context, max_edge.min(i32::MAX as u32) as c_int);
+        check((api.read_from_memory_without_copy)(owned.context, bytes.as_ptr().cast(), bytes.len(), ptr::null()))?;
+        check((api.get_primary_image_handle)(owned.context, &mut owned.handle))?;
+        let (width, height) = ((api.handle_get_width)(owned.handle), (api.handle_get_height)(owned.handle));
         Ok((width.max(0) as u32, height.max(0) as u32))
     }
 }
@@ -126,11 +166,12 @@ pub fn decode(
     max_edge: u32,
     check_size: impl FnOnce(u32, u32) -> Result<(), MediaFailure>,
 ) -> Result<RgbImage, MediaFailure> {
-    let mut owned = Owned { context: ptr::null_mut(), handle: ptr::null_mut(), image: ptr::null_mut() };
+    let api = Api::get()?;
+    let mut owned = Owned { api, context: ptr::null_mut(), handle: ptr::null_mut(), image: ptr::null_mut() };
     let (width, height) = primary_size(&mut owned, bytes, max_edge)?;
     check_size(width, height)?;
     unsafe {
-        let decoded = heif_decode_image(
+        let decoded = (api.decode_image)(
             owned.handle,
             &mut owned.image,
             HEIF_COLORSPACE_RGB,
@@ -138,10 +179,10 @@ pub fn decode(
             ptr::null(),
         );
         check(decoded)?;
-        let plane_width = heif_image_get_width(owned.image, HEIF_CHANNEL_INTERLEAVED).max(0) as usize;
-        let plane_height = heif_image_get_height(owned.image, HEIF_CHANNEL_INTERLEAVED).max(0) as usize;
+        let plane_width = (api.image_get_width)(owned.image, HEIF_CHANNEL_INTERLEAVED).max(0) as usize;
+        let plane_height = (api.image_get_height)(owned.image, HEIF_CHANNEL_INTERLEAVED).max(0) as usize;
         let mut stride: c_int = 0;
-        let plane = heif_image_get_plane_readonly(owned.image, HEIF_CHANNEL_INTERLEAVED, &mut stride);
+        let plane = (api.image_get_plane_readonly)(owned.image, HEIF_CHANNEL_INTERLEAVED, &mut stride);
         let row_bytes = plane_width * 3;
         if plane.is_null() || (stride as usize) < row_bytes || plane_width == 0 || plane_height == 0 {
             return Err(MediaFailure::decode("heif: the decoder returned no pixels"));

@@ -16,7 +16,8 @@ use ffmpeg_next as ffmpeg;
 use image::{GrayImage, RgbImage};
 
 use super::sniff::MediaFormat;
-use super::{DecodeLimits, MediaFailure, MediaMetadata};
+use super::worker::{Processed, WorkRequest, thumbnails, write_derivative};
+use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata};
 
 /// More streams than this is not a phone clip: refuse before probing further.
 const MAX_STREAMS: u32 = 32;
@@ -421,6 +422,23 @@ fn scaled_upright(frame: &Frame, rotation: u32, width: u32, height: u32) -> Resu
         270 => image::imageops::rotate270(&image),
         _ => image,
     })
+}
+
+/// A film job in `microcat-video media-worker`: metadata, poster, thumbnails of the poster,
+/// storyboard (audio has metadata only).
+pub fn process_film(request: &WorkRequest, format: MediaFormat) -> Processed {
+    let mut film = open(&request.input, format, request.limits)?;
+    if !film.has_video() {
+        return Ok((film.metadata.clone(), Vec::new()));
+    }
+    let poster = film.poster(LARGE_EDGE)?;
+    let folder = &request.output_dir;
+    let mut derivatives = vec![write_derivative(folder, "poster.jpg", &super::picture::encode_jpeg(&poster)?)?];
+    derivatives.extend(thumbnails(folder, &poster)?);
+    let (sheet, vtt) = film.storyboard("storyboard.jpg")?;
+    derivatives.push(write_derivative(folder, "storyboard.jpg", &super::picture::encode_jpeg(&sheet)?)?);
+    derivatives.push(write_derivative(folder, "storyboard.vtt", vtt.as_bytes())?);
+    Ok((film.metadata.clone(), derivatives))
 }
 
 /// The one-shot `microcat poster` path: film in, JPEG poster out.

@@ -1,7 +1,11 @@
-//! The media worker: decoding of untrusted files happens in a child process of the same binary
-//! (`microcat media-worker`), which reads one JSON request on stdin and writes one JSON outcome
-//! on stdout. The parent runs it with a wall-clock timeout and an address-space limit and
-//! kills it when over either, so a decoder crash, hang or memory blow-up fails one job.
+//! The media worker: decoding of untrusted files happens in a child process, which reads one
+//! JSON request on stdin and writes one JSON outcome on stdout. The parent runs it with a
+//! wall-clock timeout and an address-space limit and kills it when over either, so a decoder
+//! crash, hang or memory blow-up fails one job.
+//!
+//! Photos go to `microcat media-worker`, films and audio to `microcat-video media-worker`: only
+//! that second executable links FFmpeg, whose ~130 shared libraries took ~60 ms to load in
+//! every process that started (the server, each photo job, `microcat thumbnail`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::sniff::{MediaClass, MediaFormat};
-use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata, SMALL_EDGE, picture, video};
+use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata, SMALL_EDGE, picture};
 
 /// What to process, and where to put the results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,30 +41,42 @@ pub enum WorkOutcome {
     Failed { failure: MediaFailure },
 }
 
-/// Processes one file in this process (the child's body; also used by tests).
-pub fn process(request: &WorkRequest) -> WorkOutcome {
-    match process_inner(request) {
+/// What a worker makes of one file.
+pub type Processed = Result<(MediaMetadata, Vec<Derivative>), MediaFailure>;
+
+/// How an executable processes films: `microcat-video` passes FFmpeg's; the main binary none,
+/// so that it never references (and never loads) FFmpeg.
+pub type FilmProcessor = fn(&WorkRequest, MediaFormat) -> Processed;
+
+/// Processes one file in this process (the child's body).
+pub fn process(request: &WorkRequest, films: Option<FilmProcessor>) -> WorkOutcome {
+    match process_inner(request, films) {
         Ok((metadata, derivatives)) => WorkOutcome::Ready { metadata, derivatives },
         Err(failure) => WorkOutcome::Failed { failure },
     }
 }
 
-fn process_inner(request: &WorkRequest) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
+fn process_inner(request: &WorkRequest, films: Option<FilmProcessor>) -> Processed {
     let format = MediaFormat::parse(&request.format)
         .ok_or_else(|| MediaFailure::new("unsupported-media-type", "unknown format"))?;
-    match format.class() {
-        MediaClass::Image => process_picture(request, format),
-        MediaClass::Video | MediaClass::Audio => process_film(request, format),
+    match (format.class(), films) {
+        (MediaClass::Image, _) => process_picture(request, format),
+        (MediaClass::Video | MediaClass::Audio, Some(process_film)) => process_film(request, format),
+        (MediaClass::Video | MediaClass::Audio, None) => {
+            Err(MediaFailure::new("worker-unavailable", "films are processed by microcat-video, not this worker"))
+        }
     }
 }
 
-fn write_derivative(dir: &Path, name: &str, bytes: &[u8]) -> Result<Derivative, MediaFailure> {
+/// Writes one derivative into the job's output folder.
+pub fn write_derivative(dir: &Path, name: &str, bytes: &[u8]) -> Result<Derivative, MediaFailure> {
     let file = dir.join(name);
     std::fs::write(&file, bytes).map_err(MediaFailure::io)?;
     Ok(Derivative { name: name.to_owned(), file })
 }
 
-fn thumbnails(dir: &Path, upright: &image::RgbImage) -> Result<Vec<Derivative>, MediaFailure> {
+/// The `large` and `small` thumbnails of an upright picture.
+pub fn thumbnails(dir: &Path, upright: &image::RgbImage) -> Result<Vec<Derivative>, MediaFailure> {
     let large = picture::resize_to_fit(upright, LARGE_EDGE)?;
     let small = picture::resize_to_fit(&large, SMALL_EDGE)?;
     Ok(vec![
@@ -79,26 +95,12 @@ fn process_picture(
     Ok((decoded.metadata, derivatives))
 }
 
-fn process_film(request: &WorkRequest, format: MediaFormat) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
-    let mut film = video::open(&request.input, format, request.limits)?;
-    if !film.has_video() {
-        return Ok((film.metadata.clone(), Vec::new()));
-    }
-    let poster = film.poster(LARGE_EDGE)?;
-    let mut derivatives = vec![write_derivative(&request.output_dir, "poster.jpg", &picture::encode_jpeg(&poster)?)?];
-    derivatives.extend(thumbnails(&request.output_dir, &poster)?);
-    let (sheet, vtt) = film.storyboard("storyboard.jpg")?;
-    derivatives.push(write_derivative(&request.output_dir, "storyboard.jpg", &picture::encode_jpeg(&sheet)?)?);
-    derivatives.push(write_derivative(&request.output_dir, "storyboard.vtt", vtt.as_bytes())?);
-    Ok((film.metadata.clone(), derivatives))
-}
-
-/// The `microcat media-worker` entry point: one request in, one outcome out.
-pub fn run_worker_process() -> anyhow::Result<()> {
+/// The `media-worker` entry point of both executables: one request in, one outcome out.
+pub fn run_worker_process(films: Option<FilmProcessor>) -> anyhow::Result<()> {
     let mut input = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
     let request: WorkRequest = serde_json::from_str(&input)?;
-    let outcome = process(&request);
+    let outcome = process(&request, films);
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(())
 }
@@ -106,8 +108,10 @@ pub fn run_worker_process() -> anyhow::Result<()> {
 /// How the parent runs children.
 #[derive(Debug, Clone)]
 pub struct ChildLimits {
-    /// The program to run (this binary).
+    /// The program run for photos (this binary).
     pub program: PathBuf,
+    /// The program run for films and audio (`microcat-video`).
+    pub film_program: PathBuf,
     /// Wall-clock limit.
     pub timeout: Duration,
     /// Address-space limit, in bytes.
@@ -136,9 +140,15 @@ impl ChildFailure {
     }
 }
 
+/// The film worker beside a photo worker (or beside this binary).
+pub fn film_program(photo_program: &Path) -> PathBuf {
+    photo_program.with_file_name("microcat-video")
+}
+
 /// Runs one request in a child process under the limits.
 pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<WorkOutcome, ChildFailure> {
-    let mut command = tokio::process::Command::new(&limits.program);
+    let photo = MediaFormat::parse(&request.format).is_some_and(|format| format.class() == MediaClass::Image);
+    let mut command = tokio::process::Command::new(if photo { &limits.program } else { &limits.film_program });
     command
         .arg("media-worker")
         .env("MALLOC_ARENA_MAX", "2")

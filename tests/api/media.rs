@@ -411,6 +411,42 @@ async fn reviewers_can_reprocess_media() {
     assert_eq!(app.processed(&reviewer, id).await["status"], "ready");
 }
 
+/// The long edge of a JPEG written by a one-shot command.
+fn long_edge(path: &std::path::Path) -> u32 {
+    let image = image::open(path).unwrap();
+    image.width().max(image.height())
+}
+
+#[test]
+fn one_shot_commands_write_derivatives_and_only_microcat_video_loads_ffmpeg() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, fixtures::jpeg_with_orientation(1600, 1200, 1)).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_microcat")).args(args).output().unwrap()
+    };
+    let thumbnail = dir.path().join("thumbnail.jpg");
+    let made = run(&["thumbnail".as_ref(), photo.as_os_str(), thumbnail.as_os_str()]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert_eq!(long_edge(&thumbnail), 320);
+    // `microcat poster` hands over to microcat-video beside it.
+    let poster = dir.path().join("poster.jpg");
+    let made =
+        run(&["poster".as_ref(), films().h264_with_audio.as_os_str(), poster.as_os_str(), "--size=200".as_ref()]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert_eq!(long_edge(&poster), 200);
+    let refused = run(&["poster".as_ref(), photo.as_os_str(), poster.as_os_str()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("microcat-video"), "the film tool says who failed");
+    let libraries = |program: &str| {
+        let listed = std::process::Command::new("ldd").arg(program).output().unwrap();
+        String::from_utf8(listed.stdout).unwrap()
+    };
+    let main = libraries(env!("CARGO_BIN_EXE_microcat"));
+    assert!(!main.contains("libavcodec") && !main.contains("libheif"), "microcat links:\n{main}");
+    assert!(libraries(env!("CARGO_BIN_EXE_microcat-video")).contains("libavcodec"));
+}
+
 /// Pids of processes whose first argument is `program`.
 fn processes_running(program: &std::path::Path) -> Vec<i32> {
     let wanted = program.as_os_str().as_encoded_bytes();
@@ -427,10 +463,12 @@ fn processes_running(program: &std::path::Path) -> Vec<i32> {
 
 #[actix_web::test]
 async fn a_killed_media_worker_fails_only_that_attempt_and_the_job_is_retried() {
+    // Links of their own, so that only this test's children have these names.
     let links = tempfile::tempdir().unwrap();
-    let program = links.path().join("microcat-worker-under-test");
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_microcat"), &program).unwrap();
-    let worker = program.clone();
+    let worker = links.path().join("microcat");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_microcat"), &worker).unwrap();
+    let program = microcat::media::worker::film_program(&worker);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_microcat-video"), &program).unwrap();
     let app = TestApp::spawn_with(move |settings| settings.media_worker_program = Some(worker)).await;
     let (author, work) = film_work(&app).await;
     let reply = app.upload(&author, &work, "long.mp4", &fixtures::read(&films().long_for_kill), None).await;
