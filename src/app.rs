@@ -140,8 +140,12 @@ async fn start_job_workers(
         Some(program) => program.clone(),
         None => std::env::current_exe().context("locating this binary for media workers")?,
     };
+    let film_program = crate::media::worker::film_program(&program);
+    if !film_program.is_file() {
+        anyhow::bail!("the film worker {} is missing (it is built beside microcat)", film_program.display());
+    }
     let child = ChildLimits {
-        film_program: crate::media::worker::film_program(&program),
+        film_program,
         program,
         timeout: Duration::from_secs(settings.media_timeout_secs.max(1)),
         memory_bytes: settings.media_memory_mb.max(64) * 1024 * 1024,

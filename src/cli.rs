@@ -118,10 +118,11 @@ fn hand_poster_to_video(
     use std::os::unix::process::CommandExt;
     let program = crate::media::worker::film_program(&std::env::current_exe()?);
     let mut command = std::process::Command::new(&program);
-    command.arg("poster").arg(input).arg(output).arg("--size").arg(size.to_string());
+    command.arg("poster").arg("--size").arg(size.to_string());
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
+    command.arg("--").arg(input).arg(output);
     let error = command.exec();
     Err(anyhow::anyhow!("could not run {}: {error}", program.display()))
 }

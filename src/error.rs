@@ -19,7 +19,7 @@ pub enum ApiError {
     /// The body was not JSON, or not UTF-8 (400).
     #[error("{0}")]
     MalformedJson(String),
-    /// A page's form body could not be read (400).
+    /// A form body (a page's form or an upload's multipart body) could not be read (400).
     #[error("{0}")]
     MalformedForm(String),
     /// A query-string parameter could not be used (400).

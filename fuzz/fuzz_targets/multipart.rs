@@ -8,10 +8,23 @@ use microcat::http::multipart::{Event, Parser};
 
 const BOUNDARY: &str = "XyZ";
 
-/// Every event's outcome, with data joined per part, for a body cut every `step` bytes.
-fn parse(body: &[u8], step: usize) -> Result<Vec<(String, Option<String>, Vec<u8>)>, String> {
+/// The body cut into pieces of varying lengths (1 to 64 bytes) drawn from `seed`.
+fn cut(body: &[u8], mut seed: u32) -> Vec<Bytes> {
+    let mut pieces = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let (piece, after) = rest.split_at(((seed >> 24) as usize % 64 + 1).min(rest.len()));
+        pieces.push(Bytes::copy_from_slice(piece));
+        rest = after;
+    }
+    pieces
+}
+
+/// Every part, with its data joined, for a body arriving in `chunks`.
+fn parse(chunks: Vec<Bytes>) -> Result<Vec<(String, Option<String>, Vec<u8>)>, String> {
     let mut parser = Parser::new(BOUNDARY);
-    let mut chunks = body.chunks(step.max(1)).map(Bytes::copy_from_slice);
+    let mut chunks = chunks.into_iter();
     let mut parts = Vec::new();
     loop {
         match parser.next_event().map_err(|error| error.to_string())? {
@@ -31,9 +44,9 @@ fn parse(body: &[u8], step: usize) -> Result<Vec<(String, Option<String>, Vec<u8
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&step, body)) = data.split_first() else { return };
-    let whole = parse(body, body.len());
-    let cut = parse(body, usize::from(step % 32) + 1);
+    let Some((seed, body)) = data.split_first_chunk::<2>() else { return };
+    let whole = parse(vec![Bytes::copy_from_slice(body)]);
+    let cut = parse(cut(body, u32::from(u16::from_le_bytes(*seed))));
     // Refusals may name different limits (a header block seen whole or growing), never differ
     // in whether the body is refused or in what it holds.
     match (whole, cut) {

@@ -19,6 +19,9 @@ use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile
 /// instead of a reset connection.
 const DRAIN_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
+/// Most bytes read after a complete form.
+const EPILOGUE_LIMIT_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MediaError {
     code: String,
@@ -124,7 +127,7 @@ pub struct MediaListResponse {
 /// Uploads one file to a work (multipart field `file`, optional `role`).
 #[utoipa::path(post, path = "/api/v1/works/{id}/media", tag = "media",
     request_body(content_type = "multipart/form-data", description = "field `file` (required) and `role`: main | cover | still | attachment"),
-    responses((status = 201, body = MediaResponse), (status = 403), (status = 404), (status = 409), (status = 413), (status = 415), (status = 422), (status = 507)))]
+    responses((status = 201, body = MediaResponse), (status = 400), (status = 403), (status = 404), (status = 409), (status = 413), (status = 415), (status = 422), (status = 507)))]
 pub async fn upload_media(
     app: web::Data<AppState>,
     user: CurrentUser,
@@ -134,7 +137,7 @@ pub async fn upload_media(
 ) -> Result<HttpResponse, ApiError> {
     let work_id = extractors::work_id(&path)?;
     let boundary = multipart::boundary(request.headers().get(header::CONTENT_TYPE))?;
-    let mut form = Multipart::new(&boundary, body);
+    let mut form = Multipart::new(&boundary, body, app.media.limits.form_bytes());
     let (received, role) = match receive_form(&app, &user, &work_id, &mut form).await {
         Ok(parts) => parts,
         Err(error) => {
@@ -168,6 +171,9 @@ async fn receive_form(
             _ => {}
         }
     }
+    // What may follow the form's end (a CRLF, at most an epilogue) is read, so the
+    // connection can serve the client's next request.
+    form.drain(EPILOGUE_LIMIT_BYTES).await;
     let file = received.ok_or_else(|| ApiError::Field(crate::domain::FieldError::required("file")))?;
     Ok((file, role))
 }

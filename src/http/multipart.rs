@@ -4,7 +4,8 @@
 //! builds a new searcher at every CR byte (one byte in 256 of compressed media): on two
 //! cores that was a third of a large upload's CPU. This reader looks for the whole
 //! delimiter with one prebuilt SIMD finder and hands out slices of the request's own
-//! buffers; it copies only when a delimiter may straddle two chunks, and a part's headers.
+//! buffers. It copies a chunk only when unread bytes remain from the one before: a part's
+//! headers and its first bytes, or the rare chunk whose end may begin a delimiter.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -246,6 +247,8 @@ pub fn boundary(content_type: Option<&HeaderValue>) -> Result<String, ApiError> 
 pub struct Multipart<S> {
     body: S,
     parser: Parser,
+    received: u64,
+    max_bytes: u64,
 }
 
 impl<S, E> Multipart<S>
@@ -253,8 +256,9 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    pub fn new(boundary: &str, body: S) -> Self {
-        Self { body, parser: Parser::new(boundary) }
+    /// A form of at most `max_bytes` (more is refused with `413 upload-too-large`).
+    pub fn new(boundary: &str, body: S, max_bytes: u64) -> Self {
+        Self { body, parser: Parser::new(boundary), received: 0, max_bytes }
     }
 
     /// The next part's head, skipping whatever of the current part was not read.
@@ -295,7 +299,16 @@ where
                 return Poll::Ready(Ok(event));
             }
             match ready!(self.body.poll_next_unpin(cx)) {
-                Some(Ok(chunk)) => self.parser.feed(chunk),
+                Some(Ok(chunk)) => {
+                    self.received += chunk.len() as u64;
+                    if self.received > self.max_bytes {
+                        return Poll::Ready(Err(ApiError::UploadTooLarge(format!(
+                            "an upload form is limited to {} bytes",
+                            self.max_bytes
+                        ))));
+                    }
+                    self.parser.feed(chunk);
+                }
                 Some(Err(error)) => {
                     self.parser.end_input();
                     return Poll::Ready(Err(ApiError::MalformedForm(format!("the upload was interrupted: {error}"))));

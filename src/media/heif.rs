@@ -74,7 +74,9 @@ impl Api {
         static API: OnceLock<Result<Api, String>> = OnceLock::new();
         // SAFETY: libheif's initialisers are safe to run; the signatures below are libheif 1.x's.
         let loaded = API.get_or_init(|| unsafe { Self::load() }.map_err(|error| error.to_string()));
-        loaded.as_ref().map_err(|error| MediaFailure::decode(format!("heif: {LIBRARY} could not be loaded: {error}")))
+        loaded.as_ref().map_err(|error| {
+            MediaFailure::new("decoder-unavailable", format!("HEIC support is not installed ({LIBRARY}: {error})"))
+        })
     }
 
     unsafe fn load() -> Result<Self, libloading::Error> {

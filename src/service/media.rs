@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
@@ -29,6 +30,9 @@ use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full
 /// one hand-off and one write per chunk would cost more than the bytes.
 const SEND_BATCH_BYTES: usize = 256 * 1024;
 
+/// Room in an upload form beyond its file: the `role` field, part headers, boundaries.
+const FORM_OVERHEAD_BYTES: u64 = 1024 * 1024;
+
 /// Size limits per class of upload, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadLimits {
@@ -38,6 +42,12 @@ pub struct UploadLimits {
 }
 
 impl UploadLimits {
+    /// The most bytes a whole upload form may carry: the largest file plus room for the
+    /// form's other fields and framing.
+    pub fn form_bytes(&self) -> u64 {
+        self.image_bytes.max(self.video_bytes).max(self.audio_bytes).saturating_add(FORM_OVERHEAD_BYTES)
+    }
+
     fn for_class(&self, class: MediaClass) -> u64 {
         match class {
             MediaClass::Image => self.image_bytes,
@@ -226,18 +236,25 @@ enum ToWriter {
 }
 
 /// An upload's temp file, written and hashed on a blocking thread. Finished, it is fsynced
-/// and its digest known; abandoned, it is removed without either.
+/// and its digest known; abandoned, it is removed without either (and without writing what
+/// was still queued).
 struct UploadWriter {
     messages: tokio::sync::mpsc::Sender<ToWriter>,
+    abandoned: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<io::Result<Option<HashedFile>>>,
 }
 
 impl UploadWriter {
     fn start(store: LocalStore) -> Self {
         let (messages, mut received) = tokio::sync::mpsc::channel(8);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&abandoned);
         let task = tokio::task::spawn_blocking(move || {
             let mut upload = store.temp_upload()?;
             while let Some(message) = received.blocking_recv() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 match message {
                     ToWriter::Batch(batch) => upload.write(&batch)?,
                     ToWriter::Finish => return upload.finish().map(Some),
@@ -245,7 +262,7 @@ impl UploadWriter {
             }
             Ok(None)
         });
-        Self { messages, task }
+        Self { messages, abandoned, task }
     }
 
     /// False once the writer has stopped (on an error that `finish` reports).
@@ -265,6 +282,7 @@ impl UploadWriter {
 
     /// Stops the writer and waits until its temp file is gone.
     async fn abandon(self) {
+        self.abandoned.store(true, Ordering::Relaxed);
         drop(self.messages);
         let _ = self.task.await;
     }

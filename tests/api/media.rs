@@ -378,6 +378,65 @@ async fn broken_multipart_forms_are_refused_and_store_nothing() {
     app.assert_healthy().await;
 }
 
+/// A multipart body of `(name, filename, bytes)` parts in the order given.
+fn form_of(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "order-test-boundary";
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        let filename = filename.map(|filename| format!("; filename=\"{filename}\"")).unwrap_or_default();
+        let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n");
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[actix_web::test]
+async fn form_fields_may_come_in_any_order_but_one_file_per_form_and_forms_are_bounded() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.max_image_bytes = 200 * 1024;
+        settings.max_video_bytes = 200 * 1024;
+        settings.max_audio_bytes = 200 * 1024;
+    })
+    .await;
+    let (author, work) = film_work(&app).await;
+    let bearer = format!("Bearer {}", author.token);
+    let path = format!("/api/v1/works/{work}/media");
+    let send = |(content_type, body): (String, Vec<u8>)| {
+        let headers = [("authorization", bearer.clone()), ("content-type", content_type)];
+        let path = path.clone();
+        let app = &app;
+        async move {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+            app.raw(awc::http::Method::POST, &path, &headers, body).await
+        }
+    };
+    let png = fixtures::png(30, 20);
+    let unknown_first_role_last =
+        form_of(&[("note", None, b"ignored"), ("file", Some("a.png"), &png), ("role", None, b"cover")]);
+    let stored = send(unknown_first_role_last).await;
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    assert_eq!(stored.json()["role"], "cover");
+    // Processing works in a temp folder of its own; let it finish before counting leftovers.
+    assert_eq!(app.processed(&author, stored.json()["id"].as_str().unwrap()).await["status"], "ready");
+    let other = fixtures::png(31, 20);
+    let two_files = send(form_of(&[("file", Some("a.png"), &png), ("file", Some("b.png"), &other)])).await;
+    assert_eq!((two_files.status, two_files.error_code().as_str()), (422, "too-many-files"), "{}", two_files.text());
+    let long_role = send(form_of(&[("role", None, &[b'x'; 65]), ("file", Some("a.png"), &png)])).await;
+    assert_eq!((long_role.status, long_role.error_code().as_str()), (422, "field-too-long"), "{}", long_role.text());
+    // Padding in fields that are skipped still counts towards the whole form's bound.
+    let padding = vec![b'p'; 1024 * 1024];
+    let padded =
+        send(form_of(&[("pad", None, &padding), ("pad", None, &padding), ("file", Some("a.png"), &png)])).await;
+    assert_eq!((padded.status, padded.error_code().as_str()), (413, "upload-too-large"), "{}", padded.text());
+    let listed = app.get(&path, &author).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "only the first form stored a file: {listed}");
+    assert_eq!(app.temp_entries(), 0, "no temp leftovers");
+    app.assert_healthy().await;
+}
+
 #[actix_web::test]
 async fn only_the_creator_or_an_admin_uploads_and_only_while_editable() {
     let app = TestApp::spawn().await;
