@@ -59,21 +59,19 @@ enum Command {
     #[command(hide = true)]
     MediaWorker,
     /// Write a JPEG thumbnail of a photo (the server's code path, for benchmarks and checks).
-    Thumbnail {
-        input: PathBuf,
-        output: PathBuf,
-        /// Long edge in pixels.
-        #[arg(long, default_value_t = 320)]
-        size: u32,
-    },
+    Thumbnail(OneShot),
     /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
-    Poster {
-        input: PathBuf,
-        output: PathBuf,
-        /// Long edge in pixels.
-        #[arg(long, default_value_t = 320)]
-        size: u32,
-    },
+    Poster(OneShot),
+}
+
+/// A one-shot derivative: file in, JPEG out (`thumbnail`, and `poster` in both executables).
+#[derive(Debug, Args)]
+pub struct OneShot {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Long edge in pixels.
+    #[arg(long, default_value_t = 320)]
+    pub size: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,26 +107,25 @@ enum UserCommand {
 }
 
 /// `microcat poster` is `microcat-video poster`: only that executable links FFmpeg.
-fn hand_poster_to_video(
-    config: Option<&std::path::Path>,
-    input: &PathBuf,
-    output: &PathBuf,
-    size: u32,
-) -> anyhow::Result<()> {
+fn hand_poster_to_video(config: Option<&std::path::Path>, job: &OneShot) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let program = crate::media::worker::film_program(&std::env::current_exe()?);
     let mut command = std::process::Command::new(&program);
-    command.arg("poster").arg("--size").arg(size.to_string());
+    command.arg("poster").arg("--size").arg(job.size.to_string());
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
-    command.arg("--").arg(input).arg(output);
+    command.arg("--").arg(&job.input).arg(&job.output);
     let error = command.exec();
     Err(anyhow::anyhow!("could not run {}: {error}", program.display()))
 }
 
 /// Runs the chosen command to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Handed over before reading settings: microcat-video reads them itself.
+    if let Command::Poster(job) = &cli.command {
+        return hand_poster_to_video(cli.config.as_deref(), job);
+    }
     let overrides = Overrides {
         listen: cli.overrides.listen,
         database_url: cli.overrides.database_url,
@@ -138,11 +135,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
     match &cli.command {
         Command::MediaWorker => return crate::media::worker::run_worker_process(None),
-        Command::Thumbnail { input, output, size } => {
-            return Ok(crate::media::picture::thumbnail_file(input, output, *size, app::decode_limits(&settings))?);
-        }
-        Command::Poster { input, output, size } => {
-            return hand_poster_to_video(cli.config.as_deref(), input, output, *size);
+        Command::Thumbnail(job) => {
+            let limits = app::decode_limits(&settings);
+            return Ok(crate::media::picture::thumbnail_file(&job.input, &job.output, job.size, limits)?);
         }
         _ => {}
     }
@@ -153,7 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Reindex => reindex(settings).await,
             Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
-            Command::MediaWorker | Command::Thumbnail { .. } | Command::Poster { .. } => unreachable!("handled above"),
+            Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) => unreachable!("handled above"),
         }
     })
 }

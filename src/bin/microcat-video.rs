@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use microcat::cli::OneShot;
 use microcat::config::{Overrides, Settings};
 use microcat::media::{video, worker};
 
@@ -27,20 +28,14 @@ enum Command {
     #[command(hide = true)]
     MediaWorker,
     /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
-    Poster {
-        input: PathBuf,
-        output: PathBuf,
-        /// Long edge in pixels.
-        #[arg(long, default_value_t = 320)]
-        size: u32,
-    },
+    Poster(OneShot),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::MediaWorker => worker::run_worker_process(Some(video::process_film)),
-        Command::Poster { input, output, size } => poster(cli.config.as_deref(), input, output, *size),
+        Command::Poster(job) => poster(cli.config.as_deref(), job),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn poster(config: Option<&Path>, input: &Path, output: &Path, size: u32) -> anyhow::Result<()> {
+fn poster(config: Option<&Path>, job: &OneShot) -> anyhow::Result<()> {
     let settings = Settings::load(config, &Overrides::default())?;
-    Ok(video::poster_file(input, output, size, microcat::app::decode_limits(&settings))?)
+    Ok(video::poster_file(&job.input, &job.output, job.size, microcat::app::decode_limits(&settings))?)
 }

@@ -26,6 +26,17 @@ pub struct WorkRequest {
     pub limits: DecodeLimits,
 }
 
+impl WorkRequest {
+    fn media_format(&self) -> Result<MediaFormat, MediaFailure> {
+        MediaFormat::parse(&self.format).ok_or_else(|| MediaFailure::new("unsupported-media-type", "unknown format"))
+    }
+
+    /// Whether the photo worker takes it (films and audio need `microcat-video`).
+    fn is_photo(&self) -> bool {
+        self.media_format().is_ok_and(|format| format.class() == MediaClass::Image)
+    }
+}
+
 /// One produced file, by its derivative name (`small.jpg`, `poster.jpg`, `storyboard.vtt` …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Derivative {
@@ -57,8 +68,7 @@ pub fn process(request: &WorkRequest, films: Option<FilmProcessor>) -> WorkOutco
 }
 
 fn process_inner(request: &WorkRequest, films: Option<FilmProcessor>) -> Processed {
-    let format = MediaFormat::parse(&request.format)
-        .ok_or_else(|| MediaFailure::new("unsupported-media-type", "unknown format"))?;
+    let format = request.media_format()?;
     match (format.class(), films) {
         (MediaClass::Image, _) => process_picture(request, format),
         (MediaClass::Video | MediaClass::Audio, Some(process_film)) => process_film(request, format),
@@ -147,8 +157,8 @@ pub fn film_program(photo_program: &Path) -> PathBuf {
 
 /// Runs one request in a child process under the limits.
 pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<WorkOutcome, ChildFailure> {
-    let photo = MediaFormat::parse(&request.format).is_some_and(|format| format.class() == MediaClass::Image);
-    let mut command = tokio::process::Command::new(if photo { &limits.program } else { &limits.film_program });
+    let program = if request.is_photo() { &limits.program } else { &limits.film_program };
+    let mut command = tokio::process::Command::new(program);
     command
         .arg("media-worker")
         .env("MALLOC_ARENA_MAX", "2")
@@ -210,5 +220,27 @@ fn limit_address_space(command: &mut tokio::process::Command, bytes: u64) {
             }
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(format: &str) -> WorkRequest {
+        let limits = DecodeLimits { max_pixels: 1_000_000, max_duration_ms: 1000 };
+        WorkRequest { input: "/nonexistent".into(), format: format.into(), output_dir: "/nonexistent".into(), limits }
+    }
+
+    #[test]
+    fn films_go_to_the_film_worker_and_the_photo_worker_refuses_them() {
+        assert!(request("jpeg").is_photo());
+        assert!(!request("mp4").is_photo() && !request("mp3").is_photo());
+        let WorkOutcome::Failed { failure } = process(&request("mp4"), None) else {
+            panic!("a film needs microcat-video")
+        };
+        assert_eq!(failure.code, "worker-unavailable");
+        let WorkOutcome::Failed { failure } = process(&request("jpeg"), None) else { panic!("no such file") };
+        assert_ne!(failure.code, "worker-unavailable", "photos are this worker's own");
     }
 }

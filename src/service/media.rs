@@ -3,7 +3,6 @@
 //! work's visibility.
 
 use std::collections::HashMap;
-use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,15 +148,12 @@ fn editable_by(
 
 /// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
 /// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
-pub async fn receive_file<S>(
-    context: &MediaContext,
-    mut body: S,
-    filename: Option<&str>,
-) -> Result<ReceivedFile, ApiError>
+pub async fn receive_file<S>(context: &MediaContext, body: S, filename: Option<&str>) -> Result<ReceivedFile, ApiError>
 where
     S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
-    let (head, pending, finished) = read_head(&mut body).await?;
+    let mut body = body.fuse();
+    let (head, pending) = read_head(&mut body).await?;
     if head.is_empty() {
         return Err(ApiError::Unprocessable {
             code: "empty-file",
@@ -170,7 +166,8 @@ where
     })?;
     let limit = context.limits.for_class(format.class());
     let writer = UploadWriter::start(context.store.clone());
-    match pump(&mut body, pending, finished, &writer, (limit, format)).await {
+    let rest = futures_util::stream::iter(pending.into_iter().map(Ok)).chain(body);
+    match pump(rest, &writer, (limit, format)).await {
         Ok(()) => {
             let file = writer.finish().await?;
             Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
@@ -184,29 +181,13 @@ where
 
 /// Passes the body on to the writer as it came (no copying), a batch at a time; refuses it
 /// as soon as it passes its class's limit.
-async fn pump<S>(
-    body: &mut S,
-    mut pending: VecDeque<Bytes>,
-    mut finished: bool,
-    writer: &UploadWriter,
-    (limit, format): (u64, MediaFormat),
-) -> Result<(), ApiError>
+async fn pump<S>(mut body: S, writer: &UploadWriter, (limit, format): (u64, MediaFormat)) -> Result<(), ApiError>
 where
     S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let (mut total, mut batch, mut batch_bytes) = (0u64, Vec::new(), 0);
-    loop {
-        let chunk = match pending.pop_front() {
-            Some(chunk) => chunk,
-            None if finished => break,
-            None => match body.next().await {
-                Some(chunk) => chunk?,
-                None => {
-                    finished = true;
-                    continue;
-                }
-            },
-        };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
         total += chunk.len() as u64;
         if total > limit {
             let class = format.class().as_str();
@@ -288,24 +269,20 @@ impl UploadWriter {
     }
 }
 
-/// Reads until the sniffer has enough bytes; says whether the stream already ended.
-async fn read_head<S>(body: &mut S) -> Result<(Vec<u8>, VecDeque<Bytes>, bool), ApiError>
+/// Reads until the sniffer has enough bytes; returns them and the chunks read.
+async fn read_head<S>(body: &mut S) -> Result<(Vec<u8>, Vec<Bytes>), ApiError>
 where
     S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
 {
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    let mut pending = VecDeque::new();
+    let mut read = Vec::new();
     while head.len() < SNIFF_LEN {
-        match body.next().await {
-            Some(Ok(chunk)) => {
-                head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
-                pending.push_back(chunk);
-            }
-            Some(Err(error)) => return Err(error),
-            None => return Ok((head, pending, true)),
-        }
+        let Some(chunk) = body.next().await else { break };
+        let chunk = chunk?;
+        head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
+        read.push(chunk);
     }
-    Ok((head, pending, false))
+    Ok((head, read))
 }
 
 fn new_job(media_id: &str, max_attempts: i32) -> JobRow {

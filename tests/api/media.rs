@@ -506,6 +506,35 @@ fn one_shot_commands_write_derivatives_and_only_microcat_video_loads_ffmpeg() {
     assert!(libraries(env!("CARGO_BIN_EXE_microcat-video")).contains("libavcodec"));
 }
 
+#[test]
+fn the_server_refuses_to_start_without_its_film_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    // A photo worker in a folder with no microcat-video beside it.
+    let lonely = dir.path().join("bin");
+    std::fs::create_dir_all(&lonely).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_microcat"), lonely.join("microcat")).unwrap();
+    let config = dir.path().join("microcat.toml");
+    std::fs::write(&config, format!("media_worker_program = {:?}\n", lonely.join("microcat").display().to_string()))
+        .unwrap();
+    let database_url = crate::helpers::fresh_database_url(dir.path());
+    let mut server = crate::helpers::ServerProcess::start(
+        dir.path(),
+        &database_url,
+        &[("MICROCAT_CONFIG", config.to_str().unwrap())],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server started without its film worker");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("microcat-video") && log.contains("missing"), "the reason is logged: {log}");
+}
+
 /// Pids of processes whose first argument is `program`.
 fn processes_running(program: &std::path::Path) -> Vec<i32> {
     let wanted = program.as_os_str().as_encoded_bytes();
