@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use microcat::db::{DatabaseUrl, Db};
+use microcat::jobs::indexer;
 use microcat::search::query;
 use microcat::search::searcher::{self, Audience, Filters, SearchRequest};
-use microcat::search::{SearchIndex, analysis, indexer};
+use microcat::search::{SearchIndex, analysis};
 
 const UNITS: &[&str] = &[
     "特警大队",
@@ -230,14 +231,13 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
                 }
             })
             .collect();
-        db.write_blocking(|conn| {
+        db.write_blocking(|conn| -> diesel::QueryResult<()> {
             for row in &rows {
                 let tags: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
                 microcat::db::works::insert(conn, row, &tags)?;
             }
-            Ok(Ok::<(), ()>(()))
-        })?
-        .ok();
+            Ok(())
+        })?;
     }
     Ok(())
 }

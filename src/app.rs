@@ -16,12 +16,14 @@ use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db, sessions};
 use crate::domain::work::Kind;
 use crate::http::{self, AppState};
+use crate::jobs::indexer;
 use crate::jobs::{JobRunner, Workers};
 use crate::media::DecodeLimits;
 use crate::media::worker::ChildLimits;
-use crate::search::{SearchIndex, analysis, indexer};
+use crate::search::{SearchIndex, analysis};
 use crate::service::accounts::{self, LoginPolicy};
 use crate::service::media::{MediaContext, UploadLimits};
+use crate::service::off_executor;
 use crate::storage::LocalStore;
 
 /// A bound, not yet awaited, server.
@@ -102,7 +104,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let pool_size = settings.db_pool_size;
     let cache_ttl = Duration::from_millis(settings.read_cache_ms);
     tracing::info!(backend = url.backend(), "opening database");
-    let db = tokio::task::spawn_blocking(move || Db::connect(&url, pool_size)).await??;
+    let db = off_executor(move || anyhow::Ok(Db::connect(&url, pool_size)?)).await?;
     Ok(db.with_read_cache_ttl(cache_ttl))
 }
 
@@ -116,8 +118,8 @@ fn print_generated_password(password: &str) {
 }
 
 async fn purge_expired_sessions(db: &Db) {
-    let purged = db.write(|conn| sessions::delete_expired(conn, crate::service::now()).map(Ok::<usize, ()>)).await;
-    if let Ok(Ok(count)) = purged {
+    let purged = db.write(|conn| sessions::delete_expired(conn, crate::clock::now())).await;
+    if let Ok(count) = purged {
         tracing::info!(sessions = count, "purged expired sessions");
     }
 }
@@ -171,7 +173,7 @@ pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<Sea
     let root = settings.index_dir.clone();
     let dictionary = settings.search_dictionary.clone();
     let db = db.clone();
-    let index = tokio::task::spawn_blocking(move || -> anyhow::Result<SearchIndex> {
+    let index = off_executor(move || -> anyhow::Result<SearchIndex> {
         let jieba = analysis::segmenter(dictionary.as_deref());
         let (index, created) = SearchIndex::open(&root, jieba.clone())?;
         if created {
@@ -181,7 +183,7 @@ pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<Sea
         }
         Ok(index)
     })
-    .await??;
+    .await?;
     Ok(Arc::new(index))
 }
 

@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::{self, Application};
 use crate::config::{Overrides, Settings};
+use crate::db::audit::ChainCheck;
 use crate::domain::page::Page;
 use crate::service::accounts::{self, NewUserInput};
+use crate::service::off_executor;
 
 /// microcat — production, review, catalog and search of micro-content.
 #[derive(Debug, Parser)]
@@ -163,30 +165,30 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
-    let applied = tokio::task::spawn_blocking(move || db.migrate()).await??;
+    let applied = off_executor(move || anyhow::Ok(db.migrate()?)).await?;
     println!("database is up to date ({applied} migrations applied now)");
     Ok(())
 }
 
 async fn verify_audit(settings: Settings) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
-    match crate::service::audit::verify(&db).await.map_err(|error| anyhow::anyhow!("{error}"))? {
-        Ok(count) => {
-            println!("audit trail verified: {count} entries, chain intact");
+    match crate::service::audit::verify(&db).await? {
+        ChainCheck::Intact { entries } => {
+            println!("audit trail verified: {entries} entries, chain intact");
             Ok(())
         }
-        Err(broken) => anyhow::bail!("audit trail broken at entry {}: {}", broken.seq, broken.reason),
+        ChainCheck::Broken(broken) => anyhow::bail!("audit trail broken at entry {}: {}", broken.seq, broken.reason),
     }
 }
 
 async fn reindex(settings: Settings) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     let started = std::time::Instant::now();
-    let count = tokio::task::spawn_blocking(move || {
+    let count = off_executor(move || {
         let jieba = crate::search::analysis::segmenter(settings.search_dictionary.as_deref());
-        crate::search::indexer::rebuild(&db, &settings.index_dir, &jieba)
+        anyhow::Ok(crate::jobs::indexer::rebuild(&db, &settings.index_dir, &jieba)?)
     })
-    .await??;
+    .await?;
     println!("indexed {count} works in {:.1} s; the new index is live", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -137,8 +137,17 @@ pub struct BrokenChain {
     pub reason: String,
 }
 
+/// What walking the chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainCheck {
+    /// Every entry checks out.
+    Intact { entries: i64 },
+    /// The first break.
+    Broken(BrokenChain),
+}
+
 /// Walks the whole chain in order; returns the number of entries, or the first break.
-pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, BrokenChain>> {
+pub fn verify(conn: &mut DbConnection) -> QueryResult<ChainCheck> {
     let mut expected_prev = "0".repeat(64);
     let mut expected_seq = 1;
     let mut after = 0i64;
@@ -153,16 +162,19 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, BrokenChain>> 
         after = last.seq;
         for row in page {
             if row.seq != expected_seq {
-                return Ok(Err(BrokenChain { seq: expected_seq, reason: format!("entry {expected_seq} is missing") }));
+                return Ok(ChainCheck::Broken(BrokenChain {
+                    seq: expected_seq,
+                    reason: format!("entry {expected_seq} is missing"),
+                }));
             }
             if row.prev_hash != expected_prev {
-                return Ok(Err(BrokenChain {
+                return Ok(ChainCheck::Broken(BrokenChain {
                     seq: row.seq,
                     reason: "its previous-hash does not match the entry before it".into(),
                 }));
             }
             if entry_hash(&row) != row.hash {
-                return Ok(Err(BrokenChain {
+                return Ok(ChainCheck::Broken(BrokenChain {
                     seq: row.seq,
                     reason: "its content does not match its hash (edited)".into(),
                 }));
@@ -174,10 +186,10 @@ pub fn verify(conn: &mut DbConnection) -> QueryResult<Result<i64, BrokenChain>> 
     let (head_seq, head_hash): (i64, String) =
         audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
     if head_seq != expected_seq - 1 || head_hash != expected_prev {
-        return Ok(Err(BrokenChain {
+        return Ok(ChainCheck::Broken(BrokenChain {
             seq: expected_seq,
             reason: format!("entries after {} were removed", expected_seq - 1),
         }));
     }
-    Ok(Ok(expected_seq - 1))
+    Ok(ChainCheck::Intact { entries: expected_seq - 1 })
 }

@@ -76,10 +76,10 @@ impl DatabaseUrl {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// No connection could be had from the pool in time.
-    #[error("database pool: {0}")]
+    #[error("no database connection")]
     Pool(#[from] r2d2::PoolError),
     /// The query itself failed.
-    #[error("database query: {0}")]
+    #[error("database query failed")]
     Query(#[from] diesel::result::Error),
     /// The blocking task was cancelled or panicked.
     #[error("database task: {0}")]
@@ -91,6 +91,33 @@ impl DbError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, DbError::Query(diesel::result::Error::NotFound))
     }
+}
+
+/// Lets a [`Db`] closure that returns plain diesel results (`QueryResult<T>`) be the whole
+/// error type of a read or write: a pool or task failure around it becomes a diesel error
+/// too ("unable to send command"), keeping its message. Closures with refusals of their own
+/// return their service's error instead.
+impl From<DbError> for diesel::result::Error {
+    fn from(error: DbError) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            DbError::Query(query) => query,
+            other => Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, Box::new(other.to_string())),
+        }
+    }
+}
+
+/// Implements `From<diesel::result::Error>` for a service error that has a
+/// `From<DbError>`, so `?` works on queries inside [`Db::read`] and [`Db::write`] closures.
+#[macro_export]
+macro_rules! query_errors_through_db_error {
+    ($error:ty) => {
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> Self {
+                Self::from($crate::db::DbError::from(error))
+            }
+        }
+    };
 }
 
 /// Opens connections for the pool, applying SQLite's per-connection settings.
@@ -214,60 +241,59 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
-    /// Runs read-only diesel work on a blocking thread.
-    pub async fn read<T, F>(&self, work: F) -> Result<T, DbError>
+    /// Runs read-only diesel work on a blocking thread. The closure's error type is the
+    /// caller's (a service error, or [`DbError`] itself); pool and task failures become it too.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
         run_blocking(move || {
-            let mut conn = pool.get()?;
-            Ok(work(&mut conn)?)
+            let mut conn = pool.get().map_err(DbError::from)?;
+            work(&mut conn)
         })
         .await
     }
 
     /// Like [`Db::read`], but a result read under the same `key` since this process last wrote
     /// (and within the cache's time to live) is shared instead of queried again. `key` must name
-    /// the query and every parameter of it. Only successes (`Ok`) are cached; a refusal
-    /// (`Err(E)`) comes back as it is. An entry past its time to live is served once more
-    /// while the query runs again in the background (see [`Lookup::Refresh`]).
-    pub async fn read_cached<T, E, F>(&self, key: String, work: F) -> Result<Result<Arc<T>, E>, DbError>
+    /// the query and every parameter of it. Only successes are cached; an error comes back as
+    /// it is. An entry past its time to live is served once more while the query runs again
+    /// in the background (see [`Lookup::Refresh`]).
+    pub async fn read_cached<T, E, F>(&self, key: String, work: F) -> Result<Arc<T>, E>
     where
         T: Weigh + Send + Sync + 'static,
-        E: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> QueryResult<Result<T, E>> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let generation = self.cache.generation();
         match self.cache.lookup::<T>(&key) {
-            Lookup::Hit(hit) => return Ok(Ok(hit)),
+            Lookup::Hit(hit) => return Ok(hit),
             Lookup::Refresh(stale) => {
                 let db = self.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(value)) = db.read(work).await {
+                    if let Ok(value) = db.read(work).await {
                         db.cache.put(key, generation, Arc::new(value));
                     }
                 });
-                return Ok(Ok(stale));
+                return Ok(stale);
             }
             Lookup::Miss => {}
         }
-        let value = match self.read(work).await? {
-            Ok(value) => Arc::new(value),
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+        let value = Arc::new(self.read(work).await?);
         self.cache.put(key, generation, value.clone());
-        Ok(Ok(value))
+        Ok(value)
     }
 
     /// Runs diesel work inside one transaction on a blocking thread; on SQLite writers take
-    /// turns. Errors of type `E` roll the transaction back and come back unchanged.
-    pub async fn write<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    /// turns. An `Err` from the closure rolls the transaction back and comes back unchanged.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
         run_blocking(move || db.write_blocking(work)).await
@@ -276,20 +302,21 @@ impl Db {
     /// [`Db::write`] for bookkeeping that no cached read looks at — the job queue's claims and
     /// leases, the search outbox — so polling them does not empty the read cache twice a
     /// second. Never use it for a write that changes a work, its media, or who may see what.
-    pub async fn write_bookkeeping<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    pub async fn write_bookkeeping<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
         run_blocking(move || db.write_bookkeeping_blocking(work)).await
     }
 
     /// The blocking body of [`Db::write`], for CLI commands.
-    pub fn write_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    pub fn write_blocking<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+        E: From<DbError>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
         let outcome = self.write_bookkeeping_blocking(work);
         // After the transaction ended, so a read that began before it cannot be cached as new.
@@ -299,79 +326,81 @@ impl Db {
 
     /// The blocking body of [`Db::write_bookkeeping`] (the indexer's thread), and of every
     /// write: one transaction, without touching the read cache.
-    pub fn write_bookkeeping_blocking<T, E, F>(&self, work: F) -> Result<Result<T, E>, DbError>
+    pub fn write_bookkeeping_blocking<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+        E: From<DbError>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pool.get().map_err(DbError::from)?;
         let _turn = self.sqlite_writer.as_ref().map(|lock| lock.lock().unwrap_or_else(|poison| poison.into_inner()));
-        if matches!(&*conn, DbConnection::Sqlite(_)) {
-            return immediate_transaction(&mut conn, work);
-        }
-        let mut outcome = None;
-        let result = conn.transaction(|tx| match work(tx)? {
-            Ok(value) => Ok(value),
-            Err(refusal) => {
-                outcome = Some(refusal);
-                Err(diesel::result::Error::RollbackTransaction)
-            }
-        });
-        match (result, outcome) {
-            (Ok(value), _) => Ok(Ok(value)),
-            (Err(_), Some(refusal)) => Ok(Err(refusal)),
-            (Err(error), None) => Err(error.into()),
-        }
+        let begin = match &*conn {
+            DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            DbConnection::Postgresql(_) => "BEGIN",
+        };
+        in_transaction(&mut conn, begin, work)
     }
 }
 
-/// Runs `work` in a SQLite `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so
+/// Runs `work` in a transaction opened with `begin`, committing on `Ok` and rolling back on
+/// `Err` or a panic. SQLite opens with `BEGIN IMMEDIATE`: the write lock is taken up front, so
 /// a transaction that reads first can never find its snapshot stale when it writes (which
 /// SQLite reports as "database is locked" at once, whatever the busy timeout) — not even when
 /// another process (a CLI command) writes too.
-fn immediate_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<Result<T, E>, DbError>
+fn in_transaction<T, E, F>(conn: &mut DbConnection, begin: &str, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<Result<T, E>, diesel::result::Error>,
+    E: From<DbError>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    fn sqlite(conn: &mut DbConnection) -> &mut diesel::SqliteConnection {
-        match conn {
-            DbConnection::Sqlite(inner) => inner,
-            DbConnection::Postgresql(_) => unreachable!("only called for SQLite connections"),
-        }
+    use diesel::connection::AnsiTransactionManager;
+    let query_error = |error: diesel::result::Error| E::from(DbError::from(error));
+    match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, begin),
+        DbConnection::Postgresql(inner) => AnsiTransactionManager::begin_transaction_sql(inner, begin),
     }
-    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    .map_err(query_error)?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
     match outcome {
-        Ok(Ok(Ok(value))) => {
-            AnsiTransactionManager::commit_transaction(sqlite(conn))?;
-            Ok(Ok(value))
-        }
-        Ok(Ok(Err(refusal))) => {
-            AnsiTransactionManager::rollback_transaction(sqlite(conn))?;
-            Ok(Err(refusal))
+        Ok(Ok(value)) => {
+            finish_transaction(conn, true).map_err(query_error)?;
+            Ok(value)
         }
         Ok(Err(error)) => {
-            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
-            Err(error.into())
+            // The closure's error is the answer; a failed rollback only closes the connection.
+            if let Err(rollback) = finish_transaction(conn, false) {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(error)
         }
         Err(panic) => {
-            let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
+            let _ = finish_transaction(conn, false);
             std::panic::resume_unwind(panic)
         }
     }
 }
 
+/// Commits (`commit`) or rolls back the transaction [`in_transaction`] opened.
+fn finish_transaction(conn: &mut DbConnection, commit: bool) -> QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match (conn, commit) {
+        (DbConnection::Sqlite(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Sqlite(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
+        (DbConnection::Postgresql(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Postgresql(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
+    }
+}
+
 /// Runs `work` on tokio's blocking pool, keeping the caller's tracing span.
-async fn run_blocking<T, F>(work: F) -> Result<T, DbError>
+async fn run_blocking<T, E, F>(work: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce() -> Result<T, DbError> + Send + 'static,
+    E: From<DbError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
 {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(work))
         .instrument(tracing::Span::current())
         .await
-        .map_err(|error| DbError::Task(error.to_string()))?
+        .map_err(|error| E::from(DbError::Task(error.to_string())))?
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Validated field values of a work, parsed once at the edge. Each parser names the field and
 //! the limit it enforces, so an API error can say exactly what was wrong.
 
+use crate::error::codes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,8 @@ pub const CREDIT_ROLE_MAX_CHARS: usize = 50;
 pub const URL_MAX_BYTES: usize = 2_048;
 
 /// Why one input field was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct FieldError {
     /// The field's name in the API (`title`, `credits[2].name` …).
     pub field: String,
@@ -39,21 +41,21 @@ impl FieldError {
     pub fn required(field: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} is required and must not be blank");
-        Self { field, code: "field-required", message }
+        Self { field, code: codes::FIELD_REQUIRED, message }
     }
 
     /// The field exceeded a limit; `limit` says which, with its unit.
     pub fn too_long(field: impl Into<String>, limit: String) -> Self {
         let field = field.into();
         let message = format!("{field} must be at most {limit}");
-        Self { field, code: "field-too-long", message }
+        Self { field, code: codes::FIELD_TOO_LONG, message }
     }
 
     /// The field had the right type but an unacceptable value.
     pub fn invalid(field: impl Into<String>, why: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} {}", why.into());
-        Self { field, code: "invalid-field", message }
+        Self { field, code: codes::INVALID_FIELD, message }
     }
 }
 

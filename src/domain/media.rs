@@ -6,6 +6,56 @@ use super::fields::FieldError;
 /// Longest kept original filename, in bytes.
 pub const FILENAME_MAX_BYTES: usize = 255;
 
+/// A file made from an original (always rebuildable from it), by its stored and public name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Derivative {
+    /// 320 px long edge, for cards and lists.
+    Small,
+    /// 1280 px long edge, for the work page.
+    Large,
+    /// A film's most detailed keyframe.
+    Poster,
+    /// A film's sprite of tiles, one every ~2 s.
+    StoryboardImage,
+    /// WebVTT mapping time ranges to regions of the storyboard sprite.
+    StoryboardVtt,
+}
+
+impl Derivative {
+    /// Every derivative, in the order they are listed.
+    pub const ALL: [Derivative; 5] = [
+        Derivative::Small,
+        Derivative::Large,
+        Derivative::Poster,
+        Derivative::StoryboardImage,
+        Derivative::StoryboardVtt,
+    ];
+
+    /// The file name, in storage and in `/derivatives/{name}` URLs.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Derivative::Small => "small.jpg",
+            Derivative::Large => "large.jpg",
+            Derivative::Poster => "poster.jpg",
+            Derivative::StoryboardImage => "storyboard.jpg",
+            Derivative::StoryboardVtt => "storyboard.vtt",
+        }
+    }
+
+    /// The `Content-Type` it is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Derivative::StoryboardVtt => "text/vtt; charset=utf-8",
+            _ => "image/jpeg",
+        }
+    }
+
+    /// The derivative with this file name, if any.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|derivative| derivative.file_name() == name)
+    }
+}
+
 /// What an upload is to its work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -103,6 +153,15 @@ pub fn sanitize_filename(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derivatives_are_found_by_their_file_names_only() {
+        for derivative in Derivative::ALL {
+            assert_eq!(Derivative::from_file_name(derivative.file_name()), Some(derivative));
+        }
+        assert_eq!(Derivative::from_file_name("../small.jpg"), None);
+        assert_eq!(Derivative::StoryboardVtt.content_type(), "text/vtt; charset=utf-8");
+    }
 
     #[test]
     fn path_segments_and_dot_prefixes_are_dropped() {

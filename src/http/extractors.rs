@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use crate::domain::FieldError;
 use crate::domain::ids::{UserId, WorkId};
-use crate::error::ApiError;
+use crate::error::{ApiError, codes};
 use crate::service::accounts;
 use crate::service::auth::{AuthUser, Credential};
 
@@ -214,7 +214,7 @@ fn data_error(path: &str, message: &str) -> FieldError {
     if let Some(name) = quoted("unknown field") {
         // The path already ends at the unknown key.
         let field = if path == "." || path.is_empty() { name } else { path.to_owned() };
-        return FieldError { message: format!("{field} is not a known field"), field, code: "unknown-field" };
+        return FieldError { message: format!("{field} is not a known field"), field, code: codes::UNKNOWN_FIELD };
     }
     let field = if path == "." { "body".to_owned() } else { path.to_owned() };
     FieldError::invalid(field, format!("is not acceptable: {message}"))
@@ -264,7 +264,7 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code, reason = "fields are read only by the deserializer under test")]
+    #[expect(dead_code, reason = "fields are read only by the deserializer under test")]
     struct Sample {
         title: String,
         count: Option<i64>,

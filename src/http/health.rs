@@ -31,7 +31,7 @@ pub struct HealthResponse {
 async fn index_health(app: &AppState) -> Option<IndexHealth> {
     let counts = app
         .db
-        .read(|conn| {
+        .read(|conn| -> diesel::QueryResult<_> {
             let works = crate::db::works::count_live(conn)?;
             let backlog = crate::db::outbox::backlog(conn)?;
             Ok((works, backlog))
@@ -40,7 +40,7 @@ async fn index_health(app: &AppState) -> Option<IndexHealth> {
         .ok()?;
     let (works, (pending_tasks, oldest)) = counts;
     let documents = app.search.document_count();
-    let stale = oldest.is_some_and(|oldest| crate::service::now() - oldest > chrono::TimeDelta::seconds(2));
+    let stale = oldest.is_some_and(|oldest| crate::clock::now() - oldest > chrono::TimeDelta::seconds(2));
     let status = if documents as i64 != works || stale { "behind" } else { "ok" };
     Some(IndexHealth { status, documents, works, pending_tasks })
 }

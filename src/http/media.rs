@@ -12,7 +12,7 @@ use super::AppState;
 use super::extractors::{self, CurrentUser};
 use super::multipart::{self, Multipart};
 use crate::domain::media::{MediaRole, MediaStatus};
-use crate::error::ApiError;
+use crate::error::{ApiError, codes};
 use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
 
 /// Most bytes of an already refused upload read and discarded, so the client sees the answer
@@ -180,7 +180,7 @@ async fn receive_form(
 
 fn one_file_only() -> ApiError {
     ApiError::Unprocessable {
-        code: "too-many-files",
+        code: codes::TOO_MANY_FILES,
         message: "send one file per request".into(),
         field: Some("file".into()),
     }
@@ -194,7 +194,7 @@ async fn read_text(form: &mut Multipart<web::Payload>, name: &str, limit: usize)
         if bytes.len() + chunk.len() > limit {
             return Err(ApiError::Field(crate::domain::FieldError {
                 field: name.to_owned(),
-                code: "field-too-long",
+                code: codes::FIELD_TOO_LONG,
                 message: format!("{name} must be at most {limit} bytes"),
             }));
         }
@@ -302,11 +302,11 @@ async fn serve_file(req: &HttpRequest, served: &ServedFile, original: bool) -> R
     let file = NamedFile::open_async(&served.path).await.map_err(|error| {
         if error.kind() == std::io::ErrorKind::NotFound {
             ApiError::NotFound {
-                code: "file-missing",
+                code: codes::FILE_MISSING,
                 message: "the stored file is missing: reprocess the media".into(),
             }
         } else {
-            ApiError::Internal(format!("opening {}: {error}", served.path.display()))
+            ApiError::internal(format!("opening {}: {error}", served.path.display()))
         }
     })?;
     let mime: actix_web::mime::Mime = served.content_type.parse().unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM);

@@ -123,10 +123,10 @@ pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
 
 fn error_for_status(status: actix_web::http::StatusCode) -> ApiError {
     match status.as_u16() {
-        404 => ApiError::NotFound { code: "route-not-found", message: "no such route".into() },
+        404 => ApiError::route_not_found(),
         405 => ApiError::MethodNotAllowed,
         413 => ApiError::PayloadTooLarge { limit_bytes: 0 },
         400..=499 => ApiError::MalformedJson(format!("bad request ({status})")),
-        _ => ApiError::Internal(format!("framework error {status}")),
+        _ => ApiError::internal(format!("framework error {status}")),
     }
 }

@@ -190,7 +190,7 @@ pub async fn get_history(
     path: web::Path<String>,
 ) -> Result<web::Json<AuditListResponse>, ApiError> {
     let id = extractors::work_id(&path)?;
-    let entries = audit_service::work_history(&app.db, &user.0, id.into_string()).await?;
+    let entries = crate::service::works::work_history(&app.db, &user.0, id.into_string()).await?;
     let total = entries.len() as i64;
     Ok(web::Json(AuditListResponse {
         items: entries.into_iter().map(AuditEntryResponse::from).collect(),

@@ -92,7 +92,7 @@ pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Resu
     accounts::logout(&app.db, &app.sessions, &user.0).await?;
     let mut response = HttpResponse::NoContent().finish();
     for expired in removal_cookies() {
-        response.add_cookie(&expired).map_err(|error| ApiError::Internal(error.to_string()))?;
+        response.add_cookie(&expired).map_err(|error| ApiError::internal(error.to_string()))?;
     }
     Ok(response)
 }

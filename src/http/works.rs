@@ -296,7 +296,7 @@ pub async fn list_works(
 }
 
 fn rendering_failed(error: serde_json::Error) -> ApiError {
-    ApiError::Internal(format!("rendering JSON: {error}"))
+    ApiError::internal(format!("rendering JSON: {error}"))
 }
 
 /// One work.

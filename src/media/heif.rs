@@ -75,7 +75,10 @@ impl Api {
         // SAFETY: libheif's initialisers are safe to run; the signatures below are libheif 1.x's.
         let loaded = API.get_or_init(|| unsafe { Self::load() }.map_err(|error| error.to_string()));
         loaded.as_ref().map_err(|error| {
-            MediaFailure::new("decoder-unavailable", format!("HEIC support is not installed ({LIBRARY}: {error})"))
+            MediaFailure::new(
+                crate::error::codes::DECODER_UNAVAILABLE,
+                format!("HEIC support is not installed ({LIBRARY}: {error})"),
+            )
         })
     }
 

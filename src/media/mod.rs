@@ -8,6 +8,7 @@ pub mod sniff;
 pub mod video;
 pub mod worker;
 
+use crate::error::codes;
 use serde::{Deserialize, Serialize};
 
 /// Long edge of the `small` thumbnail, in pixels.
@@ -44,18 +45,18 @@ impl MediaFailure {
 
     /// The file is damaged or not what it claims to be.
     pub fn decode(detail: impl std::fmt::Display) -> Self {
-        Self::new("decode-failed", format!("the file could not be decoded: {detail}"))
+        Self::new(codes::DECODE_FAILED, format!("the file could not be decoded: {detail}"))
     }
 
     /// An I/O problem while reading or writing.
     pub fn io(detail: impl std::fmt::Display) -> Self {
-        Self::new("io-error", format!("reading or writing media failed: {detail}"))
+        Self::new(codes::IO_ERROR, format!("reading or writing media failed: {detail}"))
     }
 
     /// Over the pixel limit.
     pub fn too_many_pixels(width: u64, height: u64, limit: u64) -> Self {
         let megapixels = limit / 1_000_000;
-        Self::new("image-too-large", format!("{width}x{height} exceeds the limit of {megapixels} megapixels"))
+        Self::new(codes::IMAGE_TOO_LARGE, format!("{width}x{height} exceeds the limit of {megapixels} megapixels"))
     }
 }
 

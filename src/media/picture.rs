@@ -2,6 +2,7 @@
 //! size it is needed), apply EXIF orientation, resize with a SIMD resizer, encode JPEG. Only
 //! pixels reach the derivatives: GPS and other EXIF are never copied.
 
+use crate::error::codes;
 use std::io::Cursor;
 
 use fast_image_resize::images::Image as ResizeImage;
@@ -71,7 +72,7 @@ pub fn decode(
     let (pixels, width, height, decoder_orientation) = match format {
         MediaFormat::Jpeg => match decode_jpeg_scaled(bytes, needed_edge, limits) {
             Ok((pixels, width, height)) => (pixels, width, height, None),
-            Err(failure) if failure.code == "image-too-large" => return Err(failure),
+            Err(failure) if failure.code == codes::IMAGE_TOO_LARGE => return Err(failure),
             Err(_) => decode_generic(bytes, ImageFormat::Jpeg, limits)?,
         },
         MediaFormat::Png => decode_generic(bytes, ImageFormat::Png, limits)?,
@@ -80,7 +81,7 @@ pub fn decode(
         MediaFormat::Heif => decode_heif(bytes, limits)?,
         other => {
             return Err(MediaFailure::new(
-                "unsupported-media-type",
+                codes::UNSUPPORTED_MEDIA_TYPE,
                 format!("{} photos cannot be decoded here", other.as_str()),
             ));
         }
@@ -178,7 +179,7 @@ fn decode_generic(
 fn map_image_error(error: image::ImageError) -> MediaFailure {
     match error {
         image::ImageError::Limits(limit) => {
-            MediaFailure::new("image-too-large", format!("decoding would exceed a memory limit: {limit}"))
+            MediaFailure::new(codes::IMAGE_TOO_LARGE, format!("decoding would exceed a memory limit: {limit}"))
         }
         other => MediaFailure::decode(other),
     }
@@ -231,7 +232,7 @@ pub fn encode_jpeg(image: &RgbImage) -> Result<Vec<u8>, MediaFailure> {
     };
     turbojpeg::compress(view, JPEG_QUALITY, turbojpeg::Subsamp::Sub2x2)
         .map(|buffer| buffer.to_vec())
-        .map_err(|error| MediaFailure::new("encode-failed", format!("jpeg encoding failed: {error}")))
+        .map_err(|error| MediaFailure::new(codes::ENCODE_FAILED, format!("jpeg encoding failed: {error}")))
 }
 
 /// The one-shot `microcat thumbnail` path: file in, JPEG thumbnail out.
@@ -244,7 +245,7 @@ pub fn thumbnail_file(
     let bytes = std::fs::read(input).map_err(MediaFailure::io)?;
     let format = super::sniff::sniff(&bytes).filter(|format| format.class() == super::sniff::MediaClass::Image);
     let format =
-        format.ok_or_else(|| MediaFailure::new("unsupported-media-type", "the input is not a supported image"))?;
+        format.ok_or_else(|| MediaFailure::new(codes::UNSUPPORTED_MEDIA_TYPE, "the input is not a supported image"))?;
     let picture = decode(&bytes, format, size, limits)?;
     let thumbnail = resize_to_fit(&picture.pixels, size)?;
     std::fs::write(output, encode_jpeg(&thumbnail)?).map_err(MediaFailure::io)

@@ -3,6 +3,8 @@
 //! whitelist and a demuxer allow-list chosen from the sniffed type, with stream, pixel and
 //! duration limits checked before anything is decoded.
 
+use crate::domain::media::Derivative;
+use crate::error::codes;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -67,7 +69,7 @@ pub fn open(path: &Path, format: MediaFormat, limits: DecodeLimits) -> Result<Fi
         .map_err(|error| MediaFailure::decode(format!("not a readable {} file ({error})", format.as_str())))?;
     if input.nb_streams() > MAX_STREAMS {
         let message = format!("{} streams exceed the limit of {MAX_STREAMS}", input.nb_streams());
-        return Err(MediaFailure::new("too-many-streams", message));
+        return Err(MediaFailure::new(codes::TOO_MANY_STREAMS, message));
     }
     let mut film = Film { input, video: None, metadata: MediaMetadata::default() };
     film.probe(limits)?;
@@ -115,7 +117,7 @@ impl Film {
     fn check_limits(&self, limits: DecodeLimits) -> Result<(), MediaFailure> {
         let is_video = self.video.is_some();
         if let Some(duration_ms) = self.metadata.duration_ms.filter(|duration| *duration > limits.max_duration_ms) {
-            let code = if is_video { "video-too-long" } else { "audio-too-long" };
+            let code = if is_video { codes::VIDEO_TOO_LONG } else { codes::AUDIO_TOO_LONG };
             let message = format!("duration {} exceeds the limit of {}", hms(duration_ms), hms(limits.max_duration_ms));
             return Err(MediaFailure::new(code, message));
         }
@@ -127,13 +129,13 @@ impl Film {
                     "frame {width}x{height} exceeds the limit of {MAX_FRAME_EDGE} pixels a side and {} megapixels",
                     limits.max_pixels / 1_000_000
                 );
-                return Err(MediaFailure::new("video-frame-too-large", message));
+                return Err(MediaFailure::new(codes::VIDEO_FRAME_TOO_LARGE, message));
             }
             if width == 0 || height == 0 {
                 return Err(MediaFailure::decode("the video stream has no frame size"));
             }
         } else if self.metadata.audio_codec.is_none() {
-            return Err(MediaFailure::new("no-media-streams", "the file has neither video nor audio"));
+            return Err(MediaFailure::new(codes::NO_MEDIA_STREAMS, "the file has neither video nor audio"));
         }
         Ok(())
     }
@@ -152,7 +154,7 @@ impl Film {
     pub fn poster(&mut self, edge: u32) -> Result<RgbImage, MediaFailure> {
         let video = self
             .video
-            .ok_or_else(|| MediaFailure::new("no-video-stream", "the file has no video to take a poster from"))?;
+            .ok_or_else(|| MediaFailure::new(codes::NO_VIDEO_STREAM, "the file has no video to take a poster from"))?;
         let duration = self.duration_secs();
         let candidates: Vec<f64> =
             if duration >= 1.0 { [0.1, 0.3, 0.5, 0.7].iter().map(|part| part * duration).collect() } else { vec![0.0] };
@@ -172,8 +174,9 @@ impl Film {
     /// A sprite of frames at even intervals (10 columns) and the WebVTT cues mapping each
     /// time range to its tile of `sprite_name`.
     pub fn storyboard(&mut self, sprite_name: &str) -> Result<(RgbImage, String), MediaFailure> {
-        let video =
-            self.video.ok_or_else(|| MediaFailure::new("no-video-stream", "the file has no video for a storyboard"))?;
+        let video = self
+            .video
+            .ok_or_else(|| MediaFailure::new(codes::NO_VIDEO_STREAM, "the file has no video for a storyboard"))?;
         let duration = self.duration_secs().max(0.001);
         let count = ((duration / 2.0).ceil() as u32).clamp(1, MAX_TILES);
         let interval = duration / f64::from(count);
@@ -244,7 +247,10 @@ fn open_decoder(
         decoder.skip_frame(Discard::NonKey);
     }
     decoder.video().map_err(|error| {
-        MediaFailure::new("unsupported-codec", format!("no decoder for {}: {error}", stream.parameters().id().name()))
+        MediaFailure::new(
+            codes::UNSUPPORTED_CODEC,
+            format!("no decoder for {}: {error}", stream.parameters().id().name()),
+        )
     })
 }
 
@@ -433,11 +439,11 @@ pub fn process_film(request: &WorkRequest, format: MediaFormat) -> Processed {
     }
     let poster = film.poster(LARGE_EDGE)?;
     let folder = &request.output_dir;
-    let mut derivatives = vec![write_derivative(folder, "poster.jpg", &super::picture::encode_jpeg(&poster)?)?];
+    let mut derivatives = vec![write_derivative(folder, Derivative::Poster, &super::picture::encode_jpeg(&poster)?)?];
     derivatives.extend(thumbnails(folder, &poster)?);
-    let (sheet, vtt) = film.storyboard("storyboard.jpg")?;
-    derivatives.push(write_derivative(folder, "storyboard.jpg", &super::picture::encode_jpeg(&sheet)?)?);
-    derivatives.push(write_derivative(folder, "storyboard.vtt", vtt.as_bytes())?);
+    let (sheet, vtt) = film.storyboard(Derivative::StoryboardImage.file_name())?;
+    derivatives.push(write_derivative(folder, Derivative::StoryboardImage, &super::picture::encode_jpeg(&sheet)?)?);
+    derivatives.push(write_derivative(folder, Derivative::StoryboardVtt, vtt.as_bytes())?);
     Ok((film.metadata.clone(), derivatives))
 }
 
@@ -460,7 +466,7 @@ pub fn sniff_file(path: &Path) -> Result<MediaFormat, MediaFailure> {
         .map_err(MediaFailure::io)?;
     super::sniff::sniff(&head).ok_or_else(|| {
         MediaFailure::new(
-            "unsupported-media-type",
+            codes::UNSUPPORTED_MEDIA_TYPE,
             format!("not a supported file; accepted: {}", super::sniff::ACCEPTED),
         )
     })

@@ -7,6 +7,8 @@
 //! that second executable links FFmpeg, whose ~130 shared libraries took ~60 ms to load in
 //! every process that started (the server, each photo job, `microcat thumbnail`).
 
+use crate::domain::media::Derivative;
+use crate::error::codes;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -28,7 +30,7 @@ pub struct WorkRequest {
 
 impl WorkRequest {
     fn media_format(&self) -> Result<MediaFormat, MediaFailure> {
-        MediaFormat::parse(&self.format).ok_or_else(|| MediaFailure::new("unsupported-media-type", "unknown format"))
+        MediaFormat::parse(&self.format).ok_or_else(|| MediaFailure::new(codes::UNSUPPORTED_MEDIA_TYPE, "unknown format"))
     }
 
     /// Whether the photo worker takes it (films and audio need `microcat-video`).
@@ -37,9 +39,10 @@ impl WorkRequest {
     }
 }
 
-/// One produced file, by its derivative name (`small.jpg`, `poster.jpg`, `storyboard.vtt` …).
+/// One produced file, by its derivative's file name (`small.jpg`, `poster.jpg` …): the
+/// server adopts only names that [`Derivative::from_file_name`] knows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Derivative {
+pub struct ProducedFile {
     pub name: String,
     pub file: PathBuf,
 }
@@ -48,12 +51,12 @@ pub struct Derivative {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum WorkOutcome {
-    Ready { metadata: MediaMetadata, derivatives: Vec<Derivative> },
+    Ready { metadata: MediaMetadata, derivatives: Vec<ProducedFile> },
     Failed { failure: MediaFailure },
 }
 
 /// What a worker makes of one file.
-pub type Processed = Result<(MediaMetadata, Vec<Derivative>), MediaFailure>;
+pub type Processed = Result<(MediaMetadata, Vec<ProducedFile>), MediaFailure>;
 
 /// How an executable processes films: `microcat-video` passes FFmpeg's; the main binary none,
 /// so that it never references (and never loads) FFmpeg.
@@ -73,32 +76,32 @@ fn process_inner(request: &WorkRequest, films: Option<FilmProcessor>) -> Process
         (MediaClass::Image, _) => process_picture(request, format),
         (MediaClass::Video | MediaClass::Audio, Some(process_film)) => process_film(request, format),
         (MediaClass::Video | MediaClass::Audio, None) => {
-            Err(MediaFailure::new("worker-unavailable", "films are processed by microcat-video, not this worker"))
+            Err(MediaFailure::new(codes::WORKER_UNAVAILABLE, "films are processed by microcat-video, not this worker"))
         }
     }
 }
 
 /// Writes one derivative into the job's output folder.
-pub fn write_derivative(dir: &Path, name: &str, bytes: &[u8]) -> Result<Derivative, MediaFailure> {
-    let file = dir.join(name);
+pub fn write_derivative(dir: &Path, derivative: Derivative, bytes: &[u8]) -> Result<ProducedFile, MediaFailure> {
+    let file = dir.join(derivative.file_name());
     std::fs::write(&file, bytes).map_err(MediaFailure::io)?;
-    Ok(Derivative { name: name.to_owned(), file })
+    Ok(ProducedFile { name: derivative.file_name().to_owned(), file })
 }
 
 /// The `large` and `small` thumbnails of an upright picture.
-pub fn thumbnails(dir: &Path, upright: &image::RgbImage) -> Result<Vec<Derivative>, MediaFailure> {
+pub fn thumbnails(dir: &Path, upright: &image::RgbImage) -> Result<Vec<ProducedFile>, MediaFailure> {
     let large = picture::resize_to_fit(upright, LARGE_EDGE)?;
     let small = picture::resize_to_fit(&large, SMALL_EDGE)?;
     Ok(vec![
-        write_derivative(dir, "large.jpg", &picture::encode_jpeg(&large)?)?,
-        write_derivative(dir, "small.jpg", &picture::encode_jpeg(&small)?)?,
+        write_derivative(dir, Derivative::Large, &picture::encode_jpeg(&large)?)?,
+        write_derivative(dir, Derivative::Small, &picture::encode_jpeg(&small)?)?,
     ])
 }
 
 fn process_picture(
     request: &WorkRequest,
     format: MediaFormat,
-) -> Result<(MediaMetadata, Vec<Derivative>), MediaFailure> {
+) -> Result<(MediaMetadata, Vec<ProducedFile>), MediaFailure> {
     let bytes = std::fs::read(&request.input).map_err(MediaFailure::io)?;
     let decoded = picture::decode(&bytes, format, LARGE_EDGE, request.limits)?;
     let derivatives = thumbnails(&request.output_dir, &decoded.pixels)?;
@@ -143,9 +146,9 @@ impl ChildFailure {
     /// The stable code recorded on the job.
     pub fn code(&self) -> &'static str {
         match self {
-            ChildFailure::TimedOut(_) => "worker-timeout",
-            ChildFailure::Crashed(_) => "worker-crashed",
-            ChildFailure::Spawn(_) => "worker-unavailable",
+            ChildFailure::TimedOut(_) => codes::WORKER_TIMEOUT,
+            ChildFailure::Crashed(_) => codes::WORKER_CRASHED,
+            ChildFailure::Spawn(_) => codes::WORKER_UNAVAILABLE,
         }
     }
 }

@@ -4,7 +4,6 @@
 //! truth: the index only ever holds what the outbox says, and can always be rebuilt.
 
 pub mod analysis;
-pub mod indexer;
 pub mod query;
 pub mod searcher;
 
@@ -160,7 +159,7 @@ pub struct Generation {
 
 /// Errors of the search layer.
 #[derive(Debug, thiserror::Error)]
-pub enum SearchError {
+pub enum IndexError {
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("search index folder: {0}")]
@@ -181,7 +180,7 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Opens the live generation under `root`, or creates an empty one. Returns whether the
     /// index was newly created (then it must be filled from the database).
-    pub fn open(root: &Path, jieba: Arc<Jieba>) -> Result<(Self, bool), SearchError> {
+    pub fn open(root: &Path, jieba: Arc<Jieba>) -> Result<(Self, bool), IndexError> {
         std::fs::create_dir_all(root)?;
         let (_, fields) = schema();
         let current = std::fs::read_to_string(root.join(CURRENT_FILE)).ok().map(|name| name.trim().to_owned());
@@ -228,7 +227,7 @@ impl SearchIndex {
     }
 
     /// Switches to the generation `CURRENT` names, if it changed; returns its payload.
-    pub fn follow_current(&self) -> Result<Option<CommitPayload>, SearchError> {
+    pub fn follow_current(&self) -> Result<Option<CommitPayload>, IndexError> {
         let Some(name) = self.current_name() else { return Ok(None) };
         if name == self.live().name {
             return Ok(None);
@@ -254,7 +253,7 @@ impl SearchIndex {
         upserts: &[SearchDocument],
         deletions: &[String],
         payload: CommitPayload,
-    ) -> Result<(), SearchError> {
+    ) -> Result<(), IndexError> {
         let generation = self.live();
         let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
@@ -300,7 +299,7 @@ fn register_analyzers(index: &Index, jieba: &Arc<Jieba>) {
 }
 
 /// Creates an empty generation folder and returns its name.
-pub fn create_generation(root: &Path, jieba: &Arc<Jieba>) -> Result<String, SearchError> {
+pub fn create_generation(root: &Path, jieba: &Arc<Jieba>) -> Result<String, IndexError> {
     let name = format!("gen-{}", uuid::Uuid::now_v7().simple());
     let dir = root.join(&name);
     std::fs::create_dir_all(&dir)?;
@@ -311,11 +310,11 @@ pub fn create_generation(root: &Path, jieba: &Arc<Jieba>) -> Result<String, Sear
 }
 
 /// Opens a generation, checking it has our schema.
-pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Generation, SearchError> {
+pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Generation, IndexError> {
     let index = Index::open_in_dir(root.join(name))?;
     let (expected, _) = schema();
     if index.schema() != expected {
-        return Err(SearchError::Other(format!("generation {name} has an older schema")));
+        return Err(IndexError::Other(format!("generation {name} has an older schema")));
     }
     register_analyzers(&index, jieba);
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
@@ -323,7 +322,7 @@ pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Ge
 }
 
 /// Points `CURRENT` at a generation atomically (write a temp file, fsync, rename).
-pub fn switch_current(root: &Path, name: &str) -> Result<(), SearchError> {
+pub fn switch_current(root: &Path, name: &str) -> Result<(), IndexError> {
     let temp = root.join(format!("{CURRENT_FILE}.tmp-{}", std::process::id()));
     {
         use std::io::Write;
@@ -346,7 +345,7 @@ pub struct GenerationFiller {
 
 impl GenerationFiller {
     /// Opens the (empty) generation `name` for filling.
-    pub fn open(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Self, SearchError> {
+    pub fn open(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Self, IndexError> {
         let generation = open_generation(root, name, jieba)?;
         let (_, fields) = schema();
         let writer: IndexWriter = generation.index.writer(REBUILD_MEMORY_BYTES)?;
@@ -354,14 +353,14 @@ impl GenerationFiller {
     }
 
     /// Hands one document to the indexing threads.
-    pub fn add(&mut self, document: SearchDocument) -> Result<(), SearchError> {
+    pub fn add(&mut self, document: SearchDocument) -> Result<(), IndexError> {
         self.writer.add_document(document.to_tantivy(&self.fields))?;
         self.count += 1;
         Ok(())
     }
 
     /// Commits everything with `payload` and waits for merges; returns the document count.
-    pub fn finish(mut self, payload: CommitPayload) -> Result<u64, SearchError> {
+    pub fn finish(mut self, payload: CommitPayload) -> Result<u64, IndexError> {
         let mut commit = self.writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
         commit.commit()?;

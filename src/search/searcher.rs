@@ -16,7 +16,7 @@ use tantivy::{DocAddress, Order, TantivyDocument, Term};
 
 use super::analysis::{bigram_pieces, normalize, word_pieces};
 use super::query::{Clause, ParsedQuery};
-use super::{Fields, SearchError, SearchIndex};
+use super::{Fields, IndexError, SearchIndex};
 
 /// Who may see what, in index terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +240,7 @@ fn facet_counts(results: &tantivy::aggregation::agg_result::AggregationResults) 
 }
 
 /// Runs a search on the live generation.
-pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, IndexError> {
     let generation = index.live();
     let searcher = generation.reader.searcher();
     let fields = &index.fields;

@@ -4,16 +4,53 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::auth::{self, AuthUser, Credential};
-use super::now;
 use super::session_cache::SessionCache;
+use crate::clock::now;
 use crate::config::Settings;
+use crate::db::DbError;
 use crate::db::users::{NewUserRow, UserChanges, UserRow};
 use crate::db::{Db, DbConnection, sessions, users};
 use crate::domain::FieldError;
 use crate::domain::ids::UserId;
 use crate::domain::page::Page;
 use crate::domain::user::{self, Role, Username};
-use crate::error::ApiError;
+
+/// Why a login, a session check or an account change was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Wrong username or password.
+    #[error("username or password is incorrect")]
+    InvalidCredentials,
+    /// The account is disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// Too many failed logins.
+    #[error("too many failed logins for this user: try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// The presented session is unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// No such account.
+    #[error("no such user")]
+    UserNotFound,
+    /// The username belongs to another account.
+    #[error("that username is already taken")]
+    UsernameTaken,
+    /// Accounts are managed by admins only.
+    #[error("this action needs the admin role")]
+    AdminRequired,
+    /// An input field was refused.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// Password hashing on its blocking thread failed.
+    #[error("password task")]
+    Task(#[from] tokio::task::JoinError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(AccountError);
 
 /// An account as shown to clients (never the password hash).
 #[derive(Debug, Clone)]
@@ -82,7 +119,7 @@ pub async fn login(
     username: &str,
     password: &str,
     client_addr: Option<String>,
-) -> Result<LoginGranted, ApiError> {
+) -> Result<LoginGranted, AccountError> {
     let Ok(name) = Username::parse(username) else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
@@ -91,30 +128,33 @@ pub async fn login(
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
     if let Some(retry_after_secs) = policy.throttled_for(&row, now()) {
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
+        return Err(AccountError::TooManyAttempts { retry_after_secs });
     }
     if !verify_off_executor(password.to_owned(), row.password_hash.clone()).await? {
         record_failure(db, policy, &row, client_addr).await?;
-        return Err(ApiError::InvalidCredentials);
+        return Err(AccountError::InvalidCredentials);
     }
     if row.disabled {
-        return Err(ApiError::AccountDisabled);
+        return Err(AccountError::AccountDisabled);
     }
     open_session(db, policy, row, role_names).await
 }
 
 /// Spends the same time as a real check, then refuses.
-async fn refuse_unknown_user(password: String) -> ApiError {
+async fn refuse_unknown_user(password: String) -> AccountError {
     match verify_off_executor(password, auth::decoy_hash().to_owned()).await {
-        Ok(_) => ApiError::InvalidCredentials,
+        Ok(_) => AccountError::InvalidCredentials,
         Err(error) => error,
     }
 }
 
-async fn verify_off_executor(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|error| ApiError::Internal(format!("password check task: {error}")))
+async fn verify_off_executor(password: String, hash: String) -> Result<bool, AccountError> {
+    Ok(tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?)
+}
+
+/// Hashes a new password on a blocking thread (argon2 takes tens of milliseconds of CPU).
+async fn hash_off_executor(password: String) -> Result<String, AccountError> {
+    Ok(tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?)
 }
 
 fn load_user_with_roles(
@@ -133,7 +173,7 @@ async fn record_failure(
     policy: LoginPolicy,
     row: &UserRow,
     client_addr: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), AccountError> {
     let id = row.id.clone();
     let username = row.username.clone();
     let window_expired = row.last_failed_login_at.is_none_or(|last| last + policy.lockout <= now());
@@ -147,9 +187,8 @@ async fn record_failure(
         }
         let details = serde_json::json!({"username": username, "user_id": id});
         super::audit::record_anonymous(conn, client_addr.as_deref(), "login.failed", details, stamp)
-            .map(Ok::<(), ApiError>)
     })
-    .await??;
+    .await?;
     Ok(())
 }
 
@@ -158,7 +197,7 @@ async fn open_session(
     policy: LoginPolicy,
     row: UserRow,
     role_names: Vec<String>,
-) -> Result<LoginGranted, ApiError> {
+) -> Result<LoginGranted, AccountError> {
     let token = format!("mct_{}", auth::random_secret(32));
     let created_at = now();
     let session = sessions::SessionRow {
@@ -172,9 +211,9 @@ async fn open_session(
     let expires_at = session.expires_at.and_utc();
     db.write(move |conn| {
         users::reset_failed_logins(conn, &session.user_id)?;
-        sessions::insert(conn, &session).map(Ok::<(), ApiError>)
+        sessions::insert(conn, &session)
     })
-    .await??;
+    .await?;
     Ok(LoginGranted { user: UserView::from_row(row, &role_names), token, csrf_token, expires_at })
 }
 
@@ -184,7 +223,7 @@ pub async fn authenticate(
     cache: &SessionCache,
     token: &str,
     credential: Credential,
-) -> Result<AuthUser, ApiError> {
+) -> Result<AuthUser, AccountError> {
     let token_hash = auth::token_hash(token);
     if let Some(mut user) = cache.get(&token_hash, now()) {
         user.credential = credential;
@@ -192,7 +231,7 @@ pub async fn authenticate(
     }
     let lookup_hash = token_hash.clone();
     let found = db
-        .read(move |conn| {
+        .read(move |conn| -> diesel::QueryResult<_> {
             let Some((session, row)) = sessions::find_with_user(conn, &lookup_hash)? else {
                 return Ok(None);
             };
@@ -201,13 +240,13 @@ pub async fn authenticate(
         })
         .await?;
     let Some((session, row, role_names)) = found else {
-        return Err(ApiError::Unauthenticated("session is unknown or was revoked: log in again"));
+        return Err(AccountError::Unauthenticated("session is unknown or was revoked: log in again"));
     };
     if session.expires_at <= now() {
-        return Err(ApiError::Unauthenticated("session expired: log in again"));
+        return Err(AccountError::Unauthenticated("session expired: log in again"));
     }
     if row.disabled {
-        return Err(ApiError::Unauthenticated("this account is disabled"));
+        return Err(AccountError::Unauthenticated("this account is disabled"));
     }
     let user = AuthUser {
         id: UserId::from_db(row.id),
@@ -224,10 +263,10 @@ pub async fn authenticate(
 }
 
 /// Revokes the caller's session.
-pub async fn logout(db: &Db, cache: &SessionCache, user: &AuthUser) -> Result<(), ApiError> {
+pub async fn logout(db: &Db, cache: &SessionCache, user: &AuthUser) -> Result<(), AccountError> {
     cache.forget_token(&user.token_hash);
     let token_hash = user.token_hash.clone();
-    db.write(move |conn| sessions::delete(conn, &token_hash).map(Ok::<(), ApiError>)).await??;
+    db.write(move |conn| sessions::delete(conn, &token_hash)).await?;
     Ok(())
 }
 
@@ -241,7 +280,7 @@ pub struct NewUserInput {
 }
 
 /// Creates an account (admin only over the API; the CLI calls it directly).
-pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput) -> Result<UserView, ApiError> {
+pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput) -> Result<UserView, AccountError> {
     // `None` is the operator at the console (`microcat user add`); any signed-in caller must be an admin.
     if let Some(caller) = actor {
         ensure_admin_caller(caller)?;
@@ -254,10 +293,7 @@ pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput)
         Some(name) if !name.trim().is_empty() => user::parse_display_name(name)?,
         _ => username.as_str().to_owned(),
     };
-    let password = input.password;
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|error| ApiError::Internal(format!("password hashing task: {error}")))?;
+    let password_hash = hash_off_executor(input.password).await?;
     let id = UserId::generate();
     let stamp = now();
     let view_id = id.clone();
@@ -266,7 +302,7 @@ pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput)
     let stored_roles = role_names.clone();
     db.write(move |conn| {
         if users::username_exists(conn, &name)? {
-            return Ok(Err(username_taken()));
+            return Err(AccountError::UsernameTaken);
         }
         let row = NewUserRow {
             id: id.as_str(),
@@ -282,25 +318,17 @@ pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput)
         users::insert(conn, &row, &role_refs)?;
         let details = serde_json::json!({"username": name, "roles": stored_roles});
         super::audit::record(conn, actor.as_ref(), "user.created", ("user", id.as_str()), details, stamp)?;
-        Ok(Ok(()))
+        Ok(())
     })
-    .await??;
+    .await?;
     get_user(db, view_id.as_str()).await
 }
 
-fn username_taken() -> ApiError {
-    ApiError::Conflict {
-        code: "username-taken",
-        message: "that username is already taken".into(),
-        field: Some("username".into()),
-    }
-}
-
 /// One account by id.
-pub async fn get_user(db: &Db, id: &str) -> Result<UserView, ApiError> {
+pub async fn get_user(db: &Db, id: &str) -> Result<UserView, AccountError> {
     let id = id.to_owned();
     let found = db
-        .read(move |conn| {
+        .read(move |conn| -> diesel::QueryResult<_> {
             let Some(row) = users::find(conn, &id)? else {
                 return Ok(None);
             };
@@ -308,13 +336,13 @@ pub async fn get_user(db: &Db, id: &str) -> Result<UserView, ApiError> {
             Ok(Some(UserView::from_row(row, &roles)))
         })
         .await?;
-    found.ok_or_else(ApiError::user_not_found)
+    found.ok_or_else(|| AccountError::UserNotFound)
 }
 
 /// A page of accounts and the total.
-pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), ApiError> {
+pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), AccountError> {
     let listed = db
-        .read(move |conn| {
+        .read(move |conn| -> diesel::QueryResult<_> {
             let (rows, total) = users::list(conn, page.offset(), page.per_page)?;
             let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
             let pairs = users::roles_of_many(conn, &ids)?;
@@ -349,7 +377,7 @@ pub async fn update_user(
     actor: &AuthUser,
     id: &str,
     input: UserUpdateInput,
-) -> Result<UserView, ApiError> {
+) -> Result<UserView, AccountError> {
     ensure_admin_caller(actor)?;
     cache.forget_user(id);
     let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
@@ -359,11 +387,7 @@ pub async fn update_user(
         refuse_self_lockout(roles.as_deref(), input.disabled)?;
     }
     let password_hash = match password {
-        Some(password) => Some(
-            tokio::task::spawn_blocking(move || auth::hash_password(&password))
-                .await
-                .map_err(|error| ApiError::Internal(format!("password hashing task: {error}")))?,
-        ),
+        Some(password) => Some(hash_off_executor(password).await?),
         None => None,
     };
     let revoke = input.disabled == Some(true) || password_hash.is_some();
@@ -374,7 +398,7 @@ pub async fn update_user(
     db.write(move |conn| {
         let roles_before = users::roles_of(conn, &target)?;
         if !users::update(conn, &target, &changes)? {
-            return Ok(Err(ApiError::user_not_found()));
+            return Err(AccountError::UserNotFound);
         }
         let mut details = serde_json::json!({"display_name": changes.display_name, "disabled": changes.disabled, "password_changed": password_changed});
         if let Some(roles) = &roles {
@@ -389,9 +413,9 @@ pub async fn update_user(
         if revoke {
             sessions::delete_for_user(conn, &target)?;
         }
-        Ok(Ok(()))
+        Ok(())
     })
-    .await??;
+    .await?;
     // Again after the commit: a request between the first eviction and the commit may have
     // cached the account as it was.
     cache.forget_user(id);
@@ -399,11 +423,11 @@ pub async fn update_user(
 }
 
 /// Accounts are managed by admins only, whichever page or route asks.
-fn ensure_admin_caller(caller: &AuthUser) -> Result<(), ApiError> {
-    if caller.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
+fn ensure_admin_caller(caller: &AuthUser) -> Result<(), AccountError> {
+    if caller.is_admin() { Ok(()) } else { Err(AccountError::AdminRequired) }
 }
 
-fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result<(), ApiError> {
+fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result<(), AccountError> {
     if disabled == Some(true) {
         return Err(FieldError::invalid("disabled", "cannot be set on your own account").into());
     }
@@ -415,7 +439,7 @@ fn refuse_self_lockout(roles: Option<&[Role]>, disabled: Option<bool>) -> Result
 
 /// On a fresh install, creates `admin` with the configured password, or a generated one that
 /// is returned so the caller can print it once.
-pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<Option<String>, ApiError> {
+pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<Option<String>, AccountError> {
     if db.read(users::count).await? > 0 {
         return Ok(None);
     }
@@ -433,29 +457,24 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
 
 /// Sets a password by username (the CLI's recovery path); revokes sessions and clears the
 /// failed-login count.
-pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(), ApiError> {
+pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(), AccountError> {
     let name = Username::parse(username)?;
     let password = user::parse_new_password(password)?.to_owned();
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|error| ApiError::Internal(format!("password hashing task: {error}")))?;
+    let password_hash = hash_off_executor(password).await?;
     db.write(move |conn| {
-        let Some(row) = users::find_by_username(conn, name.as_str())? else {
-            return Ok(Err(ApiError::user_not_found()));
-        };
+        let row = users::find_by_username(conn, name.as_str())?.ok_or(AccountError::UserNotFound)?;
         let changes =
             UserChanges { password_hash: Some(password_hash), updated_at: Some(now()), ..UserChanges::default() };
         users::update(conn, &row.id, &changes)?;
         users::reset_failed_logins(conn, &row.id)?;
         sessions::delete_for_user(conn, &row.id)?;
-        Ok(Ok(()))
+        Ok(())
     })
-    .await??;
-    Ok(())
+    .await
 }
 
 /// Display names of accounts by id (unknown ids are absent).
-pub async fn display_names(db: &Db, ids: Vec<String>) -> Result<std::collections::HashMap<String, String>, ApiError> {
+pub async fn display_names(db: &Db, ids: Vec<String>) -> Result<std::collections::HashMap<String, String>, DbError> {
     let pairs = db.read(move |conn| users::display_names(conn, &ids)).await?;
     Ok(pairs.into_iter().collect())
 }

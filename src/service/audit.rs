@@ -6,11 +6,24 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use super::auth::AuthUser;
-use crate::db::audit::{self, AuditFilter, AuditRow, BrokenChain, NewEntry};
+use crate::db::DbError;
+use crate::db::audit::{self, AuditFilter, AuditRow, ChainCheck, NewEntry};
 use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection};
 use crate::domain::page::Page;
-use crate::error::ApiError;
+
+/// Why reading the audit log was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The log is for admins.
+    #[error("this action needs the admin role")]
+    AdminRequired,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(AuditError);
 
 /// Appends an entry for an action by `user` (inside the caller's transaction).
 pub fn record(
@@ -109,38 +122,21 @@ impl From<AuditRow> for AuditView {
     }
 }
 
-/// A work's entries, oldest first, for those who may see the work.
-pub async fn work_history(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<AuditView>, ApiError> {
-    let caller = user.clone();
-    let rows = db
-        .read(move |conn| {
-            if let Err(refusal) = super::works::load_visible(conn, &caller, &work_id)? {
-                return Ok(Err(refusal));
-            }
-            let filter = AuditFilter { target_id: Some(work_id), ..AuditFilter::default() };
-            let (mut rows, _) = audit::list(conn, &filter, 0, 10_000)?;
-            rows.reverse();
-            Ok(Ok(rows))
-        })
-        .await??;
-    Ok(rows.into_iter().map(AuditView::from).collect())
-}
-
 /// A page of the log (admins), newest first.
 pub async fn list(
     db: &Db,
     user: &AuthUser,
     filter: AuditFilter,
     page: Page,
-) -> Result<(Vec<AuditView>, i64), ApiError> {
+) -> Result<(Vec<AuditView>, i64), AuditError> {
     if !user.is_admin() {
-        return Err(ApiError::role_required("admin"));
+        return Err(AuditError::AdminRequired);
     }
     let (rows, total) = db.read(move |conn| audit::list(conn, &filter, page.offset(), page.per_page)).await?;
     Ok((rows.into_iter().map(AuditView::from).collect(), total))
 }
 
 /// Checks the whole chain: the number of entries, or the first broken one.
-pub async fn verify(db: &Db) -> Result<Result<i64, BrokenChain>, ApiError> {
+pub async fn verify(db: &Db) -> Result<ChainCheck, DbError> {
     Ok(db.read(audit::verify).await?)
 }

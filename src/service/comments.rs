@@ -5,13 +5,12 @@ use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
-use super::now;
-use super::works::load_visible;
+use super::works::{WorkError, load_visible};
+use crate::clock::now;
 use crate::db::comments::{self, CommentRow};
 use crate::db::{Db, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
-use crate::error::ApiError;
 
 /// Longest comment, in characters.
 pub const COMMENT_MAX_CHARS: usize = 5_000;
@@ -36,18 +35,16 @@ pub struct CommentView {
 }
 
 /// A work's comments, oldest first.
-pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<CommentView>, ApiError> {
+pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<CommentView>, WorkError> {
     let caller = user.clone();
     let found = db
-        .read(move |conn| {
-            if let Err(refusal) = load_visible(conn, &caller, &work_id)? {
-                return Ok(Err(refusal));
-            }
+        .read(move |conn| -> Result<_, WorkError> {
+            load_visible(conn, &caller, &work_id)?;
             let rows = comments::for_work(conn, &work_id)?;
             let authors: Vec<String> = rows.iter().map(|row| row.author_id.clone()).collect();
-            Ok(Ok((rows, users::display_names(conn, &authors)?)))
+            Ok((rows, users::display_names(conn, &authors)?))
         })
-        .await??;
+        .await?;
     let (rows, names) = found;
     Ok(rows
         .into_iter()
@@ -60,32 +57,27 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<Comme
 }
 
 /// Adds a comment to a work the caller may see.
-pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment) -> Result<CommentView, ApiError> {
+pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment) -> Result<CommentView, WorkError> {
     let caller = user.clone();
     let row = db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, WorkError> {
             // Visibility first: a caller who may not see the work learns nothing else.
-            if let Err(refusal) = load_visible(conn, &caller, &work_id)? {
-                return Ok(Err(refusal));
-            }
-            let body = match bounded_text("body", &input.body, COMMENT_MAX_CHARS) {
-                Ok(body) => body,
-                Err(error) => return Ok(Err(error.into())),
-            };
+            load_visible(conn, &caller, &work_id)?;
+            let body = bounded_text("body", &input.body, COMMENT_MAX_CHARS)?;
             if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
                 let message = format!("must be between 0 and {MAX_TIMECODE_MS}");
-                return Ok(Err(FieldError::invalid("timecode_ms", message).into()));
+                return Err(FieldError::invalid("timecode_ms", message).into());
             }
             if let Some(media_id) = &input.media_id {
                 let belongs = media::find(conn, media_id)?.is_some_and(|medium| medium.work_id == work_id);
                 if !belongs {
-                    return Ok(Err(FieldError::invalid("media_id", "must be a media id of this work").into()));
+                    return Err(FieldError::invalid("media_id", "must be a media id of this work").into());
                 }
             }
             if let Some(parent) = &input.reply_to
                 && !comments::exists_on(conn, &work_id, parent)?
             {
-                return Ok(Err(FieldError::invalid("reply_to", "must be a comment on this work").into()));
+                return Err(FieldError::invalid("reply_to", "must be a comment on this work").into());
             }
             let stamp = now();
             let row = CommentRow {
@@ -101,8 +93,8 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment
             comments::insert(conn, &row)?;
             let details = json!({"comment_id": row.id, "media_id": row.media_id, "timecode_ms": row.timecode_ms, "chars": row.body.chars().count()});
             audit::record(conn, Some(&caller), "comment.created", ("work", &work_id), details, stamp)?;
-            Ok(Ok(row))
+            Ok(row)
         })
-        .await??;
+        .await?;
     Ok(CommentView { created_at: row.created_at.and_utc(), author_name: user.display_name.clone(), row })
 }

@@ -13,15 +13,77 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::Notify;
 
 use super::auth::AuthUser;
-use super::now;
-use super::works::{check_editable, load_visible};
+use super::off_executor;
+use super::works::WorkError;
+use super::works::{check_editable, load_live, load_visible};
+use crate::clock::now;
+use crate::db::DbError;
 use crate::db::jobs::{self, JobRow};
 use crate::db::media::{self as rows, MediaRow};
 use crate::db::{Db, DbConnection, outbox};
 use crate::domain::ids::WorkId;
+use crate::domain::media::Derivative;
 use crate::domain::media::{MediaRole, MediaStatus, sanitize_filename};
 use crate::domain::user::Role;
-use crate::error::ApiError;
+
+/// Why a media use case was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// The work is not there, not visible or not editable (see [`WorkError`]).
+    #[error(transparent)]
+    Work(#[from] WorkError),
+    /// No such medium, or one the caller may not see.
+    #[error("no such media")]
+    NotFound,
+    /// A derivative name that does not exist, in general or for this medium.
+    #[error("{0}")]
+    DerivativeNotFound(String),
+    /// The caller lacks the role the use case needs.
+    #[error("this action needs the {0} role")]
+    RoleRequired(&'static str),
+    /// The uploaded file has no bytes.
+    #[error("the uploaded file is empty")]
+    EmptyFile,
+    /// The bytes are not an accepted format.
+    #[error("the file is not an accepted type: accepted are {ACCEPTED}")]
+    UnsupportedType,
+    /// An upload over its class's size limit.
+    #[error("{class} uploads are limited to {} ({limit_bytes} bytes)", human_bytes(*.limit_bytes))]
+    TooLarge { class: &'static str, limit_bytes: u64 },
+    /// The disk is full; nothing stored was touched.
+    #[error("the server has no space left to store this upload")]
+    StorageFull,
+    /// Reading or writing stored files failed.
+    #[error("storage")]
+    Storage(#[source] io::Error),
+    /// A blocking storage task failed.
+    #[error("storage task")]
+    Task(#[from] tokio::task::JoinError),
+    /// A stored record the code cannot use.
+    #[error("media record: {0}")]
+    Corrupt(&'static str),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(MediaError);
+
+/// Why receiving an upload's body failed: the body itself (the caller's reader, e.g. a broken
+/// form), or what the bytes turned out to be.
+#[derive(Debug)]
+pub enum ReceiveError<E> {
+    /// The body stream failed.
+    Body(E),
+    /// The bytes were refused, or could not be stored.
+    Media(MediaError),
+}
+
+impl<E> From<MediaError> for ReceiveError<E> {
+    fn from(error: MediaError) -> Self {
+        ReceiveError::Media(error)
+    }
+}
 use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
 use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full};
 
@@ -115,55 +177,42 @@ pub struct ReceivedFile {
     pub original_filename: Option<String>,
 }
 
-fn io_error(error: io::Error) -> ApiError {
+fn io_error(error: io::Error) -> MediaError {
     if is_storage_full(&error) {
         tracing::error!(%error, "storage is full");
-        return ApiError::InsufficientStorage;
+        return MediaError::StorageFull;
     }
-    ApiError::Internal(format!("storage: {error}"))
-}
-
-fn task_error(error: tokio::task::JoinError) -> ApiError {
-    ApiError::Internal(format!("storage task: {error}"))
+    MediaError::Storage(error)
 }
 
 /// Checks, before any bytes are read, that the caller may add media to the work now.
-pub async fn authorize_upload(db: &Db, user: &AuthUser, work_id: &WorkId) -> Result<(), ApiError> {
+pub async fn authorize_upload(db: &Db, user: &AuthUser, work_id: &WorkId) -> Result<(), MediaError> {
     let caller = user.clone();
     let id = work_id.clone();
-    db.read(move |conn| Ok(editable_by(conn, &caller, &id)?.map(drop))).await?
+    db.read(move |conn| editable_by(conn, &caller, &id)).await
 }
 
-fn editable_by(
-    conn: &mut DbConnection,
-    user: &AuthUser,
-    work_id: &WorkId,
-) -> diesel::QueryResult<Result<(), ApiError>> {
-    let row = match load_visible(conn, user, work_id.as_str())? {
-        Ok(row) if row.deleted_at.is_none() => row,
-        _ => return Ok(Err(ApiError::work_not_found())),
-    };
-    Ok(check_editable(user, &row))
+fn editable_by(conn: &mut DbConnection, user: &AuthUser, work_id: &WorkId) -> Result<(), MediaError> {
+    let row = load_live(conn, user, work_id.as_str())?;
+    Ok(check_editable(user, &row)?)
 }
 
 /// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
 /// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
-pub async fn receive_file<S>(context: &MediaContext, body: S, filename: Option<&str>) -> Result<ReceivedFile, ApiError>
+pub async fn receive_file<S, E>(
+    context: &MediaContext,
+    body: S,
+    filename: Option<&str>,
+) -> Result<ReceivedFile, ReceiveError<E>>
 where
-    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let mut body = body.fuse();
-    let (head, pending) = read_head(&mut body).await?;
+    let (head, pending) = read_head(&mut body).await.map_err(ReceiveError::Body)?;
     if head.is_empty() {
-        return Err(ApiError::Unprocessable {
-            code: "empty-file",
-            message: "the uploaded file is empty".into(),
-            field: Some("file".into()),
-        });
+        return Err(MediaError::EmptyFile.into());
     }
-    let format = sniff::sniff(&head).ok_or_else(|| {
-        ApiError::UnsupportedMediaType(format!("the file is not an accepted type: accepted are {ACCEPTED}"))
-    })?;
+    let format = sniff::sniff(&head).ok_or(MediaError::UnsupportedType)?;
     let limit = context.limits.for_class(format.class());
     let writer = UploadWriter::start(context.store.clone());
     let rest = futures_util::stream::iter(pending.into_iter().map(Ok)).chain(body);
@@ -181,20 +230,20 @@ where
 
 /// Passes the body on to the writer as it came (no copying), a batch at a time; refuses it
 /// as soon as it passes its class's limit.
-async fn pump<S>(mut body: S, writer: &UploadWriter, (limit, format): (u64, MediaFormat)) -> Result<(), ApiError>
+async fn pump<S, E>(
+    mut body: S,
+    writer: &UploadWriter,
+    (limit, format): (u64, MediaFormat),
+) -> Result<(), ReceiveError<E>>
 where
-    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let (mut total, mut batch, mut batch_bytes) = (0u64, Vec::new(), 0);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
+        let chunk = chunk.map_err(ReceiveError::Body)?;
         total += chunk.len() as u64;
         if total > limit {
-            let class = format.class().as_str();
-            let limit_text = human_bytes(limit);
-            return Err(ApiError::UploadTooLarge(format!(
-                "{class} uploads are limited to {limit_text} ({limit} bytes)"
-            )));
+            return Err(MediaError::TooLarge { class: format.class().as_str(), limit_bytes: limit }.into());
         }
         batch_bytes += chunk.len();
         batch.push(chunk);
@@ -251,14 +300,14 @@ impl UploadWriter {
         self.messages.send(ToWriter::Batch(batch)).await.is_ok()
     }
 
-    async fn finish(self) -> Result<HashedFile, ApiError> {
+    async fn finish(self) -> Result<HashedFile, MediaError> {
         let _ = self.messages.send(ToWriter::Finish).await;
         drop(self.messages);
         self.task
             .await
-            .map_err(task_error)?
+            .map_err(MediaError::Task)?
             .map_err(io_error)?
-            .ok_or_else(|| ApiError::Internal("the upload writer stopped without finishing".into()))
+            .ok_or(MediaError::Corrupt("the upload writer stopped without finishing"))
     }
 
     /// Stops the writer and waits until its temp file is gone.
@@ -270,9 +319,9 @@ impl UploadWriter {
 }
 
 /// Reads until the sniffer has enough bytes; returns them and the chunks read.
-async fn read_head<S>(body: &mut S) -> Result<(Vec<u8>, Vec<Bytes>), ApiError>
+async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, Vec<Bytes>), E>
 where
-    S: Stream<Item = Result<Bytes, ApiError>> + Unpin,
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let mut read = Vec::new();
@@ -311,13 +360,10 @@ pub async fn store_upload(
     work_id: WorkId,
     received: ReceivedFile,
     role: MediaRole,
-) -> Result<MediaView, ApiError> {
+) -> Result<MediaView, MediaError> {
     let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
-    let row = tokio::task::spawn_blocking(move || {
-        record_upload(&db_handle, &context_handle, &caller, &work_id, received, role)
-    })
-    .await
-    .map_err(task_error)??;
+    let row =
+        off_executor(move || record_upload(&db_handle, &context_handle, &caller, &work_id, received, role)).await?;
     context.wake.notify_one();
     Ok(MediaView::from_row(row))
 }
@@ -329,7 +375,7 @@ fn record_upload(
     work_id: &WorkId,
     received: ReceivedFile,
     role: MediaRole,
-) -> Result<MediaRow, ApiError> {
+) -> Result<MediaRow, MediaError> {
     let _blobs = context.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let size = received.file.size() as i64;
     let key = context.store.put(received.file).map_err(io_error)?;
@@ -364,28 +410,19 @@ fn record_upload(
     };
     let max_attempts = context.max_attempts;
     let outcome = db.write_blocking(|conn| {
-        if let Err(refusal) = editable_by(conn, user, work_id)? {
-            return Ok(Err(refusal));
-        }
+        editable_by(conn, user, work_id)?;
         row.version = rows::count_with_role(conn, work_id.as_str(), role.as_str())? as i32 + 1;
         rows::insert(conn, &row)?;
         jobs::insert(conn, &new_job(&row.id, max_attempts))?;
         outbox::enqueue(conn, work_id.as_str(), stamp)?;
         let details = serde_json::json!({"media_id": row.id, "sha256": row.sha256, "size": row.size, "role": row.role, "filename": row.original_filename});
         super::audit::record(conn, Some(user), "media.uploaded", ("work", work_id.as_str()), details, stamp)?;
-        Ok(Ok(row))
+        Ok(row)
     });
-    match outcome {
-        Ok(Ok(row)) => Ok(row),
-        Ok(Err(refusal)) => {
-            remove_if_unreferenced(db, context, &key);
-            Err(refusal)
-        }
-        Err(error) => {
-            remove_if_unreferenced(db, context, &key);
-            Err(error.into())
-        }
+    if outcome.is_err() {
+        remove_if_unreferenced(db, context, &key);
     }
+    outcome
 }
 
 /// Deletes stored bytes no record points at (the blob lock is held by the caller).
@@ -400,87 +437,72 @@ fn remove_if_unreferenced(db: &Db, context: &MediaContext, key: &BlobKey) {
 }
 
 /// A medium, if the caller may see its work; with the work row for permission checks.
-fn load_visible_media(
-    conn: &mut DbConnection,
-    user: &AuthUser,
-    id: &str,
-) -> diesel::QueryResult<Result<MediaRow, ApiError>> {
-    let Some(row) = rows::find(conn, id)? else {
-        return Ok(Err(ApiError::media_not_found()));
-    };
-    match load_visible(conn, user, &row.work_id)? {
-        Ok(work) if work.deleted_at.is_none() || user.is_admin() => Ok(Ok(row)),
-        _ => Ok(Err(ApiError::media_not_found())),
+fn load_visible_media(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<MediaRow, MediaError> {
+    let row = rows::find(conn, id)?.ok_or(MediaError::NotFound)?;
+    match load_visible(conn, user, &row.work_id) {
+        Ok(work) if work.deleted_at.is_none() || user.is_admin() => Ok(row),
+        Ok(_) | Err(WorkError::NotFound) => Err(MediaError::NotFound),
+        Err(other) => Err(other.into()),
     }
 }
 
 /// One medium.
-pub async fn get_media(db: &Db, user: &AuthUser, id: String) -> Result<MediaView, ApiError> {
+pub async fn get_media(db: &Db, user: &AuthUser, id: String) -> Result<MediaView, MediaError> {
     let caller = user.clone();
-    let row = db.read(move |conn| load_visible_media(conn, &caller, &id)).await??;
+    let row = db.read(move |conn| load_visible_media(conn, &caller, &id)).await?;
     Ok(MediaView::from_row(row))
 }
 
 /// A work's media, oldest first.
-pub async fn list_media(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<MediaView>, ApiError> {
+pub async fn list_media(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<MediaView>, MediaError> {
     let caller = user.clone();
     let found = db
-        .read(move |conn| {
-            if let Err(refusal) = load_visible(conn, &caller, work_id.as_str())? {
-                return Ok(Err(refusal));
-            }
-            Ok(Ok(rows::list_for_work(conn, work_id.as_str())?))
+        .read(move |conn| -> Result<_, MediaError> {
+            load_visible(conn, &caller, work_id.as_str())?;
+            Ok(rows::list_for_work(conn, work_id.as_str())?)
         })
-        .await??;
+        .await?;
     Ok(found.into_iter().map(MediaView::from_row).collect())
 }
 
 /// Removes a medium (creator or admin, while the work is editable); its bytes go when no
 /// other record references them.
-pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<(), ApiError> {
+pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<(), MediaError> {
     let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
-    tokio::task::spawn_blocking(move || {
+    off_executor(move || {
         let _blobs = context_handle.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let removed = db_handle.write_blocking(|conn| {
-            let row = match load_visible_media(conn, &caller, &id)? {
-                Ok(row) => row,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            if let Err(refusal) = editable_by(conn, &caller, &WorkId::from_db(row.work_id.clone()))? {
-                return Ok(Err(refusal));
-            }
+        let removed = db_handle.write_blocking(|conn| -> Result<_, MediaError> {
+            let row = load_visible_media(conn, &caller, &id)?;
+            editable_by(conn, &caller, &WorkId::from_db(row.work_id.clone()))?;
             rows::delete(conn, &id)?;
             outbox::enqueue(conn, &row.work_id, now())?;
             let details =
                 serde_json::json!({"media_id": row.id, "sha256": row.sha256, "filename": row.original_filename});
             super::audit::record(conn, Some(&caller), "media.deleted", ("work", &row.work_id), details, now())?;
-            Ok(Ok(row.sha256))
-        })??;
+            Ok(row.sha256)
+        })?;
         if let Some(key) = BlobKey::parse(&removed) {
             remove_if_unreferenced(&db_handle, &context_handle, &key);
         }
-        Ok::<(), ApiError>(())
+        Ok(())
     })
     .await
-    .map_err(task_error)?
 }
 
 /// Queues processing again (reviewers and admins), e.g. after a failure.
-pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<MediaView, ApiError> {
+pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<MediaView, MediaError> {
     if !(user.has(Role::Reviewer) || user.is_admin()) {
-        return Err(ApiError::role_required("reviewer or admin"));
+        return Err(MediaError::RoleRequired("reviewer or admin"));
     }
     let (caller, max_attempts) = (user.clone(), context.max_attempts);
     let row = db
         .write(move |conn| {
-            if let Err(refusal) = load_visible_media(conn, &caller, &id)? {
-                return Ok(Err(refusal));
-            }
+            load_visible_media(conn, &caller, &id)?;
             rows::set_processing(conn, &id, now())?;
             jobs::insert(conn, &new_job(&id, max_attempts))?;
-            Ok(rows::find(conn, &id)?.ok_or_else(ApiError::media_not_found))
+            rows::find(conn, &id)?.ok_or(MediaError::NotFound)
         })
-        .await??;
+        .await?;
     context.wake.notify_one();
     Ok(MediaView::from_row(row))
 }
@@ -496,10 +518,9 @@ pub struct ServedFile {
 }
 
 /// The original bytes of a medium the caller may see.
-pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<ServedFile, ApiError> {
+pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<ServedFile, MediaError> {
     let view = get_media(db, user, id).await?;
-    let key =
-        BlobKey::parse(&view.row.sha256).ok_or_else(|| ApiError::Internal("stored digest is malformed".into()))?;
+    let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;
     Ok(ServedFile {
         path: context.store.original_path(&key),
         content_type: view.row.content_type.clone(),
@@ -508,15 +529,6 @@ pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: Stri
     })
 }
 
-/// The derivatives that can be served, by public name.
-pub const DERIVATIVES: [(&str, &str); 5] = [
-    ("small.jpg", "image/jpeg"),
-    ("large.jpg", "image/jpeg"),
-    ("poster.jpg", "image/jpeg"),
-    ("storyboard.jpg", "image/jpeg"),
-    ("storyboard.vtt", "text/vtt; charset=utf-8"),
-];
-
 /// One derivative of a medium the caller may see.
 pub async fn derivative(
     db: &Db,
@@ -524,25 +536,18 @@ pub async fn derivative(
     user: &AuthUser,
     id: String,
     name: &str,
-) -> Result<ServedFile, ApiError> {
-    let Some((name, content_type)) = DERIVATIVES.iter().find(|(known, _)| *known == name) else {
-        return Err(ApiError::NotFound {
-            code: "derivative-not-found",
-            message: format!("no derivative named {name:?}"),
-        });
+) -> Result<ServedFile, MediaError> {
+    let Some(derivative) = Derivative::from_file_name(name) else {
+        return Err(MediaError::DerivativeNotFound(format!("no derivative named {name:?}")));
     };
     let view = get_media(db, user, id).await?;
     if !view.derivatives.iter().any(|present| present == name) {
-        return Err(ApiError::NotFound {
-            code: "derivative-not-found",
-            message: format!("{name} does not exist for this media"),
-        });
+        return Err(MediaError::DerivativeNotFound(format!("{name} does not exist for this media")));
     }
-    let key =
-        BlobKey::parse(&view.row.sha256).ok_or_else(|| ApiError::Internal("stored digest is malformed".into()))?;
+    let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;
     Ok(ServedFile {
         path: context.store.derived_dir(&key).join(name),
-        content_type: (*content_type).to_owned(),
+        content_type: derivative.content_type().to_owned(),
         filename: None,
         etag: format!("\"{}-{name}\"", view.row.sha256),
     })
@@ -551,8 +556,9 @@ pub async fn derivative(
 /// The small thumbnail of a work's cover, else of its first main or other ready visual medium.
 /// `media` holds `(work_id, media_id, role, derivatives)` rows, as `db::media::thumbnails_for` loads them.
 pub fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
-    let candidates =
-        media.iter().filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains("small.jpg"));
+    let candidates = media
+        .iter()
+        .filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains(Derivative::Small.file_name()));
     let rank = |role: &str| match role {
         "cover" => 0,
         "main" => 1,
@@ -563,7 +569,7 @@ pub fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) 
 }
 
 /// Thumbnail URLs of works the caller already sees, by work id (works without one are absent).
-pub async fn work_thumbnails(db: &Db, work_ids: Vec<String>) -> Result<HashMap<String, String>, ApiError> {
+pub async fn work_thumbnails(db: &Db, work_ids: Vec<String>) -> Result<HashMap<String, String>, MediaError> {
     let rows = db.read(move |conn| crate::db::media::thumbnails_for(conn, &work_ids)).await?;
     let mut found = HashMap::new();
     for (work_id, ..) in &rows {

@@ -12,9 +12,15 @@ pub mod session_cache;
 pub mod stats;
 pub mod works;
 
-use chrono::{NaiveDateTime, Utc};
-
-/// The current time as stored in the database (UTC, without zone).
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
+/// Runs CPU- or disk-heavy `work` (password hashing, storing files, building an export) on
+/// tokio's blocking pool with the caller's tracing span; a task that panicked or was
+/// cancelled comes back as the caller's error.
+pub(crate) async fn off_executor<T, E, F>(work: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<tokio::task::JoinError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work)).await?
 }

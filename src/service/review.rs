@@ -9,8 +9,10 @@ use serde_json::json;
 use super::audit;
 use super::auth::AuthUser;
 use super::comments::COMMENT_MAX_CHARS;
-use super::now;
-use super::works::{Work, WorkQuery, load_visible};
+use super::works::WorkError;
+use super::works::{Work, WorkQuery, load_live};
+use crate::clock::now;
+use crate::db::DbError;
 use crate::db::comments::{self, CommentRow};
 use crate::db::review::{self, StatusChange, TransitionRow};
 use crate::db::works::WorkOrder;
@@ -21,7 +23,43 @@ use crate::domain::fields::{Credit, optional_text, parse_external_url, parse_tim
 use crate::domain::lifecycle::{self, Action, Actor, Refusal};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
-use crate::error::ApiError;
+
+/// Why a lifecycle step or a review read was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// The work is not there, not visible, or stale (see [`WorkError`]).
+    #[error(transparent)]
+    Work(#[from] WorkError),
+    /// The lifecycle does not allow the step from the current state.
+    #[error("not allowed from state {}: allowed actions are {}", .from.as_str(), action_list(.allowed))]
+    Illegal { from: Status, allowed: Vec<Action> },
+    /// The step belongs to someone else (the creator's team, or a reviewer).
+    #[error("{0}")]
+    NotYours(&'static str),
+    /// A reviewer deciding on a work they created, are credited on or are assigned to.
+    #[error("reviewers cannot decide on works they created, are credited on or are assigned to")]
+    SelfReview,
+    /// A decision that needs a comment came without one.
+    #[error("this decision needs a comment explaining it")]
+    CommentRequired,
+    /// The reviewer already gave this round's first sign-off.
+    #[error("you already signed this round off: a second, different reviewer must approve")]
+    AlreadySignedOff,
+    /// An input field was refused.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(ReviewError);
+
+/// `approve, reject`, or `none`.
+fn action_list(actions: &[Action]) -> String {
+    let names: Vec<&str> = actions.iter().map(|action| action.as_str()).collect();
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
 
 /// A requested step.
 #[derive(Debug, Clone, Default)]
@@ -49,21 +87,12 @@ fn is_team_member(user: &AuthUser, row: &WorkRow) -> bool {
     credits.iter().any(|credit| named(&credit.name)) || assignees.iter().any(|id| id == user.id.as_str())
 }
 
-fn refusal_error(refusal: Refusal, status: Status) -> ApiError {
+fn refusal_error(refusal: Refusal, status: Status) -> ReviewError {
     match refusal {
-        Refusal::Illegal { allowed } => {
-            let names: Vec<&str> = allowed.iter().map(|action| action.as_str()).collect();
-            let listed = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
-            let message = format!("not allowed from state {}: allowed actions are {listed}", status.as_str());
-            ApiError::Conflict { code: "illegal-transition", message, field: Some("action".into()) }
-        }
-        Refusal::NotYours(why) => ApiError::Forbidden(why.into()),
-        Refusal::SelfReview => ApiError::SelfReview,
-        Refusal::CommentRequired => ApiError::Unprocessable {
-            code: "comment-required",
-            message: "this decision needs a comment explaining it".into(),
-            field: Some("comment".into()),
-        },
+        Refusal::Illegal { allowed } => ReviewError::Illegal { from: status, allowed },
+        Refusal::NotYours(why) => ReviewError::NotYours(why),
+        Refusal::SelfReview => ReviewError::SelfReview,
+        Refusal::CommentRequired => ReviewError::CommentRequired,
     }
 }
 
@@ -71,7 +100,7 @@ fn refusal_error(refusal: Refusal, status: Status) -> ApiError {
 fn publish_details(
     input: &TransitionInput,
     row: &WorkRow,
-) -> Result<(String, String, chrono::NaiveDateTime), ApiError> {
+) -> Result<(String, String, chrono::NaiveDateTime), FieldError> {
     let channel = input.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
     let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
     let url = match input.external_url.as_deref() {
@@ -94,7 +123,7 @@ pub async fn transition(
     user: &AuthUser,
     work_id: String,
     input: TransitionInput,
-) -> Result<TransitionOutcome, ApiError> {
+) -> Result<TransitionOutcome, ReviewError> {
     let action = Action::parse(&input.action).ok_or_else(|| {
         let names: Vec<&str> = Action::ALL.iter().map(|action| action.as_str()).collect();
         FieldError::invalid("action", format!("must be one of {}", names.join(", ")))
@@ -109,7 +138,7 @@ pub async fn transition(
             let step = Step { caller: &caller, action, version, comment, input: &input, two_level: &two_level };
             step.run(conn, &work_id)
         })
-        .await??;
+        .await?;
     Ok(TransitionOutcome { work: Work::from_row(row)?, signoffs })
 }
 
@@ -122,16 +151,13 @@ struct Step<'a> {
     two_level: &'a [Kind],
 }
 
-type StepResult = diesel::QueryResult<Result<(WorkRow, Vec<String>), ApiError>>;
+type StepResult = Result<(WorkRow, Vec<String>), ReviewError>;
 
 impl Step<'_> {
     fn run(&self, conn: &mut DbConnection, work_id: &str) -> StepResult {
-        let row = match load_visible(conn, self.caller, work_id)? {
-            Ok(row) if row.deleted_at.is_none() => row,
-            _ => return Ok(Err(ApiError::work_not_found())),
-        };
+        let row = load_live(conn, self.caller, work_id)?;
         if row.version != self.version {
-            return Ok(Err(ApiError::VersionConflict { current: row.version }));
+            return Err(WorkError::VersionConflict { current: row.version }.into());
         }
         let (kind, status) =
             (Kind::parse(&row.kind).unwrap_or(Kind::WeiboPost), Status::parse(&row.status).unwrap_or(Status::Draft));
@@ -140,15 +166,12 @@ impl Step<'_> {
             is_creator: row.created_by == self.caller.id.as_str(),
             is_team_member: is_team_member(self.caller, &row),
         };
-        let next = match lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref()) {
-            Ok(next) => next,
-            Err(refusal) => return Ok(Err(refusal_error(refusal, status))),
-        };
+        let next = lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref())
+            .map_err(|refusal| refusal_error(refusal, status))?;
         if self.action == Action::Approve && self.two_level.contains(&kind) {
             let signed = review::signoffs_of(conn, work_id, row.review_round)?;
             if signed.iter().any(|reviewer| reviewer == self.caller.id.as_str()) {
-                let message = "you already signed this round off: a second, different reviewer must approve".to_owned();
-                return Ok(Err(ApiError::Conflict { code: "already-signed-off", message, field: None }));
+                return Err(ReviewError::AlreadySignedOff);
             }
             if signed.is_empty() {
                 return self.first_signoff(conn, row);
@@ -161,7 +184,7 @@ impl Step<'_> {
     fn first_signoff(&self, conn: &mut DbConnection, row: WorkRow) -> StepResult {
         let stamp = now();
         if !review::touch_if_version(conn, &row.id, self.version, stamp)? {
-            return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+            return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
         }
         review::insert_signoff(conn, &row.id, row.review_round, self.caller.id.as_str(), stamp)?;
         self.save_comment(conn, &row.id, stamp)?;
@@ -169,7 +192,7 @@ impl Step<'_> {
         audit::record(conn, Some(self.caller), "work.signed_off", ("work", &row.id), details, stamp)?;
         let signed = review::signoffs_of(conn, &row.id, row.review_round)?;
         let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
-        Ok(Ok((after, signed)))
+        Ok((after, signed))
     }
 
     fn apply(&self, conn: &mut DbConnection, row: WorkRow, status: Status, next: Status) -> StepResult {
@@ -184,17 +207,13 @@ impl Step<'_> {
             published_at: None,
         };
         if self.action == Action::Publish {
-            match publish_details(self.input, &row) {
-                Ok((channel, url, published_at)) => {
-                    change.channel = Some(Some(channel));
-                    change.external_url = Some(Some(url));
-                    change.published_at = Some(Some(published_at));
-                }
-                Err(error) => return Ok(Err(error)),
-            }
+            let (channel, url, published_at) = publish_details(self.input, &row)?;
+            change.channel = Some(Some(channel));
+            change.external_url = Some(Some(url));
+            change.published_at = Some(Some(published_at));
         }
         if !review::move_if_version(conn, &row.id, self.version, &change)? {
-            return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+            return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
         }
         let transition = TransitionRow {
             id: uuid::Uuid::now_v7().to_string(),
@@ -213,7 +232,7 @@ impl Step<'_> {
         audit::record(conn, Some(self.caller), "work.transition", ("work", &row.id), details, stamp)?;
         let signed = review::signoffs_of(conn, &row.id, change.review_round)?;
         let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
-        Ok(Ok((after, signed)))
+        Ok((after, signed))
     }
 
     /// A decision's comment also lands in the work's comments, where the team reads it.
@@ -271,7 +290,7 @@ pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[String]) -> StepOp
 }
 
 /// This round's first-level approvals of a work (reviewer ids).
-pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<String>, ApiError> {
+pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<String>, ReviewError> {
     let (id, round) = (work.id.clone(), work.review_round);
     Ok(db.read(move |conn| review::signoffs_of(conn, &id, round)).await?)
 }
@@ -286,13 +305,13 @@ pub struct QueueItem {
 }
 
 /// Works waiting for a decision the caller may make, oldest first.
-pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, ApiError> {
+pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, ReviewError> {
     if !(user.has(Role::Reviewer) || user.is_admin()) {
-        return Err(ApiError::role_required("reviewer"));
+        return Err(WorkError::RoleRequired("reviewer").into());
     }
     let caller = user.clone();
     let (rows, signoffs) = db
-        .read(move |conn| {
+        .read(move |conn| -> diesel::QueryResult<_> {
             let rows = crate::db::works::awaiting_decision(conn)?;
             let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
             Ok((rows, review::signoffs_for(conn, &ids)?))
@@ -333,7 +352,7 @@ pub struct BoardCard {
 }
 
 /// Works the caller may see, grouped by state in lifecycle order.
-pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ApiError> {
+pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ReviewError> {
     let query = super::works::WorkQuery { kind, ..WorkQuery::everything(WorkOrder::Oldest, 2_000) };
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();

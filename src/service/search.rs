@@ -8,11 +8,28 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::auth::AuthUser;
+use crate::db::DbError;
 use crate::db::{Db, DbConnection, Weigh, media, works};
 use crate::domain::page::Page;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
-use crate::error::ApiError;
+use crate::search::IndexError;
+
+/// Why a search was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query cannot be run, even after cleaning.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// The index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(SearchError);
 use crate::search::SearchIndex;
 use crate::search::query::{self, ParsedQuery};
 use crate::search::searcher::{self, Audience, FacetCounts, Filters, SearchRequest};
@@ -56,8 +73,8 @@ pub struct SearchOutcome {
     pub page: Page,
 }
 
-fn invalid_query(message: impl Into<String>) -> ApiError {
-    ApiError::InvalidSearch(message.into())
+fn invalid_query(message: impl Into<String>) -> SearchError {
+    SearchError::InvalidQuery(message.into())
 }
 
 fn audience(user: &AuthUser) -> Option<Audience> {
@@ -71,7 +88,7 @@ fn audience(user: &AuthUser) -> Option<Audience> {
 }
 
 /// Parses the text of a search; a non-blank query with nothing searchable is refused.
-pub fn parse_text(q: &str) -> Result<ParsedQuery, ApiError> {
+pub fn parse_text(q: &str) -> Result<ParsedQuery, SearchError> {
     let parsed = query::parse(q).map_err(|error| invalid_query(error.to_string()))?;
     if parsed.is_empty() && !q.trim().is_empty() {
         return Err(invalid_query("the query has no searchable words"));
@@ -85,7 +102,7 @@ pub async fn search(
     index: &Arc<SearchIndex>,
     user: &AuthUser,
     input: SearchInput,
-) -> Result<SearchOutcome, ApiError> {
+) -> Result<SearchOutcome, SearchError> {
     let started = std::time::Instant::now();
     let parsed = parse_text(&input.q)?;
     let Some(audience) = audience(user) else {
@@ -116,7 +133,7 @@ pub async fn search(
     // callers who see the same works share the result until a write or a new index commit.
     let key = format!("search:{}:{request:?}", index.view_version());
     let (index, caller) = (index.clone(), user.clone());
-    let found = db.read_cached(key, move |conn| run_search(conn, &index, &request, &caller)).await??;
+    let found = db.read_cached(key, move |conn| run_search(conn, &index, &request, &caller)).await?;
     Ok(SearchOutcome {
         total: found.total,
         took_ms: started.elapsed().as_millis() as u64,
@@ -152,17 +169,14 @@ fn run_search(
     index: &SearchIndex,
     request: &SearchRequest,
     caller: &AuthUser,
-) -> diesel::QueryResult<Result<FoundPage, ApiError>> {
-    let results = match searcher::search(index, request) {
-        Ok(results) => results,
-        Err(error) => return Ok(Err(ApiError::Internal(error.to_string()))),
-    };
+) -> Result<FoundPage, SearchError> {
+    let results = searcher::search(index, request)?;
     let ids: Vec<String> = results.hits.iter().map(|(_, id)| id.clone()).collect();
     let rows = works::find_many(conn, &ids)?;
     let thumbnails = media::thumbnails_for(conn, &ids)?;
     let terms = searcher::highlight_terms(index.jieba(), &request.query);
     let hits = build_hits(caller, results.hits, rows, &thumbnails, &terms);
-    Ok(Ok(FoundPage { total: results.total, hits, facets: results.facets }))
+    Ok(FoundPage { total: results.total, hits, facets: results.facets })
 }
 
 fn build_hits(

@@ -7,12 +7,28 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
 use super::auth::AuthUser;
-use super::now;
+use crate::clock::now;
+use crate::db::DbError;
 use crate::db::works::WorkRow;
 use crate::db::{Db, review, works};
 use crate::domain::lifecycle::{Action, Duty};
 use crate::domain::work::{Kind, Status};
-use crate::error::ApiError;
+
+/// Why statistics or an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    /// Building the workbook failed.
+    #[error("xlsx export")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// The export's blocking task failed.
+    #[error("export task")]
+    Task(#[from] tokio::task::JoinError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(StatsError);
 
 /// How created works are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +109,7 @@ fn group_key(row: &WorkRow, group_by: GroupBy) -> String {
     }
 }
 
-async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkRow>, ApiError> {
+async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkRow>, StatsError> {
     let rows = db.read(works::all_live).await?;
     Ok(rows
         .into_iter()
@@ -108,7 +124,7 @@ pub async fn stats(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     group_by: GroupBy,
-) -> Result<Stats, ApiError> {
+) -> Result<Stats, StatsError> {
     let (from, to) = period(from, to);
     let rows = visible_rows(db, user).await?;
     let mut stats = Stats {
@@ -139,11 +155,11 @@ async fn turnaround(
     rows: &[WorkRow],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<BTreeMap<String, Turnaround>, ApiError> {
+) -> Result<BTreeMap<String, Turnaround>, StatsError> {
     let kinds: HashMap<String, String> = rows.iter().map(|row| (row.id.clone(), row.kind.clone())).collect();
     let (from_naive, to_naive) = (from.naive_utc(), to.naive_utc());
     let (decisions, submissions) = db
-        .read(move |conn| {
+        .read(move |conn| -> diesel::QueryResult<_> {
             let steps = review::transitions_between(conn, from_naive, to_naive)?;
             let decided: Vec<_> = steps
                 .into_iter()
@@ -204,7 +220,7 @@ async fn rows_in_period(
     user: &AuthUser,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-) -> Result<(Vec<WorkRow>, DateTime<Utc>, DateTime<Utc>), ApiError> {
+) -> Result<(Vec<WorkRow>, DateTime<Utc>, DateTime<Utc>), StatsError> {
     let (from, to) = period(from, to);
     let mut rows: Vec<WorkRow> =
         visible_rows(db, user).await?.into_iter().filter(|row| within(row.created_at, from, to)).collect();
@@ -224,7 +240,7 @@ pub async fn export_csv(
     user: &AuthUser,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, StatsError> {
     let (rows, _, _) = rows_in_period(db, user, from, to).await?;
     let mut text = String::from("\u{FEFF}");
     text.push_str(&EXPORT_HEADERS.join(","));
@@ -243,14 +259,11 @@ pub async fn export_xlsx(
     user: &AuthUser,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, StatsError> {
     let (rows, from, to) = rows_in_period(db, user, from, to).await?;
     let summary = stats(db, user, Some(from), Some(to), GroupBy::Kind).await?;
     let table = export_rows(&rows);
-    tokio::task::spawn_blocking(move || build_workbook(&summary, &table))
-        .await
-        .map_err(|error| ApiError::Internal(format!("export task: {error}")))?
-        .map_err(|error| ApiError::Internal(format!("xlsx: {error}")))
+    super::off_executor(move || Ok(build_workbook(&summary, &table)?)).await
 }
 
 fn build_workbook(summary: &Stats, table: &[[String; 8]]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {

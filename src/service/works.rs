@@ -7,15 +7,51 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::audit;
 use super::auth::AuthUser;
-use super::now;
+use crate::clock::now;
+use crate::db::DbError;
+use crate::db::audit as audit_rows;
 use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
 use crate::db::{Db, DbConnection, Shared, Weigh, outbox};
+use crate::domain::FieldError;
 use crate::domain::fields::Credit;
 use crate::domain::ids::WorkId;
 use crate::domain::page::Page;
 use crate::domain::user::{Role, Visibility};
 use crate::domain::work::{Kind, NewWorkFields, Status, WorkEdit};
-use crate::error::ApiError;
+
+/// Why a use case on works was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// No such work, or one the caller may not see (we do not say which).
+    #[error("no such work")]
+    NotFound,
+    /// The caller lacks the role the use case needs.
+    #[error("this action needs the {0} role")]
+    RoleRequired(&'static str),
+    /// Only the creator or an admin may change a work.
+    #[error("only the work's creator or an admin may change it")]
+    NotCreator,
+    /// The work's state does not allow edits.
+    #[error("a work in state {} cannot be edited", .0.as_str())]
+    NotEditable(Status),
+    /// The client's version is not the stored one.
+    #[error("work was changed by someone else: the current version is {current}, reload and retry")]
+    VersionConflict { current: i64 },
+    /// Restoring a work that is not deleted.
+    #[error("work is not deleted")]
+    NotDeleted,
+    /// A stored value the code cannot read.
+    #[error("work {id} has an unreadable {what}")]
+    Corrupt { id: String, what: &'static str },
+    /// An input field was refused.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(WorkError);
 
 /// A work as the service hands it out: typed, with JSON columns decoded.
 #[derive(Debug, Clone)]
@@ -55,8 +91,8 @@ impl Weigh for Work {
 }
 
 impl Work {
-    pub(crate) fn from_row(row: WorkRow) -> Result<Self, ApiError> {
-        let corrupt = |what: &str| ApiError::Internal(format!("work {} has an unreadable {what}", row.id));
+    pub(crate) fn from_row(row: WorkRow) -> Result<Self, WorkError> {
+        let corrupt = |what: &'static str| WorkError::Corrupt { id: row.id.clone(), what };
         Ok(Self {
             kind: Kind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
@@ -143,12 +179,12 @@ fn public_states() -> Vec<&'static str> {
 }
 
 /// Only contributors and admins create works.
-pub fn ensure_can_create(user: &AuthUser) -> Result<(), ApiError> {
-    if user.has(Role::Contributor) || user.is_admin() { Ok(()) } else { Err(ApiError::role_required("contributor")) }
+pub fn ensure_can_create(user: &AuthUser) -> Result<(), WorkError> {
+    if user.has(Role::Contributor) || user.is_admin() { Ok(()) } else { Err(WorkError::RoleRequired("contributor")) }
 }
 
 /// Creates a work in its kind's initial state (contributors and admins).
-pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, ApiError> {
+pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, WorkError> {
     ensure_can_create(user)?;
     let stamp = now();
     let row = WorkRow {
@@ -182,10 +218,18 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         outbox::enqueue(conn, &stored.id, stored.created_at)?;
         let details = serde_json::json!({"kind": stored.kind, "title": stored.title, "status": stored.status});
         audit::record(conn, Some(&caller), "work.created", ("work", &stored.id), details, stored.created_at)
-            .map(Ok::<(), ApiError>)
     })
-    .await??;
+    .await?;
     Work::from_row(row)
+}
+
+/// Loads a live (not deleted) work the caller may see; anything else is `work-not-found`.
+pub(crate) fn load_live(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<WorkRow, WorkError> {
+    let row = load_visible(conn, user, id)?;
+    if row.deleted_at.is_some() {
+        return Err(WorkError::NotFound);
+    }
+    Ok(row)
 }
 
 /// Whether the caller may see this stored work.
@@ -195,33 +239,29 @@ pub(crate) fn visible_to(user: &AuthUser, row: &WorkRow, status: Status) -> bool
 }
 
 /// Loads a work the caller may see; anything else is `work-not-found`.
-pub(crate) fn load_visible(
-    conn: &mut DbConnection,
-    user: &AuthUser,
-    id: &str,
-) -> diesel::QueryResult<Result<WorkRow, ApiError>> {
+pub(crate) fn load_visible(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<WorkRow, WorkError> {
     match rows::find(conn, id)? {
-        Some(row) if may_see(user, &row) => Ok(Ok(row)),
-        _ => Ok(Err(ApiError::work_not_found())),
+        Some(row) if may_see(user, &row) => Ok(row),
+        _ => Err(WorkError::NotFound),
     }
 }
 
 /// One work, if the caller may see it. The hottest read of all: served from the read cache
 /// when nothing was written since (visibility is still decided per caller, here).
-pub async fn get_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
+pub async fn get_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, WorkError> {
     Ok(get_work_shared(db, user, id).await?.value().clone())
 }
 
 /// [`get_work`] without copying: the cached work itself, with its memoised rendering.
-pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<SharedWork, ApiError> {
+pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<SharedWork, WorkError> {
     let key = format!("work:{id}");
     let read = move |conn: &mut DbConnection| {
-        let found = rows::find(conn, id.as_str())?.map(Work::from_row).transpose();
-        Ok(found.and_then(|work| work.ok_or_else(ApiError::work_not_found)).map(Shared::new))
+        let row = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
+        Work::from_row(row).map(Shared::new)
     };
-    let found = db.read_cached(key, read).await??;
+    let found = db.read_cached(key, read).await?;
     if !work_visible_to(user, found.value()) {
-        return Err(ApiError::work_not_found());
+        return Err(WorkError::NotFound);
     }
     Ok(found)
 }
@@ -244,14 +284,14 @@ fn may_see(user: &AuthUser, row: &WorkRow) -> bool {
 }
 
 /// A page of the works the caller may see, filtered.
-pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<WorkPage, ApiError> {
+pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<WorkPage, WorkError> {
     Ok(list_works_shared(db, user, query).await?.value().clone())
 }
 
 /// [`list_works`] without copying: the cached page itself, with its memoised rendering.
-pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<SharedPage, ApiError> {
+pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<SharedPage, WorkError> {
     if query.deleted && !user.is_admin() {
-        return Err(ApiError::role_required("admin"));
+        return Err(WorkError::RoleRequired("admin"));
     }
     let visible_to = match user.visibility() {
         Visibility::All => VisibleTo::All,
@@ -276,12 +316,12 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
     let page = query.page;
     let key = format!("works:{filter:?}:{}:{}", page.offset(), page.per_page);
     let listed = db
-        .read_cached(key, move |conn| {
+        .read_cached(key, move |conn| -> Result<_, WorkError> {
             let (found, total) = rows::list(conn, &filter, page.offset(), page.per_page)?;
-            let items = found.into_iter().map(Work::from_row).collect::<Result<Vec<_>, _>>();
-            Ok(items.map(|items| Shared::new(WorkPage { items, total, page })))
+            let items = found.into_iter().map(Work::from_row).collect::<Result<Vec<_>, _>>()?;
+            Ok(Shared::new(WorkPage { items, total, page }))
         })
-        .await??;
+        .await?;
     Ok(listed)
 }
 
@@ -309,22 +349,21 @@ pub fn may_edit(user: &AuthUser, work: &Work) -> bool {
 }
 
 /// Why `user` may not change `work` now, if they may not.
-pub fn ensure_editable(user: &AuthUser, work: &Work) -> Result<(), ApiError> {
+pub fn ensure_editable(user: &AuthUser, work: &Work) -> Result<(), WorkError> {
     editable(user, &work.created_by, work.status)
 }
 
 /// The same rule, on a row.
-pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), ApiError> {
+pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), WorkError> {
     editable(user, &row.created_by, Status::parse(&row.status).unwrap_or(Status::Archived))
 }
 
-fn editable(user: &AuthUser, created_by: &str, status: Status) -> Result<(), ApiError> {
+fn editable(user: &AuthUser, created_by: &str, status: Status) -> Result<(), WorkError> {
     if created_by != user.id.as_str() && !user.is_admin() {
-        return Err(ApiError::Forbidden("only the work's creator or an admin may change it".into()));
+        return Err(WorkError::NotCreator);
     }
     if !status.is_editable() {
-        let message = format!("a work in state {} cannot be edited", status.as_str());
-        return Err(ApiError::Conflict { code: "work-not-editable", message, field: Some("status".into()) });
+        return Err(WorkError::NotEditable(status));
     }
     Ok(())
 }
@@ -336,26 +375,21 @@ pub async fn update_work(
     id: WorkId,
     expected_version: i64,
     edit: WorkEdit,
-) -> Result<Work, ApiError> {
+) -> Result<Work, WorkError> {
     let caller = user.clone();
     let (changes, tags) = edit_to_changes(edit);
     let row = db
         .write(move |conn| {
-            let row = match load_visible(conn, &caller, id.as_str())? {
-                Ok(row) if row.deleted_at.is_none() => row,
-                Ok(_) | Err(_) => return Ok(Err(ApiError::work_not_found())),
-            };
-            if let Err(refusal) = check_editable(&caller, &row) {
-                return Ok(Err(refusal));
-            }
+            let row = load_live(conn, &caller, id.as_str())?;
+            check_editable(&caller, &row)?;
             if row.version != expected_version {
-                return Ok(Err(ApiError::VersionConflict { current: row.version }));
+                return Err(WorkError::VersionConflict { current: row.version });
             }
             if !rows::update_if_version(conn, id.as_str(), expected_version, &changes, tags.as_deref(), now())? {
-                return Ok(Err(ApiError::VersionConflict { current: row.version + 1 }));
+                return Err(WorkError::VersionConflict { current: row.version + 1 });
             }
             outbox::enqueue(conn, id.as_str(), now())?;
-            let Some(after) = rows::find(conn, id.as_str())? else { return Ok(Err(ApiError::work_not_found())) };
+            let after = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
             audit::record(
                 conn,
                 Some(&caller),
@@ -364,25 +398,20 @@ pub async fn update_work(
                 audit::work_changes(&row, &after),
                 now(),
             )?;
-            Ok(Ok(after))
+            Ok(after)
         })
-        .await??;
+        .await?;
     Work::from_row(row)
 }
 
 /// Soft-deletes a work: hidden from lists and search, kept for an admin to restore.
 /// The creator may delete while the work is editable; an admin at any time.
-pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), ApiError> {
+pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), WorkError> {
     let caller = user.clone();
-    db.write(move |conn| {
-        let row = match load_visible(conn, &caller, id.as_str())? {
-            Ok(row) if row.deleted_at.is_none() => row,
-            Ok(_) | Err(_) => return Ok(Err(ApiError::work_not_found())),
-        };
-        if !caller.is_admin()
-            && let Err(refusal) = check_editable(&caller, &row)
-        {
-            return Ok(Err(refusal));
+    db.write(move |conn| -> Result<(), WorkError> {
+        let row = load_live(conn, &caller, id.as_str())?;
+        if !caller.is_admin() {
+            check_editable(&caller, &row)?;
         }
         let stamp: NaiveDateTime = now();
         rows::set_deleted(conn, id.as_str(), Some(stamp), stamp)?;
@@ -395,26 +424,22 @@ pub async fn delete_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<(), Api
             serde_json::json!({"title": row.title}),
             stamp,
         )?;
-        Ok(Ok(()))
+        Ok(())
     })
-    .await??;
-    Ok(())
+    .await
 }
 
 /// Restores a soft-deleted work (admins only).
-pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, ApiError> {
+pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, WorkError> {
     if !user.is_admin() {
-        return Err(ApiError::role_required("admin"));
+        return Err(WorkError::RoleRequired("admin"));
     }
     let caller = user.clone();
     let row = db
         .write(move |conn| {
-            let Some(row) = rows::find(conn, id.as_str())? else {
-                return Ok(Err(ApiError::work_not_found()));
-            };
+            let row = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
             if row.deleted_at.is_none() {
-                let message = "work is not deleted".to_owned();
-                return Ok(Err(ApiError::Conflict { code: "work-not-deleted", message, field: None }));
+                return Err(WorkError::NotDeleted);
             }
             rows::set_deleted(conn, id.as_str(), None, now())?;
             outbox::enqueue(conn, id.as_str(), now())?;
@@ -426,8 +451,23 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
                 serde_json::json!({"title": row.title}),
                 now(),
             )?;
-            Ok(rows::find(conn, id.as_str())?.ok_or_else(ApiError::work_not_found))
+            rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)
         })
-        .await??;
+        .await?;
     Work::from_row(row)
+}
+
+/// A work's entries, oldest first, for those who may see the work.
+pub async fn work_history(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<audit::AuditView>, WorkError> {
+    let caller = user.clone();
+    let rows = db
+        .read(move |conn| -> Result<_, WorkError> {
+            load_visible(conn, &caller, &work_id)?;
+            let filter = audit_rows::AuditFilter { target_id: Some(work_id), ..audit_rows::AuditFilter::default() };
+            let (mut rows, _) = audit_rows::list(conn, &filter, 0, 10_000)?;
+            rows.reverse();
+            Ok(rows)
+        })
+        .await?;
+    Ok(rows.into_iter().map(audit::AuditView::from).collect())
 }

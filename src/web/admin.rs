@@ -101,7 +101,7 @@ pub async fn post_user(app: web::Data<AppState>, signed: SignedForm) -> PageResu
         display_name: form.optional("display_name"),
         roles: form.all("roles"),
     };
-    match accounts::create_user(&app.db, Some(&viewer.user), input).await {
+    match accounts::create_user(&app.db, Some(&viewer.user), input).await.map_err(ApiError::from) {
         Ok(_) => Ok(page::redirect("/admin/users?done=user-created")),
         Err(ApiError::Internal(detail)) => Err(ApiError::Internal(detail).into()),
         Err(error) => users_page(&app, &viewer, None, Some(refusal(&viewer, &error))).await,
@@ -118,7 +118,7 @@ pub async fn post_user_update(app: web::Data<AppState>, signed: SignedForm, path
         roles: Some(form.all("roles")),
         disabled: Some(form.get("disabled").is_some()),
     };
-    match accounts::update_user(&app.db, &app.sessions, &viewer.user, &path, input).await {
+    match accounts::update_user(&app.db, &app.sessions, &viewer.user, &path, input).await.map_err(ApiError::from) {
         Ok(_) => Ok(page::redirect("/admin/users?done=user-updated")),
         Err(ApiError::Internal(detail)) => Err(ApiError::Internal(detail).into()),
         Err(error) => users_page(&app, &viewer, None, Some(refusal(&viewer, &error))).await,

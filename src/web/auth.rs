@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::extractors::constant_time_eq;
 use crate::http::session::{removal_cookies, session_cookies};
+use crate::service::accounts::AccountError;
 use crate::service::{accounts, auth};
 
 const LOGIN_CSRF_COOKIE: &str = "microcat_login_csrf";
@@ -43,7 +44,7 @@ fn login_page(req: &HttpRequest, status: StatusCode, page: LoginPage) -> PageRes
         .secure(req.app_data::<web::Data<AppState>>().is_some_and(|app| app.settings.cookie_secure))
         .max_age(time::Duration::hours(12))
         .finish();
-    response.add_cookie(&cookie).map_err(|error| ApiError::Internal(error.to_string()))?;
+    response.add_cookie(&cookie).map_err(|error| ApiError::internal(error.to_string()))?;
     Ok(response)
 }
 
@@ -79,8 +80,10 @@ pub async fn post_login(req: HttpRequest, app: web::Data<AppState>, body: web::B
     let result = accounts::login(&app.db, app.login_policy, &username, &form.text("password"), client_addr).await;
     let (status, message) = match result {
         Ok(granted) => return Ok(logged_in(&granted, app.settings.cookie_secure, &next)),
-        Err(ApiError::TooManyAttempts { .. }) => (StatusCode::TOO_MANY_REQUESTS, text.login_throttled),
-        Err(ApiError::InvalidCredentials | ApiError::AccountDisabled) => (StatusCode::UNAUTHORIZED, text.login_failed),
+        Err(AccountError::TooManyAttempts { .. }) => (StatusCode::TOO_MANY_REQUESTS, text.login_throttled),
+        Err(AccountError::InvalidCredentials | AccountError::AccountDisabled) => {
+            (StatusCode::UNAUTHORIZED, text.login_failed)
+        }
         Err(other) => return Err(other.into()),
     };
     login_page(&req, status, new_login_page(&req, next, username, Some(message)))
@@ -100,7 +103,7 @@ pub async fn post_logout(app: web::Data<AppState>, signed: SignedForm) -> PageRe
     accounts::logout(&app.db, &app.sessions, &signed.viewer.user).await?;
     let mut response = page::redirect("/login");
     for cookie in removal_cookies() {
-        response.add_cookie(&cookie).map_err(|error| ApiError::Internal(error.to_string()))?;
+        response.add_cookie(&cookie).map_err(|error| ApiError::internal(error.to_string()))?;
     }
     Ok(response)
 }

@@ -4,6 +4,7 @@
 use crate::domain::lifecycle::Action;
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
+use crate::error::codes;
 
 /// The page language, from the `microcat_lang` cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +101,8 @@ impl Lang {
     pub fn field_error(self, code: &str, detail: &str) -> String {
         let text = self.text();
         match code {
-            "field-required" => text.err_required.to_owned(),
-            "field-too-long" => format!("{}（{detail}）", text.err_too_long),
+            codes::FIELD_REQUIRED => text.err_required.to_owned(),
+            codes::FIELD_TOO_LONG => format!("{}（{detail}）", text.err_too_long),
             _ => format!("{}（{detail}）", text.err_invalid),
         }
     }

@@ -42,7 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Answers unknown paths: the API's JSON envelope under `/api/`, an HTML page elsewhere.
 pub async fn fallback(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
-    let error = crate::error::ApiError::NotFound { code: "route-not-found", message: "no such route".into() };
+    let error = crate::error::ApiError::route_not_found();
     if req.path().starts_with("/api/") || req.path() == "/healthz" {
         return error.error_response();
     }

@@ -45,6 +45,28 @@ impl From<ApiError> for WebError {
     }
 }
 
+/// Service errors reach a page the way they reach the API: through [`ApiError`].
+macro_rules! web_errors_through_api_error {
+    ($($error:ty),*) => {
+        $(impl From<$error> for WebError {
+            fn from(error: $error) -> Self {
+                WebError::Api(error.into())
+            }
+        })*
+    };
+}
+
+web_errors_through_api_error!(
+    crate::db::DbError,
+    crate::service::works::WorkError,
+    crate::service::review::ReviewError,
+    crate::service::media::MediaError,
+    crate::service::accounts::AccountError,
+    crate::service::audit::AuditError,
+    crate::service::search::SearchError,
+    crate::service::stats::StatsError
+);
+
 impl std::fmt::Display for WebError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -141,7 +163,7 @@ pub fn render(template: &impl Template) -> PageResult {
 
 /// Renders a page with a chosen status (a form with errors answers 422).
 pub fn render_with_status(status: StatusCode, template: &impl Template) -> PageResult {
-    let body = template.render().map_err(|error| ApiError::Internal(format!("template: {error}")))?;
+    let body = template.render().map_err(|error| ApiError::internal(format!("template: {error}")))?;
     Ok(with_page_headers(HttpResponse::build(status)).body(body))
 }
 
@@ -282,7 +304,7 @@ impl FromRequest for Viewer {
             }
             let mut user = match accounts::authenticate(&app.db, &app.sessions, &token, Credential::Cookie).await {
                 Ok(user) => user,
-                Err(ApiError::Unauthenticated(_)) => return Err(WebError::LoginRequired { next: here }),
+                Err(accounts::AccountError::Unauthenticated(_)) => return Err(WebError::LoginRequired { next: here }),
                 Err(other) => return Err(other.into()),
             };
             user.client_addr = req.peer_addr().map(|address| address.ip().to_string());

@@ -170,7 +170,7 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
         Ok(input) => input,
         Err(error) => return refused(page, error),
     };
-    let outcome = match service::search(&app.db, &app.search, &viewer.user, input).await {
+    let outcome = match service::search(&app.db, &app.search, &viewer.user, input).await.map_err(ApiError::from) {
         Ok(outcome) => outcome,
         Err(error @ (ApiError::InvalidSearch(_) | ApiError::InvalidQuery { .. })) => return refused(page, error),
         Err(other) => return Err(other.into()),

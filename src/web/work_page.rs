@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::extractors::work_id;
 use crate::service::accounts;
-use crate::service::audit::{self, AuditView};
+use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
 use crate::service::media::{self, MediaView};
 use crate::service::review::{self, TransitionInput};
@@ -237,7 +237,7 @@ async fn work_page(
     let work = works::get_work(&app.db, user, id.clone()).await?;
     let media = media::list_media(&app.db, user, id.clone()).await?;
     let comment_views = comments::list(&app.db, user, work.id.clone()).await?;
-    let entries = audit::work_history(&app.db, user, work.id.clone()).await?;
+    let entries = crate::service::works::work_history(&app.db, user, work.id.clone()).await?;
     let signoffs = review::current_signoffs(&app.db, &work).await?;
     let options = review::step_options(user, &work, &signoffs);
     let mut ids: Vec<String> = entries.iter().filter_map(|entry| entry.actor_id.clone()).collect();
@@ -306,7 +306,7 @@ pub async fn post_transition(app: web::Data<AppState>, signed: SignedForm, path:
     let back = page::local_path(form.get("back").or(Some(&format!("/works/{}", id.as_str()))));
     match review::transition(&app.db, &app.two_level_kinds, &viewer.user, id.as_str().to_owned(), input).await {
         Ok(_) => Ok(page::redirect(&with_done(&back, "step"))),
-        Err(error) => refused(&app, &viewer, id, error).await,
+        Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
 }
 
@@ -333,6 +333,6 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
     };
     match comments::create(&app.db, &viewer.user, id.as_str().to_owned(), comment).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=comment#comments", id.as_str()))),
-        Err(error) => refused(&app, &viewer, id, error).await,
+        Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
 }

@@ -319,7 +319,7 @@ pub async fn post_new_work(app: web::Data<AppState>, signed: SignedForm) -> Page
     };
     match created {
         Ok(work) => Ok(page::redirect(&format!("/works/{}?done=saved", work.id))),
-        Err(error) => form_page(&app, &viewer, new_spec(), values, Some(error)).await,
+        Err(error) => form_page(&app, &viewer, new_spec(), values, Some(error.into())).await,
     }
 }
 
@@ -349,6 +349,6 @@ pub async fn post_edit_work(app: web::Data<AppState>, signed: SignedForm, path: 
     };
     match saved {
         Ok(work) => Ok(page::redirect(&format!("/works/{}?done=saved", work.id))),
-        Err(error) => form_page(&app, &viewer, edit_spec(id.as_str(), version), values, Some(error)).await,
+        Err(error) => form_page(&app, &viewer, edit_spec(id.as_str(), version), values, Some(error.into())).await,
     }
 }

@@ -3,6 +3,7 @@
 //! counts, history and exports.
 
 use awc::http::Method;
+use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp};
@@ -14,12 +15,12 @@ struct Principals {
 }
 
 async fn principals(app: &TestApp) -> Principals {
-    let contributor = app.user_with_roles("other", &["contributor"]).await;
-    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
-    let disabled = app.user_with_roles("gone", &["contributor", "reviewer"]).await;
+    let contributor = app.user_with_roles("other", &[Role::Contributor]).await;
+    let reviewer = app.user_with_roles("judge", &[Role::Reviewer]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
+    let disabled = app.user_with_roles("gone", &[Role::Contributor, Role::Reviewer]).await;
     app.patch(&format!("/api/v1/users/{}", disabled.user_id), &app.admin, &json!({"disabled": true})).await;
-    let expired = app.user_with_roles("late", &["reviewer"]).await;
+    let expired = app.user_with_roles("late", &[Role::Reviewer]).await;
     app.execute_sql(&format!("UPDATE sessions SET expires_at = created_at WHERE user_id = '{}'", expired.user_id));
     let token = |session: &Session| Some(session.token.clone());
     Principals {
@@ -37,7 +38,7 @@ async fn principals(app: &TestApp) -> Principals {
 
 /// A contributor's micro-film draft with a processed cover, indexed: (work id, media id).
 async fn draft_with_cover(app: &TestApp) -> (String, String) {
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, json!({"kind": "micro_film", "title": "内部草稿标题"})).await;
     let w = work["id"].as_str().unwrap().to_owned();
     let upload = app.upload(&author, &w, "cover.png", &crate::fixtures::png(20, 20), Some("cover")).await.json();

@@ -2,6 +2,7 @@
 //! 500, never HTML.
 
 use awc::http::Method;
+use microcat::domain::user::Role;
 use serde_json::json;
 
 use crate::helpers::{TestApp, work_json};
@@ -136,7 +137,7 @@ fn bad_inputs(existing: &str) -> Vec<Case> {
 #[actix_web::test]
 async fn every_kind_of_bad_input_gets_the_envelope_with_a_stable_code() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let existing = app.create_work(&author, work_json("weibo_post", "existing")).await;
     let cases = bad_inputs(existing["id"].as_str().unwrap());
     assert!(cases.len() >= 12);
@@ -160,7 +161,7 @@ async fn every_kind_of_bad_input_gets_the_envelope_with_a_stable_code() {
 #[actix_web::test]
 async fn limits_are_named_in_messages() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let long = app.post("/api/v1/works", &author, &work_json("weibo_post", &"长".repeat(201))).await;
     assert!(long.json()["error"]["message"].as_str().unwrap().contains("200 characters"));
     let page = app.get("/api/v1/works?per_page=500", &author).await;

@@ -8,6 +8,7 @@ use diesel::RunQueryDsl;
 use microcat::app::Application;
 use microcat::config::Settings;
 use microcat::db::Db;
+use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
 /// Password every test account gets.
@@ -71,6 +72,41 @@ impl Reply {
     /// Every `Set-Cookie` header.
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers.get_all("set-cookie").filter_map(|value| value.to_str().ok()).map(str::to_owned).collect()
+    }
+}
+
+/// Asserts that `reply` is the error envelope `{"error":{"code":…,"message":…}}` with this status
+/// and code; otherwise panics showing the status and the whole body.
+#[track_caller]
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    check_error(reply, status, code, None, None);
+}
+
+/// [`assert_error`], and the envelope's `field` names the input at fault.
+#[track_caller]
+pub fn assert_error_field(reply: &Reply, status: u16, code: &str, field: &str) {
+    check_error(reply, status, code, Some(field), None);
+}
+
+/// [`assert_error`] for one case of a table: `case` leads the panic message, and `field`, when
+/// given, must be the envelope's `field`.
+#[track_caller]
+pub fn assert_case_error(case: impl std::fmt::Display, reply: &Reply, status: u16, code: &str, field: Option<&str>) {
+    let case: &dyn std::fmt::Display = &case;
+    check_error(reply, status, code, field, Some(case));
+}
+
+/// The check behind the `assert_error` family; a body that is not JSON never matches.
+#[track_caller]
+fn check_error(reply: &Reply, status: u16, code: &str, field: Option<&str>, case: Option<&dyn std::fmt::Display>) {
+    let envelope: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    let error = &envelope["error"];
+    let code_matches = error["code"].as_str() == Some(code);
+    let field_matches = field.is_none_or(|field| error["field"].as_str() == Some(field));
+    if reply.status != status || !code_matches || !field_matches {
+        let case = case.map(|case| format!("{case}: ")).unwrap_or_default();
+        let field = field.map(|field| format!(" on field `{field}`")).unwrap_or_default();
+        panic!("{case}expected {status} `{code}`{field}, got {}: {}", reply.status, reply.text());
     }
 }
 
@@ -200,7 +236,8 @@ impl TestApp {
     }
 
     /// Creates an account with these roles (as admin) and logs it in.
-    pub async fn user_with_roles(&self, username: &str, roles: &[&str]) -> Session {
+    pub async fn user_with_roles(&self, username: &str, roles: &[Role]) -> Session {
+        let roles: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
         let body = json!({ "username": username, "password": PASSWORD, "display_name": username, "roles": roles });
         let reply = self.post("/api/v1/users", &self.admin, &body).await;
         assert_eq!(reply.status, 201, "creating {username}: {}", reply.text());

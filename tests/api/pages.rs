@@ -3,6 +3,7 @@
 //! suite (`tests/browser`) drives the same pages through Chromium.
 
 use awc::http::Method;
+use microcat::domain::user::Role;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, Reply, Session, TestApp, work_json};
@@ -46,7 +47,7 @@ async fn pages_send_strangers_to_the_login_and_back() {
 #[actix_web::test]
 async fn the_login_form_needs_its_own_token_and_then_sets_safe_cookies() {
     let app = TestApp::spawn().await;
-    app.user_with_roles("zhang", &["contributor"]).await;
+    app.user_with_roles("zhang", &[Role::Contributor]).await;
     let no_token = form(&[("username", "zhang"), ("password", PASSWORD)]);
     let refused =
         app.raw(Method::POST, "/login", &[("content-type", "application/x-www-form-urlencoded")], no_token).await;
@@ -74,7 +75,7 @@ async fn the_login_form_needs_its_own_token_and_then_sets_safe_cookies() {
 #[actix_web::test]
 async fn every_form_post_needs_the_session_csrf_token() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("weibo_post", "原稿")).await;
     let id = work["id"].as_str().unwrap();
     let posts = [
@@ -109,7 +110,7 @@ async fn every_form_post_needs_the_session_csrf_token() {
 #[actix_web::test]
 async fn pages_escape_stored_text_under_a_strict_policy() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let mut body = work_json("weibo_post", "<script>alert(1)</script>");
     body["body"] = json!("<img src=x onerror=alert(2)>");
     let work = app.create_work(&author, body).await;
@@ -132,7 +133,7 @@ async fn pages_escape_stored_text_under_a_strict_policy() {
 #[actix_web::test]
 async fn a_refused_form_keeps_what_was_typed_and_names_the_field() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let long_title = "长".repeat(201);
     let pairs = [
         ("csrf", author.csrf_token.as_str()),
@@ -190,7 +191,7 @@ async fn the_language_switch_returns_only_to_this_site() {
 #[actix_web::test]
 async fn search_page_shows_a_bad_query_instead_of_failing() {
     let app = TestApp::spawn().await;
-    let staff = app.user_with_roles("staff", &["staff"]).await;
+    let staff = app.user_with_roles("staff", &[Role::Staff]).await;
     let reply = page(&app, "/search?q=%22%22+OR+-", &staff).await;
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("invalid-query") && reply.text().contains("id=\"q\""));
@@ -204,9 +205,9 @@ type RefusedPost<'a> = (&'a Session, String, Vec<(&'a str, String)>, u16);
 #[actix_web::test]
 async fn form_posts_with_a_valid_token_are_still_refused_to_the_wrong_role() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
-    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
+    let reviewer = app.user_with_roles("judge", &[Role::Reviewer]).await;
     let draft = app.create_work(&author, work_json("weibo_post", "草稿")).await;
     let id = draft["id"].as_str().unwrap();
     let csrf = |session: &Session| session.csrf_token.clone();

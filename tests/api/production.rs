@@ -3,9 +3,10 @@
 //! and the tamper-evident audit trail.
 
 use awc::http::Method;
+use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, work_json};
+use crate::helpers::{Session, TestApp, assert_error, assert_error_field, work_json};
 
 async fn step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> crate::helpers::Reply {
     let current = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json();
@@ -30,9 +31,9 @@ struct Team {
 
 async fn team(app: &TestApp) -> Team {
     Team {
-        author: app.user_with_roles("author", &["contributor"]).await,
-        first: app.user_with_roles("chushen", &["reviewer"]).await,
-        second: app.user_with_roles("zhongshen", &["reviewer"]).await,
+        author: app.user_with_roles("author", &[Role::Contributor]).await,
+        first: app.user_with_roles("chushen", &[Role::Reviewer]).await,
+        second: app.user_with_roles("zhongshen", &[Role::Reviewer]).await,
     }
 }
 
@@ -52,12 +53,11 @@ async fn a_film_is_produced_reviewed_by_two_reviewers_published_and_archived() {
     assert_eq!(first["status"], "submitted", "初审 alone does not approve a film");
     assert_eq!(first["signoffs"], json!([team.first.user_id]));
     let again = step(&app, &team.first, &film, "approve", json!({})).await;
-    assert_eq!((again.status, again.error_code().as_str()), (409, "already-signed-off"));
+    assert_error(&again, 409, "already-signed-off");
     let approved = ok_step(&app, &team.second, &film, "approve", json!({})).await;
     assert_eq!(approved["status"], "approved");
     let no_url = step(&app, &team.second, &film, "publish", json!({"channel": "公众号"})).await;
-    assert_eq!((no_url.status, no_url.error_code().as_str()), (422, "field-required"));
-    assert_eq!(no_url.json()["error"]["field"], "external_url");
+    assert_error_field(&no_url, 422, "field-required", "external_url");
     let published = ok_step(&app, &team.second, &film, "publish", json!({"channel": "公众号", "external_url": "https://mp.weixin.qq.com/s/x", "published_at": "2026-05-01T08:00:00+08:00"})).await;
     assert_eq!((published["status"].as_str(), published["channel"].as_str()), (Some("published"), Some("公众号")));
     assert_eq!(published["published_at"], "2026-05-01T00:00:00Z");
@@ -76,7 +76,7 @@ async fn posts_can_be_sent_back_with_a_comment_and_resubmitted() {
     let post = id_of(&app.create_work(&team.author, work_json("weibo_post", "交通安全提示")).await);
     ok_step(&app, &team.author, &post, "submit", json!({})).await;
     let silent = step(&app, &team.first, &post, "request_changes", json!({})).await;
-    assert_eq!((silent.status, silent.error_code().as_str()), (422, "comment-required"));
+    assert_error(&silent, 422, "comment-required");
     let returned = ok_step(&app, &team.first, &post, "request_changes", json!({"comment": "请补充时间地点"})).await;
     assert_eq!(returned["status"], "changes_requested");
     let edited = app
@@ -103,12 +103,12 @@ async fn posts_can_be_sent_back_with_a_comment_and_resubmitted() {
 #[actix_web::test]
 async fn reviewers_never_decide_on_their_own_or_credited_works() {
     let app = TestApp::spawn().await;
-    let both = app.user_with_roles("both", &["contributor", "reviewer"]).await;
+    let both = app.user_with_roles("both", &[Role::Contributor, Role::Reviewer]).await;
     let own = id_of(&app.create_work(&both, work_json("wechat_article", "自己的文章")).await);
     ok_step(&app, &both, &own, "submit", json!({})).await;
     let refused = step(&app, &both, &own, "approve", json!({})).await;
-    assert_eq!((refused.status, refused.error_code().as_str()), (403, "self-review"));
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    assert_error(&refused, 403, "self-review");
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let credited = id_of(
         &app.create_work(
             &author,
@@ -125,18 +125,18 @@ async fn reviewers_never_decide_on_their_own_or_credited_works() {
 async fn actions_belong_to_their_roles_and_states() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
-    let stranger = app.user_with_roles("stranger", &["contributor"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
+    let stranger = app.user_with_roles("stranger", &[Role::Contributor]).await;
     let post = id_of(&app.create_work(&team.author, work_json("weibo_post", "微博")).await);
     let illegal = step(&app, &team.author, &post, "publish", json!({})).await;
-    assert_eq!((illegal.status, illegal.error_code().as_str()), (409, "illegal-transition"));
+    assert_error(&illegal, 409, "illegal-transition");
     assert!(illegal.json()["error"]["message"].as_str().unwrap().contains("allowed actions are submit"));
     assert_eq!(step(&app, &stranger, &post, "submit", json!({})).await.status, 404, "others' drafts are invisible");
     ok_step(&app, &team.author, &post, "submit", json!({})).await;
     assert_eq!(step(&app, &team.author, &post, "approve", json!({})).await.error_code(), "forbidden");
     assert_eq!(step(&app, &staff, &post, "approve", json!({})).await.status, 404);
     let unknown = step(&app, &team.first, &post, "teleport", json!({})).await;
-    assert_eq!((unknown.status, unknown.error_code().as_str()), (422, "invalid-field"));
+    assert_error(&unknown, 422, "invalid-field");
     let stale = app
         .post(&format!("/api/v1/works/{post}/transitions"), &team.first, &json!({"action": "approve", "version": 1}))
         .await;
@@ -235,7 +235,7 @@ async fn comments_pin_to_moments_of_a_cut_and_reply() {
         assert_eq!(refused.status, 422, "{body}");
         assert_eq!(refused.json()["error"]["field"], field);
     }
-    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
     assert_eq!(app.post(&path, &staff, &json!({"body": "看不见"})).await.status, 404);
 }
 
@@ -270,7 +270,7 @@ async fn the_queue_shows_what_each_reviewer_may_decide_oldest_first() {
 async fn the_board_groups_works_by_state_with_assignees_and_overdue_marks() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
-    let camera = app.user_with_roles("camera", &["contributor"]).await;
+    let camera = app.user_with_roles("camera", &[Role::Contributor]).await;
     let late = app
         .create_work(
             &team.author,
@@ -396,7 +396,7 @@ async fn the_audit_trail_records_every_change_and_detects_tampering() {
 #[actix_web::test]
 async fn removing_the_newest_audit_entry_is_detected_too() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     app.create_work(&author, work_json("weibo_post", "一")).await;
     app.create_work(&author, work_json("weibo_post", "二")).await;
     app.execute_sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)");
@@ -410,9 +410,9 @@ async fn removing_the_newest_audit_entry_is_detected_too() {
 #[actix_web::test]
 async fn assigned_team_members_see_the_draft_and_take_production_steps() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
-    let camera = app.user_with_roles("camera", &["contributor"]).await;
-    let outsider = app.user_with_roles("outsider", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let camera = app.user_with_roles("camera", &[Role::Contributor]).await;
+    let outsider = app.user_with_roles("outsider", &[Role::Contributor]).await;
     let film = app
         .create_work(&author, json!({"kind": "micro_film", "title": "分工拍摄", "assignees": [camera.user_id]}))
         .await;

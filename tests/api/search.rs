@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, Session, TestApp, work_json};
+use crate::helpers::{ServerProcess, Session, TestApp, assert_error_field, work_json};
 use crate::search_corpus::{DOCUMENTS, QUERIES};
 
 fn encode(text: &str) -> String {
@@ -81,7 +82,7 @@ async fn the_relevance_set_puts_every_expected_document_in_the_top_three() {
 #[actix_web::test]
 async fn hits_carry_escaped_highlights_and_facets() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app
         .create_work(&author, json!({"kind": "micro_film", "title": "<script>alert(1)</script> 守护平安", "summary": "讲述特警大队的故事", "body": "片中民警深入开展两学一做学习教育。", "unit": "特警大队"}))
         .await;
@@ -139,8 +140,7 @@ async fn hostile_queries_are_cleaned_or_refused_with_a_stable_code() {
     // clients send).
     for query in ["w".repeat(10_000), "\"\" OR - ！！ ？".to_owned()] {
         let reply = app.get(&format!("/api/v1/search?q={}", encode(&query)), &app.admin).await;
-        assert_eq!((reply.status, reply.error_code().as_str()), (400, "invalid-query"), "{}", reply.text());
-        assert_eq!(reply.json()["error"]["field"], "q");
+        assert_error_field(&reply, 400, "invalid-query", "q");
     }
     let reply = app.get("/api/v1/search?q=x&per_page=500", &app.admin).await;
     assert_eq!(reply.error_code(), "invalid-query-parameter");
@@ -152,7 +152,7 @@ async fn hostile_queries_are_cleaned_or_refused_with_a_stable_code() {
 #[actix_web::test]
 async fn staff_never_see_drafts_in_hits_totals_or_facets() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let draft = app.create_work(&author, json!({"kind": "weibo_post", "title": "反诈草稿", "unit": "刑侦大队"})).await;
     let published =
         app.create_work(&author, json!({"kind": "wechat_article", "title": "反诈文章", "unit": "网安大队"})).await;
@@ -162,7 +162,7 @@ async fn staff_never_see_drafts_in_hits_totals_or_facets() {
         published["id"].as_str().unwrap()
     ));
     wait_indexed(&app).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
     let results = search(&app, &staff, "反诈").await;
     assert_eq!(results["total"], 1);
     assert_eq!(hit_ids(&results), vec![published["id"].as_str().unwrap().to_owned()]);
@@ -170,7 +170,7 @@ async fn staff_never_see_drafts_in_hits_totals_or_facets() {
     assert!(results["facets"]["status"].get("draft").is_none());
     let mine = search(&app, &author, "反诈").await;
     assert_eq!(mine["total"], 2, "contributors find their own drafts");
-    let other = app.user_with_roles("other", &["contributor"]).await;
+    let other = app.user_with_roles("other", &[Role::Contributor]).await;
     assert_eq!(search(&app, &other, "反诈").await["total"], 1);
     let listed = app.get("/api/v1/search?q=&status=draft", &staff).await.json();
     assert_eq!(listed["total"], 0);
@@ -198,7 +198,7 @@ async fn an_empty_query_lists_by_filters_newest_first() {
 #[actix_web::test]
 async fn edits_deletes_and_restores_are_searchable_within_two_seconds() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let started = Instant::now();
     let work = app.create_work(&author, work_json("weibo_post", "铁路护路联防")).await;
     let id = work["id"].as_str().unwrap().to_owned();
@@ -234,7 +234,7 @@ async fn edits_deletes_and_restores_are_searchable_within_two_seconds() {
 #[actix_web::test]
 async fn original_filenames_of_media_are_searchable() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("micro_film", "无关标题")).await;
     let id = work["id"].as_str().unwrap();
     let reply = app.upload(&author, id, "春运宣传海报.png", &crate::fixtures::png(10, 10), Some("cover")).await;
@@ -246,7 +246,7 @@ async fn original_filenames_of_media_are_searchable() {
 #[actix_web::test]
 async fn health_reports_the_index_behind_until_it_catches_up() {
     let app = TestApp::spawn_with(|settings| settings.search_commit_interval_ms = 1_500).await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     app.create_work(&author, work_json("weibo_post", "新微博")).await;
     let health = app.request(awc::http::Method::GET, "/healthz", None, None).await.json();
     assert_eq!(health["index"]["status"], "behind", "{health}");

@@ -2,14 +2,15 @@
 //! works plus the archive, reviewers and admins everything — in pages and in totals.
 
 use awc::http::Method;
+use microcat::domain::user::Role;
 use serde_json::json;
 
 use crate::helpers::{TestApp, work_json};
 
 /// One work in each interesting state, by two authors; returns (alice's draft id, bob's published id).
 async fn archive(app: &TestApp) -> (String, String) {
-    let alice = app.user_with_roles("alice", &["contributor"]).await;
-    let bob = app.user_with_roles("bob", &["contributor"]).await;
+    let alice = app.user_with_roles("alice", &[Role::Contributor]).await;
+    let bob = app.user_with_roles("bob", &[Role::Contributor]).await;
     let draft = app.create_work(&alice, work_json("weibo_post", "草稿")).await["id"].as_str().unwrap().to_owned();
     for (status, title) in [("submitted", "送审中"), ("approved", "已通过"), ("archived", "已归档")] {
         let id = app.create_work(&bob, work_json("wechat_article", title)).await["id"].as_str().unwrap().to_owned();
@@ -51,7 +52,7 @@ async fn anonymous_callers_get_401_on_everything_but_health_and_login() {
 async fn staff_see_only_approved_published_and_archived_works() {
     let app = TestApp::spawn().await;
     let (draft, published) = archive(&app).await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
     let listed = app.get("/api/v1/works", &staff).await.json();
     assert_eq!(listed["total"], 3, "totals count only what staff may see");
     let mut states: Vec<&str> =
@@ -82,7 +83,7 @@ async fn contributors_see_their_own_works_plus_the_public_archive() {
 async fn reviewers_and_admins_see_every_work() {
     let app = TestApp::spawn().await;
     let (draft, _) = archive(&app).await;
-    let reviewer = app.user_with_roles("judge", &["reviewer"]).await;
+    let reviewer = app.user_with_roles("judge", &[Role::Reviewer]).await;
     assert_eq!(app.get("/api/v1/works", &reviewer).await.json()["total"], 5);
     assert_eq!(app.get("/api/v1/works", &app.admin).await.json()["total"], 5);
     assert_eq!(app.get(&format!("/api/v1/works/{draft}"), &reviewer).await.status, 200);
@@ -92,7 +93,7 @@ async fn reviewers_and_admins_see_every_work() {
 async fn a_user_without_roles_sees_nothing() {
     let app = TestApp::spawn().await;
     archive(&app).await;
-    let nobody = app.user_with_roles("nobody", &["staff"]).await;
+    let nobody = app.user_with_roles("nobody", &[Role::Staff]).await;
     app.execute_sql(&format!("DELETE FROM user_roles WHERE user_id = '{}'", nobody.user_id));
     let listed = app.get("/api/v1/works", &nobody).await.json();
     assert_eq!(listed["total"], 0);

@@ -1,9 +1,10 @@
 //! The catalog of works: create, read, list with filters and pages, edit with optimistic
 //! locking, soft delete and restore, and persistence across restarts.
 
+use microcat::domain::user::Role;
 use serde_json::json;
 
-use crate::helpers::{TestApp, work_json};
+use crate::helpers::{TestApp, assert_error, work_json};
 
 fn film() -> serde_json::Value {
     json!({
@@ -23,7 +24,7 @@ fn film() -> serde_json::Value {
 #[actix_web::test]
 async fn contributor_creates_a_film_that_starts_in_planning() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let reply = app.post("/api/v1/works", &author, &film()).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
     let work = reply.json();
@@ -50,7 +51,7 @@ fn uuid_version(id: &str) -> char {
 #[actix_web::test]
 async fn posts_articles_and_proposals_start_as_drafts() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     for kind in ["weibo_post", "wechat_article", "reform_proposal"] {
         let work = app.create_work(&author, work_json(kind, "标题")).await;
         assert_eq!(work["status"], "draft", "{kind}");
@@ -60,7 +61,7 @@ async fn posts_articles_and_proposals_start_as_drafts() {
 #[actix_web::test]
 async fn staff_cannot_create_works() {
     let app = TestApp::spawn().await;
-    let staff = app.user_with_roles("reader", &["staff"]).await;
+    let staff = app.user_with_roles("reader", &[Role::Staff]).await;
     let reply = app.post("/api/v1/works", &staff, &work_json("weibo_post", "标题")).await;
     assert_eq!(reply.status, 403);
     assert_eq!(reply.error_code(), "forbidden");
@@ -69,8 +70,8 @@ async fn staff_cannot_create_works() {
 #[actix_web::test]
 async fn list_filters_by_every_criterion() {
     let app = TestApp::spawn().await;
-    let alice = app.user_with_roles("alice", &["contributor"]).await;
-    let bob = app.user_with_roles("bob", &["contributor"]).await;
+    let alice = app.user_with_roles("alice", &[Role::Contributor]).await;
+    let bob = app.user_with_roles("bob", &[Role::Contributor]).await;
     let film = app.create_work(&alice, film()).await;
     app.create_work(
         &alice,
@@ -110,7 +111,7 @@ async fn list_filters_by_every_criterion() {
 #[actix_web::test]
 async fn list_is_newest_first_and_paginated() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let mut ids = Vec::new();
     for number in 0..7 {
         let work = app.create_work(&author, work_json("weibo_post", &format!("微博 {number}"))).await;
@@ -137,7 +138,7 @@ async fn list_is_newest_first_and_paginated() {
 #[actix_web::test]
 async fn edit_with_current_version_saves_and_bumps_the_version() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
     let reply =
@@ -157,7 +158,7 @@ async fn edit_with_current_version_saves_and_bumps_the_version() {
 #[actix_web::test]
 async fn stale_version_is_a_conflict_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
     assert_eq!(app.patch(&path, &author, &json!({"version": 1, "title": "第一次"})).await.status, 200);
@@ -172,7 +173,7 @@ async fn stale_version_is_a_conflict_and_changes_nothing() {
 #[actix_web::test]
 async fn version_can_come_from_if_match() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, film()).await;
     let path = format!("/api/v1/works/{}", work["id"].as_str().unwrap());
     let headers = [("authorization", format!("Bearer {}", author.token)), ("content-type", "application/json".into())];
@@ -188,23 +189,23 @@ async fn version_can_come_from_if_match() {
     assert_eq!(send("W/\"2\"").await.status, 200);
     assert_eq!(send("soon").await.error_code(), "invalid-header");
     let missing = app.patch(&path, &author, &json!({"title": "无版本"})).await;
-    assert_eq!((missing.status, missing.error_code().as_str()), (422, "field-required"));
+    assert_error(&missing, 422, "field-required");
 }
 
 #[actix_web::test]
 async fn only_the_creator_or_an_admin_may_edit_and_only_while_editable() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
-    let other = app.user_with_roles("other", &["contributor", "reviewer"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let other = app.user_with_roles("other", &[Role::Contributor, Role::Reviewer]).await;
     let work = app.create_work(&author, work_json("weibo_post", "原稿")).await;
     let id = work["id"].as_str().unwrap();
     let path = format!("/api/v1/works/{id}");
     let refused = app.patch(&path, &other, &json!({"version": 1, "title": "篡改"})).await;
-    assert_eq!((refused.status, refused.error_code().as_str()), (403, "forbidden"));
+    assert_error(&refused, 403, "forbidden");
     assert_eq!(app.patch(&path, &app.admin, &json!({"version": 1, "title": "管理员修改"})).await.status, 200);
     app.force_status(id, "submitted");
     let locked = app.patch(&path, &author, &json!({"version": 2, "title": "送审后修改"})).await;
-    assert_eq!((locked.status, locked.error_code().as_str()), (409, "work-not-editable"));
+    assert_error(&locked, 409, "work-not-editable");
     app.force_status(id, "changes_requested");
     assert_eq!(app.patch(&path, &author, &json!({"version": 2, "title": "按意见修改"})).await.status, 200);
 }
@@ -212,7 +213,7 @@ async fn only_the_creator_or_an_admin_may_edit_and_only_while_editable() {
 #[actix_web::test]
 async fn deleted_works_are_hidden_and_an_admin_restores_them() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, work_json("wechat_article", "待删除")).await;
     let id = work["id"].as_str().unwrap();
     let path = format!("/api/v1/works/{id}");
@@ -237,7 +238,7 @@ async fn deleted_works_are_hidden_and_an_admin_restores_them() {
 #[actix_web::test]
 async fn works_accounts_and_sessions_survive_a_restart() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let work = app.create_work(&author, film()).await;
     let app = app.restart().await;
     let reply = app.get(&format!("/api/v1/works/{}", work["id"].as_str().unwrap()), &author).await;

@@ -1,13 +1,15 @@
 //! Accounts in the browser: switching the language, logging out, and an admin creating a
 //! user who can then log in.
 
+use microcat::domain::user::Role;
+
 use crate::browser::Browser;
 use crate::helpers::{ADMIN_PASSWORD, PASSWORD, TestApp};
 
 #[actix_rt::test]
 async fn language_switch_and_logout() {
     let app = TestApp::spawn().await;
-    app.user_with_roles("lisi", &["contributor"]).await;
+    app.user_with_roles("lisi", &[Role::Contributor]).await;
     let browser = Browser::start(&app, "language").await;
 
     browser.login("lisi", PASSWORD).await;

@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use microcat::domain::user::Role;
+
 use crate::api;
 use crate::browser::{Browser, WAIT};
 use crate::files::Files;
@@ -16,7 +18,7 @@ const PROCESSING: Duration = Duration::from_secs(60);
 #[actix_rt::test]
 async fn contributor_creates_a_film_uploads_media_and_submits_it() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("zhangsan", &["contributor"]).await;
+    let author = app.user_with_roles("zhangsan", &[Role::Contributor]).await;
     let files = Files::create();
     let (still, cut) = (files.photo("still.jpg"), files.film("cut.mp4"));
     let browser = Browser::start(&app, "film").await;

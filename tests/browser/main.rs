@@ -8,12 +8,12 @@
 //! `/usr/bin/chromium`). Films are made with Debian's `ffmpeg`, as in the API suite.
 
 // Shared with the API suite; this suite uses only a part of them.
-#[allow(dead_code)]
+#[expect(dead_code, reason = "shared with the API suite, which uses the rest")]
 #[path = "../api/helpers.rs"]
 mod helpers;
 
 // Shared with the API suite; this suite uses only a part of them.
-#[allow(dead_code)]
+#[expect(dead_code, reason = "shared with the API suite, which uses the rest")]
 #[path = "../api/fixtures.rs"]
 mod fixtures;
 

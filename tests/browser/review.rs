@@ -1,6 +1,8 @@
 //! Two reviewers approve a submitted film from `/review` (两级审核: two different sign-offs),
 //! while its author, a reviewer too, may not decide on it.
 
+use microcat::domain::user::Role;
+
 use crate::api;
 use crate::browser::Browser;
 use crate::helpers::{PASSWORD, TestApp};
@@ -8,9 +10,9 @@ use crate::helpers::{PASSWORD, TestApp};
 #[actix_rt::test]
 async fn reviewers_approve_a_submitted_film_from_the_queue_with_two_signoffs() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor", "reviewer"]).await;
-    app.user_with_roles("chushen", &["reviewer"]).await;
-    app.user_with_roles("zhongshen", &["reviewer"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor, Role::Reviewer]).await;
+    app.user_with_roles("chushen", &[Role::Reviewer]).await;
+    app.user_with_roles("zhongshen", &[Role::Reviewer]).await;
     let id = api::submitted_film(&app, &author, "《守护》微电影").await;
     let browser = Browser::start(&app, "review").await;
 

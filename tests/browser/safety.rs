@@ -1,5 +1,7 @@
 //! What a hostile title or an oversized file does to the pages: nothing but text and a message.
 
+use microcat::domain::user::Role;
+
 use crate::api;
 use crate::browser::Browser;
 use crate::files::Files;
@@ -10,7 +12,7 @@ const SCRIPT_TITLE: &str = "<script>alert(1)</script>";
 #[actix_rt::test]
 async fn a_script_title_renders_as_text() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let id = api::id_of(&app.create_work(&author, work_json("weibo_post", SCRIPT_TITLE)).await);
     let browser = Browser::start(&app, "script-title").await;
 
@@ -44,7 +46,7 @@ async fn no_alert_and_no_inline_script(browser: &Browser) {
 #[actix_rt::test]
 async fn a_too_large_upload_shows_the_limit() {
     let app = TestApp::spawn_with(|settings| settings.max_image_bytes = 1024 * 1024).await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let id = api::id_of(&app.create_work(&author, work_json("micro_film", "超大剧照")).await);
     let files = Files::create();
     // Just over the limit, so that the server has read (nearly) all of it when it refuses.

@@ -1,6 +1,7 @@
 //! Staff find an approved Weibo post by a Chinese phrase: highlighted hits, the query kept in
 //! the URL, and a facet that narrows the results.
 
+use microcat::domain::user::Role;
 use serde_json::json;
 
 use crate::api::{self, PHRASE};
@@ -10,9 +11,9 @@ use crate::helpers::{PASSWORD, TestApp};
 #[actix_rt::test]
 async fn staff_find_a_work_by_a_chinese_phrase_with_highlighting() {
     let app = TestApp::spawn().await;
-    let author = app.user_with_roles("author", &["contributor"]).await;
-    let reviewer = app.user_with_roles("reviewer", &["reviewer"]).await;
-    let staff = app.user_with_roles("staff", &["staff"]).await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let reviewer = app.user_with_roles("reviewer", &[Role::Reviewer]).await;
+    let staff = app.user_with_roles("staff", &[Role::Staff]).await;
     let body = json!({
         "kind": "weibo_post",
         "title": "全民反诈在行动",

@@ -1,6 +1,10 @@
 //! `ApiError`: every failure a client can see, each with its HTTP status and a stable
-//! kebab-case code, rendered as one JSON envelope:
-//! `{"error":{"code":"…","message":"…","field":"…"}}`.
+//! kebab-case code (from [`codes`]), rendered as one JSON envelope:
+//! `{"error":{"code":"…","message":"…","field":"…"}}`. Services return their own errors and
+//! know nothing of HTTP; [`from_services`] turns each of them into an `ApiError`, in one place.
+
+pub mod codes;
+mod from_services;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -85,9 +89,10 @@ pub enum ApiError {
     /// Too many failed logins (429).
     #[error("too many failed logins for this user: try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
-    /// A bug or an unavailable dependency (500); the detail is logged, never shown.
+    /// A bug or an unavailable dependency (500); the detail (with its source chain) is
+    /// logged, never shown.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[derive(Serialize)]
@@ -108,29 +113,29 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Field(error) => error.code,
-            ApiError::MalformedJson(_) => "malformed-json",
-            ApiError::MalformedForm(_) => "malformed-form",
-            ApiError::InvalidQuery { .. } => "invalid-query-parameter",
-            ApiError::InvalidPath(_) => "invalid-path-parameter",
-            ApiError::InvalidSearch(_) => "invalid-query",
-            ApiError::InvalidHeader { .. } => "invalid-header",
-            ApiError::UnsupportedContentType(_) => "unsupported-content-type",
-            ApiError::PayloadTooLarge { .. } => "payload-too-large",
-            ApiError::Unauthenticated(_) => "unauthenticated",
-            ApiError::InvalidCredentials => "invalid-credentials",
-            ApiError::AccountDisabled => "account-disabled",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::CsrfRejected => "csrf-rejected",
-            ApiError::SelfReview => "self-review",
+            ApiError::MalformedJson(_) => codes::MALFORMED_JSON,
+            ApiError::MalformedForm(_) => codes::MALFORMED_FORM,
+            ApiError::InvalidQuery { .. } => codes::INVALID_QUERY_PARAMETER,
+            ApiError::InvalidPath(_) => codes::INVALID_PATH_PARAMETER,
+            ApiError::InvalidSearch(_) => codes::INVALID_QUERY,
+            ApiError::InvalidHeader { .. } => codes::INVALID_HEADER,
+            ApiError::UnsupportedContentType(_) => codes::UNSUPPORTED_CONTENT_TYPE,
+            ApiError::PayloadTooLarge { .. } => codes::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
+            ApiError::AccountDisabled => codes::ACCOUNT_DISABLED,
+            ApiError::Forbidden(_) => codes::FORBIDDEN,
+            ApiError::CsrfRejected => codes::CSRF_REJECTED,
+            ApiError::SelfReview => codes::SELF_REVIEW,
             ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
-            ApiError::MethodNotAllowed => "method-not-allowed",
-            ApiError::VersionConflict { .. } => "version-conflict",
-            ApiError::TooManyAttempts { .. } => "too-many-attempts",
-            ApiError::UploadTooLarge(_) => "upload-too-large",
-            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
+            ApiError::VersionConflict { .. } => codes::VERSION_CONFLICT,
+            ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
+            ApiError::UploadTooLarge(_) => codes::UPLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => codes::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { code, .. } => code,
-            ApiError::InsufficientStorage => "insufficient-storage",
-            ApiError::Internal(_) => "internal-error",
+            ApiError::InsufficientStorage => codes::INSUFFICIENT_STORAGE,
+            ApiError::Internal(_) => codes::INTERNAL_ERROR,
         }
     }
 
@@ -152,17 +157,27 @@ impl ApiError {
 
     /// A 404 for a work the caller cannot see (or that does not exist: we do not say which).
     pub fn work_not_found() -> Self {
-        ApiError::NotFound { code: "work-not-found", message: "no such work".into() }
+        ApiError::NotFound { code: codes::WORK_NOT_FOUND, message: "no such work".into() }
     }
 
     /// A 404 for a medium the caller cannot see (or that does not exist).
     pub fn media_not_found() -> Self {
-        ApiError::NotFound { code: "media-not-found", message: "no such media".into() }
+        ApiError::NotFound { code: codes::MEDIA_NOT_FOUND, message: "no such media".into() }
     }
 
     /// A 404 for an unknown user.
     pub fn user_not_found() -> Self {
-        ApiError::NotFound { code: "user-not-found", message: "no such user".into() }
+        ApiError::NotFound { code: codes::USER_NOT_FOUND, message: "no such user".into() }
+    }
+
+    /// A 500 for `source`, kept whole (with its own sources) for the log.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(source.into())
+    }
+
+    /// A 404 for an unknown route.
+    pub fn route_not_found() -> Self {
+        ApiError::NotFound { code: codes::ROUTE_NOT_FOUND, message: "no such route".into() }
     }
 
     /// A 403 naming the missing role.
@@ -179,7 +194,13 @@ impl From<FieldError> for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
-        ApiError::Internal(error.to_string())
+        ApiError::internal(error)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        ApiError::internal(DbError::from(error))
     }
 }
 
@@ -212,8 +233,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(detail) = self {
-            tracing::error!(error.detail = %detail, "internal error answered with 500");
+        if let ApiError::Internal(source) = self {
+            tracing::error!(error.detail = %source_chain(source.as_ref()), "internal error answered with 500");
         }
         let envelope = Envelope { error: Body { code: self.code(), message: self.to_string(), field: self.field() } };
         let mut response = HttpResponse::build(self.status_code()).json(envelope);
@@ -229,15 +250,35 @@ impl ResponseError for ApiError {
     }
 }
 
+/// An error and its sources, `outer: inner: innermost`, for the log.
+fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        chain.push_str(": ");
+        chain.push_str(&source.to_string());
+        next = source.source();
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn internal_errors_hide_their_detail() {
-        let error = ApiError::Internal("password=hunter2 connection refused".into());
+        let error = ApiError::internal("password=hunter2 connection refused");
         assert_eq!(error.to_string(), "internal error");
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn internal_errors_log_their_whole_source_chain() {
+        let query = diesel::result::Error::NotFound;
+        let error = ApiError::from(DbError::from(query));
+        let ApiError::Internal(source) = &error else { panic!("a database error is internal") };
+        assert_eq!(source_chain(source.as_ref()), "database query failed: Record not found");
     }
 
     #[test]

@@ -10,9 +10,23 @@ use std::time::Duration;
 use chrono::{Datelike, NaiveDateTime};
 use tokio::task::JoinHandle;
 
-use super::{CommitPayload, SearchDocument, SearchError, SearchIndex};
+use crate::clock::now;
 use crate::db::works::WorkRow;
-use crate::db::{Db, DbConnection, media, outbox, works};
+use crate::db::{Db, DbConnection, DbError, media, outbox, works};
+use crate::search::{self, CommitPayload, IndexError, SearchDocument, SearchIndex};
+
+/// Why indexing stopped: the index or the database failed (both are retried).
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    /// The tantivy index failed.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::query_errors_through_db_error!(IndexerError);
 
 /// Tasks applied per commit.
 const BATCH: i64 = 500;
@@ -53,18 +67,18 @@ fn document_of(row: WorkRow, filenames: &mut HashMap<String, Vec<String>>) -> Se
 }
 
 /// Applies up to one batch of pending tasks; returns how many were applied.
-pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, SearchError> {
-    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
-    let tasks = outbox::pending(&mut conn, BATCH).map_err(db_error)?;
+pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, IndexerError> {
+    let mut conn = db.connection()?;
+    let tasks = outbox::pending(&mut conn, BATCH)?;
     if tasks.is_empty() {
         return Ok(0);
     }
     let ids: Vec<String> = tasks.iter().map(|(_, id)| id.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let rows = works::find_many(&mut conn, &ids).map_err(db_error)?;
+    let rows = works::find_many(&mut conn, &ids)?;
     let live: Vec<WorkRow> = rows.into_iter().filter(|row| row.deleted_at.is_none()).collect();
     let live_ids: HashSet<&str> = live.iter().map(|row| row.id.as_str()).collect();
     let deletions: Vec<String> = ids.iter().filter(|id| !live_ids.contains(id.as_str())).cloned().collect();
-    let documents = documents_for(&mut conn, live).map_err(db_error)?;
+    let documents = documents_for(&mut conn, live)?;
     let applied_seq = tasks.iter().map(|(seq, _)| *seq).max().unwrap_or(0);
     let payload = CommitPayload { applied_seq, ..index.payload() };
     index.apply(&documents, &deletions, payload)?;
@@ -72,58 +86,50 @@ pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, SearchError>
     drop(conn);
     // A write: it takes the writers' turn like every other, or a SQLite writer that began by
     // reading could find its snapshot stale and fail.
-    db.write_bookkeeping_blocking(|conn| outbox::remove(conn, &seqs).map(Ok::<usize, ()>))
-        .map_err(|error| SearchError::Other(error.to_string()))?
-        .ok();
+    db.write_bookkeeping_blocking(|conn| outbox::remove(conn, &seqs))?;
     Ok(tasks.len())
-}
-
-fn db_error(error: diesel::result::Error) -> SearchError {
-    SearchError::Other(format!("database: {error}"))
 }
 
 /// Builds a complete new generation from the database and makes it the live one. Safe while
 /// a server runs: the server notices `CURRENT` changed, switches, and catches up on what
 /// changed since the build started.
-pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) -> Result<u64, SearchError> {
-    let started = crate::service::now();
-    let name = super::create_generation(root, jieba)?;
-    let mut conn = db.connection().map_err(|error| SearchError::Other(error.to_string()))?;
-    let mut filler = super::GenerationFiller::open(root, &name, jieba)?;
+pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) -> Result<u64, IndexerError> {
+    let started = now();
+    let name = search::create_generation(root, jieba)?;
+    let mut conn = db.connection()?;
+    let mut filler = search::GenerationFiller::open(root, &name, jieba)?;
     // Page by page: memory stays at one page plus tantivy's budget, and reading the next page
     // overlaps with the indexing threads segmenting the last one.
     let mut after = String::new();
     loop {
-        let page = works::page_after(&mut conn, &after, 1000).map_err(db_error)?;
+        let page = works::page_after(&mut conn, &after, 1000)?;
         let Some(last) = page.last() else { break };
         after = last.id.clone();
         let live = page.into_iter().filter(|row| row.deleted_at.is_none()).collect();
-        for document in documents_for(&mut conn, live).map_err(db_error)? {
+        for document in documents_for(&mut conn, live)? {
             filler.add(document)?;
         }
     }
     drop(conn);
     let payload = CommitPayload { applied_seq: 0, built_at_micros: started.and_utc().timestamp_micros() };
     let count = filler.finish(payload)?;
-    super::switch_current(root, &name)?;
+    search::switch_current(root, &name)?;
     Ok(count)
 }
 
 /// After switching to a rebuilt generation, re-indexes what changed since it was built.
-fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), SearchError> {
+fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), IndexerError> {
     let since = chrono::DateTime::from_timestamp_micros(payload.built_at_micros)
         .map(|time| time.naive_utc())
         .unwrap_or_default();
     let since = since - chrono::TimeDelta::seconds(2);
-    let enqueued = db.write_blocking(|conn| {
-        let stamp = crate::service::now();
+    db.write_blocking(|conn| {
+        let stamp = now();
         for id in works::changed_since(conn, since)? {
             outbox::enqueue(conn, &id, stamp)?;
         }
-        Ok(Ok::<(), ()>(()))
-    });
-    enqueued.map_err(|error| SearchError::Other(error.to_string()))?.ok();
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Runs the indexer until aborted, looking at the outbox every `interval`: changes are
@@ -146,7 +152,7 @@ pub fn start(db: Db, index: Arc<SearchIndex>, interval: Duration) -> JoinHandle<
     })
 }
 
-fn step(db: &Db, index: &SearchIndex) -> Result<(), SearchError> {
+fn step(db: &Db, index: &SearchIndex) -> Result<(), IndexerError> {
     if let Some(payload) = index.follow_current()? {
         catch_up(db, payload)?;
     }

@@ -1,0 +1,137 @@
+//! The one place where service errors become HTTP answers: each service's refusals get
+//! their status (through the [`ApiError`] variant) and their stable code; failures become an
+//! opaque 500 that keeps the whole source chain for the log.
+
+use super::{ApiError, codes};
+use crate::jobs::indexer::IndexerError;
+use crate::service::accounts::AccountError;
+use crate::service::audit::AuditError;
+use crate::service::media::{MediaError, ReceiveError};
+use crate::service::review::ReviewError;
+use crate::service::search::SearchError;
+use crate::service::stats::StatsError;
+use crate::service::works::WorkError;
+
+/// A 403 for a missing role, with the refusal's own message.
+fn forbidden(refusal: impl ToString) -> ApiError {
+    ApiError::Forbidden(refusal.to_string())
+}
+
+/// A 409 with `code` and the refusal's own message.
+fn conflict(code: &'static str, refusal: impl ToString, field: Option<&str>) -> ApiError {
+    ApiError::Conflict { code, message: refusal.to_string(), field: field.map(str::to_owned) }
+}
+
+impl From<WorkError> for ApiError {
+    fn from(error: WorkError) -> Self {
+        match error {
+            WorkError::NotFound => ApiError::work_not_found(),
+            WorkError::RoleRequired(_) | WorkError::NotCreator => forbidden(error),
+            WorkError::NotEditable(_) => conflict(codes::WORK_NOT_EDITABLE, error, Some("status")),
+            WorkError::VersionConflict { current } => ApiError::VersionConflict { current },
+            WorkError::NotDeleted => conflict(codes::WORK_NOT_DELETED, error, None),
+            WorkError::Field(field) => ApiError::Field(field),
+            WorkError::Corrupt { .. } | WorkError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(error: ReviewError) -> Self {
+        match error {
+            ReviewError::Work(work) => work.into(),
+            ReviewError::Illegal { .. } => conflict(codes::ILLEGAL_TRANSITION, error, Some("action")),
+            ReviewError::NotYours(_) => forbidden(error),
+            ReviewError::SelfReview => ApiError::SelfReview,
+            ReviewError::CommentRequired => ApiError::Unprocessable {
+                code: codes::COMMENT_REQUIRED,
+                message: error.to_string(),
+                field: Some("comment".into()),
+            },
+            ReviewError::AlreadySignedOff => conflict(codes::ALREADY_SIGNED_OFF, error, None),
+            ReviewError::Field(field) => ApiError::Field(field),
+            ReviewError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<MediaError> for ApiError {
+    fn from(error: MediaError) -> Self {
+        match error {
+            MediaError::Work(work) => work.into(),
+            MediaError::NotFound => ApiError::media_not_found(),
+            MediaError::DerivativeNotFound(message) => {
+                ApiError::NotFound { code: codes::DERIVATIVE_NOT_FOUND, message }
+            }
+            MediaError::RoleRequired(_) => forbidden(error),
+            MediaError::EmptyFile => ApiError::Unprocessable {
+                code: codes::EMPTY_FILE,
+                message: error.to_string(),
+                field: Some("file".into()),
+            },
+            MediaError::UnsupportedType => ApiError::UnsupportedMediaType(error.to_string()),
+            MediaError::TooLarge { .. } => ApiError::UploadTooLarge(error.to_string()),
+            MediaError::StorageFull => ApiError::InsufficientStorage,
+            MediaError::Storage(_) | MediaError::Task(_) | MediaError::Corrupt(_) | MediaError::Db(_) => {
+                ApiError::internal(error)
+            }
+        }
+    }
+}
+
+/// A body the HTTP layer read is already an [`ApiError`]; what the bytes were refused for
+/// maps like any media refusal.
+impl From<ReceiveError<ApiError>> for ApiError {
+    fn from(error: ReceiveError<ApiError>) -> Self {
+        match error {
+            ReceiveError::Body(body) => body,
+            ReceiveError::Media(media) => media.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::InvalidCredentials => ApiError::InvalidCredentials,
+            AccountError::AccountDisabled => ApiError::AccountDisabled,
+            AccountError::TooManyAttempts { retry_after_secs } => ApiError::TooManyAttempts { retry_after_secs },
+            AccountError::Unauthenticated(why) => ApiError::Unauthenticated(why),
+            AccountError::UserNotFound => ApiError::user_not_found(),
+            AccountError::UsernameTaken => conflict(codes::USERNAME_TAKEN, error, Some("username")),
+            AccountError::AdminRequired => forbidden(error),
+            AccountError::Field(field) => ApiError::Field(field),
+            AccountError::Task(_) | AccountError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(error: AuditError) -> Self {
+        match error {
+            AuditError::AdminRequired => forbidden(error),
+            AuditError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::InvalidQuery(message) => ApiError::InvalidSearch(message),
+            SearchError::Index(_) | SearchError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(error: StatsError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<IndexerError> for ApiError {
+    fn from(error: IndexerError) -> Self {
+        ApiError::internal(error)
+    }
+}
