@@ -8,10 +8,13 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use microcat::db::types::Json;
 use microcat::db::{DatabaseUrl, Db};
+use microcat::domain::user::Visibility;
+use microcat::domain::work::{Kind, Status};
 use microcat::jobs::indexer;
 use microcat::search::query;
-use microcat::search::searcher::{self, Audience, Filters, SearchRequest};
+use microcat::search::searcher::{self, Filters, SearchRequest};
 use microcat::search::{SearchIndex, analysis};
 
 const UNITS: &[&str] = &[
@@ -160,7 +163,7 @@ fn main() -> anyhow::Result<()> {
         let request = SearchRequest {
             query: query::parse(text)?,
             filters: Filters::default(),
-            audience: Audience::Everyone,
+            visibility: Visibility::All,
             newest_first: false,
             offset: 0,
             limit: 20,
@@ -207,24 +210,24 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
                 let created = base + chrono::TimeDelta::minutes(((chunk_index * 5_000 + offset) * 15) as i64);
                 let status = rng.pick(STATES);
                 microcat::db::works::WorkRow {
-                    id: microcat::domain::ids::WorkId::generate().into_string(),
-                    kind: rng.pick(KINDS).to_owned(),
+                    id: microcat::domain::ids::WorkId::generate(),
+                    kind: Kind::parse(rng.pick(KINDS)).expect("a known kind"),
                     title: title.clone(),
                     body: body.clone(),
                     summary: None,
-                    tags: serde_json::to_string(&[rng.pick(TOPICS)]).expect("tags"),
+                    tags: Json::new(vec![rng.pick(TOPICS).to_owned()]),
                     unit: Some(rng.pick(UNITS).to_owned()),
-                    credits: "[]".into(),
+                    credits: Json::default(),
                     channel: None,
                     external_url: None,
                     published_at: (status == "published").then_some(created),
-                    status: status.to_owned(),
-                    created_by: admin.to_owned(),
+                    status: Status::parse(status).expect("a known status"),
+                    created_by: microcat::domain::ids::UserId::from_db(admin.to_owned()),
                     created_at: created,
                     updated_at: created,
                     version: 1,
                     deleted_at: None,
-                    assignees: "[]".into(),
+                    assignees: Json::default(),
                     due_date: None,
                     review_round: 0,
                     status_changed_at: Some(created),
@@ -233,8 +236,7 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
             .collect();
         db.write_blocking(|conn| -> diesel::QueryResult<()> {
             for row in &rows {
-                let tags: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
-                microcat::db::works::insert(conn, row, &tags)?;
+                microcat::db::works::insert(conn, row, &row.tags)?;
             }
             Ok(())
         })?;

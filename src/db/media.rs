@@ -6,21 +6,24 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::media;
+use super::types::Json;
+use crate::domain::ids::{MediaId, UserId, WorkId};
+use crate::domain::media::{MediaRole, MediaStatus};
 
 /// A stored media record.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = media)]
 pub struct MediaRow {
-    pub id: String,
-    pub work_id: String,
+    pub id: MediaId,
+    pub work_id: WorkId,
     pub sha256: String,
     pub size: i64,
     pub format: String,
     pub content_type: String,
     pub original_filename: Option<String>,
-    pub role: String,
+    pub role: MediaRole,
     pub version: i32,
-    pub status: String,
+    pub status: MediaStatus,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub width: Option<i32>,
@@ -33,11 +36,41 @@ pub struct MediaRow {
     pub bitrate: Option<i64>,
     pub taken_at: Option<String>,
     pub camera: Option<String>,
-    /// JSON list of the derivative names that exist.
-    pub derivatives: String,
-    pub created_by: String,
+    /// The file names of the derivatives that exist.
+    pub derivatives: Json<Vec<String>>,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A new upload's record: what is known before processing (the rest starts empty).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = media)]
+pub struct NewMedia {
+    pub id: MediaId,
+    pub work_id: WorkId,
+    pub sha256: String,
+    pub size: i64,
+    pub format: String,
+    pub content_type: String,
+    pub original_filename: Option<String>,
+    pub role: MediaRole,
+    /// Which cut (for `main`) or upload of its role this is: 1, 2 …
+    pub version: i32,
+    pub status: MediaStatus,
+    pub derivatives: Json<Vec<String>>,
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A ready visual medium of a work that could stand for it as a thumbnail.
+#[derive(Debug, Clone, Queryable)]
+pub struct ThumbnailCandidate {
+    pub work_id: WorkId,
+    pub media_id: MediaId,
+    pub role: MediaRole,
+    pub derivatives: Json<Vec<String>>,
 }
 
 /// What processing writes back.
@@ -54,11 +87,11 @@ pub struct ProcessedFields {
     pub bitrate: Option<i64>,
     pub taken_at: Option<String>,
     pub camera: Option<String>,
-    pub derivatives: String,
+    pub derivatives: Json<Vec<String>>,
 }
 
 /// Stores a new record.
-pub fn insert(conn: &mut DbConnection, row: &MediaRow) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConnection, row: &NewMedia) -> QueryResult<()> {
     diesel::insert_into(media::table).values(row).execute(conn).map(drop)
 }
 
@@ -77,7 +110,7 @@ pub fn list_for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<
 }
 
 /// How many uploads of this role a work has (the next one's version is this + 1).
-pub fn count_with_role(conn: &mut DbConnection, work_id: &str, role: &str) -> QueryResult<i64> {
+pub fn count_with_role(conn: &mut DbConnection, work_id: &str, role: MediaRole) -> QueryResult<i64> {
     media::table.filter(media::work_id.eq(work_id)).filter(media::role.eq(role)).count().get_result(conn)
 }
 
@@ -96,7 +129,7 @@ pub fn set_ready(conn: &mut DbConnection, id: &str, fields: &ProcessedFields, no
     diesel::update(media::table.find(id))
         .set((
             fields,
-            media::status.eq("ready"),
+            media::status.eq(MediaStatus::Ready),
             media::error_code.eq(None::<String>),
             media::error_message.eq(None::<String>),
             media::updated_at.eq(now),
@@ -109,7 +142,7 @@ pub fn set_ready(conn: &mut DbConnection, id: &str, fields: &ProcessedFields, no
 pub fn set_failed(conn: &mut DbConnection, id: &str, code: &str, message: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(media::table.find(id))
         .set((
-            media::status.eq("failed"),
+            media::status.eq(MediaStatus::Failed),
             media::error_code.eq(code),
             media::error_message.eq(message),
             media::updated_at.eq(now),
@@ -122,7 +155,7 @@ pub fn set_failed(conn: &mut DbConnection, id: &str, code: &str, message: &str, 
 pub fn set_processing(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(media::table.find(id))
         .set((
-            media::status.eq("processing"),
+            media::status.eq(MediaStatus::Processing),
             media::error_code.eq(None::<String>),
             media::error_message.eq(None::<String>),
             media::updated_at.eq(now),
@@ -136,15 +169,11 @@ pub fn filenames_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResul
     media::table.filter(media::work_id.eq_any(work_ids)).select((media::work_id, media::original_filename)).load(conn)
 }
 
-/// `(work_id, media_id, role, derivatives)` of ready visual media of several works, for
-/// result thumbnails.
-pub fn thumbnails_for(
-    conn: &mut DbConnection,
-    work_ids: &[String],
-) -> QueryResult<Vec<(String, String, String, String)>> {
+/// Ready media of several works, oldest first, for result thumbnails.
+pub fn thumbnails_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<ThumbnailCandidate>> {
     media::table
         .filter(media::work_id.eq_any(work_ids))
-        .filter(media::status.eq("ready"))
+        .filter(media::status.eq(MediaStatus::Ready))
         .order(media::created_at.asc())
         .select((media::work_id, media::id, media::role, media::derivatives))
         .load(conn)

@@ -11,6 +11,7 @@ pub mod read_cache;
 pub mod review;
 pub mod schema;
 pub mod sessions;
+pub mod types;
 pub mod users;
 pub mod works;
 

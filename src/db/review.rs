@@ -6,13 +6,15 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{signoffs, transitions, works};
+use crate::domain::ids::{UserId, WorkId};
+use crate::domain::work::Status;
 
 /// A lifecycle step taken.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = transitions)]
 pub struct TransitionRow {
     pub id: String,
-    pub work_id: String,
+    pub work_id: WorkId,
     pub action: String,
     pub from_status: String,
     pub to_status: String,
@@ -25,7 +27,7 @@ pub struct TransitionRow {
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = works)]
 pub struct StatusChange {
-    pub status: String,
+    pub status: Status,
     pub review_round: i32,
     pub status_changed_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
@@ -90,7 +92,7 @@ pub fn submissions_of(conn: &mut DbConnection, work_ids: &[String]) -> QueryResu
 }
 
 /// Reviewers who signed off a work's current round.
-pub fn signoffs_of(conn: &mut DbConnection, work_id: &str, round: i32) -> QueryResult<Vec<String>> {
+pub fn signoffs_of(conn: &mut DbConnection, work_id: &str, round: i32) -> QueryResult<Vec<UserId>> {
     signoffs::table
         .filter(signoffs::work_id.eq(work_id))
         .filter(signoffs::review_round.eq(round))
@@ -118,8 +120,16 @@ pub fn insert_signoff(
         .map(drop)
 }
 
-/// `(work_id, reviewer_id, round)` of all sign-offs of these works.
-pub fn signoffs_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<(String, String, i32)>> {
+/// A first-level approval: who signed which round of which work off.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Signoff {
+    pub work_id: WorkId,
+    pub reviewer_id: UserId,
+    pub round: i32,
+}
+
+/// All sign-offs of these works.
+pub fn signoffs_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<Signoff>> {
     signoffs::table
         .filter(signoffs::work_id.eq_any(work_ids))
         .select((signoffs::work_id, signoffs::reviewer_id, signoffs::review_round))

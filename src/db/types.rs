@@ -195,6 +195,19 @@ impl<T> Json<T> {
     }
 }
 
+impl<T: Default + Serialize> Default for Json<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+/// Serialises as the value itself (in audit details and responses).
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
 impl<T> std::ops::Deref for Json<T> {
     type Target = T;
 
@@ -203,20 +216,20 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-impl<T> ToSql<Text, Sqlite> for Json<T> {
+impl<T: std::fmt::Debug> ToSql<Text, Sqlite> for Json<T> {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(self.text.as_str());
         Ok(IsNull::No)
     }
 }
 
-impl<T> ToSql<Text, Pg> for Json<T> {
+impl<T: std::fmt::Debug> ToSql<Text, Pg> for Json<T> {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         <str as ToSql<Text, Pg>>::to_sql(&self.text, out)
     }
 }
 
-impl<T: Send + Sync + 'static> ToSql<Text, MultiBackend> for Json<T> {
+impl<T: std::fmt::Debug + Send + Sync + 'static> ToSql<Text, MultiBackend> for Json<T> {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
         out.set_value((Text, self));
         Ok(IsNull::No)
@@ -247,7 +260,7 @@ impl<T: Send + Sync + 'static> AsExpression<Text> for Json<T> {
     }
 }
 
-impl<'a, T: Send + Sync + 'static> AsExpression<Text> for &'a Json<T> {
+impl<T: Send + Sync + 'static> AsExpression<Text> for &Json<T> {
     type Expression = Bound<Text, Self>;
 
     fn as_expression(self) -> Self::Expression {

@@ -5,31 +5,36 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{work_tags, works};
+use super::types::Json;
 use super::{DbConnection, MultiBackend};
+use crate::domain::fields::Credit;
+use crate::domain::ids::{UserId, WorkId};
+use crate::domain::user::Visibility;
+use crate::domain::work::{Kind, Status};
 
 /// A stored work. `tags` and `credits` are JSON text; tags are also in `work_tags` for filtering.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = works)]
 pub struct WorkRow {
-    pub id: String,
-    pub kind: String,
+    pub id: WorkId,
+    pub kind: Kind,
     pub title: String,
     pub body: String,
     pub summary: Option<String>,
-    pub tags: String,
+    pub tags: Json<Vec<String>>,
     pub unit: Option<String>,
-    pub credits: String,
+    pub credits: Json<Vec<Credit>>,
     pub channel: Option<String>,
     pub external_url: Option<String>,
     pub published_at: Option<NaiveDateTime>,
-    pub status: String,
-    pub created_by: String,
+    pub status: Status,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
     pub deleted_at: Option<NaiveDateTime>,
-    /// JSON list of assigned user ids.
-    pub assignees: String,
+    /// Assigned user ids.
+    pub assignees: Json<Vec<UserId>>,
     /// `YYYY-MM-DD`.
     pub due_date: Option<String>,
     /// How many times the work was submitted (sign-offs belong to one round).
@@ -44,25 +49,14 @@ pub struct WorkChanges {
     pub title: Option<String>,
     pub body: Option<String>,
     pub summary: Option<Option<String>>,
-    pub tags: Option<String>,
+    pub tags: Option<Json<Vec<String>>>,
     pub unit: Option<Option<String>>,
-    pub credits: Option<String>,
+    pub credits: Option<Json<Vec<Credit>>>,
     pub channel: Option<Option<String>>,
     pub external_url: Option<Option<String>>,
     pub published_at: Option<Option<NaiveDateTime>>,
-    pub assignees: Option<String>,
+    pub assignees: Option<Json<Vec<UserId>>>,
     pub due_date: Option<Option<String>>,
-}
-
-/// Who may see what, in query terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VisibleTo {
-    /// Every work.
-    All,
-    /// Works created by or assigned to this user, plus works in these states.
-    CreatorOrStates(String, Vec<&'static str>),
-    /// Works in these states only.
-    States(Vec<&'static str>),
 }
 
 /// Newest or oldest first, or most recently changed.
@@ -76,9 +70,10 @@ pub enum WorkOrder {
 /// List filters, already parsed.
 #[derive(Debug, Clone)]
 pub struct WorkFilter {
-    pub visible_to: VisibleTo,
-    pub kind: Option<&'static str>,
-    pub status: Option<&'static str>,
+    /// Whose works the caller may see: translated into the query here, once.
+    pub visibility: Visibility,
+    pub kind: Option<Kind>,
+    pub status: Option<Status>,
     pub unit: Option<String>,
     pub tag: Option<String>,
     pub created_by: Option<String>,
@@ -90,28 +85,64 @@ pub struct WorkFilter {
 
 type BoxedWorks<'a> = works::BoxedQuery<'a, MultiBackend>;
 
+/// What statistics and exports need of a work: everything but its texts' bodies (up to
+/// 1 MiB each) and lists.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = works)]
+pub struct WorkFacts {
+    pub id: WorkId,
+    pub kind: Kind,
+    pub title: String,
+    pub status: Status,
+    pub unit: Option<String>,
+    pub channel: Option<String>,
+    pub external_url: Option<String>,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The facts of every live work visible with `visibility`, oldest first.
+pub fn visible_facts(conn: &mut DbConnection, visibility: &Visibility) -> QueryResult<Vec<WorkFacts>> {
+    visible(works::table.into_boxed(), visibility)
+        .filter(works::deleted_at.is_null())
+        .order((works::created_at.asc(), works::id.asc()))
+        .select(WorkFacts::as_select())
+        .load(conn)
+}
+
 /// The base query of a filter: visibility, deletion and every given criterion.
 fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
-    let mut query = works::table.into_boxed();
-    query = match &filter.visible_to {
-        VisibleTo::All => query,
-        VisibleTo::CreatorOrStates(user, states) => {
-            // Assignees are a JSON list of UUIDs; a quoted UUID cannot match anything else.
-            let assigned = format!("%\"{user}\"%");
-            query.filter(
-                works::created_by
-                    .eq(user.as_str())
-                    .or(works::status.eq_any(states.clone()))
-                    .or(works::assignees.like(assigned)),
-            )
-        }
-        VisibleTo::States(states) => query.filter(works::status.eq_any(states.clone())),
-    };
+    let mut query = visible(works::table.into_boxed(), &filter.visibility);
     query = if filter.deleted {
         query.filter(works::deleted_at.is_not_null())
     } else {
         query.filter(works::deleted_at.is_null())
     };
+    criteria(query, filter)
+}
+
+/// The one translation of [`Visibility`] into SQL (the search index has its own, in
+/// `search::searcher`; both follow `service::access`).
+fn visible<'a>(query: BoxedWorks<'a>, visibility: &Visibility) -> BoxedWorks<'a> {
+    match visibility {
+        Visibility::All => query,
+        Visibility::OwnAndPublic(user) => {
+            // Assignees are a JSON list of UUIDs; a quoted UUID cannot match anything else.
+            let assigned = format!("%\"{user}\"%");
+            query.filter(
+                works::created_by
+                    .eq(user.as_str().to_owned())
+                    .or(works::status.eq_any(Status::PUBLIC))
+                    .or(works::assignees.like(assigned)),
+            )
+        }
+        Visibility::Public => query.filter(works::status.eq_any(Status::PUBLIC)),
+        Visibility::Nothing => query.filter(works::id.is_null()),
+    }
+}
+
+/// The filter's criteria besides visibility and deletion.
+fn criteria<'a>(mut query: BoxedWorks<'a>, filter: &'a WorkFilter) -> BoxedWorks<'a> {
     if let Some(kind) = filter.kind {
         query = query.filter(works::kind.eq(kind));
     }
@@ -269,15 +300,6 @@ pub fn awaiting_decision(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
         .filter(works::deleted_at.is_null())
         .filter(works::status.eq_any(["submitted", "shortlisted", "recommended", "reported"]))
         .order(works::status_changed_at.asc())
-        .select(WorkRow::as_select())
-        .load(conn)
-}
-
-/// Every non-deleted work (statistics and exports).
-pub fn all_live(conn: &mut DbConnection) -> QueryResult<Vec<WorkRow>> {
-    works::table
-        .filter(works::deleted_at.is_null())
-        .order(works::created_at.asc())
         .select(WorkRow::as_select())
         .load(conn)
 }

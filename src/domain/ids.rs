@@ -40,6 +40,33 @@ macro_rules! id_type {
             }
         }
 
+        /// Reads as the text it is, where a query or a URL wants `&str` (as lemmy's newtypes).
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                self == &other.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -55,6 +82,10 @@ id_type!(
 id_type!(
     /// Identifies a user account.
     UserId
+);
+id_type!(
+    /// Identifies one uploaded medium (one upload; its bytes may be shared with others).
+    MediaId
 );
 
 #[cfg(test)]

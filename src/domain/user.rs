@@ -136,12 +136,10 @@ impl Visibility {
     }
 
     /// Whether a work with this creator, assignees (user ids) and status is visible.
-    pub fn allows(&self, created_by: &str, assignees: &[String], status: Status) -> bool {
+    pub fn allows(&self, created_by: &UserId, assignees: &[UserId], status: Status) -> bool {
         match self {
             Visibility::All => true,
-            Visibility::OwnAndPublic(user) => {
-                user.as_str() == created_by || assignees.iter().any(|id| id == user.as_str()) || status.is_public()
-            }
+            Visibility::OwnAndPublic(user) => user == created_by || assignees.contains(user) || status.is_public(),
             Visibility::Public => status.is_public(),
             Visibility::Nothing => false,
         }
@@ -187,13 +185,14 @@ mod tests {
     fn contributors_see_their_own_drafts_but_not_others() {
         let me = UserId::generate();
         let visibility = Visibility::OwnAndPublic(me.clone());
-        assert!(visibility.allows(me.as_str(), &[], Status::Draft));
-        assert!(!visibility.allows("someone-else", &[], Status::Draft));
+        let someone_else = UserId::generate();
+        assert!(visibility.allows(&me, &[], Status::Draft));
+        assert!(!visibility.allows(&someone_else, &[], Status::Draft));
         assert!(
-            visibility.allows("someone-else", &[me.as_str().to_owned()], Status::Draft),
+            visibility.allows(&someone_else, std::slice::from_ref(&me), Status::Draft),
             "assigned works are visible"
         );
-        assert!(visibility.allows("someone-else", &[], Status::Published));
-        assert!(!Visibility::Public.allows(me.as_str(), &[me.as_str().to_owned()], Status::Submitted));
+        assert!(visibility.allows(&someone_else, &[], Status::Published));
+        assert!(!Visibility::Public.allows(&me, std::slice::from_ref(&me), Status::Submitted));
     }
 }

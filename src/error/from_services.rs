@@ -31,7 +31,7 @@ impl From<WorkError> for ApiError {
             WorkError::VersionConflict { current } => ApiError::VersionConflict { current },
             WorkError::NotDeleted => conflict(codes::WORK_NOT_DELETED, error, None),
             WorkError::Field(field) => ApiError::Field(field),
-            WorkError::Corrupt { .. } | WorkError::Db(_) => ApiError::internal(error),
+            WorkError::Db(_) => ApiError::internal(error),
         }
     }
 }

@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::AppState;
 use super::extractors::{self, CurrentUser};
 use super::multipart::{self, Multipart};
-use crate::domain::media::{MediaRole, MediaStatus};
+use super::{AppState, links};
+use crate::domain::ids::MediaId;
+use crate::domain::media::{Derivative, MediaRole, MediaStatus};
 use crate::error::{ApiError, codes};
 use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
 
@@ -78,26 +79,29 @@ pub struct MediaResponse {
 
 impl From<MediaView> for MediaResponse {
     fn from(view: MediaView) -> Self {
-        let base = format!("/api/v1/media/{}", view.row.id);
-        let url = |name: &str| {
-            view.derivatives.iter().any(|present| present == name).then(|| format!("{base}/derivatives/{name}"))
+        let id = view.row.id.clone();
+        let url = |derivative: Derivative| {
+            let present = view.derivatives.iter().any(|name| name == derivative.file_name());
+            present.then(|| links::derivative(&id, derivative))
         };
-        let storyboard = url("storyboard.jpg").zip(url("storyboard.vtt")).map(|(image, vtt)| Storyboard { image, vtt });
+        let storyboard = url(Derivative::StoryboardImage)
+            .zip(url(Derivative::StoryboardVtt))
+            .map(|(image, vtt)| Storyboard { image, vtt });
         let row = view.row;
         let error = row
             .error_code
             .clone()
             .map(|code| MediaError { code, message: row.error_message.clone().unwrap_or_default() });
         Self {
-            thumbnails: Thumbnails { small: url("small.jpg"), large: url("large.jpg") },
-            poster: url("poster.jpg"),
+            thumbnails: Thumbnails { small: url(Derivative::Small), large: url(Derivative::Large) },
+            poster: url(Derivative::Poster),
             storyboard,
-            original_url: format!("{base}/original"),
+            original_url: links::original(&id),
             error,
             role: view.role,
             status: view.status,
-            id: row.id,
-            work_id: row.work_id,
+            id: row.id.into_string(),
+            work_id: row.work_id.into_string(),
             sha256: row.sha256,
             size: row.size,
             content_type: row.content_type,
@@ -113,7 +117,7 @@ impl From<MediaView> for MediaResponse {
             bitrate: row.bitrate,
             taken_at: row.taken_at,
             camera: row.camera,
-            created_by: row.created_by,
+            created_by: row.created_by.into_string(),
             created_at: row.created_at.and_utc(),
         }
     }
@@ -146,7 +150,7 @@ pub async fn upload_media(
         }
     };
     let view = service::store_upload(&app.db, &app.media, &user.0, work_id, received, role).await?;
-    let location = format!("/api/v1/media/{}", view.row.id);
+    let location = links::media(&view.row.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(MediaResponse::from(view)))
 }
 
@@ -214,10 +218,8 @@ pub async fn list_media(
     Ok(web::Json(MediaListResponse { items: views.into_iter().map(MediaResponse::from).collect() }))
 }
 
-fn media_id(raw: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|id| id.to_string())
-        .map_err(|_| ApiError::InvalidPath(format!("media id {raw:?} is not a uuid")))
+fn media_id(raw: &str) -> Result<MediaId, ApiError> {
+    MediaId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("media id {raw:?} is not a uuid")))
 }
 
 /// One medium, with processing status, metadata and derivative URLs.

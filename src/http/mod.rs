@@ -3,6 +3,7 @@
 
 pub mod extractors;
 pub mod health;
+pub mod links;
 pub mod media;
 pub mod multipart;
 pub mod openapi;

@@ -10,6 +10,7 @@ use super::AppState;
 use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
 use super::works::{WorkResponse, non_blank, parse_date_bound, query_error};
 use crate::db::audit::AuditFilter;
+use crate::domain::ids::UserId;
 use crate::domain::lifecycle::Action;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, Status};
@@ -63,7 +64,10 @@ pub async fn create_transition(
         published_at: request.published_at,
     };
     let outcome = review_service::transition(&app.db, &app.two_level_kinds, &user.0, id.into_string(), input).await?;
-    Ok(web::Json(TransitionResponse { work: WorkResponse::full(outcome.work), signoffs: outcome.signoffs }))
+    Ok(web::Json(TransitionResponse {
+        work: WorkResponse::full(outcome.work),
+        signoffs: outcome.signoffs.into_iter().map(UserId::into_string).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -268,7 +272,7 @@ pub async fn get_review_queue(
             work: WorkResponse::summary_of(item.work),
             waiting_ms: item.waiting_ms,
             allowed_actions: item.allowed_actions,
-            signoffs: item.signoffs,
+            signoffs: item.signoffs.into_iter().map(UserId::into_string).collect(),
         })
         .collect();
     Ok(web::Json(QueueResponse { items, total }))
@@ -327,7 +331,7 @@ pub async fn get_board(
             works: cards
                 .into_iter()
                 .map(|card| BoardCardResponse {
-                    id: card.work.id,
+                    id: card.work.id.into_string(),
                     kind: card.work.kind,
                     title: card.work.title,
                     status: card.work.status,
@@ -335,7 +339,7 @@ pub async fn get_board(
                     assignees: card
                         .assignees
                         .into_iter()
-                        .map(|(id, display_name)| Assignee { id, display_name })
+                        .map(|person| Assignee { id: person.id.into_string(), display_name: person.name })
                         .collect(),
                     due_date: card.work.due_date,
                     overdue: card.overdue,

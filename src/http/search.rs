@@ -4,9 +4,10 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::extractors::{ApiQuery, CurrentUser};
 use super::works::{kind_and_status, non_blank, parse_date_bound, query_error};
+use super::{AppState, links};
+use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::error::ApiError;
 use crate::search::searcher::FacetCounts;
@@ -47,15 +48,15 @@ pub struct SearchHitResponse {
 impl From<SearchHit> for SearchHitResponse {
     fn from(hit: SearchHit) -> Self {
         Self {
-            id: hit.id,
-            kind: hit.kind,
+            id: hit.id.into_string(),
+            kind: hit.kind.as_str().to_owned(),
             title: hit.title,
             title_html: hit.title_html,
             snippet_html: hit.snippet_html,
-            status: hit.status,
+            status: hit.status.as_str().to_owned(),
             unit: hit.unit,
             published_at: hit.published_at,
-            thumbnail_url: hit.thumbnail_url,
+            thumbnail_url: hit.thumbnail.map(|media| links::derivative(&media, Derivative::Small)),
             score: hit.score,
         }
     }

@@ -11,6 +11,7 @@ use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
+use crate::domain::ids::UserId;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, NewWorkFields, NewWorkInput, Status, WorkEdit, WorkEditInput};
 use crate::error::ApiError;
@@ -54,7 +55,7 @@ impl WorkResponse {
 
     pub(crate) fn summary_of(work: Work) -> Self {
         Self {
-            id: work.id,
+            id: work.id.into_string(),
             kind: work.kind,
             title: work.title,
             body: None,
@@ -66,12 +67,12 @@ impl WorkResponse {
             external_url: work.external_url,
             published_at: work.published_at,
             status: work.status,
-            created_by: work.created_by,
+            created_by: work.created_by.into_string(),
             created_at: work.created_at,
             updated_at: work.updated_at,
             version: work.version,
             deleted_at: work.deleted_at,
-            assignees: work.assignees,
+            assignees: work.assignees.into_iter().map(UserId::into_string).collect(),
             due_date: work.due_date,
         }
     }

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::clock::now;
 use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, DbError, media, outbox, works};
+use crate::domain::ids::UserId;
 use crate::search::{self, CommitPayload, IndexError, SearchDocument, SearchIndex};
 
 /// Why indexing stopped: the index or the database failed (both are retried).
@@ -33,7 +34,7 @@ const BATCH: i64 = 500;
 
 /// Turns stored rows into search documents.
 fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryResult<Vec<SearchDocument>> {
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
     let mut filenames: HashMap<String, Vec<String>> = HashMap::new();
     for (work_id, name) in media::filenames_for(conn, &ids)? {
         if let Some(name) = name {
@@ -44,23 +45,21 @@ fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryRe
 }
 
 fn document_of(row: WorkRow, filenames: &mut HashMap<String, Vec<String>>) -> SearchDocument {
-    let tags: Vec<String> = serde_json::from_str(&row.tags).unwrap_or_default();
-    let credits: Vec<crate::domain::fields::Credit> = serde_json::from_str(&row.credits).unwrap_or_default();
     let dated: NaiveDateTime = row.published_at.unwrap_or(row.created_at);
     SearchDocument {
-        filenames: filenames.remove(&row.id).unwrap_or_default(),
-        id: row.id,
-        kind: row.kind,
-        status: row.status,
+        filenames: filenames.remove(row.id.as_str()).unwrap_or_default(),
+        id: row.id.into_string(),
+        kind: row.kind.as_str().to_owned(),
+        status: row.status.as_str().to_owned(),
         title: row.title,
         summary: row.summary.unwrap_or_default(),
         body: row.body,
-        tags,
-        credit_names: credits.into_iter().map(|credit| credit.name).collect(),
+        tags: row.tags.into_value(),
+        credit_names: row.credits.into_value().into_iter().map(|credit| credit.name).collect(),
         unit: row.unit,
         channel: row.channel,
-        created_by: row.created_by,
-        assignees: serde_json::from_str(&row.assignees).unwrap_or_default(),
+        created_by: row.created_by.into_string(),
+        assignees: row.assignees.into_value().into_iter().map(UserId::into_string).collect(),
         date_micros: dated.and_utc().timestamp_micros(),
         year: i64::from(dated.year()),
     }
@@ -104,7 +103,7 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
     loop {
         let page = works::page_after(&mut conn, &after, 1000)?;
         let Some(last) = page.last() else { break };
-        after = last.id.clone();
+        after = last.id.to_string();
         let live = page.into_iter().filter(|row| row.deleted_at.is_none()).collect();
         for document in documents_for(&mut conn, live)? {
             filler.add(document)?;

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::clock::now;
 use crate::db::jobs::{self, JobRow};
 use crate::db::media::{self as media_rows, MediaRow, ProcessedFields};
+use crate::db::types::Json;
 use crate::db::{Db, DbError};
 use crate::media::worker::{ChildFailure, ChildLimits, ProducedFile, WorkOutcome, WorkRequest, run_child};
 use crate::media::{DecodeLimits, MediaFailure, MediaMetadata};
@@ -218,6 +219,6 @@ fn processed_fields(metadata: &MediaMetadata, names: &[String]) -> ProcessedFiel
         bitrate: big(metadata.bitrate),
         taken_at: metadata.taken_at.clone(),
         camera: metadata.camera.clone(),
-        derivatives: serde_json::to_string(names).expect("names serialise"),
+        derivatives: Json::new(names.to_vec()),
     }
 }

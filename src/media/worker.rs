@@ -30,7 +30,8 @@ pub struct WorkRequest {
 
 impl WorkRequest {
     fn media_format(&self) -> Result<MediaFormat, MediaFailure> {
-        MediaFormat::parse(&self.format).ok_or_else(|| MediaFailure::new(codes::UNSUPPORTED_MEDIA_TYPE, "unknown format"))
+        MediaFormat::parse(&self.format)
+            .ok_or_else(|| MediaFailure::new(codes::UNSUPPORTED_MEDIA_TYPE, "unknown format"))
     }
 
     /// Whether the photo worker takes it (films and audio need `microcat-video`).

@@ -17,14 +17,8 @@ use tantivy::{DocAddress, Order, TantivyDocument, Term};
 use super::analysis::{bigram_pieces, normalize, word_pieces};
 use super::query::{Clause, ParsedQuery};
 use super::{Fields, IndexError, SearchIndex};
-
-/// Who may see what, in index terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    Everyone,
-    CreatorOrStates(String, Vec<String>),
-    States(Vec<String>),
-}
+use crate::domain::user::Visibility;
+use crate::domain::work::Status;
 
 /// Filters besides the text.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +36,8 @@ pub struct Filters {
 pub struct SearchRequest {
     pub query: ParsedQuery,
     pub filters: Filters,
-    pub audience: Audience,
+    /// Whose works the caller may see: translated into the index query here, once.
+    pub visibility: Visibility,
     pub newest_first: bool,
     pub offset: usize,
     pub limit: usize,
@@ -159,15 +154,18 @@ fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(values.iter().map(|value| (Occur::Should, keyword_query(field, value))).collect()))
 }
 
-fn audience_query(fields: &Fields, audience: &Audience) -> Option<Box<dyn Query>> {
-    match audience {
-        Audience::Everyone => None,
-        Audience::States(states) => Some(any_of(fields.status, states)),
-        Audience::CreatorOrStates(user, states) => Some(Box::new(BooleanQuery::new(vec![
+fn visibility_query(fields: &Fields, visibility: &Visibility) -> Option<Box<dyn Query>> {
+    let public: Vec<String> = Status::PUBLIC.iter().map(|status| status.as_str().to_owned()).collect();
+    match visibility {
+        Visibility::All => None,
+        Visibility::Public => Some(any_of(fields.status, &public)),
+        Visibility::OwnAndPublic(user) => Some(Box::new(BooleanQuery::new(vec![
             (Occur::Should, keyword_query(fields.created_by, user)),
             (Occur::Should, keyword_query(fields.assignee, user)),
-            (Occur::Should, any_of(fields.status, states)),
+            (Occur::Should, any_of(fields.status, &public)),
         ]))),
+        // No clause at all: a boolean query without clauses matches no document.
+        Visibility::Nothing => Some(any_of(fields.status, &[])),
     }
 }
 
@@ -195,8 +193,8 @@ fn filter_queries(fields: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
 /// The whole query: text, audience and filters.
 pub fn build_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Box<dyn Query> {
     let mut parts = vec![(Occur::Must, text_query(fields, jieba, &request.query))];
-    if let Some(audience) = audience_query(fields, &request.audience) {
-        parts.push((Occur::Must, audience));
+    if let Some(visible) = visibility_query(fields, &request.visibility) {
+        parts.push((Occur::Must, visible));
     }
     parts.extend(filter_queries(fields, &request.filters).into_iter().map(|query| (Occur::Must, query)));
     Box::new(BooleanQuery::new(parts))

@@ -474,7 +474,8 @@ pub async fn set_password(db: &Db, username: &str, password: &str) -> Result<(),
 }
 
 /// Display names of accounts by id (unknown ids are absent).
-pub async fn display_names(db: &Db, ids: Vec<String>) -> Result<std::collections::HashMap<String, String>, DbError> {
+pub async fn display_names(db: &Db, ids: Vec<UserId>) -> Result<std::collections::HashMap<UserId, String>, DbError> {
+    let ids: Vec<String> = ids.into_iter().map(UserId::into_string).collect();
     let pairs = db.read(move |conn| users::display_names(conn, &ids)).await?;
-    Ok(pairs.into_iter().collect())
+    Ok(pairs.into_iter().map(|(id, name)| (UserId::from_db(id), name)).collect())
 }

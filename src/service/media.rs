@@ -19,8 +19,10 @@ use super::works::{check_editable, load_live, load_visible};
 use crate::clock::now;
 use crate::db::DbError;
 use crate::db::jobs::{self, JobRow};
-use crate::db::media::{self as rows, MediaRow};
+use crate::db::media::{self as rows, MediaRow, NewMedia, ThumbnailCandidate};
+use crate::db::types::Json;
 use crate::db::{Db, DbConnection, outbox};
+use crate::domain::ids::MediaId;
 use crate::domain::ids::WorkId;
 use crate::domain::media::Derivative;
 use crate::domain::media::{MediaRole, MediaStatus, sanitize_filename};
@@ -161,11 +163,9 @@ pub struct MediaView {
 }
 
 impl MediaView {
-    fn from_row(row: MediaRow) -> Self {
-        let role = MediaRole::parse(&row.role).unwrap_or(MediaRole::Attachment);
-        let status = MediaStatus::parse(&row.status).unwrap_or(MediaStatus::Failed);
-        let derivatives = serde_json::from_str(&row.derivatives).unwrap_or_default();
-        Self { row, role, status, derivatives }
+    pub(crate) fn from_row(row: MediaRow) -> Self {
+        let derivatives = row.derivatives.value().clone();
+        Self { role: row.role, status: row.status, derivatives, row }
     }
 }
 
@@ -334,11 +334,11 @@ where
     Ok((head, read))
 }
 
-fn new_job(media_id: &str, max_attempts: i32) -> JobRow {
+fn new_job(media_id: &MediaId, max_attempts: i32) -> JobRow {
     let stamp = now();
     JobRow {
         id: uuid::Uuid::now_v7().to_string(),
-        media_id: media_id.to_owned(),
+        media_id: media_id.to_string(),
         kind: "process_media".into(),
         status: "queued".into(),
         attempts: 0,
@@ -380,44 +380,32 @@ fn record_upload(
     let size = received.file.size() as i64;
     let key = context.store.put(received.file).map_err(io_error)?;
     let stamp = now();
-    let mut row = MediaRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        work_id: work_id.as_str().to_owned(),
+    let mut upload = NewMedia {
+        id: MediaId::generate(),
+        work_id: work_id.clone(),
         sha256: key.as_str().to_owned(),
         size,
         format: received.format.as_str().to_owned(),
         content_type: received.format.content_type().to_owned(),
         original_filename: received.original_filename,
-        role: role.as_str().to_owned(),
+        role,
         version: 1,
-        status: MediaStatus::Processing.as_str().to_owned(),
-        error_code: None,
-        error_message: None,
-        width: None,
-        height: None,
-        duration_ms: None,
-        rotation: None,
-        video_codec: None,
-        audio_codec: None,
-        frame_rate: None,
-        bitrate: None,
-        taken_at: None,
-        camera: None,
-        derivatives: "[]".into(),
-        created_by: user.id.as_str().to_owned(),
+        status: MediaStatus::Processing,
+        derivatives: Json::new(Vec::new()),
+        created_by: user.id.clone(),
         created_at: stamp,
         updated_at: stamp,
     };
     let max_attempts = context.max_attempts;
     let outcome = db.write_blocking(|conn| {
         editable_by(conn, user, work_id)?;
-        row.version = rows::count_with_role(conn, work_id.as_str(), role.as_str())? as i32 + 1;
-        rows::insert(conn, &row)?;
-        jobs::insert(conn, &new_job(&row.id, max_attempts))?;
-        outbox::enqueue(conn, work_id.as_str(), stamp)?;
-        let details = serde_json::json!({"media_id": row.id, "sha256": row.sha256, "size": row.size, "role": row.role, "filename": row.original_filename});
+        upload.version = rows::count_with_role(conn, work_id, role)? as i32 + 1;
+        rows::insert(conn, &upload)?;
+        jobs::insert(conn, &new_job(&upload.id, max_attempts))?;
+        outbox::enqueue(conn, work_id, stamp)?;
+        let details = serde_json::json!({"media_id": upload.id, "sha256": upload.sha256, "size": upload.size, "role": role.as_str(), "filename": upload.original_filename});
         super::audit::record(conn, Some(user), "media.uploaded", ("work", work_id.as_str()), details, stamp)?;
-        Ok(row)
+        rows::find(conn, &upload.id)?.ok_or(MediaError::NotFound)
     });
     if outcome.is_err() {
         remove_if_unreferenced(db, context, &key);
@@ -447,7 +435,7 @@ fn load_visible_media(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Res
 }
 
 /// One medium.
-pub async fn get_media(db: &Db, user: &AuthUser, id: String) -> Result<MediaView, MediaError> {
+pub async fn get_media(db: &Db, user: &AuthUser, id: MediaId) -> Result<MediaView, MediaError> {
     let caller = user.clone();
     let row = db.read(move |conn| load_visible_media(conn, &caller, &id)).await?;
     Ok(MediaView::from_row(row))
@@ -467,13 +455,13 @@ pub async fn list_media(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec
 
 /// Removes a medium (creator or admin, while the work is editable); its bytes go when no
 /// other record references them.
-pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<(), MediaError> {
+pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: MediaId) -> Result<(), MediaError> {
     let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
     off_executor(move || {
         let _blobs = context_handle.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let removed = db_handle.write_blocking(|conn| -> Result<_, MediaError> {
             let row = load_visible_media(conn, &caller, &id)?;
-            editable_by(conn, &caller, &WorkId::from_db(row.work_id.clone()))?;
+            editable_by(conn, &caller, &row.work_id)?;
             rows::delete(conn, &id)?;
             outbox::enqueue(conn, &row.work_id, now())?;
             let details =
@@ -490,7 +478,7 @@ pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: 
 }
 
 /// Queues processing again (reviewers and admins), e.g. after a failure.
-pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<MediaView, MediaError> {
+pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: MediaId) -> Result<MediaView, MediaError> {
     if !(user.has(Role::Reviewer) || user.is_admin()) {
         return Err(MediaError::RoleRequired("reviewer or admin"));
     }
@@ -518,7 +506,7 @@ pub struct ServedFile {
 }
 
 /// The original bytes of a medium the caller may see.
-pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: String) -> Result<ServedFile, MediaError> {
+pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: MediaId) -> Result<ServedFile, MediaError> {
     let view = get_media(db, user, id).await?;
     let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;
     Ok(ServedFile {
@@ -534,7 +522,7 @@ pub async fn derivative(
     db: &Db,
     context: &MediaContext,
     user: &AuthUser,
-    id: String,
+    id: MediaId,
     name: &str,
 ) -> Result<ServedFile, MediaError> {
     let Some(derivative) = Derivative::from_file_name(name) else {
@@ -553,33 +541,28 @@ pub async fn derivative(
     })
 }
 
-/// The small thumbnail of a work's cover, else of its first main or other ready visual medium.
-/// `media` holds `(work_id, media_id, role, derivatives)` rows, as `db::media::thumbnails_for` loads them.
-pub fn thumbnail_for(work_id: &str, media: &[(String, String, String, String)]) -> Option<String> {
+/// The medium whose small thumbnail stands for a work: its cover, else its first main, else
+/// its first other ready visual medium (`media` as `db::media::thumbnails_for` loads them).
+pub fn thumbnail_for(work_id: &WorkId, media: &[ThumbnailCandidate]) -> Option<MediaId> {
+    let small = Derivative::Small.file_name();
     let candidates = media
         .iter()
-        .filter(|(work, _, _, derivatives)| work == work_id && derivatives.contains(Derivative::Small.file_name()));
-    let rank = |role: &str| match role {
-        "cover" => 0,
-        "main" => 1,
-        _ => 2,
+        .filter(|candidate| &candidate.work_id == work_id && candidate.derivatives.iter().any(|name| name == small));
+    let rank = |role: MediaRole| match role {
+        MediaRole::Cover => 0,
+        MediaRole::Main => 1,
+        MediaRole::Still | MediaRole::Attachment => 2,
     };
-    let best = candidates.min_by_key(|(_, _, role, _)| rank(role))?;
-    Some(format!("/api/v1/media/{}/derivatives/small.jpg", best.1))
+    let best = candidates.min_by_key(|candidate| rank(candidate.role))?;
+    Some(best.media_id.clone())
 }
 
-/// Thumbnail URLs of works the caller already sees, by work id (works without one are absent).
-pub async fn work_thumbnails(db: &Db, work_ids: Vec<String>) -> Result<HashMap<String, String>, MediaError> {
-    let rows = db.read(move |conn| crate::db::media::thumbnails_for(conn, &work_ids)).await?;
-    let mut found = HashMap::new();
-    for (work_id, ..) in &rows {
-        if !found.contains_key(work_id)
-            && let Some(url) = thumbnail_for(work_id, &rows)
-        {
-            found.insert(work_id.clone(), url);
-        }
-    }
-    Ok(found)
+/// The thumbnail media of works the caller already sees, by work (works without one are absent).
+pub async fn work_thumbnails(db: &Db, work_ids: Vec<WorkId>) -> Result<HashMap<WorkId, MediaId>, MediaError> {
+    let ids: Vec<String> = work_ids.iter().map(WorkId::to_string).collect();
+    let candidates = db.read(move |conn| crate::db::media::thumbnails_for(conn, &ids)).await?;
+    let found = work_ids.into_iter().filter_map(|work| Some((thumbnail_for(&work, &candidates)?, work)));
+    Ok(found.map(|(media, work)| (work, media)).collect())
 }
 
 #[cfg(test)]

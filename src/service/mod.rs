@@ -1,6 +1,7 @@
 //! Services: one function per use case, combining domain rules with the database. Handlers
 //! call exactly one of these; nothing here knows about HTTP requests or responses.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod review;
 pub mod search;
 pub mod session_cache;
 pub mod stats;
+pub mod work_detail;
 pub mod works;
 
 /// Runs CPU- or disk-heavy `work` (password hashing, storing files, building an export) on

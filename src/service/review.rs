@@ -20,6 +20,7 @@ use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, outbox};
 use crate::domain::FieldError;
 use crate::domain::fields::{Credit, optional_text, parse_external_url, parse_timestamp};
+use crate::domain::ids::UserId;
 use crate::domain::lifecycle::{self, Action, Actor, Refusal};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
@@ -76,15 +77,13 @@ pub struct TransitionInput {
 #[derive(Debug, Clone)]
 pub struct TransitionOutcome {
     pub work: Work,
-    pub signoffs: Vec<String>,
+    pub signoffs: Vec<UserId>,
 }
 
 /// Whether the caller is named in the credits or among the assignees.
-fn is_team_member(user: &AuthUser, row: &WorkRow) -> bool {
-    let credits: Vec<Credit> = serde_json::from_str(&row.credits).unwrap_or_default();
-    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
+fn is_team_member(user: &AuthUser, credits: &[Credit], assignees: &[UserId]) -> bool {
     let named = |name: &str| name == user.display_name || name == user.username;
-    credits.iter().any(|credit| named(&credit.name)) || assignees.iter().any(|id| id == user.id.as_str())
+    credits.iter().any(|credit| named(&credit.name)) || assignees.contains(&user.id)
 }
 
 fn refusal_error(refusal: Refusal, status: Status) -> ReviewError {
@@ -139,7 +138,7 @@ pub async fn transition(
             step.run(conn, &work_id)
         })
         .await?;
-    Ok(TransitionOutcome { work: Work::from_row(row)?, signoffs })
+    Ok(TransitionOutcome { work: Work::from_row(row), signoffs })
 }
 
 struct Step<'a> {
@@ -151,7 +150,7 @@ struct Step<'a> {
     two_level: &'a [Kind],
 }
 
-type StepResult = Result<(WorkRow, Vec<String>), ReviewError>;
+type StepResult = Result<(WorkRow, Vec<UserId>), ReviewError>;
 
 impl Step<'_> {
     fn run(&self, conn: &mut DbConnection, work_id: &str) -> StepResult {
@@ -159,18 +158,17 @@ impl Step<'_> {
         if row.version != self.version {
             return Err(WorkError::VersionConflict { current: row.version }.into());
         }
-        let (kind, status) =
-            (Kind::parse(&row.kind).unwrap_or(Kind::WeiboPost), Status::parse(&row.status).unwrap_or(Status::Draft));
+        let (kind, status) = (row.kind, row.status);
         let actor = Actor {
             roles: &self.caller.roles,
-            is_creator: row.created_by == self.caller.id.as_str(),
-            is_team_member: is_team_member(self.caller, &row),
+            is_creator: row.created_by == self.caller.id,
+            is_team_member: is_team_member(self.caller, &row.credits, &row.assignees),
         };
         let next = lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref())
             .map_err(|refusal| refusal_error(refusal, status))?;
         if self.action == Action::Approve && self.two_level.contains(&kind) {
             let signed = review::signoffs_of(conn, work_id, row.review_round)?;
-            if signed.iter().any(|reviewer| reviewer == self.caller.id.as_str()) {
+            if signed.contains(&self.caller.id) {
                 return Err(ReviewError::AlreadySignedOff);
             }
             if signed.is_empty() {
@@ -198,7 +196,7 @@ impl Step<'_> {
     fn apply(&self, conn: &mut DbConnection, row: WorkRow, status: Status, next: Status) -> StepResult {
         let stamp = now();
         let mut change = StatusChange {
-            status: next.as_str().to_owned(),
+            status: next,
             review_round: row.review_round + i32::from(self.action == Action::Submit),
             status_changed_at: Some(stamp),
             updated_at: stamp,
@@ -267,15 +265,13 @@ pub struct StepOptions {
 }
 
 /// What `user` may do with `work`; `signoffs` are this round's first-level approvals.
-pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[String]) -> StepOptions {
-    let named = |name: &str| name == user.display_name || name == user.username;
+pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[UserId]) -> StepOptions {
     let actor = Actor {
         roles: &user.roles,
-        is_creator: work.created_by == user.id.as_str(),
-        is_team_member: work.credits.iter().any(|credit| named(&credit.name))
-            || work.assignees.iter().any(|id| id == user.id.as_str()),
+        is_creator: work.created_by == user.id,
+        is_team_member: is_team_member(user, &work.credits, &work.assignees),
     };
-    let signed_already = signoffs.iter().any(|reviewer| reviewer == user.id.as_str());
+    let signed_already = signoffs.contains(&user.id);
     let mut barred_as_own_work = false;
     let mut actions = Vec::new();
     for action in lifecycle::allowed_actions(work.kind, work.status) {
@@ -290,7 +286,7 @@ pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[String]) -> StepOp
 }
 
 /// This round's first-level approvals of a work (reviewer ids).
-pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<String>, ReviewError> {
+pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<UserId>, ReviewError> {
     let (id, round) = (work.id.clone(), work.review_round);
     Ok(db.read(move |conn| review::signoffs_of(conn, &id, round)).await?)
 }
@@ -301,7 +297,7 @@ pub struct QueueItem {
     pub work: Work,
     pub waiting_ms: i64,
     pub allowed_actions: Vec<Action>,
-    pub signoffs: Vec<String>,
+    pub signoffs: Vec<UserId>,
 }
 
 /// Works waiting for a decision the caller may make, oldest first.
@@ -313,21 +309,21 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
     let (rows, signoffs) = db
         .read(move |conn| -> diesel::QueryResult<_> {
             let rows = crate::db::works::awaiting_decision(conn)?;
-            let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+            let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
             Ok((rows, review::signoffs_for(conn, &ids)?))
         })
         .await?;
     let stamp = now();
     let mut items = Vec::new();
     for row in rows {
-        let (Some(kind), Some(status)) = (Kind::parse(&row.kind), Status::parse(&row.status)) else { continue };
-        let own = row.created_by == caller.id.as_str() || is_team_member(&caller, &row);
-        let signed: Vec<String> = signoffs
+        let (kind, status) = (row.kind, row.status);
+        let own = row.created_by == caller.id || is_team_member(&caller, &row.credits, &row.assignees);
+        let signed: Vec<UserId> = signoffs
             .iter()
-            .filter(|(work, _, round)| *work == row.id && *round == row.review_round)
-            .map(|(_, reviewer, _)| reviewer.clone())
+            .filter(|signoff| signoff.work_id == row.id && signoff.round == row.review_round)
+            .map(|signoff| signoff.reviewer_id.clone())
             .collect();
-        if own || !lifecycle::awaits_decision(kind, status) || signed.contains(&caller.id.as_str().to_owned()) {
+        if own || !lifecycle::awaits_decision(kind, status) || signed.contains(&caller.id) {
             continue;
         }
         let since = row.status_changed_at.unwrap_or(row.updated_at);
@@ -336,7 +332,7 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
             waiting_ms: (stamp - since).num_milliseconds(),
             allowed_actions: allowed,
             signoffs: signed,
-            work: Work::from_row(row)?,
+            work: Work::from_row(row),
         });
     }
     items.sort_by_key(|item| std::cmp::Reverse(item.waiting_ms));
@@ -347,16 +343,23 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
 #[derive(Debug, Clone)]
 pub struct BoardCard {
     pub work: Work,
-    pub assignees: Vec<(String, String)>,
+    pub assignees: Vec<Person>,
     pub overdue: bool,
+}
+
+/// An account by id and the name it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: UserId,
+    pub name: String,
 }
 
 /// Works the caller may see, grouped by state in lifecycle order.
 pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ReviewError> {
     let query = super::works::WorkQuery { kind, ..WorkQuery::everything(WorkOrder::Oldest, 2_000) };
     let works = super::works::list_works(db, user, query).await?.items;
-    let ids: Vec<String> = works.iter().flat_map(|work| work.assignees.clone()).collect();
-    let names: HashMap<String, String> = super::accounts::display_names(db, ids).await?;
+    let ids: Vec<UserId> = works.iter().flat_map(|work| work.assignees.clone()).collect();
+    let names: HashMap<UserId, String> = super::accounts::display_names(db, ids).await?;
     let today: NaiveDate = Utc::now().date_naive();
     let columns = match kind {
         Some(kind) => lifecycle::states_of(kind),
@@ -370,8 +373,11 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
                 .as_deref()
                 .and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
                 .is_some_and(|due| due < today);
-        let assignees =
-            work.assignees.iter().map(|id| (id.clone(), names.get(id).cloned().unwrap_or_default())).collect();
+        let assignees = work
+            .assignees
+            .iter()
+            .map(|id| Person { id: id.clone(), name: names.get(id).cloned().unwrap_or_default() })
+            .collect();
         if let Some((_, cards)) = grouped.iter_mut().find(|(status, _)| *status == work.status) {
             cards.push(BoardCard { work, assignees, overdue });
         }

@@ -7,9 +7,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::access;
 use super::auth::AuthUser;
+use super::works::row_facts;
 use crate::db::DbError;
+use crate::db::media::ThumbnailCandidate;
+use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, Weigh, media, works};
+use crate::domain::ids::{MediaId, WorkId};
 use crate::domain::page::Page;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
@@ -32,7 +37,7 @@ pub enum SearchError {
 crate::query_errors_through_db_error!(SearchError);
 use crate::search::SearchIndex;
 use crate::search::query::{self, ParsedQuery};
-use crate::search::searcher::{self, Audience, FacetCounts, Filters, SearchRequest};
+use crate::search::searcher::{self, FacetCounts, Filters, SearchRequest};
 
 /// A search as the caller asked for it, parsed.
 #[derive(Debug, Clone)]
@@ -51,15 +56,16 @@ pub struct SearchInput {
 /// One result.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
-    pub id: String,
-    pub kind: String,
+    pub id: WorkId,
+    pub kind: Kind,
     pub title: String,
     pub title_html: String,
     pub snippet_html: String,
-    pub status: String,
+    pub status: Status,
     pub unit: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
-    pub thumbnail_url: Option<String>,
+    /// The medium whose small thumbnail stands for the work.
+    pub thumbnail: Option<MediaId>,
     pub score: f32,
 }
 
@@ -75,16 +81,6 @@ pub struct SearchOutcome {
 
 fn invalid_query(message: impl Into<String>) -> SearchError {
     SearchError::InvalidQuery(message.into())
-}
-
-fn audience(user: &AuthUser) -> Option<Audience> {
-    let public: Vec<String> = Status::PUBLIC.iter().map(|status| status.as_str().to_owned()).collect();
-    match user.visibility() {
-        Visibility::All => Some(Audience::Everyone),
-        Visibility::OwnAndPublic(me) => Some(Audience::CreatorOrStates(me.into_string(), public)),
-        Visibility::Public => Some(Audience::States(public)),
-        Visibility::Nothing => None,
-    }
 }
 
 /// Parses the text of a search; a non-blank query with nothing searchable is refused.
@@ -105,7 +101,8 @@ pub async fn search(
 ) -> Result<SearchOutcome, SearchError> {
     let started = std::time::Instant::now();
     let parsed = parse_text(&input.q)?;
-    let Some(audience) = audience(user) else {
+    let visibility = user.visibility();
+    if visibility == Visibility::Nothing {
         return Ok(SearchOutcome {
             total: 0,
             took_ms: 0,
@@ -113,7 +110,7 @@ pub async fn search(
             facets: FacetCounts::new(),
             page: input.page,
         });
-    };
+    }
     let request = SearchRequest {
         filters: Filters {
             kind: input.kind.map(|kind| kind.as_str().to_owned()),
@@ -123,7 +120,7 @@ pub async fn search(
             from_micros: input.from.map(|time| time.timestamp_micros()),
             to_micros: input.to.map(|time| time.timestamp_micros()),
         },
-        audience,
+        visibility,
         newest_first: input.newest_first || parsed.required.is_empty(),
         query: parsed,
         offset: input.page.offset() as usize,
@@ -182,16 +179,16 @@ fn run_search(
 fn build_hits(
     user: &AuthUser,
     found: Vec<(f32, String)>,
-    rows: Vec<crate::db::works::WorkRow>,
-    thumbnails: &[(String, String, String, String)],
+    rows: Vec<WorkRow>,
+    thumbnails: &[ThumbnailCandidate],
     terms: &[String],
 ) -> Vec<SearchHit> {
-    let by_id: HashMap<String, crate::db::works::WorkRow> = rows.into_iter().map(|row| (row.id.clone(), row)).collect();
+    let by_id: HashMap<String, WorkRow> = rows.into_iter().map(|row| (row.id.to_string(), row)).collect();
     let mut hits = Vec::with_capacity(found.len());
     for (score, id) in found {
         let Some(row) = by_id.get(&id) else { continue };
-        let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-        if row.deleted_at.is_some() || !super::works::visible_to(user, row, status) {
+        // The index may lag the database: the row decides (a deleted work is never a hit).
+        if row.deleted_at.is_some() || !access::may_see(user, row_facts(row)) {
             continue;
         }
         let summary = row.summary.clone().unwrap_or_default();
@@ -202,14 +199,14 @@ fn build_hits(
         };
         hits.push(SearchHit {
             id: row.id.clone(),
-            kind: row.kind.clone(),
+            kind: row.kind,
             title: row.title.clone(),
             title_html: searcher::mark(&row.title, &searcher::match_ranges(&row.title, terms)),
             snippet_html: searcher::snippet(excerpt_source, terms),
-            status: row.status.clone(),
+            status: row.status,
             unit: row.unit.clone(),
             published_at: row.published_at.map(|time| time.and_utc()),
-            thumbnail_url: super::media::thumbnail_for(&id, thumbnails),
+            thumbnail: super::media::thumbnail_for(&row.id, thumbnails),
             score,
         });
     }

@@ -9,8 +9,9 @@ use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 use super::auth::AuthUser;
 use crate::clock::now;
 use crate::db::DbError;
-use crate::db::works::WorkRow;
+use crate::db::works::WorkFacts;
 use crate::db::{Db, review, works};
+use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::{Action, Duty};
 use crate::domain::work::{Kind, Status};
 
@@ -99,22 +100,20 @@ fn within(time: NaiveDateTime, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
     time >= from && time <= to
 }
 
-fn group_key(row: &WorkRow, group_by: GroupBy) -> String {
+fn group_key(row: &WorkFacts, group_by: GroupBy) -> String {
     match group_by {
-        GroupBy::Kind => row.kind.clone(),
-        GroupBy::Status => row.status.clone(),
+        GroupBy::Kind => row.kind.as_str().to_owned(),
+        GroupBy::Status => row.status.as_str().to_owned(),
         GroupBy::Unit => row.unit.clone().unwrap_or_else(|| "(none)".into()),
         GroupBy::Month => row.created_at.format("%Y-%m").to_string(),
-        GroupBy::MonthAndKind => format!("{}/{}", row.created_at.format("%Y-%m"), row.kind),
+        GroupBy::MonthAndKind => format!("{}/{}", row.created_at.format("%Y-%m"), row.kind.as_str()),
     }
 }
 
-async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkRow>, StatsError> {
-    let rows = db.read(works::all_live).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|row| super::works::visible_to(user, row, Status::parse(&row.status).unwrap_or(Status::Draft)))
-        .collect())
+/// Every live work the caller may see, without bodies: visibility is part of the query.
+async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkFacts>, StatsError> {
+    let visibility = user.visibility();
+    Ok(db.read(move |conn| works::visible_facts(conn, &visibility)).await?)
 }
 
 /// Computes the statistics of a period.
@@ -127,6 +126,17 @@ pub async fn stats(
 ) -> Result<Stats, StatsError> {
     let (from, to) = period(from, to);
     let rows = visible_rows(db, user).await?;
+    stats_of(db, &rows, from, to, group_by).await
+}
+
+/// The statistics of already loaded rows.
+async fn stats_of(
+    db: &Db,
+    rows: &[WorkFacts],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: GroupBy,
+) -> Result<Stats, StatsError> {
     let mut stats = Stats {
         from,
         to,
@@ -135,28 +145,28 @@ pub async fn stats(
         by_status: BTreeMap::new(),
         review_turnaround: BTreeMap::new(),
     };
-    for row in &rows {
-        *stats.by_status.entry(row.status.clone()).or_default() += 1;
+    for row in rows {
+        *stats.by_status.entry(row.status.as_str().to_owned()).or_default() += 1;
         if within(row.created_at, from, to) {
             *stats.created.entry(group_key(row, group_by)).or_default() += 1;
         }
-        let released = matches!(row.status.as_str(), "published" | "archived");
+        let released = matches!(row.status, Status::Published | Status::Archived);
         if released && row.published_at.is_some_and(|time| within(time, from, to)) {
-            *stats.published.entry(row.kind.clone()).or_default() += 1;
+            *stats.published.entry(row.kind.as_str().to_owned()).or_default() += 1;
         }
     }
-    stats.review_turnaround = turnaround(db, &rows, from, to).await?;
+    stats.review_turnaround = turnaround(db, rows, from, to).await?;
     Ok(stats)
 }
 
 /// For each decision in the period, the time since the work's latest submission before it.
 async fn turnaround(
     db: &Db,
-    rows: &[WorkRow],
+    rows: &[WorkFacts],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<BTreeMap<String, Turnaround>, StatsError> {
-    let kinds: HashMap<String, String> = rows.iter().map(|row| (row.id.clone(), row.kind.clone())).collect();
+    let kinds: HashMap<WorkId, Kind> = rows.iter().map(|row| (row.id.clone(), row.kind)).collect();
     let (from_naive, to_naive) = (from.naive_utc(), to.naive_utc());
     let (decisions, submissions) = db
         .read(move |conn| -> diesel::QueryResult<_> {
@@ -165,7 +175,7 @@ async fn turnaround(
                 .into_iter()
                 .filter(|step| Action::parse(&step.action).is_some_and(|action| action.duty() == Duty::Decision))
                 .collect();
-            let ids: Vec<String> = decided.iter().map(|step| step.work_id.clone()).collect();
+            let ids: Vec<String> = decided.iter().map(|step| step.work_id.to_string()).collect();
             Ok((decided, review::submissions_of(conn, &ids)?))
         })
         .await?;
@@ -178,7 +188,10 @@ async fn turnaround(
             .map(|submit| submit.created_at)
             .max();
         if let Some(submitted) = submitted {
-            durations.entry(kind.clone()).or_default().push((decision.created_at - submitted).num_milliseconds());
+            durations
+                .entry(kind.as_str().to_owned())
+                .or_default()
+                .push((decision.created_at - submitted).num_milliseconds());
         }
     }
     Ok(durations
@@ -196,15 +209,15 @@ async fn turnaround(
 /// The export table's Chinese headers.
 pub const EXPORT_HEADERS: [&str; 8] = ["标题", "类型", "状态", "单位", "发布渠道", "链接", "发布时间", "创建时间"];
 
-fn export_rows(rows: &[WorkRow]) -> Vec<[String; 8]> {
+fn export_rows(rows: &[WorkFacts]) -> Vec<[String; 8]> {
     let time =
         |value: Option<NaiveDateTime>| value.map(|time| time.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
     rows.iter()
         .map(|row| {
             [
                 row.title.clone(),
-                Kind::parse(&row.kind).map_or(row.kind.clone(), |kind| kind.label_zh().to_owned()),
-                Status::parse(&row.status).map_or(row.status.clone(), |status| status.label_zh().to_owned()),
+                row.kind.label_zh().to_owned(),
+                row.status.label_zh().to_owned(),
                 row.unit.clone().unwrap_or_default(),
                 row.channel.clone().unwrap_or_default(),
                 row.external_url.clone().unwrap_or_default(),
@@ -215,17 +228,9 @@ fn export_rows(rows: &[WorkRow]) -> Vec<[String; 8]> {
         .collect()
 }
 
-async fn rows_in_period(
-    db: &Db,
-    user: &AuthUser,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<(Vec<WorkRow>, DateTime<Utc>, DateTime<Utc>), StatsError> {
-    let (from, to) = period(from, to);
-    let mut rows: Vec<WorkRow> =
-        visible_rows(db, user).await?.into_iter().filter(|row| within(row.created_at, from, to)).collect();
-    rows.sort_by_key(|a| a.created_at);
-    Ok((rows, from, to))
+/// The rows created in the period (they come oldest first).
+fn created_within(rows: &[WorkFacts], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<WorkFacts> {
+    rows.iter().filter(|row| within(row.created_at, from, to)).cloned().collect()
 }
 
 fn csv_field(value: &str) -> String {
@@ -241,7 +246,8 @@ pub async fn export_csv(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<u8>, StatsError> {
-    let (rows, _, _) = rows_in_period(db, user, from, to).await?;
+    let (from, to) = period(from, to);
+    let rows = created_within(&visible_rows(db, user).await?, from, to);
     let mut text = String::from("\u{FEFF}");
     text.push_str(&EXPORT_HEADERS.join(","));
     text.push_str("\r\n");
@@ -260,9 +266,10 @@ pub async fn export_xlsx(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<u8>, StatsError> {
-    let (rows, from, to) = rows_in_period(db, user, from, to).await?;
-    let summary = stats(db, user, Some(from), Some(to), GroupBy::Kind).await?;
-    let table = export_rows(&rows);
+    let (from, to) = period(from, to);
+    let visible = visible_rows(db, user).await?;
+    let summary = stats_of(db, &visible, from, to, GroupBy::Kind).await?;
+    let table = export_rows(&created_within(&visible, from, to));
     super::off_executor(move || Ok(build_workbook(&summary, &table)?)).await
 }
 

@@ -5,15 +5,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::access::{self, WorkFacts};
 use super::audit;
 use super::auth::AuthUser;
 use crate::clock::now;
 use crate::db::DbError;
 use crate::db::audit as audit_rows;
-use crate::db::works::{self as rows, VisibleTo, WorkChanges, WorkFilter, WorkOrder, WorkRow};
+use crate::db::types::Json;
+use crate::db::works::{self as rows, WorkChanges, WorkFilter, WorkOrder, WorkRow};
 use crate::db::{Db, DbConnection, Shared, Weigh, outbox};
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
+use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::page::Page;
 use crate::domain::user::{Role, Visibility};
@@ -40,9 +43,6 @@ pub enum WorkError {
     /// Restoring a work that is not deleted.
     #[error("work is not deleted")]
     NotDeleted,
-    /// A stored value the code cannot read.
-    #[error("work {id} has an unreadable {what}")]
-    Corrupt { id: String, what: &'static str },
     /// An input field was refused.
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -56,7 +56,7 @@ crate::query_errors_through_db_error!(WorkError);
 /// A work as the service hands it out: typed, with JSON columns decoded.
 #[derive(Debug, Clone)]
 pub struct Work {
-    pub id: String,
+    pub id: WorkId,
     pub kind: Kind,
     pub title: String,
     pub body: String,
@@ -68,37 +68,38 @@ pub struct Work {
     pub external_url: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
     pub status: Status,
-    pub created_by: String,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub deleted_at: Option<DateTime<Utc>>,
-    pub assignees: Vec<String>,
+    pub assignees: Vec<UserId>,
     pub due_date: Option<String>,
     pub review_round: i32,
 }
 
 impl Weigh for Work {
     fn weight(&self) -> usize {
-        let texts = [&self.id, &self.title, &self.body, &self.created_by];
+        let texts = [self.id.as_str(), &self.title, &self.body, self.created_by.as_str()];
         let optional = [&self.summary, &self.unit, &self.channel, &self.external_url, &self.due_date];
+        let people = self.assignees.iter().map(|id| id.as_str());
         std::mem::size_of::<Self>()
             + texts.iter().map(|text| text.len()).sum::<usize>()
             + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
-            + self.tags.iter().chain(&self.assignees).map(|text| text.len() + 24).sum::<usize>()
+            + self.tags.iter().map(String::as_str).chain(people).map(|text| text.len() + 24).sum::<usize>()
             + self.credits.iter().map(|credit| credit.name.len() + credit.role.len() + 48).sum::<usize>()
     }
 }
 
 impl Work {
-    pub(crate) fn from_row(row: WorkRow) -> Result<Self, WorkError> {
-        let corrupt = |what: &'static str| WorkError::Corrupt { id: row.id.clone(), what };
-        Ok(Self {
-            kind: Kind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
-            status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
-            tags: serde_json::from_str(&row.tags).map_err(|_| corrupt("tag list"))?,
-            credits: serde_json::from_str(&row.credits).map_err(|_| corrupt("credit list"))?,
-            assignees: serde_json::from_str(&row.assignees).map_err(|_| corrupt("assignee list"))?,
+    /// The work a stored row holds (its values were checked as they were read).
+    pub(crate) fn from_row(row: WorkRow) -> Self {
+        Self {
+            kind: row.kind,
+            status: row.status,
+            tags: row.tags.into_value(),
+            credits: row.credits.into_value(),
+            assignees: row.assignees.into_value(),
             published_at: row.published_at.map(|time| time.and_utc()),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -114,7 +115,27 @@ impl Work {
             version: row.version,
             due_date: row.due_date,
             review_round: row.review_round,
-        })
+        }
+    }
+
+    /// What access to it depends on.
+    pub fn access_facts(&self) -> WorkFacts<'_> {
+        WorkFacts {
+            created_by: &self.created_by,
+            assignees: &self.assignees,
+            status: self.status,
+            deleted: self.deleted_at.is_some(),
+        }
+    }
+}
+
+/// What access to a stored work depends on.
+pub(crate) fn row_facts(row: &WorkRow) -> WorkFacts<'_> {
+    WorkFacts {
+        created_by: &row.created_by,
+        assignees: row.assignees.value(),
+        status: row.status,
+        deleted: row.deleted_at.is_some(),
     }
 }
 
@@ -170,14 +191,6 @@ impl WorkQuery {
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).expect("tags and credits always serialise")
-}
-
-fn public_states() -> Vec<&'static str> {
-    Status::PUBLIC.iter().map(|status| status.as_str()).collect()
-}
-
 /// Only contributors and admins create works.
 pub fn ensure_can_create(user: &AuthUser) -> Result<(), WorkError> {
     if user.has(Role::Contributor) || user.is_admin() { Ok(()) } else { Err(WorkError::RoleRequired("contributor")) }
@@ -188,24 +201,24 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     ensure_can_create(user)?;
     let stamp = now();
     let row = WorkRow {
-        id: WorkId::generate().into_string(),
-        kind: fields.kind.as_str().to_owned(),
+        id: WorkId::generate(),
+        kind: fields.kind,
         title: fields.title.into_string(),
         body: fields.body,
         summary: fields.summary,
-        tags: to_json(&fields.tags),
+        tags: Json::new(fields.tags.clone()),
         unit: fields.unit,
-        credits: to_json(&fields.credits),
+        credits: Json::new(fields.credits),
         channel: fields.channel,
         external_url: fields.external_url,
         published_at: fields.published_at.map(|time| time.naive_utc()),
-        status: fields.kind.initial_status().as_str().to_owned(),
-        created_by: user.id.as_str().to_owned(),
+        status: fields.kind.initial_status(),
+        created_by: user.id.clone(),
         created_at: stamp,
         updated_at: stamp,
         version: 1,
         deleted_at: None,
-        assignees: to_json(&fields.assignees.iter().map(|id| id.as_str()).collect::<Vec<_>>()),
+        assignees: Json::new(fields.assignees),
         due_date: fields.due_date.map(|date| date.to_string()),
         review_round: 0,
         status_changed_at: Some(stamp),
@@ -215,12 +228,13 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     let caller = user.clone();
     db.write(move |conn| {
         rows::insert(conn, &stored, &tags)?;
-        outbox::enqueue(conn, &stored.id, stored.created_at)?;
-        let details = serde_json::json!({"kind": stored.kind, "title": stored.title, "status": stored.status});
-        audit::record(conn, Some(&caller), "work.created", ("work", &stored.id), details, stored.created_at)
+        outbox::enqueue(conn, stored.id.as_str(), stored.created_at)?;
+        let details =
+            serde_json::json!({"kind": stored.kind.as_str(), "title": stored.title, "status": stored.status.as_str()});
+        audit::record(conn, Some(&caller), "work.created", ("work", stored.id.as_str()), details, stored.created_at)
     })
     .await?;
-    Work::from_row(row)
+    Ok(Work::from_row(row))
 }
 
 /// Loads a live (not deleted) work the caller may see; anything else is `work-not-found`.
@@ -232,16 +246,10 @@ pub(crate) fn load_live(conn: &mut DbConnection, user: &AuthUser, id: &str) -> R
     Ok(row)
 }
 
-/// Whether the caller may see this stored work.
-pub(crate) fn visible_to(user: &AuthUser, row: &WorkRow, status: Status) -> bool {
-    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
-    user.visibility().allows(&row.created_by, &assignees, status)
-}
-
 /// Loads a work the caller may see; anything else is `work-not-found`.
 pub(crate) fn load_visible(conn: &mut DbConnection, user: &AuthUser, id: &str) -> Result<WorkRow, WorkError> {
     match rows::find(conn, id)? {
-        Some(row) if may_see(user, &row) => Ok(row),
+        Some(row) if access::may_see(user, row_facts(&row)) => Ok(row),
         _ => Err(WorkError::NotFound),
     }
 }
@@ -257,30 +265,13 @@ pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<Sha
     let key = format!("work:{id}");
     let read = move |conn: &mut DbConnection| {
         let row = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
-        Work::from_row(row).map(Shared::new)
+        Ok::<_, WorkError>(Shared::new(Work::from_row(row)))
     };
     let found = db.read_cached(key, read).await?;
-    if !work_visible_to(user, found.value()) {
+    if !access::may_see(user, found.value().access_facts()) {
         return Err(WorkError::NotFound);
     }
     Ok(found)
-}
-
-/// Whether the caller may see a work with these facts; deleted works only admins see.
-fn may_see_facts(user: &AuthUser, deleted: bool, created_by: &str, assignees: &[String], status: Status) -> bool {
-    (!deleted || user.is_admin()) && user.visibility().allows(created_by, assignees, status)
-}
-
-/// [`may_see_facts`] for a loaded work.
-fn work_visible_to(user: &AuthUser, work: &Work) -> bool {
-    may_see_facts(user, work.deleted_at.is_some(), &work.created_by, &work.assignees, work.status)
-}
-
-/// [`may_see_facts`] for a stored row.
-fn may_see(user: &AuthUser, row: &WorkRow) -> bool {
-    let assignees: Vec<String> = serde_json::from_str(&row.assignees).unwrap_or_default();
-    let status = Status::parse(&row.status).unwrap_or(Status::Draft);
-    may_see_facts(user, row.deleted_at.is_some(), &row.created_by, &assignees, status)
 }
 
 /// A page of the works the caller may see, filtered.
@@ -293,18 +284,14 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
     if query.deleted && !user.is_admin() {
         return Err(WorkError::RoleRequired("admin"));
     }
-    let visible_to = match user.visibility() {
-        Visibility::All => VisibleTo::All,
-        Visibility::OwnAndPublic(me) => VisibleTo::CreatorOrStates(me.into_string(), public_states()),
-        Visibility::Public => VisibleTo::States(public_states()),
-        Visibility::Nothing => {
-            return Ok(Arc::new(Shared::new(WorkPage { items: Vec::new(), total: 0, page: query.page })));
-        }
-    };
+    let visibility = user.visibility();
+    if visibility == Visibility::Nothing {
+        return Ok(Arc::new(Shared::new(WorkPage { items: Vec::new(), total: 0, page: query.page })));
+    }
     let filter = WorkFilter {
-        visible_to,
-        kind: query.kind.map(Kind::as_str),
-        status: query.status.map(Status::as_str),
+        visibility,
+        kind: query.kind,
+        status: query.status,
         unit: query.unit,
         tag: query.tag,
         created_by: query.created_by,
@@ -318,7 +305,7 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
     let listed = db
         .read_cached(key, move |conn| -> Result<_, WorkError> {
             let (found, total) = rows::list(conn, &filter, page.offset(), page.per_page)?;
-            let items = found.into_iter().map(Work::from_row).collect::<Result<Vec<_>, _>>()?;
+            let items = found.into_iter().map(Work::from_row).collect();
             Ok(Shared::new(WorkPage { items, total, page }))
         })
         .await?;
@@ -326,18 +313,17 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
 }
 
 fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
-    let tags_json = edit.tags.as_ref().map(to_json);
     let changes = WorkChanges {
         title: edit.title.map(|title| title.into_string()),
         body: edit.body,
         summary: edit.summary,
-        tags: tags_json,
+        tags: edit.tags.clone().map(Json::new),
         unit: edit.unit,
-        credits: edit.credits.as_ref().map(to_json),
+        credits: edit.credits.map(Json::new),
         channel: edit.channel,
         external_url: edit.external_url,
         published_at: edit.published_at.map(|time| time.map(|time| time.naive_utc())),
-        assignees: edit.assignees.as_ref().map(|ids| to_json(&ids.iter().map(|id| id.as_str()).collect::<Vec<_>>())),
+        assignees: edit.assignees.map(Json::new),
         due_date: edit.due_date.map(|date| date.map(|date| date.to_string())),
     };
     (changes, edit.tags)
@@ -350,22 +336,12 @@ pub fn may_edit(user: &AuthUser, work: &Work) -> bool {
 
 /// Why `user` may not change `work` now, if they may not.
 pub fn ensure_editable(user: &AuthUser, work: &Work) -> Result<(), WorkError> {
-    editable(user, &work.created_by, work.status)
+    access::check_change(user, work.access_facts())
 }
 
 /// The same rule, on a row.
 pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), WorkError> {
-    editable(user, &row.created_by, Status::parse(&row.status).unwrap_or(Status::Archived))
-}
-
-fn editable(user: &AuthUser, created_by: &str, status: Status) -> Result<(), WorkError> {
-    if created_by != user.id.as_str() && !user.is_admin() {
-        return Err(WorkError::NotCreator);
-    }
-    if !status.is_editable() {
-        return Err(WorkError::NotEditable(status));
-    }
-    Ok(())
+    access::check_change(user, row_facts(row))
 }
 
 /// Edits a work if `expected_version` is still current; otherwise `version-conflict`.
@@ -401,7 +377,7 @@ pub async fn update_work(
             Ok(after)
         })
         .await?;
-    Work::from_row(row)
+    Ok(Work::from_row(row))
 }
 
 /// Soft-deletes a work: hidden from lists and search, kept for an admin to restore.
@@ -454,7 +430,7 @@ pub async fn restore_work(db: &Db, user: &AuthUser, id: WorkId) -> Result<Work, 
             rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)
         })
         .await?;
-    Work::from_row(row)
+    Ok(Work::from_row(row))
 }
 
 /// A work's entries, oldest first, for those who may see the work.

@@ -37,12 +37,12 @@ struct DashboardPage {
 
 /// Works past their due date that the viewer created or is assigned to.
 async fn overdue_for(app: &AppState, viewer: &Viewer) -> Result<Vec<WorkCard>, ApiError> {
-    let me = viewer.user.id.as_str();
+    let me = &viewer.user.id;
     let columns = review::board(&app.db, &viewer.user, None).await?;
     let cards = columns
         .into_iter()
         .flat_map(|(_, cards)| cards)
-        .filter(|card| card.overdue && (card.work.created_by == me || card.work.assignees.iter().any(|id| id == me)));
+        .filter(|card| card.overdue && (&card.work.created_by == me || card.work.assignees.contains(me)));
     Ok(cards.map(|card| WorkCard { overdue: true, ..WorkCard::of(&card.work, viewer.lang, None) }).collect())
 }
 

@@ -36,7 +36,7 @@ pub async fn get_review(
     done: PageQuery<super::work_page::Done>,
 ) -> PageResult {
     let queue = review::review_queue(&app.db, &viewer.user).await?;
-    let ids = queue.iter().flat_map(|item| item.signoffs.clone()).collect();
+    let ids = queue.iter().flat_map(|item| item.signoffs.iter().cloned()).collect();
     let names = accounts::display_names(&app.db, ids).await?;
     let lang = viewer.lang;
     let entries = queue
@@ -103,7 +103,7 @@ pub async fn get_board(app: web::Data<AppState>, viewer: Viewer, filter: PageQue
                 .into_iter()
                 .map(|card| WorkCard {
                     overdue: card.overdue,
-                    assignees: card.assignees.into_iter().map(|(_, name)| name).collect(),
+                    assignees: card.assignees.into_iter().map(|person| person.name).collect(),
                     ..WorkCard::of(&card.work, lang, None)
                 })
                 .collect(),

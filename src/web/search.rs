@@ -9,10 +9,12 @@ use serde::Deserialize;
 use super::i18n::Lang;
 use super::page::{self, Chrome, PageQuery, PageResult, Viewer};
 use super::views::{self, Pager};
+use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, Status};
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::links;
 use crate::http::works::{kind_and_status, non_blank, parse_date_bound};
 use crate::service::search::{self as service, SearchHit, SearchInput};
 
@@ -82,6 +84,7 @@ impl SearchParams {
 
 struct ResultItem {
     hit: SearchHit,
+    thumb: Option<String>,
     kind_label: &'static str,
     status_label: &'static str,
 }
@@ -183,8 +186,9 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
         .hits
         .into_iter()
         .map(|hit| ResultItem {
-            kind_label: Kind::parse(&hit.kind).map(|kind| lang.kind(kind)).unwrap_or_default(),
-            status_label: Status::parse(&hit.status).map(|status| lang.status(status)).unwrap_or_default(),
+            kind_label: lang.kind(hit.kind),
+            status_label: lang.status(hit.status),
+            thumb: hit.thumbnail.as_ref().map(|media| links::derivative(media, Derivative::Small)),
             hit,
         })
         .collect();

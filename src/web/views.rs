@@ -27,7 +27,7 @@ impl WorkCard {
     /// The card of a work, with its thumbnail if it has one.
     pub fn of(work: &Work, lang: Lang, thumb: Option<String>) -> Self {
         WorkCard {
-            id: work.id.clone(),
+            id: work.id.to_string(),
             title: work.title.clone(),
             kind: work.kind.as_str(),
             kind_label: lang.kind(work.kind),

@@ -13,17 +13,20 @@ use serde::Deserialize;
 use super::forms;
 use super::i18n::{Lang, Text};
 use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
+use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
+use crate::domain::media::Derivative;
 use crate::domain::media::MediaStatus;
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::extractors::work_id;
-use crate::service::accounts;
+use crate::http::links;
 use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
-use crate::service::media::{self, MediaView};
+use crate::service::media::MediaView;
 use crate::service::review::{self, TransitionInput};
+use crate::service::work_detail::{WorkDetail, work_detail};
 use crate::service::works::{self, Work};
 
 /// A medium in the gallery.
@@ -116,22 +119,24 @@ fn media_kind(view: &MediaView) -> &'static str {
 }
 
 fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
-    let base = format!("/api/v1/media/{}", view.row.id);
-    let has = |name: &str| view.derivatives.iter().any(|present| present == name);
-    let thumb =
-        ["small.jpg", "poster.jpg"].into_iter().find(|name| has(name)).map(|name| format!("{base}/derivatives/{name}"));
+    let id = &view.row.id;
+    let has = |derivative: Derivative| view.derivatives.iter().any(|present| present == derivative.file_name());
+    let thumb = [Derivative::Small, Derivative::Poster]
+        .into_iter()
+        .find(|derivative| has(*derivative))
+        .map(|derivative| links::derivative(id, derivative));
     let (status, status_label) = match view.status {
         MediaStatus::Ready => ("ready", t.msg_ready),
         MediaStatus::Failed => ("failed", t.msg_failed),
         MediaStatus::Processing => ("processing", t.msg_processing),
     };
     MediaItem {
-        id: view.row.id.clone(),
+        id: view.row.id.to_string(),
         status,
         kind: media_kind(view),
         status_label,
         thumb,
-        original_url: format!("{base}/original"),
+        original_url: links::original(id),
         error: view.row.error_message.clone(),
         filename: view.row.original_filename.clone().unwrap_or_default(),
     }
@@ -139,13 +144,14 @@ fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
 
 fn player_of(media: &[MediaView]) -> Option<Player> {
     let film = media.iter().find(|view| view.status == MediaStatus::Ready && media_kind(view) == "video")?;
-    let base = format!("/api/v1/media/{}", film.row.id);
-    let has = |name: &str| film.derivatives.iter().any(|present| present == name);
+    let id = &film.row.id;
+    let has = |derivative: Derivative| film.derivatives.iter().any(|present| present == derivative.file_name());
     Some(Player {
-        media_id: film.row.id.clone(),
-        src: format!("{base}/original"),
-        poster: if has("poster.jpg") { format!("{base}/derivatives/poster.jpg") } else { String::new() },
-        vtt: (has("storyboard.vtt") && has("storyboard.jpg")).then(|| format!("{base}/derivatives/storyboard.vtt")),
+        media_id: id.to_string(),
+        src: links::original(id),
+        poster: if has(Derivative::Poster) { links::derivative(id, Derivative::Poster) } else { String::new() },
+        vtt: (has(Derivative::StoryboardVtt) && has(Derivative::StoryboardImage))
+            .then(|| links::derivative(id, Derivative::StoryboardVtt)),
         duration_ms: film.row.duration_ms.unwrap_or(0),
     })
 }
@@ -179,19 +185,24 @@ fn history_text(entry: &AuditView, lang: Lang) -> String {
     }
 }
 
-fn history_items(entries: Vec<AuditView>, names: &HashMap<String, String>, lang: Lang) -> Vec<HistoryItem> {
+fn history_items(entries: Vec<AuditView>, names: &HashMap<UserId, String>, lang: Lang) -> Vec<HistoryItem> {
     entries
         .iter()
         .map(|entry| HistoryItem {
             time: forms::show_time(entry.at),
-            actor: entry.actor_id.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_default(),
+            actor: entry
+                .actor_id
+                .as_ref()
+                .and_then(|id| names.get(&UserId::from_db(id.clone())))
+                .cloned()
+                .unwrap_or_default(),
             text: history_text(entry, lang),
             comment: entry.details.get("comment").and_then(|value| value.as_str()).unwrap_or_default().to_owned(),
         })
         .collect()
 }
 
-fn field_list(work: &Work, t: &'static Text, creator: String, people: &HashMap<String, String>) -> Vec<Field> {
+fn field_list(work: &Work, t: &'static Text, creator: String, people: &HashMap<UserId, String>) -> Vec<Field> {
     let mut fields = vec![Field { label: t.created_by, value: creator }];
     let mut add = |label: &'static str, value: Option<String>| {
         if let Some(value) = value.filter(|text| !text.is_empty()) {
@@ -234,17 +245,9 @@ async fn work_page(
     error: Option<String>,
 ) -> PageResult {
     let user = &viewer.user;
-    let work = works::get_work(&app.db, user, id.clone()).await?;
-    let media = media::list_media(&app.db, user, id.clone()).await?;
-    let comment_views = comments::list(&app.db, user, work.id.clone()).await?;
-    let entries = crate::service::works::work_history(&app.db, user, work.id.clone()).await?;
-    let signoffs = review::current_signoffs(&app.db, &work).await?;
+    let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names } =
+        work_detail(&app.db, user, id).await?;
     let options = review::step_options(user, &work, &signoffs);
-    let mut ids: Vec<String> = entries.iter().filter_map(|entry| entry.actor_id.clone()).collect();
-    ids.extend(work.assignees.iter().cloned());
-    ids.extend(signoffs.iter().cloned());
-    ids.push(work.created_by.clone());
-    let names = accounts::display_names(&app.db, ids).await?;
     let t = viewer.t();
     let lang = viewer.lang;
     let page = WorkPage {

@@ -12,11 +12,14 @@ use super::page::{self, Chrome, FormData, PageQuery, PageResult, SignedForm, Vie
 use super::views::{self, Pager, SelectOption, WorkCard};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
+use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
+use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::domain::work::{NewWorkFields, NewWorkInput, WorkEdit, WorkEditInput};
 use crate::error::ApiError;
 use crate::http::AppState;
+use crate::http::links;
 use crate::http::works::{kind_and_status, non_blank, parse_date_bound};
 use crate::service::works::{self as service, Work, WorkQuery};
 use crate::service::{accounts, media};
@@ -95,7 +98,8 @@ struct WorksPage {
 pub async fn cards_of(app: &AppState, works: &[Work], lang: Lang) -> Result<Vec<WorkCard>, ApiError> {
     let ids = works.iter().map(|work| work.id.clone()).collect();
     let mut thumbs = media::work_thumbnails(&app.db, ids).await?;
-    Ok(works.iter().map(|work| WorkCard::of(work, lang, thumbs.remove(&work.id))).collect())
+    let mut thumb_of = |work: &Work| thumbs.remove(&work.id).map(|media| links::derivative(&media, Derivative::Small));
+    Ok(works.iter().map(|work| WorkCard::of(work, lang, thumb_of(work))).collect())
 }
 
 /// `GET /works`.
@@ -168,7 +172,7 @@ impl FormValues {
             external_url: work.external_url.clone().unwrap_or_default(),
             published_at: work.published_at.map(forms::to_local_input).unwrap_or_default(),
             due_date: work.due_date.clone().unwrap_or_default(),
-            assignees: work.assignees.clone(),
+            assignees: work.assignees.iter().map(UserId::to_string).collect(),
         }
     }
 

@@ -1,0 +1,69 @@
+//! Everything the work page shows, read in one blocking hop with one visibility check: the
+//! work, its media, comments, history and this round's sign-offs, and the names of everyone
+//! they mention.
+
+use std::collections::HashMap;
+
+use super::audit::AuditView;
+use super::auth::AuthUser;
+use super::comments::CommentView;
+use super::media::MediaView;
+use super::works::{Work, WorkError, load_visible};
+use crate::db::comments::CommentRow;
+use crate::db::{Db, DbConnection, audit, comments, media, review, users};
+use crate::domain::ids::{UserId, WorkId};
+
+/// A work and what its page shows beside it.
+#[derive(Debug, Clone)]
+pub struct WorkDetail {
+    pub work: Work,
+    /// Its media, oldest first.
+    pub media: Vec<MediaView>,
+    /// Its comments, oldest first.
+    pub comments: Vec<CommentView>,
+    /// Its audit entries, oldest first.
+    pub history: Vec<AuditView>,
+    /// Reviewers who signed the current round off.
+    pub signoffs: Vec<UserId>,
+    /// Display names of the creator, assignees, reviewers and history's actors.
+    pub names: HashMap<UserId, String>,
+}
+
+/// The work page's data, if the caller may see the work.
+pub async fn work_detail(db: &Db, user: &AuthUser, id: WorkId) -> Result<WorkDetail, WorkError> {
+    let caller = user.clone();
+    db.read(move |conn| load_detail(conn, &caller, &id)).await
+}
+
+fn load_detail(conn: &mut DbConnection, caller: &AuthUser, id: &WorkId) -> Result<WorkDetail, WorkError> {
+    let row = load_visible(conn, caller, id)?;
+    let signoffs = review::signoffs_of(conn, id, row.review_round)?;
+    let work = Work::from_row(row);
+    let media = media::list_for_work(conn, id)?.into_iter().map(MediaView::from_row).collect();
+    let comment_rows = comments::for_work(conn, id)?;
+    let filter = audit::AuditFilter { target_id: Some(id.to_string()), ..audit::AuditFilter::default() };
+    let (mut history_rows, _) = audit::list(conn, &filter, 0, 10_000)?;
+    history_rows.reverse();
+    let history: Vec<AuditView> = history_rows.into_iter().map(AuditView::from).collect();
+    let mentioned = mentioned_people(&work, &signoffs, &comment_rows, &history);
+    let names: HashMap<UserId, String> =
+        users::display_names(conn, &mentioned)?.into_iter().map(|(id, name)| (UserId::from_db(id), name)).collect();
+    let comments = comment_rows.into_iter().map(|row| comment_view(row, &names)).collect();
+    Ok(WorkDetail { work, media, comments, history, signoffs, names })
+}
+
+/// Everyone whose name the page shows.
+fn mentioned_people(work: &Work, signoffs: &[UserId], comments: &[CommentRow], history: &[AuditView]) -> Vec<String> {
+    let mut ids: Vec<String> = vec![work.created_by.to_string()];
+    ids.extend(work.assignees.iter().chain(signoffs).map(UserId::to_string));
+    ids.extend(comments.iter().map(|comment| comment.author_id.clone()));
+    ids.extend(history.iter().filter_map(|entry| entry.actor_id.clone()));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+fn comment_view(row: CommentRow, names: &HashMap<UserId, String>) -> CommentView {
+    let author_name = names.get(&UserId::from_db(row.author_id.clone())).cloned().unwrap_or_default();
+    CommentView { created_at: row.created_at.and_utc(), author_name, row }
+}
