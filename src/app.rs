@@ -15,7 +15,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, Db, sessions};
 use crate::domain::work::Kind;
-use crate::http::{self, AppState};
+use crate::http;
 use crate::jobs::indexer;
 use crate::jobs::{JobRunner, Workers};
 use crate::media::DecodeLimits;
@@ -24,6 +24,7 @@ use crate::search::{SearchIndex, analysis};
 use crate::service::accounts::{self, LoginPolicy};
 use crate::service::media::{MediaContext, UploadLimits};
 use crate::service::off_executor;
+use crate::state::AppState;
 use crate::storage::LocalStore;
 
 /// A bound, not yet awaited, server.

@@ -8,6 +8,7 @@ use super::schema::{work_tags, works};
 use super::types::Json;
 use super::{DbConnection, MultiBackend};
 use crate::domain::fields::Credit;
+use crate::domain::filter::WorkFilter;
 use crate::domain::ids::{UserId, WorkId};
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
@@ -67,18 +68,15 @@ pub enum WorkOrder {
     RecentlyUpdated,
 }
 
-/// List filters, already parsed.
+/// Which works a list shows, and in which order.
 #[derive(Debug, Clone)]
-pub struct WorkFilter {
+pub struct WorkSelection {
     /// Whose works the caller may see: translated into the query here, once.
     pub visibility: Visibility,
-    pub kind: Option<Kind>,
-    pub status: Option<Status>,
-    pub unit: Option<String>,
-    pub tag: Option<String>,
+    /// The client's criteria (its period bounds `created_at`).
+    pub filter: WorkFilter,
     pub created_by: Option<String>,
-    pub created_from: Option<NaiveDateTime>,
-    pub created_to: Option<NaiveDateTime>,
+    /// Deleted works instead of live ones.
     pub deleted: bool,
     pub order: WorkOrder,
 }
@@ -111,7 +109,7 @@ pub fn visible_facts(conn: &mut DbConnection, visibility: &Visibility) -> QueryR
 }
 
 /// The base query of a filter: visibility, deletion and every given criterion.
-fn filtered(filter: &WorkFilter) -> BoxedWorks<'_> {
+fn filtered(filter: &WorkSelection) -> BoxedWorks<'_> {
     let mut query = visible(works::table.into_boxed(), &filter.visibility);
     query = if filter.deleted {
         query.filter(works::deleted_at.is_not_null())
@@ -142,7 +140,8 @@ fn visible<'a>(query: BoxedWorks<'a>, visibility: &Visibility) -> BoxedWorks<'a>
 }
 
 /// The filter's criteria besides visibility and deletion.
-fn criteria<'a>(mut query: BoxedWorks<'a>, filter: &'a WorkFilter) -> BoxedWorks<'a> {
+fn criteria<'a>(mut query: BoxedWorks<'a>, selection: &'a WorkSelection) -> BoxedWorks<'a> {
+    let filter = &selection.filter;
     if let Some(kind) = filter.kind {
         query = query.filter(works::kind.eq(kind));
     }
@@ -157,20 +156,25 @@ fn criteria<'a>(mut query: BoxedWorks<'a>, filter: &'a WorkFilter) -> BoxedWorks
             works::id.eq_any(work_tags::table.filter(work_tags::tag.eq(tag.as_str())).select(work_tags::work_id)),
         );
     }
-    if let Some(creator) = &filter.created_by {
+    if let Some(creator) = &selection.created_by {
         query = query.filter(works::created_by.eq(creator.as_str()));
     }
-    if let Some(from) = filter.created_from {
-        query = query.filter(works::created_at.ge(from));
+    if let Some(from) = filter.from {
+        query = query.filter(works::created_at.ge(from.naive_utc()));
     }
-    if let Some(to) = filter.created_to {
-        query = query.filter(works::created_at.le(to));
+    if let Some(to) = filter.to {
+        query = query.filter(works::created_at.le(to.naive_utc()));
     }
     query
 }
 
 /// One page of works matching the filter, and how many match in all.
-pub fn list(conn: &mut DbConnection, filter: &WorkFilter, offset: i64, limit: i64) -> QueryResult<(Vec<WorkRow>, i64)> {
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &WorkSelection,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<WorkRow>, i64)> {
     let total = filtered(filter).count().get_result(conn)?;
     let ordered = match filter.order {
         WorkOrder::Newest => filtered(filter).order((works::created_at.desc(), works::id.desc())),

@@ -2,6 +2,7 @@
 //! roles. Nothing here knows about HTTP, the database or the search index.
 
 pub mod fields;
+pub mod filter;
 pub mod ids;
 pub mod lifecycle;
 pub mod media;

@@ -155,6 +155,11 @@ impl ApiError {
         ApiError::InvalidQuery { field: Some(field.to_owned()), message: message.into() }
     }
 
+    /// A query parameter the domain refused (its field is the parameter's name).
+    pub fn from_query(error: FieldError) -> Self {
+        ApiError::query(&error.field, error.message)
+    }
+
     /// A 404 for a work the caller cannot see (or that does not exist: we do not say which).
     pub fn work_not_found() -> Self {
         ApiError::NotFound { code: codes::WORK_NOT_FOUND, message: "no such work".into() }

@@ -6,28 +6,18 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::{Method, header};
+use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use crate::domain::FieldError;
-use crate::domain::ids::{UserId, WorkId};
+use crate::edge::auth::{self, Accept, Refusal, csrf_proven, is_safe};
+pub use crate::edge::params::{parse_query, user_id, work_id};
 use crate::error::{ApiError, codes};
-use crate::service::accounts;
 use crate::service::auth::{AuthUser, Credential};
 
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "microcat_session";
-/// Header carrying the CSRF token for cookie-authenticated unsafe requests.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
-
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("application state missing".into()))
-}
 
 /// The authenticated caller. Missing, expired or revoked credentials → 401.
 #[derive(Debug, Clone)]
@@ -40,12 +30,14 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let app = state(&req)?;
-            let (token, credential) =
-                presented_token(&req).ok_or(ApiError::Unauthenticated("log in first: no session token was sent"))?;
-            let mut user = accounts::authenticate(&app.db, &app.sessions, &token, credential).await?;
-            user.client_addr = req.peer_addr().map(|address| address.ip().to_string());
-            if credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
+            let user = match auth::authenticate(&req, Accept::BearerOrCookie).await {
+                Ok(user) => user,
+                Err(Refusal::NoToken) => {
+                    return Err(ApiError::Unauthenticated("log in first: no session token was sent"));
+                }
+                Err(Refusal::Account(refused)) => return Err(refused.into()),
+            };
+            if user.credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
                 return Err(ApiError::CsrfRejected);
             }
             Ok(CurrentUser(user))
@@ -70,56 +62,6 @@ impl FromRequest for AdminUser {
     }
 }
 
-/// The bearer token, else the session cookie.
-fn presented_token(req: &HttpRequest) -> Option<(String, Credential)> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| token.trim().to_owned())
-        .filter(|token| !token.is_empty());
-    if let Some(token) = bearer {
-        return Some((token, Credential::Bearer));
-    }
-    req.cookie(SESSION_COOKIE)
-        .map(|cookie| (cookie.value().to_owned(), Credential::Cookie))
-        .filter(|(token, _)| !token.is_empty())
-}
-
-fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// A cookie request proves it is not cross-site with the session's CSRF token in a header,
-/// or with an `Origin` naming this very host.
-fn csrf_proven(req: &HttpRequest, csrf_token: &str) -> bool {
-    let header_token = req.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok());
-    if header_token.is_some_and(|token| constant_time_eq(token.as_bytes(), csrf_token.as_bytes())) {
-        return true;
-    }
-    let origin = req.headers().get(header::ORIGIN).and_then(|value| value.to_str().ok());
-    let host = req.headers().get(header::HOST).and_then(|value| value.to_str().ok());
-    match (origin.and_then(|origin| url::Url::parse(origin).ok()), host) {
-        (Some(origin), Some(host)) => {
-            origin_authority(&origin).is_some_and(|authority| authority.eq_ignore_ascii_case(host))
-        }
-        _ => false,
-    }
-}
-
-fn origin_authority(origin: &url::Url) -> Option<String> {
-    let host = origin.host_str()?;
-    Some(match origin.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
-}
-
-pub(crate) fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-}
-
 /// A JSON body, size-limited, whose errors name the field at fault. Reading never fails the
 /// extraction: the handler asks for the value with [`ApiJson::into_inner`] after the caller
 /// was authenticated and authorised, so a stranger learns nothing from validation errors
@@ -142,7 +84,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let limit = state(&req)?.settings.json_limit_bytes;
+            let limit = crate::edge::app_state(&req)?.settings.json_limit_bytes;
             let parsed = match require_json_content_type(&req) {
                 Ok(()) => read_limited(&req, &mut payload, limit).await.and_then(|body| parse_json(&body)),
                 Err(error) => Err(error),
@@ -233,31 +175,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
     }
 }
 
-/// Parses a query string with the same error shape as bodies.
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    // No stored text holds NUL, and PostgreSQL refuses it in comparisons: say so up front.
-    if let Some((name, _)) = url::form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0')) {
-        let message = format!("query parameter {name} must not contain NUL characters");
-        return Err(ApiError::InvalidQuery { field: Some(name.into_owned()), message });
-    }
-    let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let field = error.path().to_string();
-        let message = format!("query parameter {field} is not acceptable: {}", error.inner());
-        ApiError::InvalidQuery { field: Some(field), message }
-    })
-}
-
-/// Parses a work id from the path.
-pub fn work_id(raw: &str) -> Result<WorkId, ApiError> {
-    WorkId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("work id {raw:?} is not a uuid")))
-}
-
-/// Parses a user id from the path.
-pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    UserId::parse(raw).ok_or_else(|| ApiError::InvalidPath(format!("user id {raw:?} is not a uuid")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,12 +210,5 @@ mod tests {
         let error = parse_query::<Sample>("title=a&count=lots").unwrap_err();
         assert_eq!(error.code(), "invalid-query-parameter");
         assert!(error.to_string().contains("count"));
-    }
-
-    #[test]
-    fn constant_time_comparison_matches_equality() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

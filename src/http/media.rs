@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::AppState;
 use super::extractors::{self, CurrentUser};
 use super::multipart::{self, Multipart};
-use super::{AppState, links};
 use crate::domain::ids::MediaId;
 use crate::domain::media::{Derivative, MediaRole, MediaStatus};
+use crate::edge::links;
 use crate::error::{ApiError, codes};
 use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
 

@@ -3,7 +3,6 @@
 
 pub mod extractors;
 pub mod health;
-pub mod links;
 pub mod media;
 pub mod multipart;
 pub mod openapi;
@@ -20,11 +19,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
 
-use crate::config::Settings;
-use crate::db::Db;
 use crate::error::ApiError;
-use crate::service::accounts::LoginPolicy;
-use crate::service::media::MediaContext;
+pub use crate::state::AppState;
 
 /// The per-request tracing span, built only when INFO is on for this module: building it
 /// walks the route table a second time (regular expressions for `{id}` routes) and formats
@@ -47,19 +43,6 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     ) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
-}
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    /// Recently authenticated sessions.
-    pub sessions: crate::service::session_cache::SessionCache,
-    /// Kinds whose approval needs two reviewers.
-    pub two_level_kinds: Vec<crate::domain::work::Kind>,
-    pub search: std::sync::Arc<crate::search::SearchIndex>,
-    pub media: MediaContext,
-    pub settings: Settings,
-    pub login_policy: LoginPolicy,
 }
 
 /// Registers every route. The table is the map of the API: read it first.

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
-use super::works::{WorkResponse, non_blank, parse_date_bound, query_error};
+use super::works::WorkResponse;
 use crate::db::audit::AuditFilter;
+use crate::domain::filter::{Period, non_blank, parse_period};
 use crate::domain::ids::UserId;
 use crate::domain::lifecycle::Action;
 use crate::domain::page::Page;
@@ -223,16 +224,14 @@ pub async fn list_audit(
     query: ApiQuery<AuditQuery>,
 ) -> Result<web::Json<AuditListResponse>, ApiError> {
     let ApiQuery(query) = query;
-    let page = Page::parse(query.page, query.per_page).map_err(query_error)?;
+    let page = Page::parse(query.page, query.per_page).map_err(ApiError::from_query)?;
+    let (from, to) = parse_period(query.from, query.to).map_err(ApiError::from_query)?;
     let filter = AuditFilter {
         actor_id: non_blank(query.actor),
         action: non_blank(query.action),
         target_id: non_blank(query.target),
-        from: non_blank(query.from)
-            .map(|raw| parse_date_bound("from", &raw, false))
-            .transpose()?
-            .map(|time| time.naive_utc()),
-        to: non_blank(query.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?.map(|time| time.naive_utc()),
+        from: from.map(|time| time.naive_utc()),
+        to: to.map(|time| time.naive_utc()),
     };
     let (entries, total) = audit_service::list(&app.db, &user.0, filter, page).await?;
     Ok(web::Json(AuditListResponse {
@@ -321,7 +320,8 @@ pub async fn get_board(
     user: CurrentUser,
     query: ApiQuery<BoardQuery>,
 ) -> Result<web::Json<BoardResponse>, ApiError> {
-    let kind = non_blank(query.0.kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
+    let kind =
+        non_blank(query.0.kind).map(|raw| Kind::parse_field("kind", &raw)).transpose().map_err(ApiError::from_query)?;
     let grouped = review_service::board(&app.db, &user.0, kind).await?;
     let columns = grouped
         .into_iter()
@@ -393,13 +393,8 @@ pub struct StatsResponse {
     review_turnaround: std::collections::BTreeMap<String, TurnaroundResponse>,
 }
 
-/// An optional start and end of a period.
-type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 fn period_of(query: &StatsQuery) -> Result<Period, ApiError> {
-    let from = non_blank(query.from.clone()).map(|raw| parse_date_bound("from", &raw, false)).transpose()?;
-    let to = non_blank(query.to.clone()).map(|raw| parse_date_bound("to", &raw, true)).transpose()?;
-    Ok((from, to))
+    parse_period(query.from.clone(), query.to.clone()).map_err(ApiError::from_query)
 }
 
 /// Production statistics over a period (this year by default).

@@ -4,11 +4,12 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::AppState;
 use super::extractors::{ApiQuery, CurrentUser};
-use super::works::{kind_and_status, non_blank, parse_date_bound, query_error};
-use super::{AppState, links};
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank};
 use crate::domain::media::Derivative;
 use crate::domain::page::Page;
+use crate::edge::links;
 use crate::error::ApiError;
 use crate::search::searcher::FacetCounts;
 use crate::service::search::{self as service, SearchHit, SearchInput};
@@ -76,7 +77,14 @@ pub struct SearchResponse {
 
 impl SearchQuery {
     fn parse(self) -> Result<SearchInput, ApiError> {
-        let (kind, status) = kind_and_status(self.kind, self.status)?;
+        let filter = WorkFilterInput {
+            kind: self.kind,
+            status: self.status,
+            unit: self.unit,
+            tag: self.tag,
+            from: self.from,
+            to: self.to,
+        };
         let newest_first = match non_blank(self.sort).as_deref() {
             None | Some("relevance") => false,
             Some("newest") => true,
@@ -84,14 +92,9 @@ impl SearchQuery {
         };
         Ok(SearchInput {
             q: self.q.unwrap_or_default(),
-            kind,
-            status,
-            unit: non_blank(self.unit),
-            tag: non_blank(self.tag),
-            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
-            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
+            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
             newest_first,
-            page: Page::parse(self.page, self.per_page).map_err(query_error)?,
+            page: Page::parse(self.page, self.per_page).map_err(ApiError::from_query)?,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::AppState;
@@ -11,6 +11,7 @@ use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank};
 use crate::domain::ids::UserId;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, NewWorkFields, NewWorkInput, Status, WorkEdit, WorkEditInput};
@@ -205,39 +206,16 @@ pub struct ListWorksQuery {
     per_page: Option<i64>,
 }
 
-pub(crate) fn query_error(error: FieldError) -> ApiError {
-    ApiError::query(&error.field, error.message)
-}
-
-pub(crate) fn parse_date_bound(field: &str, raw: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(date) = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
-        let time = if end_of_day { date.and_hms_micro_opt(23, 59, 59, 999_999) } else { date.and_hms_opt(0, 0, 0) };
-        return Ok(time.expect("valid wall-clock time").and_utc());
-    }
-    crate::domain::fields::parse_timestamp(field, raw).map_err(query_error)
-}
-
-pub(crate) fn non_blank(value: Option<String>) -> Option<String> {
-    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
-}
-
-/// The `kind` and `status` filters shared by listing and search.
-pub(crate) fn kind_and_status(
-    kind: Option<String>,
-    status: Option<String>,
-) -> Result<(Option<Kind>, Option<Status>), ApiError> {
-    let kind = non_blank(kind).map(|raw| Kind::parse_field("kind", &raw).map_err(query_error)).transpose()?;
-    let status = non_blank(status)
-        .map(|raw| {
-            Status::parse(&raw).ok_or_else(|| ApiError::query("status", format!("status {raw:?} is not a known state")))
-        })
-        .transpose()?;
-    Ok((kind, status))
-}
-
 impl ListWorksQuery {
     fn parse(self) -> Result<WorkQuery, ApiError> {
-        let (kind, status) = kind_and_status(self.kind, self.status)?;
+        let filter = WorkFilterInput {
+            kind: self.kind,
+            status: self.status,
+            unit: self.unit,
+            tag: self.tag,
+            from: self.from,
+            to: self.to,
+        };
         let order = match non_blank(self.sort).as_deref() {
             None | Some("newest") => WorkOrder::Newest,
             Some("oldest") => WorkOrder::Oldest,
@@ -247,16 +225,11 @@ impl ListWorksQuery {
             }
         };
         Ok(WorkQuery {
-            kind,
-            status,
-            unit: non_blank(self.unit),
-            tag: non_blank(self.tag),
+            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
             created_by: non_blank(self.created_by),
-            from: non_blank(self.from).map(|raw| parse_date_bound("from", &raw, false)).transpose()?,
-            to: non_blank(self.to).map(|raw| parse_date_bound("to", &raw, true)).transpose()?,
             deleted: self.deleted.unwrap_or(false),
             order,
-            page: Page::parse(self.page, self.per_page).map_err(query_error)?,
+            page: Page::parse(self.page, self.per_page).map_err(ApiError::from_query)?,
         })
     }
 }

@@ -356,7 +356,8 @@ pub struct Person {
 
 /// Works the caller may see, grouped by state in lifecycle order.
 pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(Status, Vec<BoardCard>)>, ReviewError> {
-    let query = super::works::WorkQuery { kind, ..WorkQuery::everything(WorkOrder::Oldest, 2_000) };
+    let mut query = WorkQuery::everything(WorkOrder::Oldest, 2_000);
+    query.filter.kind = kind;
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<UserId> = works.iter().flat_map(|work| work.assignees.clone()).collect();
     let names: HashMap<UserId, String> = super::accounts::display_names(db, ids).await?;

@@ -14,6 +14,7 @@ use crate::db::DbError;
 use crate::db::media::ThumbnailCandidate;
 use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, Weigh, media, works};
+use crate::domain::filter::WorkFilter;
 use crate::domain::ids::{MediaId, WorkId};
 use crate::domain::page::Page;
 use crate::domain::user::Visibility;
@@ -43,12 +44,8 @@ use crate::search::searcher::{self, FacetCounts, Filters, SearchRequest};
 #[derive(Debug, Clone)]
 pub struct SearchInput {
     pub q: String,
-    pub kind: Option<Kind>,
-    pub status: Option<Status>,
-    pub unit: Option<String>,
-    pub tag: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    /// Kind, state, unit, tag and period (of publication, else creation).
+    pub filter: WorkFilter,
     pub newest_first: bool,
     pub page: Page,
 }
@@ -113,12 +110,12 @@ pub async fn search(
     }
     let request = SearchRequest {
         filters: Filters {
-            kind: input.kind.map(|kind| kind.as_str().to_owned()),
-            status: input.status.map(|status| status.as_str().to_owned()),
-            unit: input.unit,
-            tag: input.tag,
-            from_micros: input.from.map(|time| time.timestamp_micros()),
-            to_micros: input.to.map(|time| time.timestamp_micros()),
+            kind: input.filter.kind.map(|kind| kind.as_str().to_owned()),
+            status: input.filter.status.map(|status| status.as_str().to_owned()),
+            unit: input.filter.unit,
+            tag: input.filter.tag,
+            from_micros: input.filter.from.map(|time| time.timestamp_micros()),
+            to_micros: input.filter.to.map(|time| time.timestamp_micros()),
         },
         visibility,
         newest_first: input.newest_first || parsed.required.is_empty(),

@@ -12,10 +12,11 @@ use crate::clock::now;
 use crate::db::DbError;
 use crate::db::audit as audit_rows;
 use crate::db::types::Json;
-use crate::db::works::{self as rows, WorkChanges, WorkFilter, WorkOrder, WorkRow};
+use crate::db::works::{self as rows, WorkChanges, WorkOrder, WorkRow, WorkSelection};
 use crate::db::{Db, DbConnection, Shared, Weigh, outbox};
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
+use crate::domain::filter::WorkFilter;
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::page::Page;
@@ -161,13 +162,9 @@ pub type SharedPage = Arc<Shared<WorkPage>>;
 /// Parsed list criteria (the caller's visibility is added here, not by the client).
 #[derive(Debug, Clone)]
 pub struct WorkQuery {
-    pub kind: Option<Kind>,
-    pub status: Option<Status>,
-    pub unit: Option<String>,
-    pub tag: Option<String>,
+    /// Kind, state, unit, tag and creation period.
+    pub filter: WorkFilter,
     pub created_by: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
     pub deleted: bool,
     pub order: WorkOrder,
     pub page: Page,
@@ -177,13 +174,8 @@ impl WorkQuery {
     /// Every live work the caller may see, in `order`, the first `per_page` of them.
     pub fn everything(order: WorkOrder, per_page: i64) -> Self {
         WorkQuery {
-            kind: None,
-            status: None,
-            unit: None,
-            tag: None,
+            filter: WorkFilter::default(),
             created_by: None,
-            from: None,
-            to: None,
             deleted: false,
             order,
             page: Page { page: 1, per_page },
@@ -288,23 +280,12 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
     if visibility == Visibility::Nothing {
         return Ok(Arc::new(Shared::new(WorkPage { items: Vec::new(), total: 0, page: query.page })));
     }
-    let filter = WorkFilter {
-        visibility,
-        kind: query.kind,
-        status: query.status,
-        unit: query.unit,
-        tag: query.tag,
-        created_by: query.created_by,
-        created_from: query.from.map(|time| time.naive_utc()),
-        created_to: query.to.map(|time| time.naive_utc()),
-        deleted: query.deleted,
-        order: query.order,
-    };
-    let page = query.page;
-    let key = format!("works:{filter:?}:{}:{}", page.offset(), page.per_page);
+    let WorkQuery { filter, created_by, deleted, order, page } = query;
+    let selection = WorkSelection { visibility, filter, created_by, deleted, order };
+    let key = format!("works:{selection:?}:{}:{}", page.offset(), page.per_page);
     let listed = db
         .read_cached(key, move |conn| -> Result<_, WorkError> {
-            let (found, total) = rows::list(conn, &filter, page.offset(), page.per_page)?;
+            let (found, total) = rows::list(conn, &selection, page.offset(), page.per_page)?;
             let items = found.into_iter().map(Work::from_row).collect();
             Ok(Shared::new(WorkPage { items, total, page }))
         })

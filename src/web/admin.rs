@@ -10,8 +10,8 @@ use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
 use crate::domain::page::Page;
 use crate::domain::user::Role;
 use crate::error::ApiError;
-use crate::http::AppState;
 use crate::service::accounts::{self, NewUserInput, UserUpdateInput};
+use crate::state::AppState;
 
 const ROLES: [Role; 4] = [Role::Contributor, Role::Reviewer, Role::Staff, Role::Admin];
 

@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use super::i18n::{LANG_COOKIE, Lang};
 use super::page::{self, Chrome, FormData, PageQuery, PageResult, SignedForm, Viewer};
+use crate::edge::auth::constant_time_eq;
+use crate::edge::cookies::{removal_cookies, session_cookies};
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::extractors::constant_time_eq;
-use crate::http::session::{removal_cookies, session_cookies};
 use crate::service::accounts::AccountError;
 use crate::service::{accounts, auth};
+use crate::state::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "microcat_login_csrf";
 

@@ -11,10 +11,10 @@ use super::works::cards_of;
 use crate::db::works::WorkOrder;
 use crate::domain::work::Kind;
 use crate::error::ApiError;
-use crate::http::AppState;
 use crate::service::review;
 use crate::service::stats::{self, GroupBy};
 use crate::service::works as service;
+use crate::state::AppState;
 
 struct Total {
     kind: &'static str,

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -16,11 +16,10 @@ use sha2::{Digest, Sha256};
 use super::assets;
 use super::i18n::{LANG_COOKIE, Lang, Text, ZH};
 use crate::domain::user::Role;
+use crate::edge::auth::{self, Accept, Refusal};
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::extractors::SESSION_COOKIE;
-use crate::service::accounts;
-use crate::service::auth::{AuthUser, Credential};
+use crate::service::accounts::AccountError;
+use crate::service::auth::AuthUser;
 
 /// No inline script or style, nothing from elsewhere: a stored title can never run code.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -294,21 +293,13 @@ impl FromRequest for Viewer {
         let req = req.clone();
         Box::pin(async move {
             let here = here_of(&req);
-            let app = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let token = req.cookie(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).unwrap_or_default();
-            if token.is_empty() {
-                return Err(WebError::LoginRequired { next: here });
+            match auth::authenticate(&req, Accept::CookieOnly).await {
+                Ok(user) => Ok(Viewer { user, lang: lang_of(&req), here }),
+                Err(Refusal::NoToken | Refusal::Account(AccountError::Unauthenticated(_))) => {
+                    Err(WebError::LoginRequired { next: here })
+                }
+                Err(Refusal::Account(other)) => Err(other.into()),
             }
-            let mut user = match accounts::authenticate(&app.db, &app.sessions, &token, Credential::Cookie).await {
-                Ok(user) => user,
-                Err(accounts::AccountError::Unauthenticated(_)) => return Err(WebError::LoginRequired { next: here }),
-                Err(other) => return Err(other.into()),
-            };
-            user.client_addr = req.peer_addr().map(|address| address.ip().to_string());
-            Ok(Viewer { user, lang: lang_of(&req), here })
         })
     }
 }
@@ -322,7 +313,7 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for PageQuery<T> {
     type Future = std::future::Ready<Result<Self, WebError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let parsed = crate::http::extractors::parse_query(req.query_string()).map(PageQuery);
+        let parsed = crate::edge::params::parse_query(req.query_string()).map(PageQuery);
         std::future::ready(parsed.map_err(WebError::Api))
     }
 }
@@ -391,7 +382,7 @@ impl FromRequest for SignedForm {
             let viewer = viewer.await?;
             let form = FormData::parse(&read_limited(&mut body).await?);
             let sent = form.get("csrf").unwrap_or_default();
-            if !crate::http::extractors::constant_time_eq(sent.as_bytes(), viewer.user.csrf_token.as_bytes()) {
+            if !crate::edge::auth::constant_time_eq(sent.as_bytes(), viewer.user.csrf_token.as_bytes()) {
                 return Err(ApiError::CsrfRejected.into());
             }
             Ok(SignedForm { viewer, form })

@@ -10,8 +10,9 @@ use super::page::{self, Chrome, PageQuery, PageResult, Viewer};
 use super::views::{self, SelectOption, WorkCard};
 use crate::domain::lifecycle::Action;
 use crate::domain::work::Kind;
-use crate::http::AppState;
+use crate::error::ApiError;
 use crate::service::{accounts, review};
+use crate::state::AppState;
 
 struct QueueEntry {
     card: WorkCard,
@@ -87,10 +88,8 @@ pub struct BoardFilter {
 /// `GET /board`.
 pub async fn get_board(app: web::Data<AppState>, viewer: Viewer, filter: PageQuery<BoardFilter>) -> PageResult {
     let kind_name = filter.into_inner().kind.filter(|raw| !raw.is_empty());
-    let kind = kind_name
-        .as_deref()
-        .map(|raw| Kind::parse_field("kind", raw).map_err(crate::http::works::query_error))
-        .transpose()?;
+    let kind =
+        kind_name.as_deref().map(|raw| Kind::parse_field("kind", raw).map_err(ApiError::from_query)).transpose()?;
     let lang = viewer.lang;
     let grouped = review::board(&app.db, &viewer.user, kind).await?;
     let columns = grouped

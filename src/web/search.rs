@@ -9,14 +9,14 @@ use serde::Deserialize;
 use super::i18n::Lang;
 use super::page::{self, Chrome, PageQuery, PageResult, Viewer};
 use super::views::{self, Pager};
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank, parse_date_bound};
 use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, Status};
+use crate::edge::links;
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::links;
-use crate::http::works::{kind_and_status, non_blank, parse_date_bound};
 use crate::service::search::{self as service, SearchHit, SearchInput};
+use crate::state::AppState;
 
 const PER_PAGE: i64 = 20;
 
@@ -63,19 +63,22 @@ impl SearchParams {
     }
 
     fn to_input(&self) -> Result<SearchInput, ApiError> {
-        let (kind, status) = kind_and_status(self.kind.clone(), self.status.clone())?;
-        let year = non_blank(self.year.clone());
-        let bound = |suffix: &str, end: bool| {
-            year.as_ref().map(|year| parse_date_bound("year", &format!("{year}{suffix}"), end)).transpose()
+        let criteria = WorkFilterInput {
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            unit: self.unit.clone(),
+            ..WorkFilterInput::default()
         };
+        let mut filter = WorkFilter::parse(criteria).map_err(ApiError::from_query)?;
+        // A year facet bounds the date the index files a work under (publication, else creation).
+        if let Some(year) = non_blank(self.year.clone()) {
+            let bound = |suffix: &str, end: bool| parse_date_bound("year", &format!("{year}{suffix}"), end);
+            filter.from = Some(bound("-01-01", false).map_err(ApiError::from_query)?);
+            filter.to = Some(bound("-12-31", true).map_err(ApiError::from_query)?);
+        }
         Ok(SearchInput {
             q: self.value("q"),
-            kind,
-            status,
-            unit: non_blank(self.unit.clone()),
-            tag: None,
-            from: bound("-01-01", false)?,
-            to: bound("-12-31", true)?,
+            filter,
             newest_first: false,
             page: Page { page: self.value("page").parse().unwrap_or(1).clamp(1, 500), per_page: PER_PAGE },
         })

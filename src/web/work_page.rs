@@ -18,16 +18,16 @@ use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
 use crate::domain::media::Derivative;
 use crate::domain::media::MediaStatus;
+use crate::edge::links;
+use crate::edge::params::work_id;
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::extractors::work_id;
-use crate::http::links;
 use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
 use crate::service::media::MediaView;
 use crate::service::review::{self, TransitionInput};
 use crate::service::work_detail::{WorkDetail, work_detail};
 use crate::service::works::{self, Work};
+use crate::state::AppState;
 
 /// A medium in the gallery.
 struct MediaItem {

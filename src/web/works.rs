@@ -12,17 +12,17 @@ use super::page::{self, Chrome, FormData, PageQuery, PageResult, SignedForm, Vie
 use super::views::{self, Pager, SelectOption, WorkCard};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
+use crate::domain::filter::{WorkFilter, WorkFilterInput};
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::domain::work::{NewWorkFields, NewWorkInput, WorkEdit, WorkEditInput};
+use crate::edge::links;
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::links;
-use crate::http::works::{kind_and_status, non_blank, parse_date_bound};
 use crate::service::works::{self as service, Work, WorkQuery};
 use crate::service::{accounts, media};
+use crate::state::AppState;
 
 const PER_PAGE: i64 = 24;
 
@@ -44,17 +44,16 @@ impl WorksFilter {
     }
 
     fn to_query(&self) -> Result<WorkQuery, ApiError> {
-        let (kind, status) = kind_and_status(self.kind.clone(), self.status.clone())?;
-        let bound = |field: &str, raw: &Option<String>, end: bool| {
-            non_blank(raw.clone()).map(|text| parse_date_bound(field, &text, end)).transpose()
+        let filter = WorkFilterInput {
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            unit: self.unit.clone(),
+            tag: self.tag.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
         };
         Ok(WorkQuery {
-            kind,
-            status,
-            unit: non_blank(self.unit.clone()),
-            tag: non_blank(self.tag.clone()),
-            from: bound("from", &self.from, false)?,
-            to: bound("to", &self.to, true)?,
+            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
             page: Page { page: self.page_number(), per_page: PER_PAGE },
             ..WorkQuery::everything(WorkOrder::Newest, PER_PAGE)
         })
@@ -334,7 +333,7 @@ fn edit_spec(work_id: &str, version: i64) -> FormSpec {
 
 /// `GET /works/{id}/edit`.
 pub async fn get_edit_work(app: web::Data<AppState>, viewer: Viewer, path: web::Path<String>) -> PageResult {
-    let id = crate::http::extractors::work_id(&path)?;
+    let id = crate::edge::params::work_id(&path)?;
     let work = service::get_work(&app.db, &viewer.user, id).await?;
     service::ensure_editable(&viewer.user, &work)?;
     let spec = edit_spec(&work.id, work.version);
@@ -344,7 +343,7 @@ pub async fn get_edit_work(app: web::Data<AppState>, viewer: Viewer, path: web::
 /// `POST /works/{id}/edit`: saves with the version the form was loaded at.
 pub async fn post_edit_work(app: web::Data<AppState>, signed: SignedForm, path: web::Path<String>) -> PageResult {
     let SignedForm { viewer, form } = signed;
-    let id: WorkId = crate::http::extractors::work_id(&path)?;
+    let id: WorkId = crate::edge::params::work_id(&path)?;
     let version: i64 = form.get("version").and_then(|raw| raw.parse().ok()).unwrap_or(-1);
     let values = FormValues::from_form(&form);
     let saved = match values.edit() {

@@ -1,0 +1,20 @@
+//! The application's shared state: what every API handler and page can reach. It sits above
+//! the services (it holds their handles) and below both edges, `http/` and `web/`.
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::service::accounts::LoginPolicy;
+use crate::service::media::MediaContext;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    /// Recently authenticated sessions.
+    pub sessions: crate::service::session_cache::SessionCache,
+    /// Kinds whose approval needs two reviewers.
+    pub two_level_kinds: Vec<crate::domain::work::Kind>,
+    pub search: std::sync::Arc<crate::search::SearchIndex>,
+    pub media: MediaContext,
+    pub settings: Settings,
+    pub login_policy: LoginPolicy,
+}
