@@ -21,11 +21,13 @@ use crate::jobs::{JobRunner, Workers};
 use crate::media::DecodeLimits;
 use crate::media::worker::ChildLimits;
 use crate::search::{SearchIndex, analysis};
-use crate::service::accounts::{self, LoginPolicy};
-use crate::service::media::{MediaContext, UploadLimits};
+use crate::service::accounts;
+use crate::service::media::MediaContext;
 use crate::service::off_executor;
+use crate::service::sessions::LoginPolicy;
 use crate::state::AppState;
 use crate::storage::LocalStore;
+use crate::storage::ingest::UploadLimits;
 
 /// A bound, not yet awaited, server.
 pub struct Application {

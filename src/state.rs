@@ -3,8 +3,8 @@
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::service::accounts::LoginPolicy;
 use crate::service::media::MediaContext;
+use crate::service::sessions::LoginPolicy;
 
 /// What every handler can reach.
 pub struct AppState {

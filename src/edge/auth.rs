@@ -4,8 +4,9 @@
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, web};
 
-use crate::service::accounts::{self, AccountError};
+use crate::service::accounts::AccountError;
 use crate::service::auth::{AuthUser, Credential};
+use crate::service::sessions;
 use crate::state::AppState;
 
 /// Name of the session cookie.
@@ -36,7 +37,7 @@ pub async fn authenticate(req: &HttpRequest, accept: Accept) -> Result<AuthUser,
     let (token, credential) = presented_token(req, accept).ok_or(Refusal::NoToken)?;
     let app = req.app_data::<web::Data<AppState>>().ok_or(Refusal::NoToken)?;
     let mut user =
-        accounts::authenticate(&app.db, &app.sessions, &token, credential).await.map_err(Refusal::Account)?;
+        sessions::authenticate(&app.db, &app.sessions, &token, credential).await.map_err(Refusal::Account)?;
     user.client_addr = req.peer_addr().map(|address| address.ip().to_string());
     Ok(user)
 }

@@ -4,13 +4,13 @@ use actix_web::cookie::{Cookie, SameSite, time};
 use chrono::Utc;
 
 use super::auth::SESSION_COOKIE;
-use crate::service::accounts;
+use crate::service::sessions;
 
 /// Name of the readable cookie that carries the CSRF token for browser scripts.
 pub const CSRF_COOKIE: &str = "microcat_csrf";
 
 /// The HttpOnly session cookie and the script-readable CSRF cookie of a new session.
-pub fn session_cookies(granted: &accounts::LoginGranted, secure: bool) -> [Cookie<'static>; 2] {
+pub fn session_cookies(granted: &sessions::LoginGranted, secure: bool) -> [Cookie<'static>; 2] {
     let max_age = time::Duration::seconds((granted.expires_at - Utc::now()).num_seconds().max(0));
     let session_cookie = Cookie::build(SESSION_COOKIE, granted.token.clone())
         .path("/")

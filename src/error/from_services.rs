@@ -72,9 +72,11 @@ impl From<MediaError> for ApiError {
             MediaError::UnsupportedType => ApiError::UnsupportedMediaType(error.to_string()),
             MediaError::TooLarge { .. } => ApiError::UploadTooLarge(error.to_string()),
             MediaError::StorageFull => ApiError::InsufficientStorage,
-            MediaError::Storage(_) | MediaError::Task(_) | MediaError::Corrupt(_) | MediaError::Db(_) => {
-                ApiError::internal(error)
-            }
+            MediaError::Storage(_)
+            | MediaError::Ingest(_)
+            | MediaError::Task(_)
+            | MediaError::Corrupt(_)
+            | MediaError::Db(_) => ApiError::internal(error),
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::domain::ids::MediaId;
 use crate::domain::media::{Derivative, MediaRole, MediaStatus};
 use crate::edge::links;
 use crate::error::{ApiError, codes};
-use crate::service::media::{self as service, MediaView, ReceivedFile, ServedFile};
+use crate::service::media::{self as service, MediaView, ServedFile};
+use crate::storage::ingest::ReceivedFile;
 
 /// Most bytes of an already refused upload read and discarded, so the client sees the answer
 /// instead of a reset connection.

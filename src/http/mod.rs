@@ -1,14 +1,18 @@
 //! The HTTP surface: one route table, shared state, and the safety net that turns any
 //! framework-made error (unknown route, wrong method) into the API's JSON envelope.
 
+pub mod audit;
+pub mod board;
+pub mod comments;
 pub mod extractors;
 pub mod health;
 pub mod media;
 pub mod multipart;
 pub mod openapi;
-pub mod production;
+pub mod review;
 pub mod search;
 pub mod session;
+pub mod stats;
 pub mod timestamps;
 pub mod users;
 pub mod works;
@@ -65,16 +69,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/media/{id}/original").get(media::get_original))
             .service(web::resource("/media/{id}/derivatives/{name}").get(media::get_derivative))
             .service(web::resource("/search").get(search::search_works))
-            .service(web::resource("/works/{id}/transitions").post(production::create_transition))
-            .service(
-                web::resource("/works/{id}/comments").get(production::list_comments).post(production::create_comment),
-            )
-            .service(web::resource("/works/{id}/history").get(production::get_history))
-            .service(web::resource("/audit").get(production::list_audit))
-            .service(web::resource("/review-queue").get(production::get_review_queue))
-            .service(web::resource("/board").get(production::get_board))
-            .service(web::resource("/stats").get(production::get_stats))
-            .service(web::resource("/stats/export").get(production::export_stats)),
+            .service(web::resource("/works/{id}/transitions").post(review::create_transition))
+            .service(web::resource("/works/{id}/comments").get(comments::list_comments).post(comments::create_comment))
+            .service(web::resource("/works/{id}/history").get(audit::get_history))
+            .service(web::resource("/audit").get(audit::list_audit))
+            .service(web::resource("/review-queue").get(review::get_review_queue))
+            .service(web::resource("/board").get(board::get_board))
+            .service(web::resource("/stats").get(stats::get_stats))
+            .service(web::resource("/stats/export").get(stats::export_stats)),
     );
 }
 

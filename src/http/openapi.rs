@@ -4,7 +4,7 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
-use super::{health, media, production, search, session, users, works};
+use super::{audit, board, comments, health, media, review, search, session, stats, users, works};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,15 +32,15 @@ use super::{health, media, production, search, session, users, works};
         media::get_original,
         media::get_derivative,
         search::search_works,
-        production::create_transition,
-        production::list_comments,
-        production::create_comment,
-        production::get_history,
-        production::list_audit,
-        production::get_review_queue,
-        production::get_board,
-        production::get_stats,
-        production::export_stats,
+        review::create_transition,
+        comments::list_comments,
+        comments::create_comment,
+        audit::get_history,
+        audit::list_audit,
+        review::get_review_queue,
+        board::get_board,
+        stats::get_stats,
+        stats::export_stats,
     ),
     components(schemas(
         crate::domain::fields::Credit,

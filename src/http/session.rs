@@ -9,7 +9,7 @@ use super::extractors::{ApiJson, CurrentUser};
 use super::users::UserResponse;
 use crate::edge::cookies::{removal_cookies, session_cookies};
 use crate::error::ApiError;
-use crate::service::accounts;
+use crate::service::{accounts, sessions};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ pub async fn create_session(
 ) -> Result<HttpResponse, ApiError> {
     let login = body.into_inner()?;
     let client_addr = req.peer_addr().map(|address| address.ip().to_string());
-    let granted = accounts::login(&app.db, app.login_policy, &login.username, &login.password, client_addr).await?;
+    let granted = sessions::login(&app.db, app.login_policy, &login.username, &login.password, client_addr).await?;
     let [session_cookie, csrf_cookie] = session_cookies(&granted, app.settings.cookie_secure);
     let response = LoginResponse {
         user: UserResponse::from(granted.user),
@@ -58,7 +58,7 @@ pub async fn create_session(
 /// Logs out: revokes the session and clears the cookies.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204), (status = 401)))]
 pub async fn delete_session(app: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, ApiError> {
-    accounts::logout(&app.db, &app.sessions, &user.0).await?;
+    sessions::logout(&app.db, &app.sessions, &user.0).await?;
     let mut response = HttpResponse::NoContent().finish();
     for expired in removal_cookies() {
         response.add_cookie(&expired).map_err(|error| ApiError::internal(error.to_string()))?;

@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tokio::sync::Notify;
 
 use super::auth::AuthUser;
@@ -25,7 +24,7 @@ use crate::db::{Db, DbConnection, outbox};
 use crate::domain::ids::MediaId;
 use crate::domain::ids::WorkId;
 use crate::domain::media::Derivative;
-use crate::domain::media::{MediaRole, MediaStatus, sanitize_filename};
+use crate::domain::media::{MediaRole, MediaStatus};
 use crate::domain::user::Role;
 
 /// Why a media use case was refused or failed.
@@ -52,6 +51,9 @@ pub enum MediaError {
     /// An upload over its class's size limit.
     #[error("{class} uploads are limited to {} ({limit_bytes} bytes)", human_bytes(*.limit_bytes))]
     TooLarge { class: &'static str, limit_bytes: u64 },
+    /// The upload could not be written.
+    #[error("storing the upload")]
+    Ingest(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The disk is full; nothing stored was touched.
     #[error("the server has no space left to store this upload")]
     StorageFull,
@@ -86,52 +88,25 @@ impl<E> From<MediaError> for ReceiveError<E> {
         ReceiveError::Media(error)
     }
 }
-use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
-use crate::storage::{BlobKey, BlobStore, HashedFile, LocalStore, is_storage_full};
 
-/// Bytes gathered before handing them to the writer thread: multipart chunks are small, and
-/// one hand-off and one write per chunk would cost more than the bytes.
-const SEND_BATCH_BYTES: usize = 256 * 1024;
-
-/// Room in an upload form beyond its file: the `role` field, part headers, boundaries.
-const FORM_OVERHEAD_BYTES: u64 = 1024 * 1024;
-
-/// Size limits per class of upload, in bytes.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadLimits {
-    pub image_bytes: u64,
-    pub video_bytes: u64,
-    pub audio_bytes: u64,
-}
-
-impl UploadLimits {
-    /// The most bytes a whole upload form may carry: the largest file plus room for the
-    /// form's other fields and framing.
-    pub fn form_bytes(&self) -> u64 {
-        self.image_bytes.max(self.video_bytes).max(self.audio_bytes).saturating_add(FORM_OVERHEAD_BYTES)
-    }
-
-    fn for_class(&self, class: MediaClass) -> u64 {
-        match class {
-            MediaClass::Image => self.image_bytes,
-            MediaClass::Video => self.video_bytes,
-            MediaClass::Audio => self.audio_bytes,
-        }
+impl<E> From<IngestError<E>> for ReceiveError<E> {
+    fn from(error: IngestError<E>) -> Self {
+        let refused = match error {
+            IngestError::Body(body) => return ReceiveError::Body(body),
+            IngestError::EmptyFile => MediaError::EmptyFile,
+            IngestError::UnsupportedType => MediaError::UnsupportedType,
+            IngestError::TooLarge { class, limit_bytes } => MediaError::TooLarge { class, limit_bytes },
+            IngestError::StorageFull => MediaError::StorageFull,
+            IngestError::Storage(error) => MediaError::Ingest(Box::new(error)),
+            IngestError::Task(error) => MediaError::Ingest(Box::new(error)),
+            IngestError::WriterStopped => MediaError::Ingest("the upload writer stopped without finishing".into()),
+        };
+        ReceiveError::Media(refused)
     }
 }
-
-/// Human size: `64 MiB`, `4 GiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const GIB: u64 = 1024 * 1024 * 1024;
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= GIB && bytes.is_multiple_of(GIB) {
-        format!("{} GiB", bytes / GIB)
-    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
+use crate::media::sniff::ACCEPTED;
+use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, human_bytes};
+use crate::storage::{BlobKey, BlobStore, LocalStore, is_storage_full};
 
 /// What media use cases need beyond the database.
 #[derive(Clone)]
@@ -169,20 +144,25 @@ impl MediaView {
     }
 }
 
-/// An upload fully received into a temp file.
-#[derive(Debug)]
-pub struct ReceivedFile {
-    pub file: HashedFile,
-    pub format: MediaFormat,
-    pub original_filename: Option<String>,
-}
-
 fn io_error(error: io::Error) -> MediaError {
     if is_storage_full(&error) {
         tracing::error!(%error, "storage is full");
         return MediaError::StorageFull;
     }
     MediaError::Storage(error)
+}
+
+/// Receives an upload's body into a temp file (see [`ingest::receive_file`]), with the
+/// deployment's store and limits.
+pub async fn receive_file<S, E>(
+    context: &MediaContext,
+    body: S,
+    filename: Option<&str>,
+) -> Result<ReceivedFile, ReceiveError<E>>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    Ok(ingest::receive_file(&context.store, &context.limits, body, filename).await?)
 }
 
 /// Checks, before any bytes are read, that the caller may add media to the work now.
@@ -195,143 +175,6 @@ pub async fn authorize_upload(db: &Db, user: &AuthUser, work_id: &WorkId) -> Res
 fn editable_by(conn: &mut DbConnection, user: &AuthUser, work_id: &WorkId) -> Result<(), MediaError> {
     let row = load_live(conn, user, work_id.as_str())?;
     Ok(check_editable(user, &row)?)
-}
-
-/// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
-/// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
-pub async fn receive_file<S, E>(
-    context: &MediaContext,
-    body: S,
-    filename: Option<&str>,
-) -> Result<ReceivedFile, ReceiveError<E>>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let mut body = body.fuse();
-    let (head, pending) = read_head(&mut body).await.map_err(ReceiveError::Body)?;
-    if head.is_empty() {
-        return Err(MediaError::EmptyFile.into());
-    }
-    let format = sniff::sniff(&head).ok_or(MediaError::UnsupportedType)?;
-    let limit = context.limits.for_class(format.class());
-    let writer = UploadWriter::start(context.store.clone());
-    let rest = futures_util::stream::iter(pending.into_iter().map(Ok)).chain(body);
-    match pump(rest, &writer, (limit, format)).await {
-        Ok(()) => {
-            let file = writer.finish().await?;
-            Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
-        }
-        Err(error) => {
-            writer.abandon().await;
-            Err(error)
-        }
-    }
-}
-
-/// Passes the body on to the writer as it came (no copying), a batch at a time; refuses it
-/// as soon as it passes its class's limit.
-async fn pump<S, E>(
-    mut body: S,
-    writer: &UploadWriter,
-    (limit, format): (u64, MediaFormat),
-) -> Result<(), ReceiveError<E>>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let (mut total, mut batch, mut batch_bytes) = (0u64, Vec::new(), 0);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(ReceiveError::Body)?;
-        total += chunk.len() as u64;
-        if total > limit {
-            return Err(MediaError::TooLarge { class: format.class().as_str(), limit_bytes: limit }.into());
-        }
-        batch_bytes += chunk.len();
-        batch.push(chunk);
-        if batch_bytes >= SEND_BATCH_BYTES {
-            batch_bytes = 0;
-            if !writer.send(std::mem::take(&mut batch)).await {
-                return Ok(()); // The writer stopped on an error; `finish` reports it.
-            }
-        }
-    }
-    if !batch.is_empty() {
-        writer.send(batch).await;
-    }
-    Ok(())
-}
-
-enum ToWriter {
-    Batch(Vec<Bytes>),
-    Finish,
-}
-
-/// An upload's temp file, written and hashed on a blocking thread. Finished, it is fsynced
-/// and its digest known; abandoned, it is removed without either (and without writing what
-/// was still queued).
-struct UploadWriter {
-    messages: tokio::sync::mpsc::Sender<ToWriter>,
-    abandoned: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<io::Result<Option<HashedFile>>>,
-}
-
-impl UploadWriter {
-    fn start(store: LocalStore) -> Self {
-        let (messages, mut received) = tokio::sync::mpsc::channel(8);
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&abandoned);
-        let task = tokio::task::spawn_blocking(move || {
-            let mut upload = store.temp_upload()?;
-            while let Some(message) = received.blocking_recv() {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                match message {
-                    ToWriter::Batch(batch) => upload.write(&batch)?,
-                    ToWriter::Finish => return upload.finish().map(Some),
-                }
-            }
-            Ok(None)
-        });
-        Self { messages, abandoned, task }
-    }
-
-    /// False once the writer has stopped (on an error that `finish` reports).
-    async fn send(&self, batch: Vec<Bytes>) -> bool {
-        self.messages.send(ToWriter::Batch(batch)).await.is_ok()
-    }
-
-    async fn finish(self) -> Result<HashedFile, MediaError> {
-        let _ = self.messages.send(ToWriter::Finish).await;
-        drop(self.messages);
-        self.task
-            .await
-            .map_err(MediaError::Task)?
-            .map_err(io_error)?
-            .ok_or(MediaError::Corrupt("the upload writer stopped without finishing"))
-    }
-
-    /// Stops the writer and waits until its temp file is gone.
-    async fn abandon(self) {
-        self.abandoned.store(true, Ordering::Relaxed);
-        drop(self.messages);
-        let _ = self.task.await;
-    }
-}
-
-/// Reads until the sniffer has enough bytes; returns them and the chunks read.
-async fn read_head<S, E>(body: &mut S) -> Result<(Vec<u8>, Vec<Bytes>), E>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    let mut read = Vec::new();
-    while head.len() < SNIFF_LEN {
-        let Some(chunk) = body.next().await else { break };
-        let chunk = chunk?;
-        head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
-        read.push(chunk);
-    }
-    Ok((head, read))
 }
 
 fn new_job(media_id: &MediaId, max_attempts: i32) -> JobRow {

@@ -11,6 +11,7 @@ pub mod media;
 pub mod review;
 pub mod search;
 pub mod session_cache;
+pub mod sessions;
 pub mod stats;
 pub mod work_detail;
 pub mod works;

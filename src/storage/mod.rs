@@ -4,6 +4,7 @@
 //! storyboards) live under `derived/ab/cd/<sha256>/` and can always be rebuilt from the
 //! original. Temp files are removed by a guard on any early return, and at start.
 
+pub mod ingest;
 mod local;
 
 pub use local::{HashedFile, LocalStore, TempUpload};

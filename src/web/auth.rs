@@ -13,7 +13,7 @@ use crate::edge::auth::constant_time_eq;
 use crate::edge::cookies::{removal_cookies, session_cookies};
 use crate::error::ApiError;
 use crate::service::accounts::AccountError;
-use crate::service::{accounts, auth};
+use crate::service::{auth, sessions};
 use crate::state::AppState;
 
 const LOGIN_CSRF_COOKIE: &str = "microcat_login_csrf";
@@ -77,7 +77,7 @@ pub async fn post_login(req: HttpRequest, app: web::Data<AppState>, body: web::B
     }
     let client_addr = req.peer_addr().map(|address| address.ip().to_string());
     let text = page::lang_of(&req).text();
-    let result = accounts::login(&app.db, app.login_policy, &username, &form.text("password"), client_addr).await;
+    let result = sessions::login(&app.db, app.login_policy, &username, &form.text("password"), client_addr).await;
     let (status, message) = match result {
         Ok(granted) => return Ok(logged_in(&granted, app.settings.cookie_secure, &next)),
         Err(AccountError::TooManyAttempts { .. }) => (StatusCode::TOO_MANY_REQUESTS, text.login_throttled),
@@ -89,7 +89,7 @@ pub async fn post_login(req: HttpRequest, app: web::Data<AppState>, body: web::B
     login_page(&req, status, new_login_page(&req, next, username, Some(message)))
 }
 
-fn logged_in(granted: &accounts::LoginGranted, secure: bool, next: &str) -> HttpResponse {
+fn logged_in(granted: &sessions::LoginGranted, secure: bool, next: &str) -> HttpResponse {
     let mut response = page::redirect(next);
     for cookie in session_cookies(granted, secure) {
         // Adding a well-formed cookie cannot fail.
@@ -100,7 +100,7 @@ fn logged_in(granted: &accounts::LoginGranted, secure: bool, next: &str) -> Http
 
 /// `POST /logout`: revokes the session and clears the cookies.
 pub async fn post_logout(app: web::Data<AppState>, signed: SignedForm) -> PageResult {
-    accounts::logout(&app.db, &app.sessions, &signed.viewer.user).await?;
+    sessions::logout(&app.db, &app.sessions, &signed.viewer.user).await?;
     let mut response = page::redirect("/login");
     for cookie in removal_cookies() {
         response.add_cookie(&cookie).map_err(|error| ApiError::internal(error.to_string()))?;

@@ -168,7 +168,8 @@ async fn account_changes_are_refused_to_non_admins_by_the_service_itself() {
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &[Role::Contributor, Role::Reviewer, Role::Staff]).await;
     let cache = microcat::service::session_cache::SessionCache::default();
-    let caller = accounts::authenticate(&app.db, &cache, &author.token, Credential::Bearer).await.unwrap();
+    let caller =
+        microcat::service::sessions::authenticate(&app.db, &cache, &author.token, Credential::Bearer).await.unwrap();
     let input = NewUserInput {
         username: "intruder".into(),
         password: "intruder-password-1".into(),

@@ -1,0 +1,97 @@
+//! Lifecycle steps and the reviewers' queue.
+
+use actix_web::web;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::extractors::{self, ApiJson, CurrentUser};
+use super::works::WorkResponse;
+use crate::domain::ids::UserId;
+use crate::domain::lifecycle::Action;
+use crate::error::ApiError;
+use crate::service::review::{self as review_service, TransitionInput};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// start_shooting, start_editing, submit, approve, request_changes, reject, publish, archive,
+    /// shortlist, recommend, report, adopt, decline, return.
+    action: String,
+    /// Required for request_changes, reject, return and decline.
+    comment: Option<String>,
+    /// The work's current version.
+    version: Option<i64>,
+    /// For publish: where it went out (else the work's own).
+    channel: Option<String>,
+    external_url: Option<String>,
+    published_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TransitionResponse {
+    #[serde(flatten)]
+    work: WorkResponse,
+    /// Reviewers who signed off the current round (两级审核: the first approval).
+    signoffs: Vec<String>,
+}
+
+/// Moves a work one step along its lifecycle.
+#[utoipa::path(post, path = "/api/v1/works/{id}/transitions", tag = "production", request_body = TransitionRequest,
+    responses((status = 200, body = TransitionResponse), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn create_transition(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: ApiJson<TransitionRequest>,
+) -> Result<web::Json<TransitionResponse>, ApiError> {
+    let id = extractors::work_id(&path)?;
+    let request = body.into_inner()?;
+    let input = TransitionInput {
+        action: request.action,
+        comment: request.comment,
+        version: request.version,
+        channel: request.channel,
+        external_url: request.external_url,
+        published_at: request.published_at,
+    };
+    let outcome = review_service::transition(&app.db, &app.two_level_kinds, &user.0, id.into_string(), input).await?;
+    Ok(web::Json(TransitionResponse {
+        work: WorkResponse::full(outcome.work),
+        signoffs: outcome.signoffs.into_iter().map(UserId::into_string).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueItemResponse {
+    #[serde(flatten)]
+    work: WorkResponse,
+    waiting_ms: i64,
+    allowed_actions: Vec<Action>,
+    signoffs: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueResponse {
+    items: Vec<QueueItemResponse>,
+    total: usize,
+}
+
+/// Works waiting for the caller's decision, oldest first.
+#[utoipa::path(get, path = "/api/v1/review-queue", tag = "production", responses((status = 200, body = QueueResponse), (status = 403)))]
+pub async fn get_review_queue(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<QueueResponse>, ApiError> {
+    let items = review_service::review_queue(&app.db, &user.0).await?;
+    let total = items.len();
+    let items = items
+        .into_iter()
+        .map(|item| QueueItemResponse {
+            work: WorkResponse::summary_of(item.work),
+            waiting_ms: item.waiting_ms,
+            allowed_actions: item.allowed_actions,
+            signoffs: item.signoffs.into_iter().map(UserId::into_string).collect(),
+        })
+        .collect();
+    Ok(web::Json(QueueResponse { items, total }))
+}
