@@ -12,7 +12,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::db::{DatabaseUrl, Db, sessions};
 use crate::domain::work::Kind;
 use crate::http;
@@ -58,12 +58,12 @@ impl Application {
             video_bytes: settings.max_video_bytes,
             audio_bytes: settings.max_audio_bytes,
         };
-        let media = MediaContext::new(store, limits, wake, settings.job_max_attempts.max(1));
+        let media = MediaContext::new(store, limits, wake, settings.job_max_attempts);
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
         let indexer = indexer::start(db.clone(), search.clone(), interval);
         let change_watch = db.watch_other_writers(CHANGE_WATCH_INTERVAL);
-        if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_deref())
+        if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_ref().map(Secret::expose))
             .await
             .map_err(|error| anyhow::anyhow!("creating the admin account: {error}"))?
         {
@@ -152,8 +152,8 @@ async fn start_job_workers(
     let child = ChildLimits {
         film_program,
         program,
-        timeout: Duration::from_secs(settings.media_timeout_secs.max(1)),
-        memory_bytes: settings.media_memory_mb.max(64) * 1024 * 1024,
+        timeout: Duration::from_secs(settings.media_timeout_secs),
+        memory_bytes: settings.media_memory_mb * 1024 * 1024,
     };
     let count = if settings.media_workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)

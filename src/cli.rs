@@ -10,7 +10,8 @@ use crate::app::{self, Application};
 use crate::config::{Overrides, Settings};
 use crate::db::audit::ChainCheck;
 use crate::domain::page::Page;
-use crate::service::accounts::{self, NewUserInput};
+use crate::domain::user::{NewUser, NewUserInput};
+use crate::service::accounts;
 use crate::service::off_executor;
 
 /// microcat — production, review, catalog and search of micro-content.
@@ -135,6 +136,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         index_dir: cli.overrides.index_dir,
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
+    for name in crate::config::unknown_variables(std::env::vars()) {
+        tracing::warn!(variable = %name, "{name} is not a setting and is ignored (a typo?)");
+    }
     match &cli.command {
         Command::MediaWorker => return crate::media::worker::run_worker_process(None),
         Command::Thumbnail(job) => {
@@ -204,7 +208,8 @@ async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { username, roles, display_name, .. } => {
             let input = NewUserInput { username, password: read_password_line()?, display_name, roles };
-            let created = accounts::create_user(&db, None, input).await.map_err(|error| anyhow::anyhow!("{error}"))?;
+            let account = NewUser::parse(input)?;
+            let created = accounts::create_user(&db, None, account).await?;
             println!("created {} ({}) with roles {:?}", created.username, created.id, created.roles);
         }
         UserCommand::List => {

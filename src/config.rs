@@ -1,9 +1,40 @@
 //! Typed settings, layered: built-in defaults → TOML file (`--config`) → `MICROCAT_*`
-//! environment variables → command-line flags. Every CLI command reads the same settings.
+//! environment variables (one for every key: `MICROCAT_` + the key in capitals) → command-line
+//! flags. Every layer goes through one parse and one validation, so a limit is clamped the
+//! same way wherever it was set. Every CLI command reads the same settings.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+/// Environment variables start with this; the rest is a key in capitals.
+const ENV_PREFIX: &str = "MICROCAT_";
+/// Variables the test suite reads itself; they are not settings.
+const TEST_ENV_PREFIX: &str = "MICROCAT_TEST_";
+
+/// A secret setting: usable, never printed (`Debug` shows `[redacted]`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Self {
+        Self(secret.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}
 
 /// Everything the service can be told.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -18,7 +49,7 @@ pub struct Settings {
     /// The search index.
     pub index_dir: PathBuf,
     /// Password for the `admin` account created on first start; generated when unset.
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     /// How long a login lasts, in minutes.
     pub session_ttl_minutes: i64,
     /// Failed logins for one user before further attempts are refused.
@@ -120,7 +151,53 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
+    #[error("settings: {0}")]
+    Invalid(String),
 }
+
+/// How an environment variable's text becomes a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueKind {
+    Text,
+    /// Text; empty means unset.
+    OptionalText,
+    Integer,
+    Bool,
+    /// Comma-separated.
+    List,
+}
+
+/// Every key of [`Settings`] and how its variable is read. A test checks that the list and the
+/// struct agree, so a new setting cannot miss its variable.
+const KEYS: &[(&str, ValueKind)] = &[
+    ("listen", ValueKind::Text),
+    ("database_url", ValueKind::Text),
+    ("media_dir", ValueKind::Text),
+    ("index_dir", ValueKind::Text),
+    ("admin_password", ValueKind::OptionalText),
+    ("session_ttl_minutes", ValueKind::Integer),
+    ("login_max_failures", ValueKind::Integer),
+    ("login_lockout_minutes", ValueKind::Integer),
+    ("http_workers", ValueKind::Integer),
+    ("db_pool_size", ValueKind::Integer),
+    ("cookie_secure", ValueKind::Bool),
+    ("json_limit_bytes", ValueKind::Integer),
+    ("max_image_bytes", ValueKind::Integer),
+    ("max_video_bytes", ValueKind::Integer),
+    ("max_audio_bytes", ValueKind::Integer),
+    ("max_image_megapixels", ValueKind::Integer),
+    ("max_media_duration_secs", ValueKind::Integer),
+    ("media_workers", ValueKind::Integer),
+    ("media_timeout_secs", ValueKind::Integer),
+    ("media_memory_mb", ValueKind::Integer),
+    ("job_max_attempts", ValueKind::Integer),
+    ("job_retry_base_secs", ValueKind::Integer),
+    ("media_worker_program", ValueKind::OptionalText),
+    ("two_level_signoff_kinds", ValueKind::List),
+    ("search_commit_interval_ms", ValueKind::Integer),
+    ("read_cache_ms", ValueKind::Integer),
+    ("search_dictionary", ValueKind::OptionalText),
+];
 
 impl Settings {
     /// Loads the layers in order, reading the process environment.
@@ -134,50 +211,44 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
         overrides: &Overrides,
     ) -> Result<Self, ConfigError> {
-        let mut settings = match file {
-            Some(path) => Self::from_file(path)?,
-            None => Self::default(),
+        let mut table = match file {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
         };
         for (name, value) in env {
-            settings.apply_env(&name, value)?;
+            if let Some((key, kind)) = setting_of(&name) {
+                apply_env(&mut table, &name, key, kind, &value)?;
+            }
         }
+        let source = || file.map_or_else(|| PathBuf::from("(environment)"), Path::to_path_buf);
+        let mut settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|error: toml::de::Error| ConfigError::Parse { path: source(), source: error })?;
         settings.apply_overrides(overrides);
-        Ok(settings)
+        settings.validate()
     }
 
-    fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
-    }
-
-    fn apply_env(&mut self, name: &str, value: String) -> Result<(), ConfigError> {
-        let number = |value: &str| {
-            value
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| ConfigError::Env { name: name.into(), message: "must be a whole number".into() })
-        };
-        match name {
-            "MICROCAT_LISTEN" => self.listen = value,
-            "MICROCAT_DATABASE_URL" => self.database_url = value,
-            "MICROCAT_MEDIA_DIR" => self.media_dir = value.into(),
-            "MICROCAT_INDEX_DIR" => self.index_dir = value.into(),
-            "MICROCAT_ADMIN_PASSWORD" => self.admin_password = Some(value).filter(|password| !password.is_empty()),
-            "MICROCAT_SESSION_TTL_MINUTES" => self.session_ttl_minutes = number(&value)?.max(1),
-            "MICROCAT_HTTP_WORKERS" => self.http_workers = number(&value)?.max(0) as usize,
-            "MICROCAT_DB_POOL_SIZE" => self.db_pool_size = number(&value)?.clamp(1, 512) as u32,
-            "MICROCAT_MEDIA_WORKERS" => self.media_workers = number(&value)?.max(0) as usize,
-            "MICROCAT_MEDIA_TIMEOUT_SECS" => self.media_timeout_secs = number(&value)?.max(1) as u64,
-            "MICROCAT_MAX_VIDEO_BYTES" => self.max_video_bytes = number(&value)?.max(1) as u64,
-            "MICROCAT_MAX_IMAGE_BYTES" => self.max_image_bytes = number(&value)?.max(1) as u64,
-            "MICROCAT_MAX_AUDIO_BYTES" => self.max_audio_bytes = number(&value)?.max(1) as u64,
-            "MICROCAT_SEARCH_COMMIT_INTERVAL_MS" => self.search_commit_interval_ms = number(&value)?.max(10) as u64,
-            "MICROCAT_READ_CACHE_MS" => self.read_cache_ms = number(&value)?.clamp(0, 60_000) as u64,
-            "MICROCAT_SEARCH_DICTIONARY" => self.search_dictionary = Some(value.into()),
-            "MICROCAT_COOKIE_SECURE" => self.cookie_secure = matches!(value.trim(), "1" | "true" | "yes"),
-            _ => {}
+    /// Clamps every limit into its working range and refuses what cannot work.
+    fn validate(mut self) -> Result<Self, ConfigError> {
+        self.session_ttl_minutes = self.session_ttl_minutes.max(1);
+        self.login_max_failures = self.login_max_failures.max(1);
+        self.login_lockout_minutes = self.login_lockout_minutes.max(1);
+        self.db_pool_size = self.db_pool_size.clamp(1, 512);
+        self.json_limit_bytes = self.json_limit_bytes.max(1024);
+        for bytes in [&mut self.max_image_bytes, &mut self.max_video_bytes, &mut self.max_audio_bytes] {
+            *bytes = (*bytes).max(1);
         }
-        Ok(())
+        self.max_image_megapixels = self.max_image_megapixels.max(1);
+        self.max_media_duration_secs = self.max_media_duration_secs.max(1);
+        self.media_timeout_secs = self.media_timeout_secs.max(1);
+        self.media_memory_mb = self.media_memory_mb.max(64);
+        self.job_max_attempts = self.job_max_attempts.max(1);
+        self.search_commit_interval_ms = self.search_commit_interval_ms.max(10);
+        self.read_cache_ms = self.read_cache_ms.min(60_000);
+        if self.listen.trim().is_empty() {
+            return Err(ConfigError::Invalid("listen must be host:port".into()));
+        }
+        Ok(self)
     }
 
     fn apply_overrides(&mut self, overrides: &Overrides) {
@@ -194,6 +265,61 @@ impl Settings {
             self.index_dir = dir.clone();
         }
     }
+}
+
+/// `MICROCAT_*` variables that name no setting (typos, settings of another version), so the
+/// server can say so at start instead of silently running on defaults.
+pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut unknown: Vec<String> = env
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with(ENV_PREFIX) && !name.starts_with(TEST_ENV_PREFIX))
+        .filter(|name| setting_of(name).is_none())
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// The setting a `MICROCAT_*` variable sets, if any.
+fn setting_of(name: &str) -> Option<(&'static str, ValueKind)> {
+    let key = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+    KEYS.iter().find(|(known, _)| *known == key).copied()
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+}
+
+/// Puts one variable's value into the table, typed as its setting expects.
+fn apply_env(table: &mut toml::Table, name: &str, key: &str, kind: ValueKind, raw: &str) -> Result<(), ConfigError> {
+    let refuse = |message: &str| ConfigError::Env { name: name.into(), message: message.into() };
+    let value = match kind {
+        ValueKind::Text => toml::Value::String(raw.to_owned()),
+        ValueKind::OptionalText if raw.is_empty() => {
+            table.remove(key);
+            return Ok(());
+        }
+        ValueKind::OptionalText => toml::Value::String(raw.to_owned()),
+        ValueKind::Integer => {
+            let number: i64 = raw.trim().parse().map_err(|_| refuse("must be a whole number"))?;
+            toml::Value::Integer(number.max(0))
+        }
+        ValueKind::Bool => match raw.trim() {
+            "1" | "true" | "yes" => toml::Value::Boolean(true),
+            "0" | "false" | "no" | "" => toml::Value::Boolean(false),
+            _ => return Err(refuse("must be true or false")),
+        },
+        ValueKind::List => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| toml::Value::String(item.to_owned()))
+                .collect(),
+        ),
+    };
+    table.insert(key.to_owned(), value);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -237,6 +363,49 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         std::fs::remove_file(file).ok();
+    }
+
+    #[test]
+    fn every_key_has_a_variable_and_every_variable_a_key() {
+        let names: Vec<&str> = KEYS.iter().map(|(key, _)| *key).collect();
+        let mut table = toml::Table::new();
+        for key in &names {
+            let value = match KEYS.iter().find(|(known, _)| known == key).unwrap().1 {
+                ValueKind::Integer => toml::Value::Integer(1),
+                ValueKind::Bool => toml::Value::Boolean(true),
+                ValueKind::List => toml::Value::Array(Vec::new()),
+                ValueKind::Text | ValueKind::OptionalText => toml::Value::String("x:1".into()),
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        // `deny_unknown_fields` refuses a key the struct lacks; a field without a key would
+        // keep its default, so compare the counts too.
+        let parsed: Result<Settings, _> = toml::Value::Table(table).try_into();
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let debug = format!("{:?}", Settings::default());
+        assert_eq!(debug.matches(": ").count(), names.len(), "every field of Settings is in KEYS");
+    }
+
+    #[test]
+    fn every_setting_can_come_from_the_environment_and_is_clamped_like_the_file() {
+        let vars = env(&[
+            ("MICROCAT_JOB_MAX_ATTEMPTS", "0"),
+            ("MICROCAT_TWO_LEVEL_SIGNOFF_KINDS", "micro_film, reform_proposal"),
+            ("MICROCAT_COOKIE_SECURE", "yes"),
+            ("MICROCAT_ADMIN_PASSWORD", "hunter2-hunter2"),
+        ]);
+        let settings = Settings::load_from(None, vars, &Overrides::default()).unwrap();
+        assert_eq!(settings.job_max_attempts, 1);
+        assert_eq!(settings.two_level_signoff_kinds, ["micro_film", "reform_proposal"]);
+        assert!(settings.cookie_secure);
+        assert!(!format!("{settings:?}").contains("hunter2"), "the password is redacted");
+        assert_eq!(settings.admin_password.as_ref().map(Secret::expose), Some("hunter2-hunter2"));
+    }
+
+    #[test]
+    fn unknown_variables_are_named_but_the_test_suites_are_not() {
+        let vars = env(&[("MICROCAT_LISTN", "x"), ("MICROCAT_LISTEN", "y"), ("MICROCAT_TEST_DATABASE", "sqlite")]);
+        assert_eq!(unknown_variables(vars), ["MICROCAT_LISTN"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::{DbConnection, MultiBackend};
 use crate::domain::fields::Credit;
 use crate::domain::filter::WorkFilter;
 use crate::domain::ids::{UserId, WorkId};
+use crate::domain::lifecycle::FINAL_STATES;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
 
@@ -97,6 +98,26 @@ pub struct WorkFacts {
     pub external_url: Option<String>,
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+/// Live works past their due date (before `today`, `YYYY-MM-DD`) and not in a final state that
+/// `user` created or is assigned to, visible with `visibility`, most overdue first.
+pub fn overdue_for(
+    conn: &mut DbConnection,
+    visibility: &Visibility,
+    user: &UserId,
+    today: &str,
+) -> QueryResult<Vec<WorkRow>> {
+    // Assignees are a JSON list of UUIDs; a quoted UUID cannot match anything else.
+    let assigned = format!("%\"{user}\"%");
+    visible(works::table.into_boxed(), visibility)
+        .filter(works::deleted_at.is_null())
+        .filter(works::due_date.lt(today.to_owned()))
+        .filter(works::status.ne_all(FINAL_STATES))
+        .filter(works::created_by.eq(user.as_str().to_owned()).or(works::assignees.like(assigned)))
+        .order((works::due_date.asc(), works::id.asc()))
+        .select(WorkRow::as_select())
+        .load(conn)
 }
 
 /// The facts of every live work visible with `visibility`, oldest first.

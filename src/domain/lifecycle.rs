@@ -143,8 +143,12 @@ pub fn awaits_decision(kind: Kind, status: Status) -> bool {
 
 /// States where nothing more happens (for overdue marks).
 pub fn is_final(status: Status) -> bool {
-    matches!(status, Status::Published | Status::Archived | Status::Rejected | Status::Adopted | Status::Declined)
+    FINAL_STATES.contains(&status)
 }
+
+/// States a work ends in: nothing is due any more.
+pub const FINAL_STATES: [Status; 5] =
+    [Status::Published, Status::Archived, Status::Rejected, Status::Adopted, Status::Declined];
 
 /// The order states appear in on a board, for one kind.
 pub fn states_of(kind: Kind) -> Vec<Status> {

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod media;
 pub mod page;
+pub mod transition;
 pub mod user;
 pub mod work;
 

@@ -108,6 +108,66 @@ pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
     bounded_text("display_name", raw, 100)
 }
 
+/// An account as an admin (or the operator at the console) asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct NewUserInput {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// A new account, checked: the display name defaults to the username.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: Username,
+    pub password: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl NewUser {
+    /// Checks the username, the password, the roles and the display name, in that order.
+    pub fn parse(input: NewUserInput) -> Result<Self, FieldError> {
+        let username = Username::parse(&input.username)?;
+        parse_new_password(&input.password)?;
+        let roles = parse_roles(&input.roles)?;
+        let display_name = match input.display_name.as_deref() {
+            Some(name) if !name.trim().is_empty() => parse_display_name(name)?,
+            _ => username.as_str().to_owned(),
+        };
+        Ok(Self { username, password: input.password, display_name, roles })
+    }
+}
+
+/// What an admin may change on an account, as sent; absent fields stay.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdateInput {
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// A change to an account, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub disabled: Option<bool>,
+}
+
+impl UserUpdate {
+    /// Checks the roles, the display name and the password, in that order.
+    pub fn parse(input: UserUpdateInput) -> Result<Self, FieldError> {
+        let roles = input.roles.as_deref().map(parse_roles).transpose()?;
+        let display_name = input.display_name.as_deref().map(parse_display_name).transpose()?;
+        let password = input.password.as_deref().map(parse_new_password).transpose()?.map(str::to_owned);
+        Ok(Self { display_name, password, roles, disabled: input.disabled })
+    }
+}
+
 /// Which works a user may read, decided once from their roles and applied inside queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {

@@ -8,8 +8,9 @@ use super::extractors::{self, ApiJson, CurrentUser};
 use super::works::WorkResponse;
 use crate::domain::ids::UserId;
 use crate::domain::lifecycle::Action;
+use crate::domain::transition::{Transition, TransitionInput};
 use crate::error::ApiError;
-use crate::service::review::{self as review_service, TransitionInput};
+use crate::service::review as review_service;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +55,8 @@ pub async fn create_transition(
         external_url: request.external_url,
         published_at: request.published_at,
     };
-    let outcome = review_service::transition(&app.db, &app.two_level_kinds, &user.0, id.into_string(), input).await?;
+    let step = Transition::parse(input)?;
+    let outcome = review_service::transition(&app.db, &app.two_level_kinds, &user.0, id, step).await?;
     Ok(web::Json(TransitionResponse {
         work: WorkResponse::full(outcome.work),
         signoffs: outcome.signoffs.into_iter().map(UserId::into_string).collect(),

@@ -9,8 +9,9 @@ use super::extractors::{self, AdminUser, ApiJson, ApiQuery, CurrentUser};
 use super::works::PageQuery;
 use crate::domain::page::Page;
 use crate::domain::user::Role;
+use crate::domain::user::{NewUser, NewUserInput, UserUpdate, UserUpdateInput};
 use crate::error::ApiError;
-use crate::service::accounts::{self, NewUserInput, UserUpdateInput, UserView};
+use crate::service::accounts::{self, UserView};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserResponse {
@@ -77,7 +78,7 @@ pub async fn create_user(
         display_name: request.display_name,
         roles: request.roles,
     };
-    let created = accounts::create_user(&app.db, Some(&admin.0), input).await?;
+    let created = accounts::create_user(&app.db, Some(&admin.0), NewUser::parse(input)?).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(created)))
 }
 
@@ -127,6 +128,7 @@ pub async fn update_user(
         roles: request.roles,
         disabled: request.disabled,
     };
-    let updated = accounts::update_user(&app.db, &app.sessions, &admin.0, id.as_str(), input).await?;
+    let updated =
+        accounts::update_user(&app.db, &app.sessions, &admin.0, id.as_str(), UserUpdate::parse(input)?).await?;
     Ok(web::Json(UserResponse::from(updated)))
 }

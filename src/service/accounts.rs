@@ -12,7 +12,7 @@ use crate::db::{Db, sessions, users};
 use crate::domain::FieldError;
 use crate::domain::ids::UserId;
 use crate::domain::page::Page;
-use crate::domain::user::{self, Role, Username};
+use crate::domain::user::{self, NewUser, NewUserInput, Role, UserUpdate, Username};
 
 /// Why a login, a session check or an account change was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,30 +81,15 @@ async fn hash_off_executor(password: String) -> Result<String, AccountError> {
     Ok(tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?)
 }
 
-/// What an admin sends to create an account.
-#[derive(Debug, Clone)]
-pub struct NewUserInput {
-    pub username: String,
-    pub password: String,
-    pub display_name: Option<String>,
-    pub roles: Vec<String>,
-}
-
 /// Creates an account (admin only over the API; the CLI calls it directly).
-pub async fn create_user(db: &Db, actor: Option<&AuthUser>, input: NewUserInput) -> Result<UserView, AccountError> {
+pub async fn create_user(db: &Db, actor: Option<&AuthUser>, account: NewUser) -> Result<UserView, AccountError> {
     // `None` is the operator at the console (`microcat user add`); any signed-in caller must be an admin.
     if let Some(caller) = actor {
         ensure_admin_caller(caller)?;
     }
     let actor = actor.cloned();
-    let username = Username::parse(&input.username)?;
-    user::parse_new_password(&input.password)?;
-    let roles = user::parse_roles(&input.roles)?;
-    let display_name = match input.display_name.as_deref() {
-        Some(name) if !name.trim().is_empty() => user::parse_display_name(name)?,
-        _ => username.as_str().to_owned(),
-    };
-    let password_hash = hash_off_executor(input.password).await?;
+    let NewUser { username, password, display_name, roles } = account;
+    let password_hash = hash_off_executor(password).await?;
     let id = UserId::generate();
     let stamp = now();
     let view_id = id.clone();
@@ -171,15 +156,6 @@ pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), Acc
     Ok(listed)
 }
 
-/// What an admin may change on an account.
-#[derive(Debug, Clone, Default)]
-pub struct UserUpdateInput {
-    pub display_name: Option<String>,
-    pub password: Option<String>,
-    pub roles: Option<Vec<String>>,
-    pub disabled: Option<bool>,
-}
-
 /// Changes an account. Disabling it or changing its password revokes its sessions; an admin
 /// cannot remove their own admin role or disable themselves (so one admin always remains).
 pub async fn update_user(
@@ -187,22 +163,20 @@ pub async fn update_user(
     cache: &SessionCache,
     actor: &AuthUser,
     id: &str,
-    input: UserUpdateInput,
+    update: UserUpdate,
 ) -> Result<UserView, AccountError> {
     ensure_admin_caller(actor)?;
     cache.forget_user(id);
-    let roles = input.roles.as_deref().map(user::parse_roles).transpose()?;
-    let display_name = input.display_name.as_deref().map(user::parse_display_name).transpose()?;
-    let password = input.password.as_deref().map(user::parse_new_password).transpose()?.map(str::to_owned);
+    let UserUpdate { display_name, password, roles, disabled } = update;
     if actor.id.as_str() == id {
-        refuse_self_lockout(roles.as_deref(), input.disabled)?;
+        refuse_self_lockout(roles.as_deref(), disabled)?;
     }
     let password_hash = match password {
         Some(password) => Some(hash_off_executor(password).await?),
         None => None,
     };
-    let revoke = input.disabled == Some(true) || password_hash.is_some();
-    let changes = UserChanges { display_name, password_hash, disabled: input.disabled, updated_at: Some(now()) };
+    let revoke = disabled == Some(true) || password_hash.is_some();
+    let changes = UserChanges { display_name, password_hash, disabled, updated_at: Some(now()) };
     let target = id.to_owned();
     let caller = actor.clone();
     let password_changed = changes.password_hash.is_some();
@@ -262,7 +236,7 @@ pub async fn ensure_admin(db: &Db, configured_password: Option<&str>) -> Result<
         display_name: Some("管理员".into()),
         roles: vec!["admin".into()],
     };
-    create_user(db, None, input).await?;
+    create_user(db, None, NewUser::parse(input)?).await?;
     Ok(generated)
 }
 

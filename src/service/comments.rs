@@ -12,8 +12,7 @@ use crate::db::{Db, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
 
-/// Longest comment, in characters.
-pub const COMMENT_MAX_CHARS: usize = 5_000;
+pub use crate::domain::transition::COMMENT_MAX_CHARS;
 /// Latest timecode accepted (a day), in milliseconds.
 pub const MAX_TIMECODE_MS: i64 = 24 * 3600 * 1000;
 

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
-use super::comments::COMMENT_MAX_CHARS;
 use super::works::WorkError;
 use super::works::{Work, WorkQuery, load_live};
 use crate::clock::now;
@@ -19,9 +18,11 @@ use crate::db::works::WorkOrder;
 use crate::db::works::WorkRow;
 use crate::db::{Db, DbConnection, outbox};
 use crate::domain::FieldError;
-use crate::domain::fields::{Credit, optional_text, parse_external_url, parse_timestamp};
+use crate::domain::fields::Credit;
 use crate::domain::ids::UserId;
+use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::{self, Action, Actor, Refusal};
+use crate::domain::transition::{Publication, Transition};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
 
@@ -62,17 +63,6 @@ fn action_list(actions: &[Action]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
-/// A requested step.
-#[derive(Debug, Clone, Default)]
-pub struct TransitionInput {
-    pub action: String,
-    pub comment: Option<String>,
-    pub version: Option<i64>,
-    pub channel: Option<String>,
-    pub external_url: Option<String>,
-    pub published_at: Option<String>,
-}
-
 /// The result of a step: the work, and the first-level sign-offs of its current round.
 #[derive(Debug, Clone)]
 pub struct TransitionOutcome {
@@ -96,21 +86,12 @@ fn refusal_error(refusal: Refusal, status: Status) -> ReviewError {
 }
 
 /// Publishing needs where and when it went out: from the request, else already on the work.
-fn publish_details(
-    input: &TransitionInput,
-    row: &WorkRow,
-) -> Result<(String, String, chrono::NaiveDateTime), FieldError> {
-    let channel = input.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
+fn publish_details(sent: &Publication, row: &WorkRow) -> Result<(String, String, chrono::NaiveDateTime), FieldError> {
+    let channel = sent.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
     let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
-    let url = match input.external_url.as_deref() {
-        Some(raw) => parse_external_url(Some(raw))?,
-        None => row.external_url.clone(),
-    };
+    let url = sent.external_url.clone().unwrap_or_else(|| row.external_url.clone());
     let url = url.ok_or_else(|| FieldError::required("external_url"))?;
-    let published_at = match input.published_at.as_deref().filter(|raw| !raw.trim().is_empty()) {
-        Some(raw) => Some(parse_timestamp("published_at", raw)?.naive_utc()),
-        None => row.published_at,
-    };
+    let published_at = sent.published_at.map(|time| time.naive_utc()).or(row.published_at);
     let published_at = published_at.ok_or_else(|| FieldError::required("published_at"))?;
     Ok((channel.trim().to_owned(), url, published_at))
 }
@@ -120,21 +101,14 @@ pub async fn transition(
     db: &Db,
     two_level_kinds: &[Kind],
     user: &AuthUser,
-    work_id: String,
-    input: TransitionInput,
+    work_id: WorkId,
+    step: Transition,
 ) -> Result<TransitionOutcome, ReviewError> {
-    let action = Action::parse(&input.action).ok_or_else(|| {
-        let names: Vec<&str> = Action::ALL.iter().map(|action| action.as_str()).collect();
-        FieldError::invalid("action", format!("must be one of {}", names.join(", ")))
-    })?;
-    let version = input.version.ok_or_else(|| FieldError::required("version"))?;
-    // Decision comments land in the comments table: the same rules as any comment.
-    let comment = optional_text("comment", input.comment.as_deref(), COMMENT_MAX_CHARS)?;
     let caller = user.clone();
     let two_level = two_level_kinds.to_vec();
     let (row, signoffs) = db
         .write(move |conn| {
-            let step = Step { caller: &caller, action, version, comment, input: &input, two_level: &two_level };
+            let step = Step { caller: &caller, step: &step, two_level: &two_level };
             step.run(conn, &work_id)
         })
         .await?;
@@ -143,10 +117,7 @@ pub async fn transition(
 
 struct Step<'a> {
     caller: &'a AuthUser,
-    action: Action,
-    version: i64,
-    comment: Option<String>,
-    input: &'a TransitionInput,
+    step: &'a Transition,
     two_level: &'a [Kind],
 }
 
@@ -155,7 +126,7 @@ type StepResult = Result<(WorkRow, Vec<UserId>), ReviewError>;
 impl Step<'_> {
     fn run(&self, conn: &mut DbConnection, work_id: &str) -> StepResult {
         let row = load_live(conn, self.caller, work_id)?;
-        if row.version != self.version {
+        if row.version != self.step.version {
             return Err(WorkError::VersionConflict { current: row.version }.into());
         }
         let (kind, status) = (row.kind, row.status);
@@ -164,9 +135,9 @@ impl Step<'_> {
             is_creator: row.created_by == self.caller.id,
             is_team_member: is_team_member(self.caller, &row.credits, &row.assignees),
         };
-        let next = lifecycle::check(kind, status, self.action, &actor, self.comment.as_deref())
+        let next = lifecycle::check(kind, status, self.step.action, &actor, self.step.comment.as_deref())
             .map_err(|refusal| refusal_error(refusal, status))?;
-        if self.action == Action::Approve && self.two_level.contains(&kind) {
+        if self.step.action == Action::Approve && self.two_level.contains(&kind) {
             let signed = review::signoffs_of(conn, work_id, row.review_round)?;
             if signed.contains(&self.caller.id) {
                 return Err(ReviewError::AlreadySignedOff);
@@ -181,12 +152,12 @@ impl Step<'_> {
     /// 初审: records the first approval; the work waits for a second reviewer.
     fn first_signoff(&self, conn: &mut DbConnection, row: WorkRow) -> StepResult {
         let stamp = now();
-        if !review::touch_if_version(conn, &row.id, self.version, stamp)? {
+        if !review::touch_if_version(conn, &row.id, self.step.version, stamp)? {
             return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
         }
         review::insert_signoff(conn, &row.id, row.review_round, self.caller.id.as_str(), stamp)?;
         self.save_comment(conn, &row.id, stamp)?;
-        let details = json!({"action": "approve", "level": 1, "round": row.review_round, "comment": self.comment});
+        let details = json!({"action": "approve", "level": 1, "round": row.review_round, "comment": self.step.comment});
         audit::record(conn, Some(self.caller), "work.signed_off", ("work", &row.id), details, stamp)?;
         let signed = review::signoffs_of(conn, &row.id, row.review_round)?;
         let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
@@ -197,36 +168,36 @@ impl Step<'_> {
         let stamp = now();
         let mut change = StatusChange {
             status: next,
-            review_round: row.review_round + i32::from(self.action == Action::Submit),
+            review_round: row.review_round + i32::from(self.step.action == Action::Submit),
             status_changed_at: Some(stamp),
             updated_at: stamp,
             channel: None,
             external_url: None,
             published_at: None,
         };
-        if self.action == Action::Publish {
-            let (channel, url, published_at) = publish_details(self.input, &row)?;
+        if self.step.action == Action::Publish {
+            let (channel, url, published_at) = publish_details(&self.step.publication, &row)?;
             change.channel = Some(Some(channel));
             change.external_url = Some(Some(url));
             change.published_at = Some(Some(published_at));
         }
-        if !review::move_if_version(conn, &row.id, self.version, &change)? {
+        if !review::move_if_version(conn, &row.id, self.step.version, &change)? {
             return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
         }
         let transition = TransitionRow {
             id: uuid::Uuid::now_v7().to_string(),
             work_id: row.id.clone(),
-            action: self.action.as_str().to_owned(),
+            action: self.step.action.as_str().to_owned(),
             from_status: status.as_str().to_owned(),
             to_status: next.as_str().to_owned(),
             actor_id: self.caller.id.as_str().to_owned(),
-            comment: self.comment.clone(),
+            comment: self.step.comment.clone(),
             created_at: stamp,
         };
         review::insert_transition(conn, &transition)?;
         self.save_comment(conn, &row.id, stamp)?;
         outbox::enqueue(conn, &row.id, stamp)?;
-        let details = json!({"action": self.action.as_str(), "from": status.as_str(), "to": next.as_str(), "comment": self.comment});
+        let details = json!({"action": self.step.action.as_str(), "from": status.as_str(), "to": next.as_str(), "comment": self.step.comment});
         audit::record(conn, Some(self.caller), "work.transition", ("work", &row.id), details, stamp)?;
         let signed = review::signoffs_of(conn, &row.id, change.review_round)?;
         let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
@@ -240,12 +211,12 @@ impl Step<'_> {
         work_id: &str,
         stamp: chrono::NaiveDateTime,
     ) -> diesel::QueryResult<()> {
-        let Some(text) = &self.comment else { return Ok(()) };
+        let Some(text) = &self.step.comment else { return Ok(()) };
         let row = CommentRow {
             id: uuid::Uuid::now_v7().to_string(),
             work_id: work_id.to_owned(),
             author_id: self.caller.id.as_str().to_owned(),
-            body: format!("[{}] {text}", self.action.as_str()),
+            body: format!("[{}] {text}", self.step.action.as_str()),
             media_id: None,
             timecode_ms: None,
             reply_to: None,

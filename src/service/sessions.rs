@@ -25,9 +25,9 @@ impl LoginPolicy {
     /// The policy the settings describe.
     pub fn from_settings(settings: &Settings) -> Self {
         Self {
-            max_failures: settings.login_max_failures.max(1),
-            lockout: Duration::minutes(settings.login_lockout_minutes.max(1)),
-            session_ttl: Duration::minutes(settings.session_ttl_minutes.max(1)),
+            max_failures: settings.login_max_failures,
+            lockout: Duration::minutes(settings.login_lockout_minutes),
+            session_ttl: Duration::minutes(settings.session_ttl_minutes),
         }
     }
 

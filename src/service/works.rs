@@ -266,6 +266,15 @@ pub async fn get_work_shared(db: &Db, user: &AuthUser, id: WorkId) -> Result<Sha
     Ok(found)
 }
 
+/// Works past their due date that the caller created or is assigned to (the dashboard's
+/// reminder), chosen in SQL.
+pub async fn overdue_works(db: &Db, user: &AuthUser) -> Result<Vec<Work>, WorkError> {
+    let (visibility, me) = (user.visibility(), user.id.clone());
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let rows = db.read(move |conn| rows::overdue_for(conn, &visibility, &me, &today)).await?;
+    Ok(rows.into_iter().map(Work::from_row).collect())
+}
+
 /// A page of the works the caller may see, filtered.
 pub async fn list_works(db: &Db, user: &AuthUser, query: WorkQuery) -> Result<WorkPage, WorkError> {
     Ok(list_works_shared(db, user, query).await?.value().clone())

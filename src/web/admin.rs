@@ -9,8 +9,9 @@ use super::forms;
 use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
 use crate::domain::page::Page;
 use crate::domain::user::Role;
+use crate::domain::user::{NewUser, NewUserInput, UserUpdate, UserUpdateInput};
 use crate::error::ApiError;
-use crate::service::accounts::{self, NewUserInput, UserUpdateInput};
+use crate::service::accounts;
 use crate::state::AppState;
 
 const ROLES: [Role; 4] = [Role::Contributor, Role::Reviewer, Role::Staff, Role::Admin];
@@ -101,7 +102,11 @@ pub async fn post_user(app: web::Data<AppState>, signed: SignedForm) -> PageResu
         display_name: form.optional("display_name"),
         roles: form.all("roles"),
     };
-    match accounts::create_user(&app.db, Some(&viewer.user), input).await.map_err(ApiError::from) {
+    let created = match NewUser::parse(input) {
+        Ok(account) => accounts::create_user(&app.db, Some(&viewer.user), account).await.map_err(ApiError::from),
+        Err(refused) => Err(refused.into()),
+    };
+    match created {
         Ok(_) => Ok(page::redirect("/admin/users?done=user-created")),
         Err(ApiError::Internal(detail)) => Err(ApiError::Internal(detail).into()),
         Err(error) => users_page(&app, &viewer, None, Some(refusal(&viewer, &error))).await,
@@ -118,7 +123,11 @@ pub async fn post_user_update(app: web::Data<AppState>, signed: SignedForm, path
         roles: Some(form.all("roles")),
         disabled: Some(form.get("disabled").is_some()),
     };
-    match accounts::update_user(&app.db, &app.sessions, &viewer.user, &path, input).await.map_err(ApiError::from) {
+    let updated = match UserUpdate::parse(input) {
+        Ok(update) => accounts::update_user(&app.db, &app.sessions, &viewer.user, &path, update).await,
+        Err(refused) => Err(refused.into()),
+    };
+    match updated.map_err(ApiError::from) {
         Ok(_) => Ok(page::redirect("/admin/users?done=user-updated")),
         Err(ApiError::Internal(detail)) => Err(ApiError::Internal(detail).into()),
         Err(error) => users_page(&app, &viewer, None, Some(refusal(&viewer, &error))).await,

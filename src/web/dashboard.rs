@@ -37,13 +37,8 @@ struct DashboardPage {
 
 /// Works past their due date that the viewer created or is assigned to.
 async fn overdue_for(app: &AppState, viewer: &Viewer) -> Result<Vec<WorkCard>, ApiError> {
-    let me = &viewer.user.id;
-    let columns = review::board(&app.db, &viewer.user, None).await?;
-    let cards = columns
-        .into_iter()
-        .flat_map(|(_, cards)| cards)
-        .filter(|card| card.overdue && (&card.work.created_by == me || card.work.assignees.contains(me)));
-    Ok(cards.map(|card| WorkCard { overdue: true, ..WorkCard::of(&card.work, viewer.lang, None) }).collect())
+    let works = service::overdue_works(&app.db, &viewer.user).await?;
+    Ok(works.iter().map(|work| WorkCard { overdue: true, ..WorkCard::of(work, viewer.lang, None) }).collect())
 }
 
 /// `GET /`.

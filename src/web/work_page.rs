@@ -18,13 +18,14 @@ use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
 use crate::domain::media::Derivative;
 use crate::domain::media::MediaStatus;
+use crate::domain::transition::{Transition, TransitionInput};
 use crate::edge::links;
 use crate::edge::params::work_id;
 use crate::error::ApiError;
 use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
 use crate::service::media::MediaView;
-use crate::service::review::{self, TransitionInput};
+use crate::service::review;
 use crate::service::work_detail::{WorkDetail, work_detail};
 use crate::service::works::{self, Work};
 use crate::state::AppState;
@@ -307,7 +308,11 @@ pub async fn post_transition(app: web::Data<AppState>, signed: SignedForm, path:
         published_at: form.optional("published_at").map(|raw| forms::local_input_to_rfc3339(&raw)),
     };
     let back = page::local_path(form.get("back").or(Some(&format!("/works/{}", id.as_str()))));
-    match review::transition(&app.db, &app.two_level_kinds, &viewer.user, id.as_str().to_owned(), input).await {
+    let step = match Transition::parse(input) {
+        Ok(step) => step,
+        Err(error) => return refused(&app, &viewer, id, error.into()).await,
+    };
+    match review::transition(&app.db, &app.two_level_kinds, &viewer.user, id.clone(), step).await {
         Ok(_) => Ok(page::redirect(&with_done(&back, "step"))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }

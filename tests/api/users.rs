@@ -163,7 +163,8 @@ fn microcat_cli(app: &TestApp, args: &[&str], password: Option<&str>) -> Output 
 
 #[actix_web::test]
 async fn account_changes_are_refused_to_non_admins_by_the_service_itself() {
-    use microcat::service::accounts::{self, NewUserInput, UserUpdateInput};
+    use microcat::domain::user::{NewUser, NewUserInput, UserUpdate, UserUpdateInput};
+    use microcat::service::accounts;
     use microcat::service::auth::Credential;
     let app = TestApp::spawn().await;
     let author = app.user_with_roles("author", &[Role::Contributor, Role::Reviewer, Role::Staff]).await;
@@ -176,9 +177,10 @@ async fn account_changes_are_refused_to_non_admins_by_the_service_itself() {
         display_name: None,
         roles: vec!["admin".into()],
     };
-    let created = accounts::create_user(&app.db, Some(&caller), input).await;
+    let created = accounts::create_user(&app.db, Some(&caller), NewUser::parse(input).unwrap()).await;
     assert!(matches!(created, Err(accounts::AccountError::AdminRequired)), "{created:?}");
     let promote = UserUpdateInput { roles: Some(vec!["admin".into()]), ..UserUpdateInput::default() };
+    let promote = UserUpdate::parse(promote).unwrap();
     let updated = accounts::update_user(&app.db, &cache, &caller, &author.user_id, promote).await;
     assert!(matches!(updated, Err(accounts::AccountError::AdminRequired)), "{updated:?}");
     assert_eq!(app.try_login("intruder", "intruder-password-1").await.status, 401);
