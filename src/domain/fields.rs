@@ -1,6 +1,7 @@
 //! Validated field values of a work, parsed once at the edge. Each parser names the field and
 //! the limit it enforces, so an API error can say exactly what was wrong.
 
+use crate::domain::ids::UserId;
 use crate::error::codes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,35 @@ pub struct Credit {
     pub name: String,
     /// What they did.
     pub role: String,
+    /// Their account, when they have one: the self-review rule and who may take production
+    /// steps go by it (by the name only where there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub user_id: Option<UserId>,
+}
+
+impl Credit {
+    /// A credit by name only.
+    pub fn named(role: impl Into<String>, name: impl Into<String>) -> Self {
+        Self { name: name.into(), role: role.into(), user_id: None }
+    }
+
+    /// Whether this credit is the account `user`, known by `names` (display name, username)
+    /// where the credit has no account.
+    pub fn is(&self, user: &UserId, names: &[&str]) -> bool {
+        match &self.user_id {
+            Some(account) => account == user,
+            None => names.contains(&self.name.as_str()),
+        }
+    }
+}
+
+/// Keeps the account links of an edit's credits: a credit sent without one (a page's form
+/// has no field for it) keeps the link the stored credit of the same name had.
+pub fn keep_account_links(edited: &mut [Credit], stored: &[Credit]) {
+    for credit in edited.iter_mut().filter(|credit| credit.user_id.is_none()) {
+        credit.user_id = stored.iter().find(|old| old.name == credit.name).and_then(|old| old.user_id.clone());
+    }
 }
 
 /// Trims and bounds every credit.
@@ -150,7 +180,13 @@ pub fn parse_credits(raw: Vec<Credit>) -> Result<Vec<Credit>, FieldError> {
             let name = bounded_text(&format!("credits[{index}].name"), &credit.name, NAME_MAX_CHARS)?;
             let field = format!("credits[{index}].role");
             let role = bounded_text(&field, &credit.role, CREDIT_ROLE_MAX_CHARS)?;
-            Ok(Credit { name, role })
+            let user_id = match &credit.user_id {
+                Some(raw) => Some(UserId::parse(raw).ok_or_else(|| {
+                    FieldError::invalid(format!("credits[{index}].user_id"), "must be an account id (a uuid)")
+                })?),
+                None => None,
+            };
+            Ok(Credit { name, role, user_id })
         })
         .collect()
 }
@@ -215,9 +251,24 @@ mod tests {
 
     #[test]
     fn credit_errors_name_the_entry() {
-        let credits =
-            vec![Credit { name: "张三".into(), role: "导演".into() }, Credit { name: " ".into(), role: "编剧".into() }];
+        let credits = vec![Credit::named("导演", "张三"), Credit::named("编剧", " ")];
         assert_eq!(parse_credits(credits).unwrap_err().field, "credits[1].name");
+        let unlinked =
+            Credit { user_id: Some(UserId::from_db("not-an-id".into())), ..Credit::named("导演", "张三") };
+        assert_eq!(parse_credits(vec![unlinked]).unwrap_err().field, "credits[0].user_id");
+    }
+
+    #[test]
+    fn credits_go_by_account_where_they_have_one_and_keep_it_through_edits() {
+        let (zhang, li) = (UserId::generate(), UserId::generate());
+        let linked = Credit { user_id: Some(zhang.clone()), ..Credit::named("导演", "张三") };
+        assert!(linked.is(&zhang, &["someone"]), "the account decides");
+        assert!(!linked.is(&li, &["张三"]), "a namesake is not the credited person");
+        assert!(Credit::named("摄像", "李四").is(&li, &["李四"]), "without an account the name decides");
+        let mut edited = vec![Credit::named("总导演", "张三"), Credit::named("摄像", "李四")];
+        keep_account_links(&mut edited, std::slice::from_ref(&linked));
+        assert_eq!(edited[0].user_id, Some(zhang));
+        assert_eq!(edited[1].user_id, None);
     }
 
     #[test]

@@ -72,8 +72,8 @@ pub struct TransitionOutcome {
 
 /// Whether the caller is named in the credits or among the assignees.
 fn is_team_member(user: &AuthUser, credits: &[Credit], assignees: &[UserId]) -> bool {
-    let named = |name: &str| name == user.display_name || name == user.username;
-    credits.iter().any(|credit| named(&credit.name)) || assignees.contains(&user.id)
+    let names = [user.display_name.as_str(), user.username.as_str()];
+    credits.iter().any(|credit| credit.is(&user.id, &names)) || assignees.contains(&user.id)
 }
 
 fn refusal_error(refusal: Refusal, status: Status) -> ReviewError {

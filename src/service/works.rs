@@ -15,7 +15,7 @@ use crate::db::types::Json;
 use crate::db::works::{self as rows, WorkChanges, WorkOrder, WorkRow, WorkSelection};
 use crate::db::{Db, DbConnection, Shared, Weigh, outbox};
 use crate::domain::FieldError;
-use crate::domain::fields::Credit;
+use crate::domain::fields::{Credit, keep_account_links};
 use crate::domain::filter::WorkFilter;
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
@@ -218,15 +218,30 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
     let tags = fields.tags;
     let stored = row.clone();
     let caller = user.clone();
-    db.write(move |conn| {
+    db.write(move |conn| -> Result<(), WorkError> {
+        check_credited_accounts(conn, stored.credits.value())?;
         rows::insert(conn, &stored, &tags)?;
         outbox::enqueue(conn, stored.id.as_str(), stored.created_at)?;
         let details =
             serde_json::json!({"kind": stored.kind.as_str(), "title": stored.title, "status": stored.status.as_str()});
-        audit::record(conn, Some(&caller), "work.created", ("work", stored.id.as_str()), details, stored.created_at)
+        audit::record(conn, Some(&caller), "work.created", ("work", stored.id.as_str()), details, stored.created_at)?;
+        Ok(())
     })
     .await?;
     Ok(Work::from_row(row))
+}
+
+/// Credits that name an account must name one that exists.
+fn check_credited_accounts(conn: &mut DbConnection, credits: &[Credit]) -> Result<(), WorkError> {
+    for (index, credit) in credits.iter().enumerate() {
+        if let Some(account) = &credit.user_id
+            && crate::db::users::find(conn, account)?.is_none()
+        {
+            let field = format!("credits[{index}].user_id");
+            return Err(FieldError::invalid(field, "must be the id of an existing account").into());
+        }
+    }
+    Ok(())
 }
 
 /// Loads a live (not deleted) work the caller may see; anything else is `work-not-found`.
@@ -343,13 +358,19 @@ pub async fn update_work(
     edit: WorkEdit,
 ) -> Result<Work, WorkError> {
     let caller = user.clone();
-    let (changes, tags) = edit_to_changes(edit);
+    let (mut changes, tags) = edit_to_changes(edit);
     let row = db
         .write(move |conn| {
             let row = load_live(conn, &caller, id.as_str())?;
             check_editable(&caller, &row)?;
             if row.version != expected_version {
                 return Err(WorkError::VersionConflict { current: row.version });
+            }
+            if let Some(edited) = changes.credits.take() {
+                let mut credits = edited.into_value();
+                keep_account_links(&mut credits, row.credits.value());
+                check_credited_accounts(conn, &credits)?;
+                changes.credits = Some(Json::new(credits));
             }
             if !rows::update_if_version(conn, id.as_str(), expected_version, &changes, tags.as_deref(), now())? {
                 return Err(WorkError::VersionConflict { current: row.version + 1 });

@@ -34,8 +34,8 @@ pub fn parse_credits(raw: &str) -> Vec<Credit> {
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .map(|line| match line.split_once([':', '：']) {
-            Some((role, name)) => Credit { role: role.trim().to_owned(), name: name.trim().to_owned() },
-            None => Credit { role: String::new(), name: line.to_owned() },
+            Some((role, name)) => Credit::named(role.trim(), name.trim()),
+            None => Credit::named("", line),
         })
         .collect()
 }

@@ -122,6 +122,47 @@ async fn reviewers_never_decide_on_their_own_or_credited_works() {
 }
 
 #[actix_web::test]
+async fn a_credit_linked_to_an_account_bars_that_reviewer_whatever_the_name_and_only_that_one() {
+    let app = TestApp::spawn().await;
+    let team = team(&app).await;
+    // Credited under a pen name, but linked to the first reviewer's account.
+    let credits = json!([{"name": "笔名", "role": "编剧", "user_id": team.first.user_id}]);
+    let body = json!({"kind": "wechat_article", "title": "署名文章", "credits": credits});
+    let work = app.create_work(&team.author, body).await;
+    assert_eq!(work["credits"][0]["user_id"], team.first.user_id.as_str());
+    let id = id_of(&work);
+    ok_step(&app, &team.author, &id, "submit", json!({})).await;
+    assert_error(&step(&app, &team.first, &id, "approve", json!({})).await, 403, "self-review");
+    // A credit by name only still goes by the name; one linked elsewhere does not bar a namesake.
+    let linked_elsewhere = json!([{"name": "chushen", "role": "摄像", "user_id": team.second.user_id}]);
+    let body = json!({"kind": "wechat_article", "title": "同名", "credits": linked_elsewhere});
+    let other = id_of(&app.create_work(&team.author, body).await);
+    ok_step(&app, &team.author, &other, "submit", json!({})).await;
+    ok_step(&app, &team.first, &other, "approve", json!({})).await;
+}
+
+#[actix_web::test]
+async fn credits_may_only_link_existing_accounts_and_edits_by_name_keep_the_links() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let unknown = json!([{"name": "某人", "role": "导演", "user_id": "01900000-0000-7000-8000-000000000000"}]);
+    let refused =
+        app.post("/api/v1/works", &author, &json!({"kind": "micro_film", "title": "片", "credits": unknown})).await;
+    assert_error_field(&refused, 422, "invalid-field", "credits[0].user_id");
+    let malformed = json!([{"name": "某人", "role": "导演", "user_id": "张三"}]);
+    let refused =
+        app.post("/api/v1/works", &author, &json!({"kind": "micro_film", "title": "片", "credits": malformed})).await;
+    assert_error_field(&refused, 422, "invalid-field", "credits[0].user_id");
+    let linked = json!([{"name": "作者", "role": "导演", "user_id": author.user_id}]);
+    let work = app.create_work(&author, json!({"kind": "micro_film", "title": "片", "credits": linked})).await;
+    let path = format!("/api/v1/works/{}", id_of(&work));
+    let renamed_role = json!({"version": work["version"], "credits": [{"name": "作者", "role": "总导演"}]});
+    let edited = app.patch(&path, &author, &renamed_role).await;
+    assert_eq!(edited.status, 200, "{}", edited.text());
+    assert_eq!(edited.json()["credits"][0]["user_id"], author.user_id.as_str(), "an edit by name keeps the link");
+}
+
+#[actix_web::test]
 async fn actions_belong_to_their_roles_and_states() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
