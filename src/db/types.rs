@@ -118,9 +118,10 @@ macro_rules! text_column {
     )*};
 }
 
-/// Implements [`TextColumn`] for an enum with `as_str` and `parse`.
-macro_rules! enum_column {
-    ($($ty:ty => $what:literal),* $(,)?) => {$(
+/// Implements [`TextColumn`]: each type's name in errors and how a stored spelling is read
+/// (enums know their spellings; any stored text is a valid id).
+macro_rules! text_columns {
+    ($($ty:ty => $what:literal, |$text:ident| $from_text:expr;)*) => {$(
         impl TextColumn for $ty {
             const WHAT: &'static str = $what;
 
@@ -128,38 +129,23 @@ macro_rules! enum_column {
                 self.as_str()
             }
 
-            fn from_text(text: String) -> Option<Self> {
-                <$ty>::parse(&text)
+            fn from_text($text: String) -> Option<Self> {
+                $from_text
             }
         }
     )*};
 }
 
-/// Implements [`TextColumn`] for an id newtype (any stored text is a valid id).
-macro_rules! id_column {
-    ($($ty:ty => $what:literal),* $(,)?) => {$(
-        impl TextColumn for $ty {
-            const WHAT: &'static str = $what;
-
-            fn text(&self) -> &str {
-                self.as_str()
-            }
-
-            fn from_text(text: String) -> Option<Self> {
-                Some(<$ty>::from_db(text))
-            }
-        }
-    )*};
+text_columns! {
+    Kind => "work kind", |text| Kind::parse(&text);
+    Status => "work status", |text| Status::parse(&text);
+    Role => "role", |text| Role::parse(&text);
+    MediaRole => "media role", |text| MediaRole::parse(&text);
+    MediaStatus => "media status", |text| MediaStatus::parse(&text);
+    WorkId => "work id", |text| Some(WorkId::from_db(text));
+    UserId => "user id", |text| Some(UserId::from_db(text));
+    MediaId => "media id", |text| Some(MediaId::from_db(text));
 }
-
-enum_column!(
-    Kind => "work kind",
-    Status => "work status",
-    Role => "role",
-    MediaRole => "media role",
-    MediaStatus => "media status",
-);
-id_column!(WorkId => "work id", UserId => "user id", MediaId => "media id");
 text_column!(Kind, Status, Role, MediaRole, MediaStatus, WorkId, UserId, MediaId);
 
 /// A JSON value stored as TEXT (tags, credits, assignees, derivative names, audit details).

@@ -11,6 +11,7 @@ use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
 use crate::service::stats::StatsError;
 use crate::service::works::WorkError;
+use crate::storage::ingest::UploadRefusal;
 
 /// A 403 for a missing role, with the refusal's own message.
 fn forbidden(refusal: impl ToString) -> ApiError {
@@ -64,13 +65,7 @@ impl From<MediaError> for ApiError {
                 ApiError::NotFound { code: codes::DERIVATIVE_NOT_FOUND, message }
             }
             MediaError::RoleRequired(_) => forbidden(error),
-            MediaError::EmptyFile => ApiError::Unprocessable {
-                code: codes::EMPTY_FILE,
-                message: error.to_string(),
-                field: Some("file".into()),
-            },
-            MediaError::UnsupportedType => ApiError::UnsupportedMediaType(error.to_string()),
-            MediaError::TooLarge { .. } => ApiError::UploadTooLarge(error.to_string()),
+            MediaError::Refused(refusal) => refusal.into(),
             MediaError::StorageFull => ApiError::InsufficientStorage,
             MediaError::Storage(_)
             | MediaError::Ingest(_)
@@ -88,6 +83,19 @@ impl From<ReceiveError<ApiError>> for ApiError {
         match error {
             ReceiveError::Body(body) => body,
             ReceiveError::Media(media) => media.into(),
+        }
+    }
+}
+
+impl From<UploadRefusal> for ApiError {
+    fn from(refusal: UploadRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            UploadRefusal::EmptyFile => {
+                ApiError::Unprocessable { code: codes::EMPTY_FILE, message, field: Some("file".into()) }
+            }
+            UploadRefusal::UnsupportedType => ApiError::UnsupportedMediaType(message),
+            UploadRefusal::TooLarge { .. } => ApiError::UploadTooLarge(message),
         }
     }
 }

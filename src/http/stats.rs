@@ -65,11 +65,11 @@ pub async fn get_stats(
     query: ApiQuery<StatsQuery>,
 ) -> Result<web::Json<StatsResponse>, ApiError> {
     let ApiQuery(query) = query;
-    let (from, to) = period_of(&query)?;
+    let asked = period_of(&query)?;
     let group_name = non_blank(query.group_by).unwrap_or_else(|| "kind".into());
     let group_by = GroupBy::parse(&group_name)
         .ok_or_else(|| ApiError::query("group_by", "group_by must be kind, status, unit or month"))?;
-    let stats = stats_service::stats(&app.db, &user.0, from, to, group_by).await?;
+    let stats = stats_service::stats(&app.db, &user.0, asked, group_by).await?;
     Ok(web::Json(StatsResponse {
         from: stats.from,
         to: stats.to,
@@ -89,12 +89,12 @@ pub async fn export_stats(
     query: ApiQuery<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let ApiQuery(query) = query;
-    let (from, to) = period_of(&query)?;
+    let asked = period_of(&query)?;
     let stamp = stats_service::export_stamp();
     let (bytes, content_type, extension) = match non_blank(query.format).as_deref().unwrap_or("csv") {
-        "csv" => (stats_service::export_csv(&app.db, &user.0, from, to).await?, "text/csv; charset=utf-8", "csv"),
+        "csv" => (stats_service::export_csv(&app.db, &user.0, asked).await?, "text/csv; charset=utf-8", "csv"),
         "xlsx" => (
-            stats_service::export_xlsx(&app.db, &user.0, from, to).await?,
+            stats_service::export_xlsx(&app.db, &user.0, asked).await?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),

@@ -42,15 +42,9 @@ pub enum MediaError {
     /// The caller lacks the role the use case needs.
     #[error("this action needs the {0} role")]
     RoleRequired(&'static str),
-    /// The uploaded file has no bytes.
-    #[error("the uploaded file is empty")]
-    EmptyFile,
-    /// The bytes are not an accepted format.
-    #[error("the file is not an accepted type: accepted are {ACCEPTED}")]
-    UnsupportedType,
-    /// An upload over its class's size limit.
-    #[error("{class} uploads are limited to {} ({limit_bytes} bytes)", human_bytes(*.limit_bytes))]
-    TooLarge { class: &'static str, limit_bytes: u64 },
+    /// The uploaded file was refused: empty, not an accepted type, or over its limit.
+    #[error(transparent)]
+    Refused(UploadRefusal),
     /// The upload could not be written.
     #[error("storing the upload")]
     Ingest(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -93,9 +87,7 @@ impl<E> From<IngestError<E>> for ReceiveError<E> {
     fn from(error: IngestError<E>) -> Self {
         let refused = match error {
             IngestError::Body(body) => return ReceiveError::Body(body),
-            IngestError::EmptyFile => MediaError::EmptyFile,
-            IngestError::UnsupportedType => MediaError::UnsupportedType,
-            IngestError::TooLarge { class, limit_bytes } => MediaError::TooLarge { class, limit_bytes },
+            IngestError::Refused(refusal) => MediaError::Refused(refusal),
             IngestError::StorageFull => MediaError::StorageFull,
             IngestError::Storage(error) => MediaError::Ingest(Box::new(error)),
             IngestError::Task(error) => MediaError::Ingest(Box::new(error)),
@@ -104,8 +96,7 @@ impl<E> From<IngestError<E>> for ReceiveError<E> {
         ReceiveError::Media(refused)
     }
 }
-use crate::media::sniff::ACCEPTED;
-use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, human_bytes};
+use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, UploadRefusal};
 use crate::storage::{BlobKey, BlobStore, LocalStore, is_storage_full};
 
 /// What media use cases need beyond the database.
@@ -406,16 +397,4 @@ pub async fn work_thumbnails(db: &Db, work_ids: Vec<WorkId>) -> Result<HashMap<W
     let candidates = db.read(move |conn| crate::db::media::thumbnails_for(conn, &ids)).await?;
     let found = work_ids.into_iter().filter_map(|work| Some((thumbnail_for(&work, &candidates)?, work)));
     Ok(found.map(|(media, work)| (work, media)).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_are_named_in_binary_units() {
-        assert_eq!(human_bytes(4 * 1024 * 1024 * 1024), "4 GiB");
-        assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
-        assert_eq!(human_bytes(1000), "1000 bytes");
-    }
 }

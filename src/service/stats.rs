@@ -11,6 +11,7 @@ use crate::clock::now;
 use crate::db::DbError;
 use crate::db::works::WorkFacts;
 use crate::db::{Db, review, works};
+use crate::domain::filter::Period;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::{Action, Duty};
 use crate::domain::work::{Kind, Status};
@@ -89,7 +90,7 @@ pub fn percentile(sorted: &[i64], percent: usize) -> i64 {
 }
 
 /// The default period: this calendar year so far.
-pub fn period(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn period((from, to): Period) -> (DateTime<Utc>, DateTime<Utc>) {
     let to = to.unwrap_or_else(Utc::now);
     let from = from.unwrap_or_else(|| Utc.with_ymd_and_hms(to.year(), 1, 1, 0, 0, 0).single().unwrap_or(to));
     (from, to)
@@ -117,14 +118,8 @@ async fn visible_rows(db: &Db, user: &AuthUser) -> Result<Vec<WorkFacts>, StatsE
 }
 
 /// Computes the statistics of a period.
-pub async fn stats(
-    db: &Db,
-    user: &AuthUser,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    group_by: GroupBy,
-) -> Result<Stats, StatsError> {
-    let (from, to) = period(from, to);
+pub async fn stats(db: &Db, user: &AuthUser, asked: Period, group_by: GroupBy) -> Result<Stats, StatsError> {
+    let (from, to) = period(asked);
     let rows = visible_rows(db, user).await?;
     stats_of(db, &rows, from, to, group_by).await
 }
@@ -240,13 +235,8 @@ fn csv_field(value: &str) -> String {
 }
 
 /// CSV (UTF-8 with a byte-order mark, so Excel and WPS read the Chinese right).
-pub async fn export_csv(
-    db: &Db,
-    user: &AuthUser,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<Vec<u8>, StatsError> {
-    let (from, to) = period(from, to);
+pub async fn export_csv(db: &Db, user: &AuthUser, asked: Period) -> Result<Vec<u8>, StatsError> {
+    let (from, to) = period(asked);
     let rows = created_within(&visible_rows(db, user).await?, from, to);
     let mut text = String::from("\u{FEFF}");
     text.push_str(&EXPORT_HEADERS.join(","));
@@ -260,13 +250,8 @@ pub async fn export_csv(
 }
 
 /// An .xlsx workbook: a summary sheet (统计) and the works (作品明细).
-pub async fn export_xlsx(
-    db: &Db,
-    user: &AuthUser,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> Result<Vec<u8>, StatsError> {
-    let (from, to) = period(from, to);
+pub async fn export_xlsx(db: &Db, user: &AuthUser, asked: Period) -> Result<Vec<u8>, StatsError> {
+    let (from, to) = period(asked);
     let visible = visible_rows(db, user).await?;
     let summary = stats_of(db, &visible, from, to, GroupBy::Kind).await?;
     let table = export_rows(&created_within(&visible, from, to));
@@ -334,7 +319,7 @@ mod tests {
     #[test]
     fn the_default_period_is_this_year() {
         let to = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
-        let (from, end) = period(None, Some(to));
+        let (from, end) = period((None, Some(to)));
         assert_eq!(from, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         assert_eq!(end, to);
     }

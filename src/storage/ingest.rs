@@ -59,12 +59,9 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Why an upload's body was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError<E> {
-    /// The body stream itself failed (the caller's reader: a broken form, say).
-    #[error("upload body")]
-    Body(E),
+/// Why the file itself was refused (the uploader's to fix).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadRefusal {
     /// The file has no bytes.
     #[error("the uploaded file is empty")]
     EmptyFile,
@@ -74,6 +71,17 @@ pub enum IngestError<E> {
     /// The file passed its class's size limit (reading stopped there).
     #[error("{class} uploads are limited to {} ({limit_bytes} bytes)", human_bytes(*.limit_bytes))]
     TooLarge { class: &'static str, limit_bytes: u64 },
+}
+
+/// Why an upload's body was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError<E> {
+    /// The body stream itself failed (the caller's reader: a broken form, say).
+    #[error("upload body")]
+    Body(E),
+    /// The file was refused.
+    #[error(transparent)]
+    Refused(UploadRefusal),
     /// The disk is full.
     #[error("the server has no space left to store this upload")]
     StorageFull,
@@ -120,9 +128,9 @@ where
     let mut body = body.fuse();
     let (head, pending) = read_head(&mut body).await.map_err(IngestError::Body)?;
     if head.is_empty() {
-        return Err(IngestError::EmptyFile);
+        return Err(IngestError::Refused(UploadRefusal::EmptyFile));
     }
-    let format = sniff::sniff(&head).ok_or(IngestError::UnsupportedType)?;
+    let format = sniff::sniff(&head).ok_or(IngestError::Refused(UploadRefusal::UnsupportedType))?;
     let limit = limits.for_class(format.class());
     let writer = UploadWriter::start(store.clone());
     let rest = futures_util::stream::iter(pending.into_iter().map(Ok)).chain(body);
@@ -153,7 +161,8 @@ where
         let chunk = chunk.map_err(IngestError::Body)?;
         total += chunk.len() as u64;
         if total > limit {
-            return Err(IngestError::TooLarge { class: format.class().as_str(), limit_bytes: limit });
+            let refusal = UploadRefusal::TooLarge { class: format.class().as_str(), limit_bytes: limit };
+            return Err(IngestError::Refused(refusal));
         }
         batch_bytes += chunk.len();
         batch.push(chunk);

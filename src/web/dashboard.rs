@@ -54,7 +54,7 @@ pub async fn get_dashboard(app: web::Data<AppState>, viewer: Viewer) -> PageResu
         false => None,
     };
     let since_always = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
-    let numbers = stats::stats(&app.db, user, since_always, None, GroupBy::MonthAndKind).await?;
+    let numbers = stats::stats(&app.db, user, (since_always, None), GroupBy::MonthAndKind).await?;
     let months = chart::last_months(numbers.to);
     let published = Kind::ALL
         .iter()

@@ -29,12 +29,8 @@ const PER_PAGE: i64 = 24;
 /// The grid's filters, as typed.
 #[derive(Debug, Default, Deserialize)]
 pub struct WorksFilter {
-    kind: Option<String>,
-    status: Option<String>,
-    unit: Option<String>,
-    tag: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    #[serde(flatten)]
+    criteria: WorkFilterInput,
     page: Option<String>,
 }
 
@@ -44,16 +40,8 @@ impl WorksFilter {
     }
 
     fn to_query(&self) -> Result<WorkQuery, ApiError> {
-        let filter = WorkFilterInput {
-            kind: self.kind.clone(),
-            status: self.status.clone(),
-            unit: self.unit.clone(),
-            tag: self.tag.clone(),
-            from: self.from.clone(),
-            to: self.to.clone(),
-        };
         Ok(WorkQuery {
-            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
+            filter: WorkFilter::parse(self.criteria.clone()).map_err(ApiError::from_query)?,
             page: Page { page: self.page_number(), per_page: PER_PAGE },
             ..WorkQuery::everything(WorkOrder::Newest, PER_PAGE)
         })
@@ -62,8 +50,10 @@ impl WorksFilter {
     fn href(&self, page: i64) -> String {
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
         let page = page.to_string();
-        let (kind, status, unit, tag, from, to) =
-            (text(&self.kind), text(&self.status), text(&self.unit), text(&self.tag), text(&self.from), text(&self.to));
+        let criteria = &self.criteria;
+        let (kind, status, unit, tag) =
+            (text(&criteria.kind), text(&criteria.status), text(&criteria.unit), text(&criteria.tag));
+        let (from, to) = (text(&criteria.from), text(&criteria.to));
         let pairs = [
             ("kind", kind.as_str()),
             ("status", status.as_str()),
@@ -111,12 +101,12 @@ pub async fn get_works(app: web::Data<AppState>, viewer: Viewer, filter: PageQue
         chrome: viewer.chrome("works", None),
         cards: cards_of(&app, &listed.items, lang).await?,
         total: listed.total,
-        kinds: views::kind_options(lang, filter.kind.as_deref()),
-        statuses: views::status_options(lang, filter.status.as_deref()),
-        unit: text(&filter.unit),
-        tag: text(&filter.tag),
-        from: text(&filter.from),
-        to: text(&filter.to),
+        kinds: views::kind_options(lang, filter.criteria.kind.as_deref()),
+        statuses: views::status_options(lang, filter.criteria.status.as_deref()),
+        unit: text(&filter.criteria.unit),
+        tag: text(&filter.criteria.tag),
+        from: text(&filter.criteria.from),
+        to: text(&filter.criteria.to),
         can_create: service::ensure_can_create(&viewer.user).is_ok(),
         pager: Pager::new(listed.page.page, PER_PAGE, listed.total, |page| filter.href(page)),
     };
