@@ -1,5 +1,8 @@
-//! Command line: `serve`, `migrate`, `user add|list|passwd`. Every command reads the same
-//! layered settings (defaults → `--config` file → `MICROCAT_*` → flags).
+//! The command line: `serve`, `migrate`, `reindex`, `user add|list|passwd`, `audit verify`,
+//! and the one-shot `thumbnail` / `poster` (plus the internal `media-worker`). Every command
+//! reads the same layered settings (defaults → `--config` file → `MICROCAT_*` → flags) and
+//! calls the same services the server does; a `MICROCAT_*` variable that names no setting is
+//! reported at start.
 
 use std::io::BufRead;
 use std::path::PathBuf;

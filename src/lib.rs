@@ -1,8 +1,10 @@
 //! microcat: production, review, catalog and search of a public-security bureau's network
 //! culture team's micro-content (微电影, 微博, 微信文章, 微改项目).
 //!
-//! Data flows one way: `http` (routes, extractors, response shapes) → `service` (use cases) →
-//! `domain` (plain rules) and `db` (diesel over SQLite or PostgreSQL).
+//! Data flows one way: `http` (the API) and `web` (the pages), sharing `edge` → `service` (use
+//! cases, with `state` holding their handles) → `domain` (plain rules), `db` (diesel over SQLite
+//! or PostgreSQL), `storage`, `search` and `media`; `jobs` runs in the background beside the
+//! services. Nothing below reaches up; `error` turns service errors into HTTP answers.
 
 pub mod app;
 pub mod cli;

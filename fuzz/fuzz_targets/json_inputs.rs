@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use microcat::http::production::TransitionRequest;
+use microcat::http::review::TransitionRequest;
 use microcat::http::works::{CreateWorkRequest, UpdateWorkRequest};
 use microcat::web::forms;
 
