@@ -1,7 +1,7 @@
 //! `ApiError`: every failure a client can see, each with its HTTP status and a stable
 //! kebab-case code (from [`codes`]), rendered as one JSON envelope:
 //! `{"error":{"code":"…","message":"…","field":"…"}}`. Services return their own errors and
-//! know nothing of HTTP; [`from_services`] turns each of them into an `ApiError`, in one place.
+//! know nothing of HTTP; `from_services.rs` turns each of them into an `ApiError`, in one place.
 
 pub mod codes;
 mod from_services;

@@ -1,5 +1,5 @@
 //! Who may see a work and who may change it: the one rule, used for loaded works and rows.
-//! The same rule is translated once for queries (`db::works`, from [`Visibility`]) and once
+//! The same rule is translated once for queries (`db::works`, from [`crate::domain::user::Visibility`]) and once
 //! for the search index (`search::searcher`), so a list, a search and a read always agree.
 
 use super::auth::AuthUser;
