@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 source scripts/postgres.sh
 trap stop_postgres EXIT
 
-export MICROCAT_CRASH_KILLS=${MICROCAT_CRASH_KILLS:-100}
-export MICROCAT_LOAD_SECS=${MICROCAT_LOAD_SECS:-60}
+export MICROCAT_TEST_CRASH_KILLS=${MICROCAT_TEST_CRASH_KILLS:-100}
+export MICROCAT_TEST_LOAD_SECS=${MICROCAT_TEST_LOAD_SECS:-60}
 reliability=(crash:: load:: hostile::)
 
-echo "==> reliability suite on SQLite (kills: $MICROCAT_CRASH_KILLS, load: ${MICROCAT_LOAD_SECS}s)"
+echo "==> reliability suite on SQLite (kills: $MICROCAT_TEST_CRASH_KILLS, load: ${MICROCAT_TEST_LOAD_SECS}s)"
 MICROCAT_TEST_DATABASE=sqlite cargo test --locked --test api -- --nocapture --test-threads=1 "${reliability[@]}"
 
 start_postgres

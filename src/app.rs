@@ -45,6 +45,7 @@ const CHANGE_WATCH_INTERVAL: Duration = Duration::from_millis(250);
 impl Application {
     /// Prepares everything and binds `settings.listen`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = settings.validate()?;
         let db = open_database(&settings).await?;
         for folder in [&settings.media_dir, &settings.index_dir] {
             std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;

@@ -11,6 +11,8 @@ use serde::Deserialize;
 const ENV_PREFIX: &str = "MICROCAT_";
 /// Variables the test suite reads itself; they are not settings.
 const TEST_ENV_PREFIX: &str = "MICROCAT_TEST_";
+/// Variables that are not settings but are read elsewhere: `--config`'s.
+const OTHER_VARIABLES: &[&str] = &["MICROCAT_CONFIG"];
 
 /// A secret setting: usable, never printed (`Debug` shows `[redacted]`).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -228,8 +230,9 @@ impl Settings {
         settings.validate()
     }
 
-    /// Clamps every limit into its working range and refuses what cannot work.
-    fn validate(mut self) -> Result<Self, ConfigError> {
+    /// Clamps every limit into its working range and refuses what cannot work. Loading does
+    /// this; settings built in code (tests, embedders) pass through it when the app is built.
+    pub fn validate(mut self) -> Result<Self, ConfigError> {
         self.session_ttl_minutes = self.session_ttl_minutes.max(1);
         self.login_max_failures = self.login_max_failures.max(1);
         self.login_lockout_minutes = self.login_lockout_minutes.max(1);
@@ -274,6 +277,7 @@ pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec
         .into_iter()
         .map(|(name, _)| name)
         .filter(|name| name.starts_with(ENV_PREFIX) && !name.starts_with(TEST_ENV_PREFIX))
+        .filter(|name| !OTHER_VARIABLES.contains(&name.as_str()))
         .filter(|name| setting_of(name).is_none())
         .collect();
     unknown.sort();
@@ -305,9 +309,9 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, kind: ValueKind, ra
             let number: i64 = raw.trim().parse().map_err(|_| refuse("must be a whole number"))?;
             toml::Value::Integer(number.max(0))
         }
-        ValueKind::Bool => match raw.trim() {
-            "1" | "true" | "yes" => toml::Value::Boolean(true),
-            "0" | "false" | "no" | "" => toml::Value::Boolean(false),
+        ValueKind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => toml::Value::Boolean(true),
+            "0" | "false" | "no" | "off" | "" => toml::Value::Boolean(false),
             _ => return Err(refuse("must be true or false")),
         },
         ValueKind::List => toml::Value::Array(
@@ -318,6 +322,9 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, kind: ValueKind, ra
                 .collect(),
         ),
     };
+    // Checked alone, so a value out of its type's range names its variable, not the file.
+    let alone = toml::Table::from_iter([(key.to_owned(), value.clone())]);
+    toml::Value::Table(alone).try_into::<Settings>().map_err(|error| refuse(error.message()))?;
     table.insert(key.to_owned(), value);
     Ok(())
 }
@@ -404,8 +411,19 @@ mod tests {
 
     #[test]
     fn unknown_variables_are_named_but_the_test_suites_are_not() {
-        let vars = env(&[("MICROCAT_LISTN", "x"), ("MICROCAT_LISTEN", "y"), ("MICROCAT_TEST_DATABASE", "sqlite")]);
+        let vars = env(&[
+            ("MICROCAT_LISTN", "x"),
+            ("MICROCAT_LISTEN", "y"),
+            ("MICROCAT_TEST_DATABASE", "sqlite"),
+            ("MICROCAT_CONFIG", "/etc/microcat.toml"),
+        ]);
         assert_eq!(unknown_variables(vars), ["MICROCAT_LISTN"]);
+    }
+
+    #[test]
+    fn numbers_out_of_range_in_the_environment_name_the_variable() {
+        let error = Settings::load_from(None, env(&[("MICROCAT_DB_POOL_SIZE", "5000000000")]), &Overrides::default());
+        assert!(error.unwrap_err().to_string().contains("MICROCAT_DB_POOL_SIZE"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{signoffs, transitions, works};
 use crate::domain::ids::{UserId, WorkId};
+use crate::domain::lifecycle::Action;
 use crate::domain::work::Status;
 
 /// A lifecycle step taken.
@@ -15,9 +16,9 @@ use crate::domain::work::Status;
 pub struct TransitionRow {
     pub id: String,
     pub work_id: WorkId,
-    pub action: String,
-    pub from_status: String,
-    pub to_status: String,
+    pub action: Action,
+    pub from_status: Status,
+    pub to_status: Status,
     pub actor_id: String,
     pub comment: Option<String>,
     pub created_at: NaiveDateTime,

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::MultiBackend;
 use crate::domain::ids::{MediaId, UserId, WorkId};
+use crate::domain::lifecycle::Action;
 use crate::domain::media::{MediaRole, MediaStatus};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
@@ -142,11 +143,12 @@ text_columns! {
     Role => "role", |text| Role::parse(&text);
     MediaRole => "media role", |text| MediaRole::parse(&text);
     MediaStatus => "media status", |text| MediaStatus::parse(&text);
+    Action => "lifecycle action", |text| Action::parse(&text);
     WorkId => "work id", |text| Some(WorkId::from_db(text));
     UserId => "user id", |text| Some(UserId::from_db(text));
     MediaId => "media id", |text| Some(MediaId::from_db(text));
 }
-text_column!(Kind, Status, Role, MediaRole, MediaStatus, WorkId, UserId, MediaId);
+text_column!(Kind, Status, Role, MediaRole, MediaStatus, Action, WorkId, UserId, MediaId);
 
 /// A JSON value stored as TEXT (tags, credits, assignees, derivative names, audit details).
 /// Its text is made once, when it is built, so binding it never serialises again.

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{user_roles, users};
+use crate::domain::ids::UserId;
+use crate::domain::user::Role;
 
 /// A stored account.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,17 +48,17 @@ pub struct UserChanges {
 }
 
 /// Inserts an account with its roles.
-pub fn insert(conn: &mut DbConnection, user: &NewUserRow<'_>, roles: &[&str]) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConnection, user: &NewUserRow<'_>, roles: &[Role]) -> QueryResult<()> {
     diesel::insert_into(users::table).values(user).execute(conn)?;
     replace_roles(conn, user.id, roles)
 }
 
 /// Replaces an account's roles.
-pub fn replace_roles(conn: &mut DbConnection, user_id: &str, roles: &[&str]) -> QueryResult<()> {
+pub fn replace_roles(conn: &mut DbConnection, user_id: &str, roles: &[Role]) -> QueryResult<()> {
     diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
     for role in roles {
         diesel::insert_into(user_roles::table)
-            .values((user_roles::user_id.eq(user_id), user_roles::role.eq(*role)))
+            .values((user_roles::user_id.eq(user_id), user_roles::role.eq(role)))
             .execute(conn)?;
     }
     Ok(())
@@ -77,8 +79,8 @@ pub fn username_exists(conn: &mut DbConnection, username: &str) -> QueryResult<b
     diesel::select(diesel::dsl::exists(users::table.filter(users::username.eq(username)))).get_result(conn)
 }
 
-/// The role names of one account.
-pub fn roles_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+/// The roles of one account (a role the code does not know is an error).
+pub fn roles_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Role>> {
     user_roles::table
         .filter(user_roles::user_id.eq(user_id))
         .select(user_roles::role)
@@ -86,8 +88,15 @@ pub fn roles_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Strin
         .load(conn)
 }
 
-/// `(user_id, role)` pairs of several accounts.
-pub fn roles_of_many(conn: &mut DbConnection, user_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+/// One role of one account.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct UserRole {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+/// The roles of several accounts.
+pub fn roles_of_many(conn: &mut DbConnection, user_ids: &[String]) -> QueryResult<Vec<UserRole>> {
     user_roles::table
         .filter(user_roles::user_id.eq_any(user_ids))
         .select((user_roles::user_id, user_roles::role))

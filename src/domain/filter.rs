@@ -32,23 +32,25 @@ pub struct WorkFilter {
 }
 
 impl WorkFilter {
-    /// Parses every criterion; the error names the parameter.
+    /// Parses every criterion — kind, state, then the period — naming the parameter at fault.
     pub fn parse(input: WorkFilterInput) -> Result<Self, FieldError> {
+        let (from, to) = (input.from.clone(), input.to.clone());
+        let mut filter = Self::parse_criteria(input)?;
+        (filter.from, filter.to) = parse_period(from, to)?;
+        Ok(filter)
+    }
+
+    /// Kind, state, unit and tag, without the period (for callers that check other
+    /// parameters between the two, in the order they always have).
+    pub fn parse_criteria(input: WorkFilterInput) -> Result<Self, FieldError> {
+        let kind = non_blank(input.kind).map(|raw| Kind::parse_field("kind", &raw)).transpose()?;
         let status = non_blank(input.status)
             .map(|raw| {
                 Status::parse(&raw)
                     .ok_or_else(|| FieldError::invalid("status", format!("{raw:?} is not a known state")))
             })
             .transpose()?;
-        let (from, to) = parse_period(input.from, input.to)?;
-        Ok(Self {
-            kind: non_blank(input.kind).map(|raw| Kind::parse_field("kind", &raw)).transpose()?,
-            status,
-            unit: non_blank(input.unit),
-            tag: non_blank(input.tag),
-            from,
-            to,
-        })
+        Ok(Self { kind, status, unit: non_blank(input.unit), tag: non_blank(input.tag), from: None, to: None })
     }
 }
 

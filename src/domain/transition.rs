@@ -32,14 +32,22 @@ pub struct Transition {
     pub publication: Publication,
 }
 
-/// Publication details as sent; what is absent comes from the work itself.
+/// Publication details exactly as sent. They are checked only when the step is allowed
+/// ([`Publication::resolve`]), so a caller learns nothing about a work's state from them, and
+/// what is absent comes from the work itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Publication {
-    /// As sent (a blank one is refused as missing).
     pub channel: Option<String>,
-    /// Sent (`Some(None)`: sent blank, refused as missing), or absent.
-    pub external_url: Option<Option<String>>,
-    pub published_at: Option<DateTime<Utc>>,
+    pub external_url: Option<String>,
+    pub published_at: Option<String>,
+}
+
+/// Where and when a work went out, complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub channel: String,
+    pub external_url: String,
+    pub published_at: DateTime<Utc>,
 }
 
 impl Transition {
@@ -52,7 +60,11 @@ impl Transition {
         let version = input.version.ok_or_else(|| FieldError::required("version"))?;
         let comment = optional_text("comment", input.comment.as_deref(), COMMENT_MAX_CHARS)?;
         let publication = match action {
-            Action::Publish => Publication::parse(input.channel, input.external_url, input.published_at)?,
+            Action::Publish => Publication {
+                channel: input.channel,
+                external_url: input.external_url,
+                published_at: input.published_at,
+            },
             _ => Publication::default(),
         };
         Ok(Self { action, version, comment, publication })
@@ -60,18 +72,31 @@ impl Transition {
 }
 
 impl Publication {
-    fn parse(
-        channel: Option<String>,
-        external_url: Option<String>,
-        published_at: Option<String>,
-    ) -> Result<Self, FieldError> {
-        let external_url = external_url.map(|raw| parse_external_url(Some(&raw))).transpose()?;
-        let published_at = published_at
-            .filter(|raw| !raw.trim().is_empty())
-            .map(|raw| parse_timestamp("published_at", &raw))
-            .transpose()?;
-        Ok(Self { channel, external_url, published_at })
+    /// The details sent, else the work's own (`stored`): channel, then URL, then time, each
+    /// required. A value sent blank counts as missing, even where the work has one.
+    pub fn resolve(&self, stored: &StoredPublication) -> Result<Published, FieldError> {
+        let channel = self.channel.clone().or_else(|| stored.channel.clone()).filter(|value| !value.trim().is_empty());
+        let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
+        let external_url = match self.external_url.as_deref() {
+            Some(raw) => parse_external_url(Some(raw))?,
+            None => stored.external_url.clone(),
+        };
+        let external_url = external_url.ok_or_else(|| FieldError::required("external_url"))?;
+        let published_at = match self.published_at.as_deref().filter(|raw| !raw.trim().is_empty()) {
+            Some(raw) => Some(parse_timestamp("published_at", raw)?),
+            None => stored.published_at,
+        };
+        let published_at = published_at.ok_or_else(|| FieldError::required("published_at"))?;
+        Ok(Published { channel: channel.trim().to_owned(), external_url, published_at })
     }
+}
+
+/// What a work already records about its publication.
+#[derive(Debug, Clone, Default)]
+pub struct StoredPublication {
+    pub channel: Option<String>,
+    pub external_url: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -90,10 +115,13 @@ mod tests {
     }
 
     #[test]
-    fn publication_details_are_read_for_publishing_only() {
+    fn publication_details_are_kept_for_publishing_only_and_checked_when_resolved() {
         let bad_url = TransitionInput { external_url: Some("not a url".into()), ..input("approve") };
         assert_eq!(Transition::parse(bad_url.clone()).unwrap().publication, Publication::default());
-        let publishing = TransitionInput { action: "publish".into(), ..bad_url };
-        assert_eq!(Transition::parse(publishing).unwrap_err().field, "external_url");
+        let publishing = Transition::parse(TransitionInput { action: "publish".into(), ..bad_url }).unwrap();
+        let stored = StoredPublication { channel: Some("微博".into()), ..StoredPublication::default() };
+        assert_eq!(publishing.publication.resolve(&stored).unwrap_err().field, "external_url");
+        let missing_channel = Publication { channel: Some(" ".into()), ..publishing.publication };
+        assert_eq!(missing_channel.resolve(&stored).unwrap_err().field, "channel", "sent blank is missing");
     }
 }

@@ -30,12 +30,14 @@ pub enum Refusal {
     NoToken,
     /// The token was refused (unknown, expired, revoked, disabled), or checking it failed.
     Account(AccountError),
+    /// The application's state is missing from the request (a wiring bug).
+    NoState,
 }
 
 /// The caller behind a request, with the peer address kept for the audit trail.
 pub async fn authenticate(req: &HttpRequest, accept: Accept) -> Result<AuthUser, Refusal> {
     let (token, credential) = presented_token(req, accept).ok_or(Refusal::NoToken)?;
-    let app = req.app_data::<web::Data<AppState>>().ok_or(Refusal::NoToken)?;
+    let app = req.app_data::<web::Data<AppState>>().ok_or(Refusal::NoState)?;
     let mut user =
         sessions::authenticate(&app.db, &app.sessions, &token, credential).await.map_err(Refusal::Account)?;
     user.client_addr = req.peer_addr().map(|address| address.ip().to_string());

@@ -3,7 +3,6 @@
 //! opaque 500 that keeps the whole source chain for the log.
 
 use super::{ApiError, codes};
-use crate::jobs::indexer::IndexerError;
 use crate::service::accounts::AccountError;
 use crate::service::audit::AuditError;
 use crate::service::media::{MediaError, ReceiveError};
@@ -136,12 +135,6 @@ impl From<SearchError> for ApiError {
 
 impl From<StatsError> for ApiError {
     fn from(error: StatsError) -> Self {
-        ApiError::internal(error)
-    }
-}
-
-impl From<IndexerError> for ApiError {
-    fn from(error: IndexerError) -> Self {
         ApiError::internal(error)
     }
 }

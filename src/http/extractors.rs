@@ -36,6 +36,7 @@ impl FromRequest for CurrentUser {
                     return Err(ApiError::Unauthenticated("log in first: no session token was sent"));
                 }
                 Err(Refusal::Account(refused)) => return Err(refused.into()),
+                Err(Refusal::NoState) => return Err(ApiError::internal("application state missing")),
             };
             if user.credential == Credential::Cookie && !is_safe(req.method()) && !csrf_proven(&req, &user.csrf_token) {
                 return Err(ApiError::CsrfRejected);

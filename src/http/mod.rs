@@ -1,4 +1,4 @@
-//! The HTTP surface: one route table, shared state, and the safety net that turns any
+//! The API: one route table, the per-request tracing span, and the safety net that turns any
 //! framework-made error (unknown route, wrong method) into the API's JSON envelope.
 
 pub mod audit;

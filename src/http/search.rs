@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extractors::{ApiQuery, CurrentUser};
-use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank};
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank, parse_period};
 use crate::domain::media::Derivative;
 use crate::domain::page::Page;
 use crate::edge::links;
@@ -82,17 +82,21 @@ impl SearchQuery {
             status: self.status,
             unit: self.unit,
             tag: self.tag,
-            from: self.from,
-            to: self.to,
+            ..WorkFilterInput::default()
         };
+        // Kind and state, then the sort, then the period: the order parameters were always
+        // checked in, so the first one at fault is the one named.
+        let (from, to) = (self.from, self.to);
+        let mut filter = WorkFilter::parse_criteria(filter).map_err(ApiError::from_query)?;
         let newest_first = match non_blank(self.sort).as_deref() {
             None | Some("relevance") => false,
             Some("newest") => true,
             Some(_) => return Err(ApiError::query("sort", "sort must be relevance or newest")),
         };
+        (filter.from, filter.to) = parse_period(from, to).map_err(ApiError::from_query)?;
         Ok(SearchInput {
             q: self.q.unwrap_or_default(),
-            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
+            filter,
             newest_first,
             page: Page::parse(self.page, self.per_page).map_err(ApiError::from_query)?,
         })

@@ -11,7 +11,7 @@ use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
-use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank};
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank, parse_period};
 use crate::domain::ids::UserId;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, NewWorkFields, NewWorkInput, Status, WorkEdit, WorkEditInput};
@@ -213,9 +213,12 @@ impl ListWorksQuery {
             status: self.status,
             unit: self.unit,
             tag: self.tag,
-            from: self.from,
-            to: self.to,
+            ..WorkFilterInput::default()
         };
+        // Kind and state, then the sort, then the period: the order parameters were always
+        // checked in, so the first one at fault is the one named.
+        let (from, to) = (self.from, self.to);
+        let mut filter = WorkFilter::parse_criteria(filter).map_err(ApiError::from_query)?;
         let order = match non_blank(self.sort).as_deref() {
             None | Some("newest") => WorkOrder::Newest,
             Some("oldest") => WorkOrder::Oldest,
@@ -224,8 +227,9 @@ impl ListWorksQuery {
                 return Err(ApiError::query("sort", "sort must be newest, oldest or updated"));
             }
         };
+        (filter.from, filter.to) = parse_period(from, to).map_err(ApiError::from_query)?;
         Ok(WorkQuery {
-            filter: WorkFilter::parse(filter).map_err(ApiError::from_query)?,
+            filter,
             created_by: non_blank(self.created_by),
             deleted: self.deleted.unwrap_or(false),
             order,

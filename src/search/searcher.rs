@@ -190,7 +190,7 @@ fn filter_queries(fields: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     queries
 }
 
-/// The whole query: text, audience and filters.
+/// The whole query: text, visibility and filters.
 pub fn build_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Box<dyn Query> {
     let mut parts = vec![(Occur::Must, text_query(fields, jieba, &request.query))];
     if let Some(visible) = visibility_query(fields, &request.visibility) {

@@ -63,8 +63,7 @@ pub struct UserView {
 }
 
 impl UserView {
-    pub(crate) fn from_row(row: UserRow, role_names: &[String]) -> Self {
-        let roles = role_names.iter().filter_map(|name| Role::parse(name)).collect();
+    pub(crate) fn from_row(row: UserRow, roles: Vec<Role>) -> Self {
         Self {
             id: row.id,
             username: row.username,
@@ -94,8 +93,7 @@ pub async fn create_user(db: &Db, actor: Option<&AuthUser>, account: NewUser) ->
     let stamp = now();
     let view_id = id.clone();
     let name = username.as_str().to_owned();
-    let role_names: Vec<String> = roles.iter().map(|role| role.as_str().to_owned()).collect();
-    let stored_roles = role_names.clone();
+
     db.write(move |conn| {
         if users::username_exists(conn, &name)? {
             return Err(AccountError::UsernameTaken);
@@ -110,9 +108,9 @@ pub async fn create_user(db: &Db, actor: Option<&AuthUser>, account: NewUser) ->
             created_at: stamp,
             updated_at: stamp,
         };
-        let role_refs: Vec<&str> = stored_roles.iter().map(String::as_str).collect();
-        users::insert(conn, &row, &role_refs)?;
-        let details = serde_json::json!({"username": name, "roles": stored_roles});
+        users::insert(conn, &row, &roles)?;
+        let role_names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        let details = serde_json::json!({"username": name, "roles": role_names});
         super::audit::record(conn, actor.as_ref(), "user.created", ("user", id.as_str()), details, stamp)?;
         Ok(())
     })
@@ -129,7 +127,7 @@ pub async fn get_user(db: &Db, id: &str) -> Result<UserView, AccountError> {
                 return Ok(None);
             };
             let roles = users::roles_of(conn, &row.id)?;
-            Ok(Some(UserView::from_row(row, &roles)))
+            Ok(Some(UserView::from_row(row, roles)))
         })
         .await?;
     found.ok_or_else(|| AccountError::UserNotFound)
@@ -145,9 +143,8 @@ pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), Acc
             let views = rows
                 .into_iter()
                 .map(|row| {
-                    let roles: Vec<String> =
-                        pairs.iter().filter(|(user, _)| *user == row.id).map(|(_, role)| role.clone()).collect();
-                    UserView::from_row(row, &roles)
+                    let roles = pairs.iter().filter(|held| held.user_id == row.id).map(|held| held.role).collect();
+                    UserView::from_row(row, roles)
                 })
                 .collect();
             Ok((views, total))
@@ -181,7 +178,7 @@ pub async fn update_user(
     let caller = actor.clone();
     let password_changed = changes.password_hash.is_some();
     db.write(move |conn| {
-        let roles_before = users::roles_of(conn, &target)?;
+        let roles_before: Vec<&str> = users::roles_of(conn, &target)?.into_iter().map(Role::as_str).collect();
         if !users::update(conn, &target, &changes)? {
             return Err(AccountError::UserNotFound);
         }
@@ -192,8 +189,7 @@ pub async fn update_user(
         }
         super::audit::record(conn, Some(&caller), "user.updated", ("user", &target), details, now())?;
         if let Some(roles) = &roles {
-            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-            users::replace_roles(conn, &target, &names)?;
+            users::replace_roles(conn, &target, roles)?;
         }
         if revoke {
             sessions::delete_for_user(conn, &target)?;

@@ -81,13 +81,14 @@ pub fn work_changes(before: &WorkRow, after: &WorkRow) -> Value {
     let body = |row: &WorkRow| json!({"chars": row.body.chars().count(), "sha256_16": digest(&row.body)});
     compare("body", body(before), body(after));
     compare("summary", json!(before.summary), json!(after.summary));
-    compare("tags", json!(before.tags), json!(after.tags));
+    // Lists are recorded as their stored JSON text, as they always were.
+    compare("tags", json!(before.tags.text()), json!(after.tags.text()));
     compare("unit", json!(before.unit), json!(after.unit));
-    compare("credits", json!(before.credits), json!(after.credits));
+    compare("credits", json!(before.credits.text()), json!(after.credits.text()));
     compare("channel", json!(before.channel), json!(after.channel));
     compare("external_url", json!(before.external_url), json!(after.external_url));
     compare("published_at", json!(before.published_at), json!(after.published_at));
-    compare("assignees", json!(before.assignees), json!(after.assignees));
+    compare("assignees", json!(before.assignees.text()), json!(after.assignees.text()));
     compare("due_date", json!(before.due_date), json!(after.due_date));
     Value::Object(changes)
 }

@@ -26,6 +26,8 @@ use crate::domain::ids::WorkId;
 use crate::domain::media::Derivative;
 use crate::domain::media::{MediaRole, MediaStatus};
 use crate::domain::user::Role;
+use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, UploadRefusal};
+use crate::storage::{BlobKey, BlobStore, LocalStore, is_storage_full};
 
 /// Why a media use case was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +98,6 @@ impl<E> From<IngestError<E>> for ReceiveError<E> {
         ReceiveError::Media(refused)
     }
 }
-use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, UploadRefusal};
-use crate::storage::{BlobKey, BlobStore, LocalStore, is_storage_full};
 
 /// What media use cases need beyond the database.
 #[derive(Clone)]

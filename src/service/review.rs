@@ -22,7 +22,7 @@ use crate::domain::fields::Credit;
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::{self, Action, Actor, Refusal};
-use crate::domain::transition::{Publication, Transition};
+use crate::domain::transition::{Publication, Published, StoredPublication, Transition};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
 
@@ -86,14 +86,13 @@ fn refusal_error(refusal: Refusal, status: Status) -> ReviewError {
 }
 
 /// Publishing needs where and when it went out: from the request, else already on the work.
-fn publish_details(sent: &Publication, row: &WorkRow) -> Result<(String, String, chrono::NaiveDateTime), FieldError> {
-    let channel = sent.channel.clone().or_else(|| row.channel.clone()).filter(|value| !value.trim().is_empty());
-    let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
-    let url = sent.external_url.clone().unwrap_or_else(|| row.external_url.clone());
-    let url = url.ok_or_else(|| FieldError::required("external_url"))?;
-    let published_at = sent.published_at.map(|time| time.naive_utc()).or(row.published_at);
-    let published_at = published_at.ok_or_else(|| FieldError::required("published_at"))?;
-    Ok((channel.trim().to_owned(), url, published_at))
+fn publish_details(sent: &Publication, row: &WorkRow) -> Result<Published, FieldError> {
+    let stored = StoredPublication {
+        channel: row.channel.clone(),
+        external_url: row.external_url.clone(),
+        published_at: row.published_at.map(|time| time.and_utc()),
+    };
+    sent.resolve(&stored)
 }
 
 /// Takes one lifecycle step.
@@ -176,10 +175,10 @@ impl Step<'_> {
             published_at: None,
         };
         if self.step.action == Action::Publish {
-            let (channel, url, published_at) = publish_details(&self.step.publication, &row)?;
-            change.channel = Some(Some(channel));
-            change.external_url = Some(Some(url));
-            change.published_at = Some(Some(published_at));
+            let published = publish_details(&self.step.publication, &row)?;
+            change.channel = Some(Some(published.channel));
+            change.external_url = Some(Some(published.external_url));
+            change.published_at = Some(Some(published.published_at.naive_utc()));
         }
         if !review::move_if_version(conn, &row.id, self.step.version, &change)? {
             return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
@@ -187,9 +186,9 @@ impl Step<'_> {
         let transition = TransitionRow {
             id: uuid::Uuid::now_v7().to_string(),
             work_id: row.id.clone(),
-            action: self.step.action.as_str().to_owned(),
-            from_status: status.as_str().to_owned(),
-            to_status: next.as_str().to_owned(),
+            action: self.step.action,
+            from_status: status,
+            to_status: next,
             actor_id: self.caller.id.as_str().to_owned(),
             comment: self.step.comment.clone(),
             created_at: stamp,
@@ -254,12 +253,6 @@ pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[UserId]) -> StepOp
         }
     }
     StepOptions { actions, barred_as_own_work }
-}
-
-/// This round's first-level approvals of a work (reviewer ids).
-pub async fn current_signoffs(db: &Db, work: &Work) -> Result<Vec<UserId>, ReviewError> {
-    let (id, round) = (work.id.clone(), work.review_round);
-    Ok(db.read(move |conn| review::signoffs_of(conn, &id, round)).await?)
 }
 
 /// A work waiting for the caller's decision.

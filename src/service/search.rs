@@ -20,6 +20,9 @@ use crate::domain::page::Page;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
 use crate::search::IndexError;
+use crate::search::SearchIndex;
+use crate::search::query::{self, ParsedQuery};
+use crate::search::searcher::{self, FacetCounts, Filters, SearchRequest};
 
 /// Why a search was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +39,6 @@ pub enum SearchError {
 }
 
 crate::query_errors_through_db_error!(SearchError);
-use crate::search::SearchIndex;
-use crate::search::query::{self, ParsedQuery};
-use crate::search::searcher::{self, FacetCounts, Filters, SearchRequest};
 
 /// A search as the caller asked for it, parsed.
 #[derive(Debug, Clone)]
@@ -137,7 +137,7 @@ pub async fn search(
     })
 }
 
-/// What a search found, as any caller with the same audience sees it.
+/// What a search found, as any caller with the same visibility sees it.
 struct FoundPage {
     total: usize,
     hits: Vec<SearchHit>,

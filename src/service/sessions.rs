@@ -60,7 +60,7 @@ pub async fn login(
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
     let found = db.read(move |conn| load_user_with_roles(conn, name.as_str())).await?;
-    let Some((row, role_names)) = found else {
+    let Some((row, roles)) = found else {
         return Err(refuse_unknown_user(password.to_owned()).await);
     };
     if let Some(retry_after_secs) = policy.throttled_for(&row, now()) {
@@ -73,7 +73,7 @@ pub async fn login(
     if row.disabled {
         return Err(AccountError::AccountDisabled);
     }
-    open_session(db, policy, row, role_names).await
+    open_session(db, policy, row, roles).await
 }
 
 /// Spends the same time as a real check, then refuses.
@@ -88,10 +88,7 @@ async fn verify_off_executor(password: String, hash: String) -> Result<bool, Acc
     Ok(tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?)
 }
 
-fn load_user_with_roles(
-    conn: &mut DbConnection,
-    username: &str,
-) -> diesel::QueryResult<Option<(UserRow, Vec<String>)>> {
+fn load_user_with_roles(conn: &mut DbConnection, username: &str) -> diesel::QueryResult<Option<(UserRow, Vec<Role>)>> {
     let Some(row) = users::find_by_username(conn, username)? else {
         return Ok(None);
     };
@@ -127,7 +124,7 @@ async fn open_session(
     db: &Db,
     policy: LoginPolicy,
     row: UserRow,
-    role_names: Vec<String>,
+    roles: Vec<Role>,
 ) -> Result<LoginGranted, AccountError> {
     let token = format!("mct_{}", auth::random_secret(32));
     let created_at = now();
@@ -145,7 +142,7 @@ async fn open_session(
         sessions::insert(conn, &session)
     })
     .await?;
-    Ok(LoginGranted { user: UserView::from_row(row, &role_names), token, csrf_token, expires_at })
+    Ok(LoginGranted { user: UserView::from_row(row, roles), token, csrf_token, expires_at })
 }
 
 /// Resolves a presented token to its user; expired, revoked or disabled → 401.
@@ -170,7 +167,7 @@ pub async fn authenticate(
             Ok(Some((session, row, roles)))
         })
         .await?;
-    let Some((session, row, role_names)) = found else {
+    let Some((session, row, roles)) = found else {
         return Err(AccountError::Unauthenticated("session is unknown or was revoked: log in again"));
     };
     if session.expires_at <= now() {
@@ -183,7 +180,7 @@ pub async fn authenticate(
         id: UserId::from_db(row.id),
         username: row.username,
         display_name: row.display_name,
-        roles: role_names.iter().filter_map(|name| Role::parse(name)).collect(),
+        roles,
         csrf_token: session.csrf_token,
         token_hash,
         credential,

@@ -13,7 +13,7 @@ use crate::db::works::WorkFacts;
 use crate::db::{Db, review, works};
 use crate::domain::filter::Period;
 use crate::domain::ids::WorkId;
-use crate::domain::lifecycle::{Action, Duty};
+use crate::domain::lifecycle::Duty;
 use crate::domain::work::{Kind, Status};
 
 /// Why statistics or an export failed.
@@ -166,10 +166,7 @@ async fn turnaround(
     let (decisions, submissions) = db
         .read(move |conn| -> diesel::QueryResult<_> {
             let steps = review::transitions_between(conn, from_naive, to_naive)?;
-            let decided: Vec<_> = steps
-                .into_iter()
-                .filter(|step| Action::parse(&step.action).is_some_and(|action| action.duty() == Duty::Decision))
-                .collect();
+            let decided: Vec<_> = steps.into_iter().filter(|step| step.action.duty() == Duty::Decision).collect();
             let ids: Vec<String> = decided.iter().map(|step| step.work_id.to_string()).collect();
             Ok((decided, review::submissions_of(conn, &ids)?))
         })

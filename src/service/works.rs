@@ -1,5 +1,6 @@
 //! The catalog of works: create, read, list, edit with optimistic locking, soft delete and
-//! restore. Visibility and ownership rules are applied here and inside the queries.
+//! restore, and a work's history. Who may see or change a work is decided by
+//! [`super::access`], in Rust for loaded works and inside the queries for lists.
 
 use std::sync::Arc;
 

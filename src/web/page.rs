@@ -299,6 +299,7 @@ impl FromRequest for Viewer {
                     Err(WebError::LoginRequired { next: here })
                 }
                 Err(Refusal::Account(other)) => Err(other.into()),
+                Err(Refusal::NoState) => Err(ApiError::internal("application state missing").into()),
             }
         })
     }

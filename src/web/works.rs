@@ -29,8 +29,12 @@ const PER_PAGE: i64 = 24;
 /// The grid's filters, as typed.
 #[derive(Debug, Default, Deserialize)]
 pub struct WorksFilter {
-    #[serde(flatten)]
-    criteria: WorkFilterInput,
+    kind: Option<String>,
+    status: Option<String>,
+    unit: Option<String>,
+    tag: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
     page: Option<String>,
 }
 
@@ -41,16 +45,29 @@ impl WorksFilter {
 
     fn to_query(&self) -> Result<WorkQuery, ApiError> {
         Ok(WorkQuery {
-            filter: WorkFilter::parse(self.criteria.clone()).map_err(ApiError::from_query)?,
+            filter: WorkFilter::parse(self.criteria()).map_err(ApiError::from_query)?,
             page: Page { page: self.page_number(), per_page: PER_PAGE },
             ..WorkQuery::everything(WorkOrder::Newest, PER_PAGE)
         })
     }
 
+    /// The criteria as typed (not flattened into this struct: serde would then lose the
+    /// name of a parameter it refuses).
+    fn criteria(&self) -> WorkFilterInput {
+        WorkFilterInput {
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            unit: self.unit.clone(),
+            tag: self.tag.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+
     fn href(&self, page: i64) -> String {
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
         let page = page.to_string();
-        let criteria = &self.criteria;
+        let criteria = self.criteria();
         let (kind, status, unit, tag) =
             (text(&criteria.kind), text(&criteria.status), text(&criteria.unit), text(&criteria.tag));
         let (from, to) = (text(&criteria.from), text(&criteria.to));
@@ -101,12 +118,12 @@ pub async fn get_works(app: web::Data<AppState>, viewer: Viewer, filter: PageQue
         chrome: viewer.chrome("works", None),
         cards: cards_of(&app, &listed.items, lang).await?,
         total: listed.total,
-        kinds: views::kind_options(lang, filter.criteria.kind.as_deref()),
-        statuses: views::status_options(lang, filter.criteria.status.as_deref()),
-        unit: text(&filter.criteria.unit),
-        tag: text(&filter.criteria.tag),
-        from: text(&filter.criteria.from),
-        to: text(&filter.criteria.to),
+        kinds: views::kind_options(lang, filter.kind.as_deref()),
+        statuses: views::status_options(lang, filter.status.as_deref()),
+        unit: text(&filter.unit),
+        tag: text(&filter.tag),
+        from: text(&filter.from),
+        to: text(&filter.to),
         can_create: service::ensure_can_create(&viewer.user).is_ok(),
         pager: Pager::new(listed.page.page, PER_PAGE, listed.total, |page| filter.href(page)),
     };

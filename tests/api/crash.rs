@@ -9,7 +9,7 @@
 //! disk, the search index holds exactly the works of the database with their statuses, and
 //! `microcat audit verify` accepts the audit chain.
 //!
-//! `MICROCAT_CRASH_SEED` (default 20261128) fixes the schedule; `MICROCAT_CRASH_KILLS`
+//! `MICROCAT_TEST_CRASH_SEED` (default 20261128) fixes the schedule; `MICROCAT_TEST_CRASH_KILLS`
 //! (default 20; `make soak` sets 100) the number of kills.
 
 use std::cell::{Cell, RefCell};
@@ -818,8 +818,8 @@ fn verify_audit(dir: &Path, database_url: &str) {
 
 #[actix_web::test]
 async fn acknowledged_work_survives_repeated_sigkills() {
-    let seed = env_number("MICROCAT_CRASH_SEED", DEFAULT_SEED);
-    let kills = env_number("MICROCAT_CRASH_KILLS", DEFAULT_KILLS);
+    let seed = env_number("MICROCAT_TEST_CRASH_SEED", DEFAULT_SEED);
+    let kills = env_number("MICROCAT_TEST_CRASH_KILLS", DEFAULT_KILLS);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database_url(dir.path());
     let client = test_client();

@@ -1,6 +1,6 @@
 //! A hundred concurrent clients, mixed: one real `microcat serve` over a seeded catalog (50
 //! published Weibo posts in Chinese, ten accounts) takes lists, reads, searches, uploads and
-//! review steps from 100 clients at once, each with its own session, for `MICROCAT_LOAD_SECS`
+//! review steps from 100 clients at once, each with its own session, for `MICROCAT_TEST_LOAD_SECS`
 //! seconds (10 by default; `make soak` sets 60). Every answer is the expected success: no
 //! 5xx, no unexpected 4xx, no broken connection and never "database is locked", on SQLite
 //! as on PostgreSQL. Throughput, latencies and the server's peak memory are printed, not
@@ -348,7 +348,7 @@ fn print_table(tallies: &mut [Tally], elapsed: Duration, peak_kib: u64) {
 
 #[actix_web::test]
 async fn a_hundred_mixed_clients_get_no_errors() {
-    let seconds = env_number("MICROCAT_LOAD_SECS", 10);
+    let seconds = env_number("MICROCAT_TEST_LOAD_SECS", 10);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database_url(dir.path());
     let server = ServerProcess::start(dir.path(), &database_url, &[]);

@@ -163,6 +163,17 @@ async fn credits_may_only_link_existing_accounts_and_edits_by_name_keep_the_link
 }
 
 #[actix_web::test]
+async fn publication_details_are_checked_only_once_the_step_is_allowed() {
+    let app = TestApp::spawn().await;
+    let team = team(&app).await;
+    let stranger = app.user_with_roles("stranger", &[Role::Contributor]).await;
+    let draft = id_of(&app.create_work(&team.author, work_json("weibo_post", "草稿")).await);
+    let bad = json!({"channel": "微博", "external_url": "not a url"});
+    assert_error(&step(&app, &stranger, &draft, "publish", bad.clone()).await, 404, "work-not-found");
+    assert_error(&step(&app, &team.author, &draft, "publish", bad).await, 409, "illegal-transition");
+}
+
+#[actix_web::test]
 async fn actions_belong_to_their_roles_and_states() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
@@ -403,7 +414,8 @@ async fn the_audit_trail_records_every_change_and_detects_tampering() {
     let app = TestApp::spawn().await;
     let team = team(&app).await;
     let post = id_of(&app.create_work(&team.author, work_json("weibo_post", "原标题")).await);
-    app.patch(&format!("/api/v1/works/{post}"), &team.author, &json!({"version": 1, "title": "新标题"})).await;
+    let edit = json!({"version": 1, "title": "新标题", "tags": ["反诈"]});
+    app.patch(&format!("/api/v1/works/{post}"), &team.author, &edit).await;
     ok_step(&app, &team.author, &post, "submit", json!({})).await;
     app.post(&format!("/api/v1/works/{post}/comments"), &team.first, &json!({"body": "收到"})).await;
     assert_eq!(app.try_login("author", "wrong-password").await.status, 401);
@@ -412,6 +424,8 @@ async fn the_audit_trail_records_every_change_and_detects_tampering() {
     let history = app.get(&format!("/api/v1/works/{post}/history"), &team.author).await.json();
     let updated = history["items"].as_array().unwrap().iter().find(|entry| entry["action"] == "work.updated").unwrap();
     assert_eq!(updated["details"]["title"], json!({"before": "原标题", "after": "新标题"}));
+    // Lists are recorded as their stored JSON text, as they always were.
+    assert_eq!(updated["details"]["tags"]["after"], "[\"反诈\"]");
     assert_eq!(updated["actor_id"], team.author.user_id);
     assert_eq!(updated["client_addr"], "127.0.0.1");
     let failed = app.get("/api/v1/audit?action=login.failed", &app.admin).await.json();
