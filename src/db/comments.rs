@@ -5,16 +5,18 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::comments;
+use crate::domain::ids::{MediaId, UserId, WorkId};
 
 /// A comment on a work, optionally pinned to a moment of a film cut.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = comments)]
 pub struct CommentRow {
     pub id: String,
-    pub work_id: String,
-    pub author_id: String,
+    pub work_id: WorkId,
+    pub author_id: UserId,
     pub body: String,
-    pub media_id: Option<String>,
+    /// The film cut the comment is about, with `timecode_ms` the moment in it.
+    pub media_id: Option<MediaId>,
     pub timecode_ms: Option<i64>,
     pub reply_to: Option<String>,
     pub created_at: NaiveDateTime,

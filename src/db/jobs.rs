@@ -6,13 +6,14 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::jobs;
+use crate::domain::ids::MediaId;
 
 /// A queued, running, finished or failed job.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
     pub id: String,
-    pub media_id: String,
+    pub media_id: MediaId,
     pub kind: String,
     pub status: String,
     pub attempts: i32,

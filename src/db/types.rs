@@ -56,6 +56,18 @@ macro_rules! text_column {
             }
         }
 
+        impl ToSql<Nullable<Text>, Sqlite> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                <Self as ToSql<Text, Sqlite>>::to_sql(self, out)
+            }
+        }
+
+        impl ToSql<Nullable<Text>, Pg> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Self as ToSql<Text, Pg>>::to_sql(self, out)
+            }
+        }
+
         impl ToSql<Text, MultiBackend> for $ty {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
                 out.set_value((Text, self));

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extractors::{self, ApiJson, CurrentUser};
+use crate::domain::ids::MediaId;
 use crate::error::ApiError;
 use crate::service::comments::{self as comment_service, CommentView, NewComment};
 
@@ -37,11 +38,11 @@ impl From<CommentView> for CommentResponse {
         let row = view.row;
         Self {
             id: row.id,
-            work_id: row.work_id,
-            author_id: row.author_id,
+            work_id: row.work_id.into_string(),
+            author_id: row.author_id.into_string(),
             author_name: view.author_name,
             body: row.body,
-            media_id: row.media_id,
+            media_id: row.media_id.map(MediaId::into_string),
             timecode_ms: row.timecode_ms,
             reply_to: row.reply_to,
             created_at: view.created_at,
@@ -62,7 +63,7 @@ pub async fn list_comments(
     path: web::Path<String>,
 ) -> Result<web::Json<CommentListResponse>, ApiError> {
     let id = extractors::work_id(&path)?;
-    let views = comment_service::list(&app.db, &user.0, id.into_string()).await?;
+    let views = comment_service::list(&app.db, &user.0, id).await?;
     Ok(web::Json(CommentListResponse { items: views.into_iter().map(CommentResponse::from).collect() }))
 }
 
@@ -83,6 +84,6 @@ pub async fn create_comment(
         timecode_ms: request.timecode_ms,
         reply_to: request.reply_to,
     };
-    let view = comment_service::create(&app.db, &user.0, id.into_string(), input).await?;
+    let view = comment_service::create(&app.db, &user.0, id, input).await?;
     Ok(HttpResponse::Created().json(CommentResponse::from(view)))
 }

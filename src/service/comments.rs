@@ -8,9 +8,10 @@ use super::auth::AuthUser;
 use super::works::{WorkError, load_visible};
 use crate::clock::now;
 use crate::db::comments::{self, CommentRow};
-use crate::db::{Db, media, users};
+use crate::db::{Db, DbConnection, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
+use crate::domain::ids::{MediaId, WorkId};
 
 pub use crate::domain::transition::COMMENT_MAX_CHARS;
 /// Latest timecode accepted (a day), in milliseconds.
@@ -34,13 +35,13 @@ pub struct CommentView {
 }
 
 /// A work's comments, oldest first.
-pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<CommentView>, WorkError> {
+pub async fn list(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<CommentView>, WorkError> {
     let caller = user.clone();
     let found = db
         .read(move |conn| -> Result<_, WorkError> {
             load_visible(conn, &caller, &work_id)?;
             let rows = comments::for_work(conn, &work_id)?;
-            let authors: Vec<String> = rows.iter().map(|row| row.author_id.clone()).collect();
+            let authors: Vec<String> = rows.iter().map(|row| row.author_id.to_string()).collect();
             Ok((rows, users::display_names(conn, &authors)?))
         })
         .await?;
@@ -55,8 +56,17 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: String) -> Result<Vec<Comme
         .collect())
 }
 
+/// The medium a comment is pinned to: it must be one of the work's own.
+fn media_of_work(conn: &mut DbConnection, raw: &str, work_id: &WorkId) -> Result<MediaId, WorkError> {
+    let found = match MediaId::parse(raw) {
+        Some(id) => media::find(conn, &id)?.filter(|medium| &medium.work_id == work_id).map(|medium| medium.id),
+        None => None,
+    };
+    found.ok_or_else(|| FieldError::invalid("media_id", "must be a media id of this work").into())
+}
+
 /// Adds a comment to a work the caller may see.
-pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment) -> Result<CommentView, WorkError> {
+pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment) -> Result<CommentView, WorkError> {
     let caller = user.clone();
     let row = db
         .write(move |conn| -> Result<_, WorkError> {
@@ -67,12 +77,10 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment
                 let message = format!("must be between 0 and {MAX_TIMECODE_MS}");
                 return Err(FieldError::invalid("timecode_ms", message).into());
             }
-            if let Some(media_id) = &input.media_id {
-                let belongs = media::find(conn, media_id)?.is_some_and(|medium| medium.work_id == work_id);
-                if !belongs {
-                    return Err(FieldError::invalid("media_id", "must be a media id of this work").into());
-                }
-            }
+            let media_id = match input.media_id.as_deref() {
+                Some(raw) => Some(media_of_work(conn, raw, &work_id)?),
+                None => None,
+            };
             if let Some(parent) = &input.reply_to
                 && !comments::exists_on(conn, &work_id, parent)?
             {
@@ -82,9 +90,9 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: String, input: NewComment
             let row = CommentRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 work_id: work_id.clone(),
-                author_id: caller.id.as_str().to_owned(),
+                author_id: caller.id.clone(),
                 body,
-                media_id: input.media_id,
+                media_id,
                 timecode_ms: input.timecode_ms,
                 reply_to: input.reply_to,
                 created_at: stamp,

@@ -172,7 +172,7 @@ fn new_job(media_id: &MediaId, max_attempts: i32) -> JobRow {
     let stamp = now();
     JobRow {
         id: uuid::Uuid::now_v7().to_string(),
-        media_id: media_id.to_string(),
+        media_id: media_id.clone(),
         kind: "process_media".into(),
         status: "queued".into(),
         attempts: 0,

@@ -25,6 +25,7 @@ use crate::domain::lifecycle::{self, Action, Actor, Refusal};
 use crate::domain::transition::{Publication, Published, StoredPublication, Transition};
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
+use diesel::QueryResult;
 
 /// Why a lifecycle step or a review read was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -204,17 +205,12 @@ impl Step<'_> {
     }
 
     /// A decision's comment also lands in the work's comments, where the team reads it.
-    fn save_comment(
-        &self,
-        conn: &mut DbConnection,
-        work_id: &str,
-        stamp: chrono::NaiveDateTime,
-    ) -> diesel::QueryResult<()> {
+    fn save_comment(&self, conn: &mut DbConnection, work_id: &WorkId, stamp: chrono::NaiveDateTime) -> QueryResult<()> {
         let Some(text) = &self.step.comment else { return Ok(()) };
         let row = CommentRow {
             id: uuid::Uuid::now_v7().to_string(),
-            work_id: work_id.to_owned(),
-            author_id: self.caller.id.as_str().to_owned(),
+            work_id: work_id.clone(),
+            author_id: self.caller.id.clone(),
             body: format!("[{}] {text}", self.step.action.as_str()),
             media_id: None,
             timecode_ms: None,

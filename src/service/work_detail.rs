@@ -56,7 +56,7 @@ fn load_detail(conn: &mut DbConnection, caller: &AuthUser, id: &WorkId) -> Resul
 fn mentioned_people(work: &Work, signoffs: &[UserId], comments: &[CommentRow], history: &[AuditView]) -> Vec<String> {
     let mut ids: Vec<String> = vec![work.created_by.to_string()];
     ids.extend(work.assignees.iter().chain(signoffs).map(UserId::to_string));
-    ids.extend(comments.iter().map(|comment| comment.author_id.clone()));
+    ids.extend(comments.iter().map(|comment| comment.author_id.to_string()));
     ids.extend(history.iter().filter_map(|entry| entry.actor_id.clone()));
     ids.sort_unstable();
     ids.dedup();
@@ -64,6 +64,6 @@ fn mentioned_people(work: &Work, signoffs: &[UserId], comments: &[CommentRow], h
 }
 
 fn comment_view(row: CommentRow, names: &HashMap<UserId, String>) -> CommentView {
-    let author_name = names.get(&UserId::from_db(row.author_id.clone())).cloned().unwrap_or_default();
+    let author_name = names.get(&row.author_id).cloned().unwrap_or_default();
     CommentView { created_at: row.created_at.and_utc(), author_name, row }
 }

@@ -339,7 +339,7 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
         timecode_ms: timecode_ms.flatten(),
         reply_to: None,
     };
-    match comments::create(&app.db, &viewer.user, id.as_str().to_owned(), comment).await {
+    match comments::create(&app.db, &viewer.user, id.clone(), comment).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=comment#comments", id.as_str()))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
