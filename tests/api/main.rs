@@ -16,6 +16,7 @@ mod production;
 mod read_cache;
 mod search;
 mod search_corpus;
+mod snapshots;
 mod upload_memory;
 mod users;
 mod visibility;
