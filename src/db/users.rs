@@ -12,7 +12,7 @@ use crate::domain::user::Role;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub password_hash: String,

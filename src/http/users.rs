@@ -26,7 +26,7 @@ pub struct UserResponse {
 impl From<UserView> for UserResponse {
     fn from(view: UserView) -> Self {
         Self {
-            id: view.id,
+            id: view.id.into_string(),
             username: view.username,
             display_name: view.display_name,
             roles: view.roles,

@@ -54,7 +54,7 @@ crate::query_errors_through_db_error!(AccountError);
 /// An account as shown to clients (never the password hash).
 #[derive(Debug, Clone)]
 pub struct UserView {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
@@ -138,7 +138,7 @@ pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserView>, i64), Acc
     let listed = db
         .read(move |conn| -> diesel::QueryResult<_> {
             let (rows, total) = users::list(conn, page.offset(), page.per_page)?;
-            let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+            let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
             let pairs = users::roles_of_many(conn, &ids)?;
             let views = rows
                 .into_iter()

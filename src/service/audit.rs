@@ -117,7 +117,9 @@ impl From<AuditRow> for AuditView {
             action: row.action,
             target_type: row.target_type,
             target_id: row.target_id,
-            details: serde_json::from_str(&row.details).unwrap_or(Value::Null),
+            // The stored text is what the chain hashes; one that is not JSON (only an edit
+            // outside microcat makes one, and `audit verify` names it) is shown as it is.
+            details: serde_json::from_str(&row.details).unwrap_or(Value::String(row.details)),
             hash: row.hash,
         }
     }

@@ -10,7 +10,6 @@ use crate::clock::now;
 use crate::config::Settings;
 use crate::db::users::UserRow;
 use crate::db::{Db, DbConnection, sessions, users};
-use crate::domain::ids::UserId;
 use crate::domain::user::{Role, Username};
 
 /// Login throttling and session lifetime, from settings.
@@ -130,7 +129,7 @@ async fn open_session(
     let created_at = now();
     let session = sessions::SessionRow {
         token_hash: auth::token_hash(&token),
-        user_id: row.id.clone(),
+        user_id: row.id.to_string(),
         csrf_token: auth::random_secret(16),
         created_at,
         expires_at: created_at + policy.session_ttl,
@@ -177,7 +176,7 @@ pub async fn authenticate(
         return Err(AccountError::Unauthenticated("this account is disabled"));
     }
     let user = AuthUser {
-        id: UserId::from_db(row.id),
+        id: row.id,
         username: row.username,
         display_name: row.display_name,
         roles,

@@ -61,7 +61,7 @@ async fn users_page(app: &AppState, viewer: &Viewer, notice: Option<&str>, error
             .map(|user| UserRow {
                 roles: boxes(&user.roles),
                 created: forms::show_time(user.created_at),
-                id: user.id,
+                id: user.id.into_string(),
                 username: user.username,
                 display_name: user.display_name,
                 disabled: user.disabled,

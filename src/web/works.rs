@@ -263,7 +263,11 @@ async fn people_options(app: &AppState, chosen: &[String]) -> Result<Vec<SelectO
     Ok(users
         .into_iter()
         .filter(|user| !user.disabled)
-        .map(|user| SelectOption { selected: chosen.contains(&user.id), value: user.id, label: user.display_name })
+        .map(|user| SelectOption {
+            selected: chosen.iter().any(|id| user.id == *id),
+            value: user.id.into_string(),
+            label: user.display_name,
+        })
         .collect())
 }
 
