@@ -52,6 +52,14 @@ impl FieldError {
         Self { field, code: codes::FIELD_TOO_LONG, message }
     }
 
+    /// The field's value lies outside the range its subject allows, with that range's own
+    /// stable `code` (e.g. a timecode outside its cut).
+    pub fn out_of_range(field: impl Into<String>, code: &'static str, why: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = format!("{field} {}", why.into());
+        Self { field, code, message }
+    }
+
     /// The field had the right type but an unacceptable value.
     pub fn invalid(field: impl Into<String>, why: impl Into<String>) -> Self {
         let field = field.into();

@@ -83,6 +83,8 @@ codes! {
     UNKNOWN_FIELD = "unknown-field";
     /// A decision that needs a comment came without one.
     COMMENT_REQUIRED = "comment-required";
+    /// A comment's timecode lies outside the cut it is pinned to.
+    TIMECODE_OUT_OF_RANGE = "timecode-out-of-range";
     /// An uploaded file with no bytes.
     EMPTY_FILE = "empty-file";
     /// An upload form with more than one file.

@@ -12,6 +12,7 @@ use crate::db::{Db, DbConnection, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
 use crate::domain::ids::{MediaId, WorkId};
+use crate::error::codes;
 
 pub use crate::domain::transition::COMMENT_MAX_CHARS;
 /// Latest timecode accepted (a day), in milliseconds.
@@ -56,13 +57,26 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<Comme
         .collect())
 }
 
-/// The medium a comment is pinned to: it must be one of the work's own.
-fn media_of_work(conn: &mut DbConnection, raw: &str, work_id: &WorkId) -> Result<MediaId, WorkError> {
+/// The medium a comment is pinned to: it must be one of the work's own, and a timecode must
+/// lie within it where its duration is known.
+fn media_of_work(
+    conn: &mut DbConnection,
+    raw: &str,
+    work_id: &WorkId,
+    timecode_ms: Option<i64>,
+) -> Result<MediaId, WorkError> {
     let found = match MediaId::parse(raw) {
-        Some(id) => media::find(conn, &id)?.filter(|medium| &medium.work_id == work_id).map(|medium| medium.id),
+        Some(id) => media::find(conn, &id)?.filter(|medium| &medium.work_id == work_id),
         None => None,
     };
-    found.ok_or_else(|| FieldError::invalid("media_id", "must be a media id of this work").into())
+    let medium = found.ok_or_else(|| FieldError::invalid("media_id", "must be a media id of this work"))?;
+    if let (Some(timecode), Some(duration)) = (timecode_ms, medium.duration_ms)
+        && timecode > duration
+    {
+        let why = format!("must lie within the cut: 0 to {duration} ms");
+        return Err(FieldError::out_of_range("timecode_ms", codes::TIMECODE_OUT_OF_RANGE, why).into());
+    }
+    Ok(medium.id)
 }
 
 /// Adds a comment to a work the caller may see.
@@ -78,7 +92,7 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
                 return Err(FieldError::invalid("timecode_ms", message).into());
             }
             let media_id = match input.media_id.as_deref() {
-                Some(raw) => Some(media_of_work(conn, raw, &work_id)?),
+                Some(raw) => Some(media_of_work(conn, raw, &work_id, input.timecode_ms)?),
                 None => None,
             };
             if let Some(parent) = &input.reply_to

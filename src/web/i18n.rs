@@ -103,6 +103,7 @@ impl Lang {
         match code {
             codes::FIELD_REQUIRED => text.err_required.to_owned(),
             codes::FIELD_TOO_LONG => format!("{}（{detail}）", text.err_too_long),
+            codes::TIMECODE_OUT_OF_RANGE => text.err_timecode_range.to_owned(),
             _ => format!("{}（{detail}）", text.err_invalid),
         }
     }
@@ -232,6 +233,7 @@ pub struct Text {
     pub err_required: &'static str,
     pub err_too_long: &'static str,
     pub err_invalid: &'static str,
+    pub err_timecode_range: &'static str,
     pub created_by: &'static str,
     pub created_at: &'static str,
     pub updated_at: &'static str,
@@ -375,6 +377,7 @@ pub static ZH: Text = Text {
     err_required: "此项必填",
     err_too_long: "超出长度上限",
     err_invalid: "格式不正确",
+    err_timecode_range: "时间点超出了这一版影片的时长",
     created_by: "创建人",
     created_at: "创建时间",
     updated_at: "更新时间",
@@ -518,6 +521,7 @@ pub static EN: Text = Text {
     err_required: "Required",
     err_too_long: "Too long",
     err_invalid: "Not valid",
+    err_timecode_range: "The moment lies beyond the end of this cut",
     created_by: "Created by",
     created_at: "Created",
     updated_at: "Updated",

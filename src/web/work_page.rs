@@ -16,8 +16,8 @@ use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
-use crate::domain::media::Derivative;
 use crate::domain::media::MediaStatus;
+use crate::domain::media::{Derivative, MediaRole};
 use crate::domain::transition::{Transition, TransitionInput};
 use crate::edge::links;
 use crate::edge::params::work_id;
@@ -143,8 +143,12 @@ fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
     }
 }
 
+/// The player shows the latest cut: the ready main video with the highest version (cut 2
+/// after cut 1), else the first ready video of any role.
 fn player_of(media: &[MediaView]) -> Option<Player> {
-    let film = media.iter().find(|view| view.status == MediaStatus::Ready && media_kind(view) == "video")?;
+    let playable = || media.iter().filter(|view| view.status == MediaStatus::Ready && media_kind(view) == "video");
+    let latest_cut = playable().filter(|view| view.role == MediaRole::Main).max_by_key(|view| view.row.version);
+    let film = latest_cut.or_else(|| playable().next())?;
     let id = &film.row.id;
     let has = |derivative: Derivative| film.derivatives.iter().any(|present| present == derivative.file_name());
     Some(Player {

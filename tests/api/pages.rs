@@ -236,3 +236,31 @@ async fn form_posts_with_a_valid_token_are_still_refused_to_the_wrong_role() {
     let me = app.get("/api/v1/me", &author).await.json();
     assert_eq!(me["user"]["roles"], json!(["contributor"]));
 }
+
+#[actix_web::test]
+async fn the_work_page_plays_the_latest_cut_and_its_comments_land_on_that_cut() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let film = app.create_work(&author, work_json("micro_film", "两版的片子")).await;
+    let id = film["id"].as_str().unwrap().to_owned();
+    let bytes = std::fs::read(&crate::fixtures::films().h264_with_audio).unwrap();
+    let mut cuts = Vec::new();
+    for name in ["cut1.mp4", "cut2.mp4"] {
+        let uploaded = app.upload(&author, &id, name, &bytes, None).await.json();
+        let processed = app.processed(&author, uploaded["id"].as_str().unwrap()).await;
+        assert_eq!(processed["status"], "ready", "{processed}");
+        cuts.push(processed);
+    }
+    assert_eq!((cuts[0]["version"].as_i64(), cuts[1]["version"].as_i64()), (Some(1), Some(2)));
+    let html = page(&app, &format!("/works/{id}"), &author).await.text();
+    let second = cuts[1]["id"].as_str().unwrap();
+    assert!(html.contains(&format!("data-media-id=\"{second}\"")), "the player shows cut 2");
+    assert!(html.contains(&format!("name=\"media_id\" value=\"{second}\"")), "comments are written on cut 2");
+    // The 3 s film has no 01:40; a moment inside it is taken.
+    let path = format!("/api/v1/works/{id}/comments");
+    let beyond = app.post(&path, &author, &json!({"body": "结尾", "media_id": second, "timecode_ms": 100_000})).await;
+    crate::helpers::assert_error_field(&beyond, 422, "timecode-out-of-range", "timecode_ms");
+    let within = app.post(&path, &author, &json!({"body": "这里", "media_id": second, "timecode_ms": 2_000})).await;
+    assert_eq!(within.status, 201, "{}", within.text());
+    assert_eq!(within.json()["media_id"], second);
+}
