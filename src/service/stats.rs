@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
 
 use super::auth::AuthUser;
-use crate::clock::now;
+use crate::clock::{beijing, now};
 use crate::db::DbError;
 use crate::db::works::WorkFacts;
 use crate::db::{Db, review, works};
@@ -202,8 +202,11 @@ async fn turnaround(
 pub const EXPORT_HEADERS: [&str; 8] = ["标题", "类型", "状态", "单位", "发布渠道", "链接", "发布时间", "创建时间"];
 
 fn export_rows(rows: &[WorkFacts]) -> Vec<[String; 8]> {
-    let time =
-        |value: Option<NaiveDateTime>| value.map(|time| time.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
+    // Beijing time, as the pages show it, with the offset stated so no reader takes it for UTC.
+    let time = |value: Option<NaiveDateTime>| {
+        let local = value.map(|stored| stored.and_utc().with_timezone(&beijing()));
+        local.map(|time| time.format("%Y-%m-%d %H:%M %:z").to_string()).unwrap_or_default()
+    };
     rows.iter()
         .map(|row| {
             [

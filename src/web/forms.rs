@@ -10,7 +10,7 @@ use super::i18n::Lang;
 
 /// Beijing time, the offset every page shows and every `datetime-local` field means.
 fn local_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    crate::clock::beijing()
 }
 
 /// Tags typed as one line: commas (half- or full-width), 、, semicolons or new lines separate them.

@@ -161,12 +161,22 @@ fn player_of(media: &[MediaView]) -> Option<Player> {
     })
 }
 
-fn comment_item(view: CommentView) -> CommentItem {
+fn comment_item(view: CommentView, lang: Lang) -> CommentItem {
     CommentItem {
         author: view.author_name,
         time: forms::show_time(view.created_at),
         timecode: view.row.timecode_ms.map(|ms| (ms / 1000, forms::show_timecode(ms))),
-        body: view.row.body,
+        body: decision_named(&view.row.body, lang),
+    }
+}
+
+/// A decision's comment is stored as `[approve] reasons`: the page names the step in the
+/// reader's language instead of showing the code.
+fn decision_named(body: &str, lang: Lang) -> String {
+    let decision = body.strip_prefix('[').and_then(|rest| rest.split_once("] "));
+    match decision.and_then(|(code, text)| Some((Action::parse(code)?, text))) {
+        Some((action, text)) => format!("【{}】{text}", lang.action(action)),
+        None => body.to_owned(),
     }
 }
 
@@ -270,7 +280,7 @@ async fn work_page(
         barred_as_own_work: options.barred_as_own_work,
         two_level: app.two_level_kinds.contains(&work.kind),
         signoff_names: signoffs.iter().filter_map(|id| names.get(id).cloned()).collect(),
-        comments: comment_views.into_iter().map(comment_item).collect(),
+        comments: comment_views.into_iter().map(|view| comment_item(view, lang)).collect(),
         history: history_items(entries, &names, lang),
         work,
     };
@@ -346,5 +356,22 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
     match comments::create(&app.db, &viewer.user, id.clone(), comment).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=comment#comments", id.as_str()))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_are_named_in_the_readers_language() {
+        assert_eq!(
+            decision_named("[approve] 画面清晰", Lang::Zh),
+            format!("【{}】画面清晰", Lang::Zh.action(Action::Approve))
+        );
+        let english = format!("【{}】再剪短", Lang::En.action(Action::RequestChanges));
+        assert_eq!(decision_named("[request_changes] 再剪短", Lang::En), english);
+        assert_eq!(decision_named("[注意] 不是步骤", Lang::Zh), "[注意] 不是步骤");
+        assert_eq!(decision_named("普通评论", Lang::Zh), "普通评论");
     }
 }

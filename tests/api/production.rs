@@ -395,6 +395,7 @@ async fn statistics_and_exports_count_a_known_data_set() {
     let text = csv.text();
     assert!(text.starts_with("\u{FEFF}标题,类型,状态,单位,发布渠道,链接,发布时间,创建时间\r\n"), "{text}");
     assert!(text.contains("微信文章,已发布,政治处,公众号"));
+    assert!(text.contains(" +08:00"), "times are Beijing time with the offset stated: {text}");
     assert_eq!(text.lines().count(), 1 + made as usize + 1);
     let xlsx = app.get("/api/v1/stats/export?format=xlsx", &team.first).await;
     assert_eq!(xlsx.status, 200);
