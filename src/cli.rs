@@ -139,9 +139,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         index_dir: cli.overrides.index_dir,
     };
     let settings = Settings::load(cli.config.as_deref(), &overrides)?;
-    for name in crate::config::unknown_variables(std::env::vars()) {
-        tracing::warn!(variable = %name, "{name} is not a setting and is ignored (a typo?)");
-    }
     match &cli.command {
         Command::MediaWorker => return crate::media::worker::run_worker_process(None),
         Command::Thumbnail(job) => {
@@ -149,6 +146,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(crate::media::picture::thumbnail_file(&job.input, &job.output, job.size, limits)?);
         }
         _ => {}
+    }
+    // Said once by the command a person ran, not again by every media worker child.
+    for name in crate::config::unknown_variables(std::env::vars()) {
+        tracing::warn!(variable = %name, "{name} is not a setting and is ignored (a typo?)");
     }
     actix_web::rt::System::new().block_on(async move {
         match cli.command {

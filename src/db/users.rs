@@ -104,6 +104,11 @@ pub fn roles_of_many(conn: &mut DbConnection, user_ids: &[String]) -> QueryResul
         .load(conn)
 }
 
+/// Which of these account ids exist.
+pub fn existing(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<UserId>> {
+    users::table.filter(users::id.eq_any(ids)).select(users::id).load(conn)
+}
+
 /// One page of accounts, by username, and the total.
 pub fn list(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Vec<UserRow>, i64)> {
     let total = users::table.count().get_result(conn)?;

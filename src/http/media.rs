@@ -82,26 +82,25 @@ pub struct MediaResponse {
 impl From<MediaView> for MediaResponse {
     fn from(view: MediaView) -> Self {
         let id = view.row.id.clone();
-        let url = |derivative: Derivative| {
-            let present = view.derivatives.iter().any(|name| name == derivative.file_name());
-            present.then(|| links::derivative(&id, derivative))
-        };
+        let url = |derivative: Derivative| view.has(derivative).then(|| links::derivative(&id, derivative));
         let storyboard = url(Derivative::StoryboardImage)
             .zip(url(Derivative::StoryboardVtt))
             .map(|(image, vtt)| Storyboard { image, vtt });
+        let thumbnails = Thumbnails { small: url(Derivative::Small), large: url(Derivative::Large) };
+        let poster = url(Derivative::Poster);
         let row = view.row;
         let error = row
             .error_code
             .clone()
             .map(|code| MediaError { code, message: row.error_message.clone().unwrap_or_default() });
         Self {
-            thumbnails: Thumbnails { small: url(Derivative::Small), large: url(Derivative::Large) },
-            poster: url(Derivative::Poster),
+            thumbnails,
+            poster,
             storyboard,
             original_url: links::original(&id),
             error,
-            role: view.role,
-            status: view.status,
+            role: row.role,
+            status: row.status,
             id: row.id.into_string(),
             work_id: row.work_id.into_string(),
             sha256: row.sha256,

@@ -77,7 +77,7 @@ impl UserView {
 
 /// Hashes a new password on a blocking thread (argon2 takes tens of milliseconds of CPU).
 async fn hash_off_executor(password: String) -> Result<String, AccountError> {
-    Ok(tokio::task::spawn_blocking(move || auth::hash_password(&password)).await?)
+    super::off_executor(move || Ok(auth::hash_password(&password))).await
 }
 
 /// Creates an account (admin only over the API; the CLI calls it directly).

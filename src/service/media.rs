@@ -123,15 +123,16 @@ impl MediaContext {
 #[derive(Debug, Clone)]
 pub struct MediaView {
     pub row: MediaRow,
-    pub role: MediaRole,
-    pub status: MediaStatus,
-    pub derivatives: Vec<String>,
 }
 
 impl MediaView {
     pub(crate) fn from_row(row: MediaRow) -> Self {
-        let derivatives = row.derivatives.value().clone();
-        Self { role: row.role, status: row.status, derivatives, row }
+        Self { row }
+    }
+
+    /// Whether processing made this derivative.
+    pub fn has(&self, derivative: Derivative) -> bool {
+        self.row.derivatives.iter().any(|name| name == derivative.file_name())
     }
 }
 
@@ -363,7 +364,7 @@ pub async fn derivative(
         return Err(MediaError::DerivativeNotFound(format!("no derivative named {name:?}")));
     };
     let view = get_media(db, user, id).await?;
-    if !view.derivatives.iter().any(|present| present == name) {
+    if !view.has(derivative) {
         return Err(MediaError::DerivativeNotFound(format!("{name} does not exist for this media")));
     }
     let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;

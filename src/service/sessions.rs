@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::accounts::{AccountError, UserView};
 use super::auth::{self, AuthUser, Credential};
+use super::off_executor;
 use super::session_cache::SessionCache;
 use crate::clock::now;
 use crate::config::Settings;
@@ -84,7 +85,7 @@ async fn refuse_unknown_user(password: String) -> AccountError {
 }
 
 async fn verify_off_executor(password: String, hash: String) -> Result<bool, AccountError> {
-    Ok(tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await?)
+    off_executor(move || Ok(auth::verify_password(&password, &hash))).await
 }
 
 fn load_user_with_roles(conn: &mut DbConnection, username: &str) -> diesel::QueryResult<Option<(UserRow, Vec<Role>)>> {

@@ -234,15 +234,20 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
 
 /// Credits that name an account must name one that exists.
 fn check_credited_accounts(conn: &mut DbConnection, credits: &[Credit]) -> Result<(), WorkError> {
-    for (index, credit) in credits.iter().enumerate() {
-        if let Some(account) = &credit.user_id
-            && crate::db::users::find(conn, account)?.is_none()
-        {
-            let field = format!("credits[{index}].user_id");
-            return Err(FieldError::invalid(field, "must be the id of an existing account").into());
-        }
+    let linked: Vec<String> =
+        credits.iter().filter_map(|credit| credit.user_id.as_ref().map(UserId::to_string)).collect();
+    if linked.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let existing = crate::db::users::existing(conn, &linked)?;
+    let unknown = credits.iter().position(|credit| credit.user_id.as_ref().is_some_and(|id| !existing.contains(id)));
+    match unknown {
+        Some(index) => {
+            let field = format!("credits[{index}].user_id");
+            Err(FieldError::invalid(field, "must be the id of an existing account").into())
+        }
+        None => Ok(()),
+    }
 }
 
 /// Loads a live (not deleted) work the caller may see; anything else is `work-not-found`.

@@ -121,12 +121,11 @@ fn media_kind(view: &MediaView) -> &'static str {
 
 fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
     let id = &view.row.id;
-    let has = |derivative: Derivative| view.derivatives.iter().any(|present| present == derivative.file_name());
     let thumb = [Derivative::Small, Derivative::Poster]
         .into_iter()
-        .find(|derivative| has(*derivative))
+        .find(|derivative| view.has(*derivative))
         .map(|derivative| links::derivative(id, derivative));
-    let (status, status_label) = match view.status {
+    let (status, status_label) = match view.row.status {
         MediaStatus::Ready => ("ready", t.msg_ready),
         MediaStatus::Failed => ("failed", t.msg_failed),
         MediaStatus::Processing => ("processing", t.msg_processing),
@@ -146,11 +145,11 @@ fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
 /// The player shows the latest cut: the ready main video with the highest version (cut 2
 /// after cut 1), else the first ready video of any role.
 fn player_of(media: &[MediaView]) -> Option<Player> {
-    let playable = || media.iter().filter(|view| view.status == MediaStatus::Ready && media_kind(view) == "video");
-    let latest_cut = playable().filter(|view| view.role == MediaRole::Main).max_by_key(|view| view.row.version);
+    let playable = || media.iter().filter(|view| view.row.status == MediaStatus::Ready && media_kind(view) == "video");
+    let latest_cut = playable().filter(|view| view.row.role == MediaRole::Main).max_by_key(|view| view.row.version);
     let film = latest_cut.or_else(|| playable().next())?;
     let id = &film.row.id;
-    let has = |derivative: Derivative| film.derivatives.iter().any(|present| present == derivative.file_name());
+    let has = |derivative: Derivative| film.has(derivative);
     Some(Player {
         media_id: id.to_string(),
         src: links::original(id),

@@ -264,3 +264,30 @@ async fn the_work_page_plays_the_latest_cut_and_its_comments_land_on_that_cut() 
     assert_eq!(within.status, 201, "{}", within.text());
     assert_eq!(within.json()["media_id"], second);
 }
+
+#[actix_web::test]
+async fn the_dashboard_reminds_creators_and_assignees_of_their_overdue_works_only() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let camera = app.user_with_roles("camera", &[Role::Contributor]).await;
+    let bystander = app.user_with_roles("bystander", &[Role::Contributor, Role::Reviewer]).await;
+    let late =
+        json!({"kind": "micro_film", "title": "逾期片", "assignees": [camera.user_id], "due_date": "2020-01-01"});
+    app.create_work(&author, late).await;
+    app.create_work(&author, json!({"kind": "micro_film", "title": "未到期", "due_date": "2999-01-01"})).await;
+    app.create_work(&bystander, json!({"kind": "weibo_post", "title": "别人的逾期", "due_date": "2020-01-01"})).await;
+    let overdue_list = |html: &str| {
+        let after = html.split("id=\"overdue-list\"").nth(1).unwrap_or_default();
+        after.split("</ul>").next().unwrap_or_default().to_owned()
+    };
+    for (who, session) in [("creator", &author), ("assignee", &camera)] {
+        let list = overdue_list(&page(&app, "/", session).await.text());
+        assert!(list.contains("逾期片"), "the {who} is reminded: {list}");
+        assert!(!list.contains("未到期") && !list.contains("别人的逾期"), "the {who} sees only their own late works");
+    }
+    let list = overdue_list(&page(&app, "/", &bystander).await.text());
+    assert!(
+        list.contains("别人的逾期") && !list.contains("逾期片"),
+        "a reviewer who sees every work is reminded of their own only"
+    );
+}

@@ -24,6 +24,7 @@ async fn reviewers_approve_a_submitted_film_from_the_queue_with_two_signoffs() {
 
     approve_from_queue(&browser, "zhongshen", &id, "终审通过。").await;
     see_status(&browser, &id, "approved").await;
+    decisions_named_in_chinese(&browser).await;
     assert_eq!(api::status_of(&app, &id).await, "approved");
     approved_card_on_the_board(&browser, &id).await;
     browser.finish().await;
@@ -64,6 +65,18 @@ async fn see_status(browser: &Browser, id: &str, status: &str) {
     browser.goto(&format!("/works/{id}")).await;
     browser.wait_class("#work-status", &format!("status-{status}")).await;
     browser.screenshot(&format!("work-{status}")).await;
+}
+
+/// The decisions' comments name the step (【通过】), never its code, at desktop and phone width.
+async fn decisions_named_in_chinese(browser: &Browser) {
+    let comments = browser.text("#comment-list").await;
+    assert!(comments.contains("【通过】终审通过。"), "{comments}");
+    assert!(!comments.contains("[approve]"), "{comments}");
+    browser.set_window(390, 844).await;
+    browser.screenshot("phone-work-approved").await;
+    browser.goto("/review").await;
+    browser.screenshot("phone-queue").await;
+    browser.set_window(1366, 768).await;
 }
 
 /// The film's card sits in the board's "approved" column, and the history names both steps.
