@@ -17,7 +17,7 @@ use crate::db::{DatabaseUrl, Db, sessions};
 use crate::domain::work::Kind;
 use crate::http;
 use crate::jobs::indexer;
-use crate::jobs::{JobRunner, Workers};
+use crate::jobs::{JobRunner, PreviewRules, Workers};
 use crate::media::DecodeLimits;
 use crate::media::worker::ChildLimits;
 use crate::search::{SearchIndex, analysis};
@@ -156,6 +156,7 @@ async fn start_job_workers(
         timeout: Duration::from_secs(settings.media_timeout_secs),
         memory_bytes: settings.media_memory_mb * 1024 * 1024,
     };
+    let (policy, preview) = settings.preview()?;
     let count = if settings.media_workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
     } else {
@@ -168,6 +169,7 @@ async fn start_job_workers(
         decode: decode_limits(settings),
         wake,
         retry_base: Duration::from_secs(settings.job_retry_base_secs),
+        previews: PreviewRules { policy, settings: preview, seconds_per_second: settings.preview_seconds_per_second },
     };
     Ok(runner.start(count).await?)
 }

@@ -68,6 +68,43 @@ enum Command {
     Thumbnail(OneShot),
     /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
     Poster(OneShot),
+    /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
+    /// the server makes it.
+    Preview(PreviewJob),
+}
+
+/// `preview IN OUT`: the server's preview settings unless overridden here.
+#[derive(Debug, Args)]
+pub struct PreviewJob {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Shorter side: 480, 720 or 1080 (default: the `preview_size` setting).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// x264 CRF (default: the `preview_crf` setting).
+    #[arg(long)]
+    pub crf: Option<u8>,
+    /// x264 preset (default: the `preview_preset` setting).
+    #[arg(long)]
+    pub preset: Option<String>,
+}
+
+impl PreviewJob {
+    /// The arguments as `microcat-video preview` takes them.
+    fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec!["preview".into()];
+        if let Some(size) = self.size {
+            args.extend(["--size".into(), size.to_string().into()]);
+        }
+        if let Some(crf) = self.crf {
+            args.extend(["--crf".into(), crf.to_string().into()]);
+        }
+        if let Some(preset) = &self.preset {
+            args.extend(["--preset".into(), preset.into()]);
+        }
+        args.extend(["--".into(), self.input.clone().into(), self.output.clone().into()]);
+        args
+    }
 }
 
 /// A one-shot derivative: file in, JPEG out (`thumbnail`, and `poster` in both executables).
@@ -112,16 +149,16 @@ enum UserCommand {
     },
 }
 
-/// `microcat poster` is `microcat-video poster`: only that executable links FFmpeg.
-fn hand_poster_to_video(config: Option<&std::path::Path>, job: &OneShot) -> anyhow::Result<()> {
+/// `microcat poster` and `microcat preview` are `microcat-video`'s: only that executable
+/// links FFmpeg.
+fn hand_over_to_video(config: Option<&std::path::Path>, args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let program = crate::media::worker::film_program(&std::env::current_exe()?);
     let mut command = std::process::Command::new(&program);
-    command.arg("poster").arg("--size").arg(job.size.to_string());
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
-    command.arg("--").arg(&job.input).arg(&job.output);
+    command.args(args);
     let error = command.exec();
     Err(anyhow::anyhow!("could not run {}: {error}", program.display()))
 }
@@ -129,8 +166,20 @@ fn hand_poster_to_video(config: Option<&std::path::Path>, job: &OneShot) -> anyh
 /// Runs the chosen command to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Handed over before reading settings: microcat-video reads them itself.
-    if let Command::Poster(job) = &cli.command {
-        return hand_poster_to_video(cli.config.as_deref(), job);
+    match &cli.command {
+        Command::Poster(job) => {
+            let args = vec![
+                "poster".into(),
+                "--size".into(),
+                job.size.to_string().into(),
+                "--".into(),
+                job.input.clone().into(),
+                job.output.clone().into(),
+            ];
+            return hand_over_to_video(cli.config.as_deref(), args);
+        }
+        Command::Preview(job) => return hand_over_to_video(cli.config.as_deref(), job.to_args()),
+        _ => {}
     }
     let overrides = Overrides {
         listen: cli.overrides.listen,
@@ -158,7 +207,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Reindex => reindex(settings).await,
             Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
-            Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) => unreachable!("handled above"),
+            Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {
+                unreachable!("handled above")
+            }
         }
     })
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use crate::domain::preview::{PREVIEW_SIZES, PreviewPolicy, PreviewSettings, X264_PRESETS};
 
 /// Environment variables start with this; the rest is a key in capitals.
 const ENV_PREFIX: &str = "MICROCAT_";
@@ -82,6 +83,18 @@ pub struct Settings {
     pub media_timeout_secs: u64,
     /// Address-space limit of a media worker, in MiB.
     pub media_memory_mb: u64,
+    /// When films get a playable H.264 preview: `required` (the original may not play in
+    /// every browser), `optimal` (also when bigger than `preview_size`), `always`, `never`.
+    pub preview_policy: String,
+    /// Shorter side of previews, in pixels: 480, 720 or 1080.
+    pub preview_size: u32,
+    /// x264 quality of previews (CRF, 0–51; lower is better and bigger).
+    pub preview_crf: u8,
+    /// x264 preset of previews (`ultrafast` … `veryslow`).
+    pub preview_preset: String,
+    /// Wall-clock limit of a preview transcode: a minute plus this many seconds per second
+    /// of film.
+    pub preview_seconds_per_second: u64,
     /// Attempts before a processing job ends `failed`.
     pub job_max_attempts: i32,
     /// First retry delay, in seconds (doubles each attempt).
@@ -124,6 +137,11 @@ impl Default for Settings {
             media_workers: 0,
             media_timeout_secs: 120,
             media_memory_mb: 2048,
+            preview_policy: "required".into(),
+            preview_size: 720,
+            preview_crf: 23,
+            preview_preset: "veryfast".into(),
+            preview_seconds_per_second: 4,
             job_max_attempts: 3,
             job_retry_base_secs: 5,
             media_worker_program: None,
@@ -192,6 +210,11 @@ const KEYS: &[(&str, ValueKind)] = &[
     ("media_workers", ValueKind::Integer),
     ("media_timeout_secs", ValueKind::Integer),
     ("media_memory_mb", ValueKind::Integer),
+    ("preview_policy", ValueKind::Text),
+    ("preview_size", ValueKind::Integer),
+    ("preview_crf", ValueKind::Integer),
+    ("preview_preset", ValueKind::Text),
+    ("preview_seconds_per_second", ValueKind::Integer),
     ("job_max_attempts", ValueKind::Integer),
     ("job_retry_base_secs", ValueKind::Integer),
     ("media_worker_program", ValueKind::OptionalText),
@@ -248,10 +271,36 @@ impl Settings {
         self.job_max_attempts = self.job_max_attempts.max(1);
         self.search_commit_interval_ms = self.search_commit_interval_ms.max(10);
         self.read_cache_ms = self.read_cache_ms.min(60_000);
+        self.preview_crf = self.preview_crf.min(51);
+        self.preview_seconds_per_second = self.preview_seconds_per_second.max(1);
         if self.listen.trim().is_empty() {
             return Err(ConfigError::Invalid("listen must be host:port".into()));
         }
+        self.preview()?;
         Ok(self)
+    }
+
+    /// The preview policy and encoding settings, checked.
+    pub fn preview(&self) -> Result<(PreviewPolicy, PreviewSettings), ConfigError> {
+        let policy = PreviewPolicy::parse(&self.preview_policy).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "preview_policy must be required, optimal, always or never, not {:?}",
+                self.preview_policy
+            ))
+        })?;
+        if !PREVIEW_SIZES.contains(&self.preview_size) {
+            return Err(ConfigError::Invalid(format!("preview_size must be 480, 720 or 1080, not {}", self.preview_size)));
+        }
+        if !X264_PRESETS.contains(&self.preview_preset.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "preview_preset must be one of {}, not {:?}",
+                X264_PRESETS.join(", "),
+                self.preview_preset
+            )));
+        }
+        let settings =
+            PreviewSettings { short_side: self.preview_size, crf: self.preview_crf, preset: self.preview_preset.clone() };
+        Ok((policy, settings))
     }
 
     fn apply_overrides(&mut self, overrides: &Overrides) {

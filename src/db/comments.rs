@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::comments;
+use super::types::Json;
+use crate::domain::frames::Drawing;
 use crate::domain::ids::{MediaId, UserId, WorkId};
 
 /// A comment on a work, optionally pinned to a moment of a film cut.
@@ -20,6 +22,12 @@ pub struct CommentRow {
     pub timecode_ms: Option<i64>,
     pub reply_to: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The frame of the cut shown at `timecode_ms`, when the cut's frame rate is known.
+    pub frame: Option<i64>,
+    pub resolved_by: Option<UserId>,
+    pub resolved_at: Option<NaiveDateTime>,
+    /// Shapes drawn on the frame (`domain::frames::Drawing`).
+    pub drawing: Option<Json<Drawing>>,
 }
 
 /// Stores a comment.
@@ -34,6 +42,20 @@ pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<Comme
         .order((comments::created_at.asc(), comments::id.asc()))
         .select(CommentRow::as_select())
         .load(conn)
+}
+
+/// One comment.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CommentRow>> {
+    comments::table.find(id).select(CommentRow::as_select()).first(conn).optional()
+}
+
+/// Marks a comment resolved by `by` at `at`, or (with `None`) open again.
+pub fn set_resolved(conn: &mut DbConnection, id: &str, resolved: Option<(&UserId, NaiveDateTime)>) -> QueryResult<()> {
+    let (by, at) = resolved.map_or((None, None), |(by, at)| (Some(by), Some(at)));
+    diesel::update(comments::table.find(id))
+        .set((comments::resolved_by.eq(by), comments::resolved_at.eq(at)))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Whether a comment exists on this work (for replies).

@@ -8,6 +8,11 @@ use super::DbConnection;
 use super::schema::jobs;
 use crate::domain::ids::MediaId;
 
+/// The job that makes a medium's metadata and derivatives (seconds).
+pub const PROCESS_MEDIA: &str = "process_media";
+/// The job that makes a film's preview rendition (minutes); queued by the first.
+pub const MAKE_PREVIEW: &str = "make_preview";
+
 /// A queued, running, finished or failed job.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
@@ -30,20 +35,46 @@ pub fn insert(conn: &mut DbConnection, job: &JobRow) -> QueryResult<()> {
     diesel::insert_into(jobs::table).values(job).execute(conn).map(drop)
 }
 
-/// Claims the oldest due job, leasing it until `lease_until`. `None` when nothing is due or
-/// another worker claimed the candidate first (the UPDATE only succeeds on a queued row).
+/// A new queued job of `kind` for a medium.
+pub fn new_job(media_id: &MediaId, kind: &str, max_attempts: i32, now: NaiveDateTime) -> JobRow {
+    JobRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        media_id: media_id.clone(),
+        kind: kind.to_owned(),
+        status: "queued".into(),
+        attempts: 0,
+        max_attempts,
+        run_after: now,
+        locked_until: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Claims the oldest due job of the first of `kinds` that has one, leasing it until
+/// `lease_until`. `None` when nothing is due or another worker claimed the candidate first
+/// (the UPDATE only succeeds on a queued row).
 pub fn claim_next(
     conn: &mut DbConnection,
+    kinds: &[&str],
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> QueryResult<Option<JobRow>> {
-    let candidate: Option<String> = jobs::table
-        .filter(jobs::status.eq("queued"))
-        .filter(jobs::run_after.le(now))
-        .order((jobs::run_after.asc(), jobs::id.asc()))
-        .select(jobs::id)
-        .first(conn)
-        .optional()?;
+    let mut candidate: Option<String> = None;
+    for kind in kinds {
+        candidate = jobs::table
+            .filter(jobs::status.eq("queued"))
+            .filter(jobs::kind.eq(kind))
+            .filter(jobs::run_after.le(now))
+            .order((jobs::run_after.asc(), jobs::id.asc()))
+            .select(jobs::id)
+            .first(conn)
+            .optional()?;
+        if candidate.is_some() {
+            break;
+        }
+    }
     let Some(id) = candidate else { return Ok(None) };
     let claimed = diesel::update(jobs::table.filter(jobs::id.eq(&id)).filter(jobs::status.eq("queued")))
         .set((
@@ -57,6 +88,14 @@ pub fn claim_next(
         return Ok(None);
     }
     jobs::table.find(&id).select(JobRow::as_select()).first(conn).optional()
+}
+
+/// Extends a running job's lease (a long transcode).
+pub fn extend_lease(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")))
+        .set(jobs::locked_until.eq(Some(lease_until)))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Marks a job done.

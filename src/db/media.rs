@@ -9,6 +9,7 @@ use super::schema::media;
 use super::types::Json;
 use crate::domain::ids::{MediaId, UserId, WorkId};
 use crate::domain::media::{MediaRole, MediaStatus};
+use crate::domain::preview::PreviewStatus;
 
 /// A stored media record.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -41,6 +42,11 @@ pub struct MediaRow {
     pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub pixel_format: Option<String>,
+    pub preview_status: PreviewStatus,
+    /// 0–100 while the preview is made.
+    pub preview_progress: i32,
+    pub preview_error: Option<String>,
 }
 
 /// A new upload's record: what is known before processing (the rest starts empty).
@@ -74,7 +80,7 @@ pub struct ThumbnailCandidate {
 }
 
 /// What processing writes back.
-#[derive(Debug, Clone, Default, AsChangeset)]
+#[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = media, treat_none_as_null = true)]
 pub struct ProcessedFields {
     pub width: Option<i32>,
@@ -87,7 +93,12 @@ pub struct ProcessedFields {
     pub bitrate: Option<i64>,
     pub taken_at: Option<String>,
     pub camera: Option<String>,
+    pub pixel_format: Option<String>,
     pub derivatives: Json<Vec<String>>,
+    /// Whether a preview is to be made (`pending`) or not (`not_needed`).
+    pub preview_status: PreviewStatus,
+    pub preview_progress: i32,
+    pub preview_error: Option<String>,
 }
 
 /// Stores a new record.
@@ -177,4 +188,51 @@ pub fn thumbnails_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResu
         .order(media::created_at.asc())
         .select((media::work_id, media::id, media::role, media::derivatives))
         .load(conn)
+}
+
+/// Where a medium's preview stands, with its progress and (when failed) why.
+pub fn set_preview(
+    conn: &mut DbConnection,
+    id: &str,
+    status: PreviewStatus,
+    progress: i32,
+    error: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(media::table.find(id))
+        .set((
+            media::preview_status.eq(status),
+            media::preview_progress.eq(progress),
+            media::preview_error.eq(error),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records the progress of a preview being made (only while it is).
+pub fn set_preview_progress(conn: &mut DbConnection, id: &str, progress: i32) -> QueryResult<()> {
+    diesel::update(media::table.find(id).filter(media::preview_status.eq(PreviewStatus::Processing)))
+        .set(media::preview_progress.eq(progress))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Marks the preview ready and lists its file among the derivatives.
+pub fn set_preview_ready(
+    conn: &mut DbConnection,
+    id: &str,
+    derivatives: &Json<Vec<String>>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(media::table.find(id))
+        .set((
+            media::derivatives.eq(derivatives),
+            media::preview_status.eq(PreviewStatus::Ready),
+            media::preview_progress.eq(100),
+            media::preview_error.eq(None::<String>),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
 }

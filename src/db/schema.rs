@@ -96,6 +96,10 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pixel_format -> Nullable<Text>,
+        preview_status -> Text,
+        preview_progress -> Integer,
+        preview_error -> Nullable<Text>,
     }
 }
 
@@ -155,6 +159,10 @@ diesel::table! {
         timecode_ms -> Nullable<BigInt>,
         reply_to -> Nullable<Text>,
         created_at -> Timestamp,
+        frame -> Nullable<BigInt>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        drawing -> Nullable<Text>,
     }
 }
 

@@ -21,6 +21,7 @@ use super::MultiBackend;
 use crate::domain::ids::{MediaId, UserId, WorkId};
 use crate::domain::lifecycle::Action;
 use crate::domain::media::{MediaRole, MediaStatus};
+use crate::domain::preview::PreviewStatus;
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
 
@@ -155,12 +156,13 @@ text_columns! {
     Role => "role", |text| Role::parse(&text);
     MediaRole => "media role", |text| MediaRole::parse(&text);
     MediaStatus => "media status", |text| MediaStatus::parse(&text);
+    PreviewStatus => "preview status", |text| PreviewStatus::parse(&text);
     Action => "lifecycle action", |text| Action::parse(&text);
     WorkId => "work id", |text| Some(WorkId::from_db(text));
     UserId => "user id", |text| Some(UserId::from_db(text));
     MediaId => "media id", |text| Some(MediaId::from_db(text));
 }
-text_column!(Kind, Status, Role, MediaRole, MediaStatus, Action, WorkId, UserId, MediaId);
+text_column!(Kind, Status, Role, MediaRole, MediaStatus, PreviewStatus, Action, WorkId, UserId, MediaId);
 
 /// A JSON value stored as TEXT (tags, credits, assignees, derivative names, audit details).
 /// Its text is made once, when it is built, so binding it never serialises again.
@@ -262,6 +264,40 @@ impl<T: Send + Sync + 'static> AsExpression<Text> for Json<T> {
 
 impl<T: Send + Sync + 'static> AsExpression<Text> for &Json<T> {
     type Expression = Bound<Text, Self>;
+
+    fn as_expression(self) -> Self::Expression {
+        Bound::new(self)
+    }
+}
+
+impl<T: std::fmt::Debug> ToSql<Nullable<Text>, Sqlite> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        <Self as ToSql<Text, Sqlite>>::to_sql(self, out)
+    }
+}
+
+impl<T: std::fmt::Debug> ToSql<Nullable<Text>, Pg> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <Self as ToSql<Text, Pg>>::to_sql(self, out)
+    }
+}
+
+impl<T: std::fmt::Debug + Send + Sync + 'static> ToSql<Nullable<Text>, MultiBackend> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        <Self as ToSql<Text, MultiBackend>>::to_sql(self, out)
+    }
+}
+
+impl<T: Send + Sync + 'static> AsExpression<Nullable<Text>> for Json<T> {
+    type Expression = Bound<Nullable<Text>, Self>;
+
+    fn as_expression(self) -> Self::Expression {
+        Bound::new(self)
+    }
+}
+
+impl<T: Send + Sync + 'static> AsExpression<Nullable<Text>> for &Json<T> {
+    type Expression = Bound<Nullable<Text>, Self>;
 
     fn as_expression(self) -> Self::Expression {
         Bound::new(self)

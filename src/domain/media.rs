@@ -19,16 +19,19 @@ pub enum Derivative {
     StoryboardImage,
     /// WebVTT mapping time ranges to regions of the storyboard sprite.
     StoryboardVtt,
+    /// An H.264/AAC MP4 every browser plays, for films whose original may not play.
+    Preview,
 }
 
 impl Derivative {
     /// Every derivative, in the order they are listed.
-    pub const ALL: [Derivative; 5] = [
+    pub const ALL: [Derivative; 6] = [
         Derivative::Small,
         Derivative::Large,
         Derivative::Poster,
         Derivative::StoryboardImage,
         Derivative::StoryboardVtt,
+        Derivative::Preview,
     ];
 
     /// The file name, in storage and in `/derivatives/{name}` URLs.
@@ -39,6 +42,7 @@ impl Derivative {
             Derivative::Poster => "poster.jpg",
             Derivative::StoryboardImage => "storyboard.jpg",
             Derivative::StoryboardVtt => "storyboard.vtt",
+            Derivative::Preview => "preview.mp4",
         }
     }
 
@@ -46,6 +50,7 @@ impl Derivative {
     pub fn content_type(self) -> &'static str {
         match self {
             Derivative::StoryboardVtt => "text/vtt; charset=utf-8",
+            Derivative::Preview => "video/mp4",
             _ => "image/jpeg",
         }
     }

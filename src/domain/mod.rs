@@ -3,10 +3,12 @@
 
 pub mod fields;
 pub mod filter;
+pub mod frames;
 pub mod ids;
 pub mod lifecycle;
 pub mod media;
 pub mod page;
+pub mod preview;
 pub mod transition;
 pub mod user;
 pub mod work;

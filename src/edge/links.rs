@@ -3,6 +3,8 @@
 
 use crate::domain::ids::MediaId;
 use crate::domain::media::Derivative;
+use crate::domain::preview::PreviewStatus;
+use crate::service::media::MediaView;
 
 /// `/api/v1/media/{id}`.
 pub fn media(id: &MediaId) -> String {
@@ -17,4 +19,16 @@ pub fn original(id: &MediaId) -> String {
 /// One derivative of a medium.
 pub fn derivative(id: &MediaId, derivative: Derivative) -> String {
     format!("/api/v1/media/{id}/derivatives/{}", derivative.file_name())
+}
+
+/// What a player should load: the preview when one is needed and ready, else the original.
+/// `None` for photos.
+pub fn playback(view: &MediaView) -> Option<String> {
+    let row = &view.row;
+    let playable = row.content_type.starts_with("video/") || row.content_type.starts_with("audio/");
+    match row.preview_status {
+        _ if !playable => None,
+        PreviewStatus::Ready if view.has(Derivative::Preview) => Some(derivative(&row.id, Derivative::Preview)),
+        _ => Some(original(&row.id)),
+    }
 }

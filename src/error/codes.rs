@@ -45,6 +45,8 @@ codes! {
     MEDIA_NOT_FOUND = "media-not-found";
     /// No such account.
     USER_NOT_FOUND = "user-not-found";
+    /// No such comment, or not on a work the caller may see.
+    COMMENT_NOT_FOUND = "comment-not-found";
     /// No such route.
     ROUTE_NOT_FOUND = "route-not-found";
     /// No such derivative of a medium.

@@ -26,6 +26,7 @@ impl From<WorkError> for ApiError {
     fn from(error: WorkError) -> Self {
         match error {
             WorkError::NotFound => ApiError::work_not_found(),
+            WorkError::CommentNotFound => ApiError::comment_not_found(),
             WorkError::RoleRequired(_) | WorkError::NotCreator => forbidden(error),
             WorkError::NotEditable(_) => conflict(codes::WORK_NOT_EDITABLE, error, Some("status")),
             WorkError::VersionConflict { current } => ApiError::VersionConflict { current },

@@ -161,6 +161,11 @@ impl ApiError {
     }
 
     /// A 404 for a work the caller cannot see (or that does not exist: we do not say which).
+    pub fn comment_not_found() -> Self {
+        ApiError::NotFound { code: codes::COMMENT_NOT_FOUND, message: "no such comment".into() }
+    }
+
+    /// No such work, or one the caller may not see.
     pub fn work_not_found() -> Self {
         ApiError::NotFound { code: codes::WORK_NOT_FOUND, message: "no such work".into() }
     }

@@ -13,6 +13,7 @@ use super::extractors::{self, CurrentUser};
 use super::multipart::{self, Multipart};
 use crate::domain::ids::MediaId;
 use crate::domain::media::{Derivative, MediaRole, MediaStatus};
+use crate::domain::preview::PreviewStatus;
 use crate::edge::links;
 use crate::error::{ApiError, codes};
 use crate::service::media::{self as service, MediaView, ServedFile};
@@ -37,6 +38,18 @@ pub struct Thumbnails {
     small: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     large: Option<String>,
+}
+
+/// A film's playable rendition: `not_needed` when the original plays in every browser.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    status: PreviewStatus,
+    /// 0–100 while it is made; 100 when ready.
+    progress: i32,
+    /// Set once ready.
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -75,6 +88,10 @@ pub struct MediaResponse {
     poster: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     storyboard: Option<Storyboard>,
+    preview: Preview,
+    /// What a player should load: the preview when one is needed and ready, else the
+    /// original (`null` for photos).
+    playback_url: Option<String>,
     created_by: String,
     created_at: DateTime<Utc>,
 }
@@ -88,7 +105,15 @@ impl From<MediaView> for MediaResponse {
             .map(|(image, vtt)| Storyboard { image, vtt });
         let thumbnails = Thumbnails { small: url(Derivative::Small), large: url(Derivative::Large) };
         let poster = url(Derivative::Poster);
+        let preview_url = url(Derivative::Preview).filter(|_| view.row.preview_status == PreviewStatus::Ready);
+        let playback_url = links::playback(&view);
         let row = view.row;
+        let preview = Preview {
+            status: row.preview_status,
+            progress: row.preview_progress,
+            url: preview_url,
+            error: row.preview_error.clone(),
+        };
         let error = row
             .error_code
             .clone()
@@ -97,6 +122,8 @@ impl From<MediaView> for MediaResponse {
             thumbnails,
             poster,
             storyboard,
+            preview,
+            playback_url,
             original_url: links::original(&id),
             error,
             role: row.role,

@@ -71,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/search").get(search::search_works))
             .service(web::resource("/works/{id}/transitions").post(review::create_transition))
             .service(web::resource("/works/{id}/comments").get(comments::list_comments).post(comments::create_comment))
+            .service(web::resource("/comments/{id}").patch(comments::patch_comment))
             .service(web::resource("/works/{id}/history").get(audit::get_history))
             .service(web::resource("/audit").get(audit::list_audit))
             .service(web::resource("/review-queue").get(review::get_review_queue))

@@ -35,6 +35,7 @@ use super::{audit, board, comments, health, media, review, search, session, stat
         review::create_transition,
         comments::list_comments,
         comments::create_comment,
+        comments::patch_comment,
         audit::get_history,
         audit::list_audit,
         review::get_review_queue,

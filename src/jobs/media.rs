@@ -2,6 +2,12 @@
 //! child on the stored original, moves the derivatives into place and records the outcome.
 //! Failures a retry cannot fix (a broken or over-limit file) end the job at once; crashes and
 //! timeouts are retried with exponential backoff until the last attempt.
+//!
+//! Two kinds of job: `process_media` (metadata, thumbnails, poster, storyboard: seconds) and,
+//! queued by it when the preview policy says so, `make_preview` (a film's playable rendition:
+//! minutes, with a time limit proportional to the film and its progress recorded). Workers
+//! take derivative jobs first, and with two or more workers the first never transcodes, so a
+//! new upload's card appears in seconds however many previews are waiting.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +17,20 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::clock::now;
-use crate::db::jobs::{self, JobRow};
+use crate::db::jobs::{self, JobRow, MAKE_PREVIEW, PROCESS_MEDIA};
 use crate::db::media::{self as media_rows, MediaRow, ProcessedFields};
 use crate::db::types::Json;
 use crate::db::{Db, DbError};
-use crate::media::worker::{ChildFailure, ChildLimits, ProducedFile, WorkOutcome, WorkRequest, run_child};
+use crate::domain::media::Derivative;
+use crate::domain::preview::{PlaybackFacts, PreviewPolicy, PreviewSettings, PreviewStatus, transcode_time_limit};
+use crate::media::worker::{ChildFailure, ChildLimits, ProducedFile, Task, WorkOutcome, WorkRequest, run_child};
 use crate::media::{DecodeLimits, MediaFailure, MediaMetadata};
 use crate::storage::{BlobKey, LocalStore};
 
 /// How often idle workers look for due jobs (retries become due without a wake-up).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Least time between two progress writes of one transcode.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Everything a worker needs.
 pub struct JobRunner {
@@ -30,6 +40,16 @@ pub struct JobRunner {
     pub decode: DecodeLimits,
     pub wake: Arc<Notify>,
     pub retry_base: Duration,
+    pub previews: PreviewRules,
+}
+
+/// When and how previews are made.
+#[derive(Debug, Clone)]
+pub struct PreviewRules {
+    pub policy: PreviewPolicy,
+    pub settings: PreviewSettings,
+    /// Transcode time limit per second of film (plus a minute).
+    pub seconds_per_second: u64,
 }
 
 /// The running workers; dropping it does not stop them, [`Workers::stop`] does.
@@ -55,13 +75,20 @@ impl JobRunner {
             tracing::info!(jobs = requeued, "requeued jobs interrupted by a restart");
         }
         let runner = Arc::new(self);
-        let handles = (0..count.max(1)).map(|_| tokio::spawn(Arc::clone(&runner).work_loop())).collect();
+        let count = count.max(1);
+        let handles = (0..count)
+            .map(|index| {
+                let kinds: &'static [&'static str] =
+                    if index == 0 && count > 1 { &[PROCESS_MEDIA] } else { &[PROCESS_MEDIA, MAKE_PREVIEW] };
+                tokio::spawn(Arc::clone(&runner).work_loop(kinds))
+            })
+            .collect();
         Ok(Workers { handles })
     }
 
-    async fn work_loop(self: Arc<Self>) {
+    async fn work_loop(self: Arc<Self>, kinds: &'static [&'static str]) {
         loop {
-            match self.claim().await {
+            match self.claim(kinds).await {
                 Ok(Some(job)) => self.run(job).await,
                 Ok(None) => {
                     let _ = tokio::time::timeout(POLL_INTERVAL, self.wake.notified()).await;
@@ -74,7 +101,7 @@ impl JobRunner {
         }
     }
 
-    async fn claim(&self) -> Result<Option<JobRow>, DbError> {
+    async fn claim(&self, kinds: &'static [&'static str]) -> Result<Option<JobRow>, DbError> {
         let lease =
             TimeDelta::from_std(self.child.timeout * 2 + Duration::from_secs(30)).unwrap_or(TimeDelta::hours(1));
         let claimed = self
@@ -82,7 +109,7 @@ impl JobRunner {
             .write_bookkeeping(move |conn| {
                 let stamp = now();
                 jobs::requeue_running(conn, stamp, stamp)?;
-                jobs::claim_next(conn, stamp, stamp + lease)
+                jobs::claim_next(conn, kinds, stamp, stamp + lease)
             })
             .await?;
         Ok(claimed)
@@ -97,12 +124,51 @@ impl JobRunner {
             Ok(None) => return self.record(job, Recorded::Vanished).await,
             Err(error) => return tracing::error!(%error, job.id = %job.id, "loading a job's media failed"),
         };
-        let outcome = self.process(&job, &media).await;
-        tracing::info!(job.id = %job.id, media.id = %media.id, attempt = job.attempts, duration_ms = started.elapsed().as_millis() as u64, outcome = outcome.label(), "media job finished");
+        let outcome = if job.kind == MAKE_PREVIEW {
+            self.make_preview(&job, &media).await
+        } else {
+            self.process(&job, &media, Task::Derivatives, &self.child, None).await
+        };
+        tracing::info!(job.id = %job.id, job.kind = %job.kind, media.id = %media.id, attempt = job.attempts, duration_ms = started.elapsed().as_millis() as u64, outcome = outcome.label(), "media job finished");
         self.record(job, outcome).await;
     }
 
-    async fn process(&self, job: &JobRow, media: &MediaRow) -> Recorded {
+    /// Runs a preview transcode under a time limit proportional to the film, recording its
+    /// progress as it goes.
+    async fn make_preview(&self, job: &JobRow, media: &MediaRow) -> Recorded {
+        let duration_ms = media.duration_ms.unwrap_or(0).max(0) as u64;
+        let limits = ChildLimits {
+            timeout: transcode_time_limit(duration_ms, self.previews.seconds_per_second),
+            ..self.child.clone()
+        };
+        let lease_until = now() + TimeDelta::from_std(limits.timeout * 2).unwrap_or(TimeDelta::hours(6));
+        let (job_id, media_id) = (job.id.clone(), media.id.clone());
+        let started = self
+            .db
+            .write(move |conn| -> Result<_, diesel::result::Error> {
+                jobs::extend_lease(conn, &job_id, lease_until)?;
+                media_rows::set_preview(conn, &media_id, PreviewStatus::Processing, 0, None, now())
+            })
+            .await;
+        if let Err(error) = started {
+            return Recorded::Retry(ChildFailure::Spawn(format!("recording the start: {error}")));
+        }
+        let (sender, receiver) = tokio::sync::watch::channel(0u8);
+        let reporter = tokio::spawn(record_progress(self.db.clone(), media.id.clone(), receiver));
+        let task = Task::Preview(self.previews.settings.clone());
+        let outcome = self.process(job, media, task, &limits, Some(&sender)).await;
+        reporter.abort();
+        outcome
+    }
+
+    async fn process(
+        &self,
+        job: &JobRow,
+        media: &MediaRow,
+        task: Task,
+        limits: &ChildLimits,
+        progress: Option<&tokio::sync::watch::Sender<u8>>,
+    ) -> Recorded {
         let Some(key) = BlobKey::parse(&media.sha256) else {
             return Recorded::Failed(MediaFailure::new(
                 crate::error::codes::ORIGINAL_MISSING,
@@ -118,8 +184,9 @@ impl JobRunner {
             format: media.format.clone(),
             output_dir: output_dir.clone(),
             limits: self.decode,
+            task,
         };
-        let result = match run_child(&self.child, &request).await {
+        let result = match run_child(limits, &request, progress).await {
             Ok(WorkOutcome::Ready { metadata, derivatives }) => {
                 self.adopt(&key, derivatives).await.map(|names| Recorded::Ready(metadata, names))
             }
@@ -154,35 +221,133 @@ impl JobRunner {
         let retry_at = now()
             + TimeDelta::from_std(self.retry_base * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1))
                 .unwrap_or(TimeDelta::minutes(5));
+        let rules = self.previews.clone();
         let written = self
             .db
             .write(move |conn| -> Result<_, diesel::result::Error> {
-                let stamp = now();
-                match outcome {
-                    Recorded::Vanished => jobs::finish(conn, &job.id, stamp)?,
-                    Recorded::Ready(metadata, names) => {
-                        media_rows::set_ready(conn, &job.media_id, &processed_fields(&metadata, &names), stamp)?;
-                        jobs::finish(conn, &job.id, stamp)?;
-                    }
-                    Recorded::Failed(failure) => {
-                        media_rows::set_failed(conn, &job.media_id, &failure.code, &failure.message, stamp)?;
-                        jobs::fail(conn, &job.id, &failure.to_string(), stamp)?;
-                    }
-                    Recorded::Retry(failure) if job.attempts < job.max_attempts => {
-                        jobs::retry_later(conn, &job.id, retry_at, &failure.to_string(), stamp)?;
-                    }
-                    Recorded::Retry(failure) => {
-                        let message = format!("{failure} (after {} attempts)", job.attempts);
-                        media_rows::set_failed(conn, &job.media_id, failure.code(), &message, stamp)?;
-                        jobs::fail(conn, &job.id, &message, stamp)?;
-                    }
+                if job.kind == MAKE_PREVIEW {
+                    record_preview(conn, &job, outcome, retry_at)
+                } else {
+                    record_derivatives(conn, &job, outcome, retry_at, &rules)
                 }
-                Ok(())
             })
             .await;
         if let Err(error) = written {
             tracing::error!(%error, "recording a job outcome failed; the lease will expire and the job will run again");
+        } else {
+            self.wake.notify_one();
         }
+    }
+}
+
+/// Writes a transcode's progress as it changes, at most once a second.
+async fn record_progress(db: Db, media_id: crate::domain::ids::MediaId, mut progress: tokio::sync::watch::Receiver<u8>) {
+    while progress.changed().await.is_ok() {
+        let percent = i32::from(*progress.borrow_and_update());
+        let id = media_id.clone();
+        let written = db
+            .write_bookkeeping(move |conn| -> Result<_, DbError> {
+                Ok(media_rows::set_preview_progress(conn, &id, percent)?)
+            })
+            .await;
+        if let Err(error) = written {
+            tracing::warn!(%error, "recording preview progress failed");
+        }
+        tokio::time::sleep(PROGRESS_INTERVAL).await;
+    }
+}
+
+/// Records a `process_media` outcome; a ready film the preview rules pick gets its preview
+/// queued in the same transaction.
+fn record_derivatives(
+    conn: &mut crate::db::DbConnection,
+    job: &JobRow,
+    outcome: Recorded,
+    retry_at: chrono::NaiveDateTime,
+    rules: &PreviewRules,
+) -> Result<(), diesel::result::Error> {
+    let stamp = now();
+    match outcome {
+        Recorded::Vanished => jobs::finish(conn, &job.id, stamp)?,
+        Recorded::Ready(metadata, names) => {
+            let format = media_rows::find(conn, &job.media_id)?.map(|row| row.format).unwrap_or_default();
+            let preview = preview_status_for(&metadata, &format, rules);
+            media_rows::set_ready(conn, &job.media_id, &processed_fields(&metadata, &names, preview), stamp)?;
+            if preview == PreviewStatus::Pending {
+                jobs::insert(conn, &jobs::new_job(&job.media_id, MAKE_PREVIEW, job.max_attempts, stamp))?;
+            }
+            jobs::finish(conn, &job.id, stamp)?;
+        }
+        Recorded::Failed(failure) => {
+            media_rows::set_failed(conn, &job.media_id, &failure.code, &failure.message, stamp)?;
+            jobs::fail(conn, &job.id, &failure.to_string(), stamp)?;
+        }
+        Recorded::Retry(failure) if job.attempts < job.max_attempts => {
+            jobs::retry_later(conn, &job.id, retry_at, &failure.to_string(), stamp)?;
+        }
+        Recorded::Retry(failure) => {
+            let message = format!("{failure} (after {} attempts)", job.attempts);
+            media_rows::set_failed(conn, &job.media_id, failure.code(), &message, stamp)?;
+            jobs::fail(conn, &job.id, &message, stamp)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a `make_preview` outcome. The medium stays ready whatever happens to its preview:
+/// players fall back to the original.
+fn record_preview(
+    conn: &mut crate::db::DbConnection,
+    job: &JobRow,
+    outcome: Recorded,
+    retry_at: chrono::NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    let stamp = now();
+    let id = &job.media_id;
+    match outcome {
+        Recorded::Vanished => jobs::finish(conn, &job.id, stamp)?,
+        Recorded::Ready(..) => {
+            let Some(row) = media_rows::find(conn, id)? else { return jobs::finish(conn, &job.id, stamp) };
+            let mut names = row.derivatives.into_value();
+            let preview = Derivative::Preview.file_name().to_owned();
+            if !names.contains(&preview) {
+                names.push(preview);
+            }
+            media_rows::set_preview_ready(conn, id, &Json::new(names), stamp)?;
+            jobs::finish(conn, &job.id, stamp)?;
+        }
+        Recorded::Failed(failure) => {
+            media_rows::set_preview(conn, id, PreviewStatus::Failed, 0, Some(&failure.to_string()), stamp)?;
+            jobs::fail(conn, &job.id, &failure.to_string(), stamp)?;
+        }
+        Recorded::Retry(failure) if job.attempts < job.max_attempts => {
+            media_rows::set_preview(conn, id, PreviewStatus::Pending, 0, None, stamp)?;
+            jobs::retry_later(conn, &job.id, retry_at, &failure.to_string(), stamp)?;
+        }
+        Recorded::Retry(failure) => {
+            let message = format!("{failure} (after {} attempts)", job.attempts);
+            media_rows::set_preview(conn, id, PreviewStatus::Failed, 0, Some(&message), stamp)?;
+            jobs::fail(conn, &job.id, &message, stamp)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pending` when the rules want a preview of this film, else `not_needed`.
+fn preview_status_for(metadata: &MediaMetadata, container: &str, rules: &PreviewRules) -> PreviewStatus {
+    let facts = PlaybackFacts {
+        container,
+        has_video: metadata.video_codec.is_some() && metadata.width.is_some(),
+        video_codec: metadata.video_codec.as_deref(),
+        pixel_format: metadata.pixel_format.as_deref(),
+        audio_codec: metadata.audio_codec.as_deref(),
+        width: metadata.width.unwrap_or(0),
+        height: metadata.height.unwrap_or(0),
+    };
+    if rules.policy.needs_preview(&facts, rules.settings.short_side) {
+        PreviewStatus::Pending
+    } else {
+        PreviewStatus::NotNeeded
     }
 }
 
@@ -205,7 +370,7 @@ impl Recorded {
     }
 }
 
-fn processed_fields(metadata: &MediaMetadata, names: &[String]) -> ProcessedFields {
+fn processed_fields(metadata: &MediaMetadata, names: &[String], preview: PreviewStatus) -> ProcessedFields {
     let small = |value: Option<u32>| value.and_then(|value| i32::try_from(value).ok());
     let big = |value: Option<u64>| value.and_then(|value| i64::try_from(value).ok());
     ProcessedFields {
@@ -219,6 +384,10 @@ fn processed_fields(metadata: &MediaMetadata, names: &[String]) -> ProcessedFiel
         bitrate: big(metadata.bitrate),
         taken_at: metadata.taken_at.clone(),
         camera: metadata.camera.clone(),
+        pixel_format: metadata.pixel_format.clone(),
         derivatives: Json::new(names.to_vec()),
+        preview_status: preview,
+        preview_progress: 0,
+        preview_error: None,
     }
 }

@@ -4,4 +4,4 @@
 pub mod indexer;
 pub mod media;
 
-pub use media::{JobRunner, Workers};
+pub use media::{JobRunner, PreviewRules, Workers};

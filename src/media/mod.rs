@@ -4,6 +4,7 @@
 
 pub mod heif;
 pub mod picture;
+pub mod preview;
 pub mod sniff;
 pub mod video;
 pub mod worker;
@@ -71,6 +72,10 @@ pub struct MediaMetadata {
     /// Clockwise degrees the stored frames must be turned to display upright.
     pub rotation: Option<u32>,
     pub video_codec: Option<String>,
+    /// The decoder's pixel format (`yuv420p`, `yuv420p10le` …): 10-bit or 4:2:2 pictures do not
+    /// play in every browser.
+    #[serde(default)]
+    pub pixel_format: Option<String>,
     pub audio_codec: Option<String>,
     pub frame_rate: Option<f64>,
     pub bitrate: Option<u64>,

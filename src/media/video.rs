@@ -18,7 +18,8 @@ use ffmpeg_next as ffmpeg;
 use image::{GrayImage, RgbImage};
 
 use super::sniff::MediaFormat;
-use super::worker::{Processed, WorkRequest, thumbnails, write_derivative};
+use super::worker::{PROGRESS_PREFIX, Processed, ProducedFile, Task, WorkRequest, thumbnails, write_derivative};
+use crate::domain::preview::PreviewSettings;
 use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata};
 
 /// More streams than this is not a phone clip: refuse before probing further.
@@ -39,6 +40,15 @@ pub struct Film {
     input: ffmpeg::format::context::Input,
     video: Option<VideoStream>,
     /// What probing found.
+    pub metadata: MediaMetadata,
+}
+
+/// An opened film taken apart for a transcode.
+pub(super) struct FilmParts {
+    pub input: ffmpeg::format::context::Input,
+    pub video_index: Option<usize>,
+    /// Clockwise degrees to display upright.
+    pub rotation: u32,
     pub metadata: MediaMetadata,
 }
 
@@ -100,6 +110,7 @@ impl Film {
             let rate = stream.avg_frame_rate();
             let time_base = f64::from(stream.time_base());
             self.metadata.video_codec = Some(stream.parameters().id().name().to_owned());
+            self.metadata.pixel_format = decoder.format().descriptor().map(|descriptor| descriptor.name().to_owned());
             self.metadata.frame_rate =
                 (rate.numerator() > 0 && rate.denominator() > 0).then(|| round3(f64::from(rate)));
             self.metadata.rotation = Some(rotation);
@@ -138,6 +149,12 @@ impl Film {
             return Err(MediaFailure::new(codes::NO_MEDIA_STREAMS, "the file has neither video nor audio"));
         }
         Ok(())
+    }
+
+    /// The opened input and what probing found, for a transcode.
+    pub(super) fn into_parts(self) -> FilmParts {
+        let (video_index, rotation) = self.video.map_or((None, 0), |video| (Some(video.index), video.rotation));
+        FilmParts { input: self.input, video_index, rotation, metadata: self.metadata }
     }
 
     /// Whether there is a video stream to draw pictures from.
@@ -227,7 +244,7 @@ fn vtt_time(seconds: f64) -> String {
 }
 
 /// A decoder for a stream; `keyframes_only` skips every other frame (fast poster candidates).
-fn open_decoder(
+pub(super) fn open_decoder(
     stream: &ffmpeg::format::stream::Stream,
     keyframes_only: bool,
 ) -> Result<ffmpeg::decoder::Video, MediaFailure> {
@@ -433,6 +450,9 @@ fn scaled_upright(frame: &Frame, rotation: u32, width: u32, height: u32) -> Resu
 /// A film job in `microcat-video media-worker`: metadata, poster, thumbnails of the poster,
 /// storyboard (audio has metadata only).
 pub fn process_film(request: &WorkRequest, format: MediaFormat) -> Processed {
+    if let Task::Preview(settings) = &request.task {
+        return preview_in_worker(request, format, settings);
+    }
     let mut film = open(&request.input, format, request.limits)?;
     if !film.has_video() {
         return Ok((film.metadata.clone(), Vec::new()));
@@ -445,6 +465,28 @@ pub fn process_film(request: &WorkRequest, format: MediaFormat) -> Processed {
     derivatives.push(write_derivative(folder, Derivative::StoryboardImage, &super::picture::encode_jpeg(&sheet)?)?);
     derivatives.push(write_derivative(folder, Derivative::StoryboardVtt, vtt.as_bytes())?);
     Ok((film.metadata.clone(), derivatives))
+}
+
+/// A preview job in `microcat-video media-worker`: the rendition, with progress on stderr.
+fn preview_in_worker(request: &WorkRequest, format: MediaFormat, settings: &PreviewSettings) -> Processed {
+    let output = request.output_dir.join(Derivative::Preview.file_name());
+    let mut report = |percent: u8| eprintln!("{PROGRESS_PREFIX}{percent}");
+    super::preview::make_preview(&request.input, format, request.limits, settings, &output, &mut report)?;
+    let metadata = open(&request.input, format, request.limits)?.metadata;
+    let produced = ProducedFile { name: Derivative::Preview.file_name().to_owned(), file: output };
+    Ok((metadata, vec![produced]))
+}
+
+/// The one-shot `microcat preview` path: film in, MP4 preview out, progress on stderr.
+pub fn preview_file(
+    input: &Path,
+    output: &Path,
+    settings: &PreviewSettings,
+    limits: DecodeLimits,
+    progress: &mut dyn FnMut(u8),
+) -> Result<(), MediaFailure> {
+    let format = sniff_file(input)?;
+    super::preview::make_preview(input, format, limits, settings, output, progress)
 }
 
 /// The one-shot `microcat poster` path: film in, JPEG poster out.

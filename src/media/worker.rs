@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::sniff::{MediaClass, MediaFormat};
+use crate::domain::preview::PreviewSettings;
 use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata, SMALL_EDGE, picture};
 
 /// What to process, and where to put the results.
@@ -26,7 +27,23 @@ pub struct WorkRequest {
     pub format: String,
     pub output_dir: PathBuf,
     pub limits: DecodeLimits,
+    #[serde(default)]
+    pub task: Task,
 }
+
+/// What to make of the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Metadata, thumbnails, and for films a poster and storyboard (seconds).
+    #[default]
+    Derivatives,
+    /// A film's playable preview rendition (minutes); progress lines go to stderr.
+    Preview(PreviewSettings),
+}
+
+/// The stderr line prefix of a child's progress reports (`progress 37`).
+pub const PROGRESS_PREFIX: &str = "progress ";
 
 impl WorkRequest {
     fn media_format(&self) -> Result<MediaFormat, MediaFailure> {
@@ -159,8 +176,13 @@ pub fn film_program(photo_program: &Path) -> PathBuf {
     photo_program.with_file_name("microcat-video")
 }
 
-/// Runs one request in a child process under the limits.
-pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<WorkOutcome, ChildFailure> {
+/// Runs one request in a child process under the limits; its progress reports (previews)
+/// are sent to `progress` as they come.
+pub async fn run_child(
+    limits: &ChildLimits,
+    request: &WorkRequest,
+    progress: Option<&tokio::sync::watch::Sender<u8>>,
+) -> Result<WorkOutcome, ChildFailure> {
     let program = if request.is_photo() { &limits.program } else { &limits.film_program };
     let mut command = tokio::process::Command::new(program);
     command
@@ -182,8 +204,7 @@ pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<Wo
         let _ = stdin.write_all(&body).await;
         drop(stdin);
         let mut output = Vec::new();
-        let mut errors = Vec::new();
-        let _ = tokio::join!(stdout.read_to_end(&mut output), stderr.read_to_end(&mut errors));
+        let (_, errors) = tokio::join!(stdout.read_to_end(&mut output), read_stderr(&mut stderr, progress));
         let status = child.wait().await?;
         Ok::<_, std::io::Error>((status, output, errors))
     };
@@ -198,6 +219,27 @@ pub async fn run_child(limits: &ChildLimits, request: &WorkRequest) -> Result<Wo
         return Err(ChildFailure::Crashed(describe_exit(status, tail.trim())));
     }
     serde_json::from_slice(&output).map_err(|error| ChildFailure::Crashed(format!("unreadable outcome: {error}")))
+}
+
+/// Collects a child's stderr, passing its progress lines on instead.
+async fn read_stderr(stderr: &mut tokio::process::ChildStderr, progress: Option<&tokio::sync::watch::Sender<u8>>) -> Vec<u8> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut kept = Vec::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let percent = line.strip_prefix(PROGRESS_PREFIX).and_then(|rest| rest.trim().parse::<u8>().ok());
+        match (percent, progress) {
+            (Some(percent), Some(sender)) => {
+                sender.send_replace(percent.min(100));
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                kept.extend_from_slice(line.as_bytes());
+                kept.push(b'\n');
+            }
+        }
+    }
+    kept
 }
 
 fn describe_exit(status: std::process::ExitStatus, stderr_tail: &str) -> String {
@@ -233,7 +275,13 @@ mod tests {
 
     fn request(format: &str) -> WorkRequest {
         let limits = DecodeLimits { max_pixels: 1_000_000, max_duration_ms: 1000 };
-        WorkRequest { input: "/nonexistent".into(), format: format.into(), output_dir: "/nonexistent".into(), limits }
+        WorkRequest {
+            input: "/nonexistent".into(),
+            format: format.into(),
+            output_dir: "/nonexistent".into(),
+            limits,
+            task: Task::Derivatives,
+        }
     }
 
     #[test]

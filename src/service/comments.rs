@@ -11,7 +11,10 @@ use crate::db::comments::{self, CommentRow};
 use crate::db::{Db, DbConnection, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
+use crate::db::types::Json;
+use crate::domain::frames::{Drawing, frame_at, start_of_frame};
 use crate::domain::ids::{MediaId, WorkId};
+use crate::domain::user::Role;
 use crate::error::codes;
 
 pub use crate::domain::transition::COMMENT_MAX_CHARS;
@@ -24,7 +27,27 @@ pub struct NewComment {
     pub body: String,
     pub media_id: Option<String>,
     pub timecode_ms: Option<i64>,
+    /// A frame of the cut; wins over `timecode_ms` (which is then where the frame starts).
+    pub frame: Option<i64>,
+    pub drawing: Option<Drawing>,
     pub reply_to: Option<String>,
+}
+
+/// Which of a work's comments to list.
+#[derive(Debug, Clone, Default)]
+pub struct CommentFilter {
+    /// Only those on this cut.
+    pub media_id: Option<String>,
+    /// Only resolved (`true`) or open (`false`) ones.
+    pub resolved: Option<bool>,
+}
+
+impl CommentFilter {
+    fn keeps(&self, row: &CommentRow) -> bool {
+        let cut = self.media_id.as_deref().is_none_or(|wanted| row.media_id.as_ref().is_some_and(|id| id == wanted));
+        let state = self.resolved.is_none_or(|resolved| row.resolved_at.is_some() == resolved);
+        cut && state
+    }
 }
 
 /// A comment as shown, with its author's name.
@@ -36,12 +59,18 @@ pub struct CommentView {
 }
 
 /// A work's comments, oldest first.
-pub async fn list(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<CommentView>, WorkError> {
+pub async fn list(
+    db: &Db,
+    user: &AuthUser,
+    work_id: WorkId,
+    filter: CommentFilter,
+) -> Result<Vec<CommentView>, WorkError> {
     let caller = user.clone();
     let found = db
         .read(move |conn| -> Result<_, WorkError> {
             load_visible(conn, &caller, &work_id)?;
-            let rows = comments::for_work(conn, &work_id)?;
+            let rows: Vec<CommentRow> =
+                comments::for_work(conn, &work_id)?.into_iter().filter(|row| filter.keeps(row)).collect();
             let authors: Vec<String> = rows.iter().map(|row| row.author_id.to_string()).collect();
             Ok((rows, users::display_names(conn, &authors)?))
         })
@@ -57,26 +86,36 @@ pub async fn list(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<Vec<Comme
         .collect())
 }
 
-/// The medium a comment is pinned to: it must be one of the work's own, and a timecode must
-/// lie within it where its duration is known.
-fn media_of_work(
+/// The cut a comment is pinned to (one of the work's own media), and its moment: the frame
+/// and the milliseconds where that frame starts. A moment must lie within the cut.
+fn pin_to_cut(
     conn: &mut DbConnection,
     raw: &str,
     work_id: &WorkId,
-    timecode_ms: Option<i64>,
-) -> Result<MediaId, WorkError> {
+    input: &NewComment,
+) -> Result<(MediaId, Option<i64>, Option<i64>), WorkError> {
     let found = match MediaId::parse(raw) {
         Some(id) => media::find(conn, &id)?.filter(|medium| &medium.work_id == work_id),
         None => None,
     };
     let medium = found.ok_or_else(|| FieldError::invalid("media_id", "must be a media id of this work"))?;
+    let fps = medium.frame_rate.filter(|fps| *fps > 0.0);
+    let (timecode_ms, frame) = match (input.frame, fps) {
+        (Some(frame), Some(fps)) if frame >= 0 => (Some(start_of_frame(frame, fps)), Some(frame)),
+        (Some(_), Some(_)) => return Err(FieldError::invalid("frame", "must be 0 or more").into()),
+        (Some(_), None) => {
+            return Err(FieldError::invalid("frame", "needs a cut whose frame rate is known; give timecode_ms").into());
+        }
+        (None, fps) => (input.timecode_ms, input.timecode_ms.zip(fps).map(|(ms, fps)| frame_at(ms, fps))),
+    };
     if let (Some(timecode), Some(duration)) = (timecode_ms, medium.duration_ms)
         && timecode > duration
     {
         let why = format!("must lie within the cut: 0 to {duration} ms");
-        return Err(FieldError::out_of_range("timecode_ms", codes::TIMECODE_OUT_OF_RANGE, why).into());
+        let field = if input.frame.is_some() { "frame" } else { "timecode_ms" };
+        return Err(FieldError::out_of_range(field, codes::TIMECODE_OUT_OF_RANGE, why).into());
     }
-    Ok(medium.id)
+    Ok((medium.id, timecode_ms, frame))
 }
 
 /// Adds a comment to a work the caller may see.
@@ -91,10 +130,19 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
                 let message = format!("must be between 0 and {MAX_TIMECODE_MS}");
                 return Err(FieldError::invalid("timecode_ms", message).into());
             }
-            let media_id = match input.media_id.as_deref() {
-                Some(raw) => Some(media_of_work(conn, raw, &work_id, input.timecode_ms)?),
-                None => None,
+            let (media_id, timecode_ms, frame) = match input.media_id.as_deref() {
+                Some(raw) => {
+                    let (id, timecode, frame) = pin_to_cut(conn, raw, &work_id, &input)?;
+                    (Some(id), timecode, frame)
+                }
+                None if input.frame.is_some() => {
+                    return Err(FieldError::invalid("frame", "needs the media_id of the cut").into());
+                }
+                None => (None, input.timecode_ms, None),
             };
+            if input.drawing.is_some() && timecode_ms.is_none() {
+                return Err(FieldError::invalid("drawing", "needs the frame it was drawn on (media_id and frame)").into());
+            }
             if let Some(parent) = &input.reply_to
                 && !comments::exists_on(conn, &work_id, parent)?
             {
@@ -107,15 +155,50 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
                 author_id: caller.id.clone(),
                 body,
                 media_id,
-                timecode_ms: input.timecode_ms,
+                timecode_ms,
                 reply_to: input.reply_to,
                 created_at: stamp,
+                frame,
+                resolved_by: None,
+                resolved_at: None,
+                drawing: input.drawing.map(Json::new),
             };
             comments::insert(conn, &row)?;
-            let details = json!({"comment_id": row.id, "media_id": row.media_id, "timecode_ms": row.timecode_ms, "chars": row.body.chars().count()});
+            let details = json!({"comment_id": row.id, "media_id": row.media_id, "timecode_ms": row.timecode_ms, "frame": row.frame, "chars": row.body.chars().count()});
             audit::record(conn, Some(&caller), "comment.created", ("work", &work_id), details, stamp)?;
             Ok(row)
         })
         .await?;
     Ok(CommentView { created_at: row.created_at.and_utc(), author_name: user.display_name.clone(), row })
+}
+
+/// Resolves a comment (or, with `false`, opens it again). The work's creator, reviewers and
+/// admins may; anyone else who sees the work gets `RoleRequired`.
+pub async fn set_resolved(db: &Db, user: &AuthUser, comment_id: String, resolved: bool) -> Result<CommentView, WorkError> {
+    let caller = user.clone();
+    let (row, names) = db
+        .write(move |conn| -> Result<_, WorkError> {
+            let comment = comments::find(conn, &comment_id)?.ok_or(WorkError::CommentNotFound)?;
+            let work = load_visible(conn, &caller, &comment.work_id).map_err(|error| match error {
+                WorkError::NotFound => WorkError::CommentNotFound,
+                other => other,
+            })?;
+            let allowed = caller.has(Role::Reviewer) || caller.is_admin() || work.created_by == caller.id;
+            if !allowed {
+                return Err(WorkError::RoleRequired("reviewer (or the work's creator)"));
+            }
+            let stamp = now();
+            if resolved != comment.resolved_at.is_some() {
+                comments::set_resolved(conn, &comment.id, resolved.then_some((&caller.id, stamp)))?;
+                let action = if resolved { "comment.resolved" } else { "comment.reopened" };
+                let details = json!({"comment_id": comment.id});
+                audit::record(conn, Some(&caller), action, ("work", &comment.work_id), details, stamp)?;
+            }
+            let row = comments::find(conn, &comment.id)?.ok_or(WorkError::CommentNotFound)?;
+            let names = users::display_names(conn, &[row.author_id.to_string()])?;
+            Ok((row, names))
+        })
+        .await?;
+    let author_name = names.into_iter().next().map(|(_, name)| name).unwrap_or_default();
+    Ok(CommentView { created_at: row.created_at.and_utc(), author_name, row })
 }

@@ -17,7 +17,7 @@ use super::works::WorkError;
 use super::works::{check_editable, load_live, load_visible};
 use crate::clock::now;
 use crate::db::DbError;
-use crate::db::jobs::{self, JobRow};
+use crate::db::jobs;
 use crate::db::media::{self as rows, MediaRow, NewMedia, ThumbnailCandidate};
 use crate::db::types::Json;
 use crate::db::{Db, DbConnection, outbox};
@@ -169,22 +169,6 @@ fn editable_by(conn: &mut DbConnection, user: &AuthUser, work_id: &WorkId) -> Re
     Ok(check_editable(user, &row)?)
 }
 
-fn new_job(media_id: &MediaId, max_attempts: i32) -> JobRow {
-    let stamp = now();
-    JobRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        media_id: media_id.clone(),
-        kind: "process_media".into(),
-        status: "queued".into(),
-        attempts: 0,
-        max_attempts,
-        run_after: stamp,
-        locked_until: None,
-        last_error: None,
-        created_at: stamp,
-        updated_at: stamp,
-    }
-}
 
 /// Stores the received bytes (once per content) and records the upload and its processing
 /// job in one transaction, re-checking that the work is still editable.
@@ -236,7 +220,7 @@ fn record_upload(
         editable_by(conn, user, work_id)?;
         upload.version = rows::count_with_role(conn, work_id, role)? as i32 + 1;
         rows::insert(conn, &upload)?;
-        jobs::insert(conn, &new_job(&upload.id, max_attempts))?;
+        jobs::insert(conn, &jobs::new_job(&upload.id, jobs::PROCESS_MEDIA, max_attempts, stamp))?;
         outbox::enqueue(conn, work_id, stamp)?;
         let details = serde_json::json!({"media_id": upload.id, "sha256": upload.sha256, "size": upload.size, "role": role.as_str(), "filename": upload.original_filename});
         super::audit::record(conn, Some(user), "media.uploaded", ("work", work_id.as_str()), details, stamp)?;
@@ -321,8 +305,9 @@ pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: Med
     let row = db
         .write(move |conn| {
             load_visible_media(conn, &caller, &id)?;
-            rows::set_processing(conn, &id, now())?;
-            jobs::insert(conn, &new_job(&id, max_attempts))?;
+            let stamp = now();
+            rows::set_processing(conn, &id, stamp)?;
+            jobs::insert(conn, &jobs::new_job(&id, jobs::PROCESS_MEDIA, max_attempts, stamp))?;
             rows::find(conn, &id)?.ok_or(MediaError::NotFound)
         })
         .await?;

@@ -216,6 +216,10 @@ impl Step<'_> {
             timecode_ms: None,
             reply_to: None,
             created_at: stamp,
+            frame: None,
+            resolved_by: None,
+            resolved_at: None,
+            drawing: None,
         };
         comments::insert(conn, &row)
     }

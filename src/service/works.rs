@@ -30,6 +30,9 @@ pub enum WorkError {
     /// No such work, or one the caller may not see (we do not say which).
     #[error("no such work")]
     NotFound,
+    /// No such comment, or one on a work the caller may not see.
+    #[error("no such comment")]
+    CommentNotFound,
     /// The caller lacks the role the use case needs.
     #[error("this action needs the {0} role")]
     RoleRequired(&'static str),

@@ -350,6 +350,8 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
         body: form.text("body"),
         media_id: form.optional("media_id").filter(|_| timecode_ms.is_some()),
         timecode_ms: timecode_ms.flatten(),
+        frame: None,
+        drawing: None,
         reply_to: None,
     };
     match comments::create(&app.db, &viewer.user, id.clone(), comment).await {
