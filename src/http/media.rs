@@ -77,6 +77,8 @@ pub struct MediaResponse {
     duration_ms: Option<i64>,
     rotation: Option<i32>,
     video_codec: Option<String>,
+    /// The decoder's pixel format (`yuv420p`, `yuv420p10le` …).
+    pixel_format: Option<String>,
     audio_codec: Option<String>,
     frame_rate: Option<f64>,
     bitrate: Option<i64>,
@@ -140,6 +142,7 @@ impl From<MediaView> for MediaResponse {
             duration_ms: row.duration_ms,
             rotation: row.rotation,
             video_codec: row.video_codec,
+            pixel_format: row.pixel_format,
             audio_codec: row.audio_codec,
             frame_rate: row.frame_rate,
             bitrate: row.bitrate,

@@ -494,3 +494,75 @@ pub fn films() -> &'static Films {
 pub fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).expect("fixture exists")
 }
+
+/// Films a browser cannot be counted on to play, as phones and editors write them, and one
+/// it can: made once per test run.
+pub struct PreviewClips {
+    _dir: tempfile::TempDir,
+    /// iPhone-style: HEVC 10-bit HLG `hvc1` in .mov, 1280×960 stored, turned 90° clockwise
+    /// for display, with GPS and device tags.
+    pub hevc10_rotated_mov: PathBuf,
+    pub hevc_mp4: PathBuf,
+    pub prores_mov: PathBuf,
+    pub mpeg4_avi: PathBuf,
+    pub vp9_webm: PathBuf,
+    /// H.264 yuv420p + AAC in MP4: plays everywhere.
+    pub h264_aac_mp4: PathBuf,
+    /// Films at 25, 29.97 and 23.976 frames a second (H.264, 4 s).
+    pub rates: Vec<(f64, PathBuf)>,
+}
+
+/// The preview test films.
+pub fn preview_clips() -> &'static PreviewClips {
+    static CLIPS: OnceLock<PreviewClips> = OnceLock::new();
+    CLIPS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let card = |size: &str, rate: &str| format!("testsrc2=size={size}:rate={rate}:duration=2");
+        let tone = "sine=frequency=440:sample_rate=48000:duration=2";
+        let hevc10 = card("1280x960", "25");
+        let mut args = vec!["-f", "lavfi", "-i", &hevc10, "-f", "lavfi", "-i", tone];
+        args.extend(["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1"]);
+        args.extend(["-x265-params", "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"]);
+        args.extend(["-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc"]);
+        args.extend(["-c:a", "aac", "-metadata", "location=+31.2304+121.4737/", "-metadata", "make=Apple"]);
+        args.extend(["-metadata", "model=iPhone 15", "-metadata", "creation_time=2026-05-01T08:00:00Z"]);
+        ffmpeg(&args, &path("hevc10.mov"));
+        let unrotated = path("hevc10.mov");
+        // FFmpeg 5.1 writes a phone's "turn 90° clockwise" matrix for a `rotate` tag of 270.
+        let remux = ["-i", unrotated.to_str().unwrap(), "-c", "copy", "-tag:v", "hvc1", "-metadata:s:v:0", "rotate=270"];
+        ffmpeg(&remux, &path("hevc10_rotated.mov"));
+        let small = card("320x240", "25");
+        let with_tone = |video: &[&str], audio: &[&str], name: &str| {
+            let mut args = vec!["-f", "lavfi", "-i", &small, "-f", "lavfi", "-i", tone];
+            args.extend(video);
+            args.extend(audio);
+            ffmpeg(&args, &path(name));
+        };
+        with_tone(&["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"], &["-c:a", "aac"], "hevc.mp4");
+        with_tone(&["-c:v", "prores_ks", "-profile:v", "2"], &["-c:a", "pcm_s16le"], "prores.mov");
+        with_tone(&["-c:v", "mpeg4", "-q:v", "5"], &["-c:a", "pcm_s16le"], "mpeg4.avi");
+        with_tone(&["-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k"], &["-c:a", "libopus"], "vp9.webm");
+        with_tone(&["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"], &["-c:a", "aac"], "h264.mp4");
+        let rates = [(25.0, "25"), (29.97, "30000/1001"), (23.976, "24000/1001")]
+            .into_iter()
+            .map(|(fps, rate)| {
+                let name = format!("rate_{}.mp4", fps);
+                let source = format!("testsrc2=size=320x240:rate={rate}:duration=4");
+                let args = ["-f", "lavfi", "-i", &source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+                ffmpeg(&args, &path(&name));
+                (fps, path(&name))
+            })
+            .collect();
+        PreviewClips {
+            hevc10_rotated_mov: path("hevc10_rotated.mov"),
+            hevc_mp4: path("hevc.mp4"),
+            prores_mov: path("prores.mov"),
+            mpeg4_avi: path("mpeg4.avi"),
+            vp9_webm: path("vp9.webm"),
+            h264_aac_mp4: path("h264.mp4"),
+            rates,
+            _dir: dir,
+        }
+    })
+}

@@ -6,6 +6,7 @@ mod auth;
 mod crash;
 mod database;
 mod errors;
+mod film_review;
 mod fixtures;
 mod helpers;
 mod hostile;

@@ -537,7 +537,7 @@ fn the_server_refuses_to_start_without_its_film_worker() {
 }
 
 /// Pids of processes whose first argument is `program`.
-fn processes_running(program: &std::path::Path) -> Vec<i32> {
+pub(crate) fn processes_running(program: &std::path::Path) -> Vec<i32> {
     let wanted = program.as_os_str().as_encoded_bytes();
     std::fs::read_dir("/proc")
         .unwrap()
