@@ -273,7 +273,7 @@
   function createPlayer(media) {
     const section = $('section#media') || ($('#gallery') && $('#gallery').parentNode);
     if (!section) return;
-    const video = make('video', { id: 'player', controls: true, preload: 'metadata', src: media.original_url },
+    const video = make('video', { id: 'player', controls: true, preload: 'metadata', src: media.playback_url || media.original_url },
       { playsinline: '' });
     if (media.poster) video.poster = media.poster;
     const scrubber = make('div', { id: 'scrubber', tabIndex: 0 }, { role: 'slider' });
@@ -419,6 +419,176 @@
     updateProgress();
   }
 
+
+  /* ------------------------------------------------------------------ film review: previews, frames, drawings */
+
+  /** While a needed preview is made, the page shows the poster and its progress, then loads it. */
+  function initPreviewWait() {
+    const wait = $('#preview-wait'), player = $('#player');
+    if (!wait || !player) return;
+    const url = wait.getAttribute('data-media-url'), percent = $('#preview-percent');
+    const poll = () => fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((media) => {
+        if (!media) return setTimeout(poll, 4000);
+        const preview = media.preview || {};
+        if (preview.status === 'pending' || preview.status === 'processing') {
+          if (percent) percent.textContent = `${preview.progress || 0}%`;
+          return setTimeout(poll, 2000);
+        }
+        player.src = media.playback_url;
+        player.load();
+        wait.remove();
+      })
+      .catch(() => setTimeout(poll, 4000));
+    setTimeout(poll, 1000);
+  }
+
+  const fpsOf = () => parseFloat(($('#player-box') || document.body).getAttribute('data-fps')) || 0;
+  /** The frame on screen at `seconds` (frame 0 starts at 0). */
+  const frameAt = (seconds, fps) => Math.floor(seconds * fps + 1e-6);
+
+  /** The picture's rectangle inside the video element (the element letterboxes it). */
+  function pictureRect(video) {
+    const w = video.clientWidth, h = video.clientHeight;
+    const vw = video.videoWidth || w, vh = video.videoHeight || h;
+    const scale = Math.min(w / vw, h / vh);
+    const dw = vw * scale, dh = vh * scale;
+    return { x: (w - dw) / 2, y: (h - dh) / 2, w: dw, h: dh };
+  }
+
+  const drawing = { shapes: [], shown: null, tool: null, current: null };
+
+  function sizeCanvas() {
+    const canvas = $('#drawing-layer'), video = $('#player');
+    if (!canvas || !video) return null;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.style.width = `${video.clientWidth}px`;
+    canvas.style.height = `${video.clientHeight}px`;
+    canvas.width = Math.round(video.clientWidth * ratio);
+    canvas.height = Math.round(video.clientHeight * ratio);
+    const context = canvas.getContext('2d');
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    return context;
+  }
+
+  function paint() {
+    const context = sizeCanvas(), video = $('#player');
+    if (!context) return;
+    const shapes = (drawing.shown ? drawing.shown.shapes : []).concat(drawing.shapes, drawing.current ? [drawing.current] : []);
+    const r = pictureRect(video);
+    const X = (x) => r.x + x * r.w, Y = (y) => r.y + y * r.h;
+    context.lineWidth = 3;
+    context.strokeStyle = '#ff3b30';
+    context.fillStyle = '#ff3b30';
+    shapes.forEach((shape) => {
+      context.beginPath();
+      if (shape.type === 'rect') context.strokeRect(X(shape.x), Y(shape.y), shape.w * r.w, shape.h * r.h);
+      if (shape.type === 'path') {
+        shape.points.forEach(([x, y], i) => (i ? context.lineTo(X(x), Y(y)) : context.moveTo(X(x), Y(y))));
+        context.stroke();
+      }
+      if (shape.type === 'arrow') {
+        const [x1, y1, x2, y2] = [X(shape.x1), Y(shape.y1), X(shape.x2), Y(shape.y2)];
+        const angle = Math.atan2(y2 - y1, x2 - x1), head = 14;
+        context.moveTo(x1, y1); context.lineTo(x2, y2); context.stroke();
+        context.beginPath();
+        context.moveTo(x2, y2);
+        context.lineTo(x2 - head * Math.cos(angle - 0.45), y2 - head * Math.sin(angle - 0.45));
+        context.lineTo(x2 - head * Math.cos(angle + 0.45), y2 - head * Math.sin(angle + 0.45));
+        context.closePath(); context.fill();
+      }
+    });
+  }
+
+  /** Reopens a comment's frame: pause, seek to the middle of the frame, show its drawing. */
+  function openComment(item, seconds) {
+    const player = $('#player');
+    if (!player) return;
+    $$('#comment-list li.selected').forEach((li) => li.classList.remove('selected'));
+    if (item) item.classList.add('selected');
+    let shown = null;
+    try { shown = item && item.getAttribute('data-drawing') ? JSON.parse(item.getAttribute('data-drawing')) : null; } catch (e) { shown = null; }
+    drawing.shown = shown;
+    player.pause();
+    player.currentTime = seconds;
+    player.addEventListener('seeked', paint, { once: true });
+    paint();
+  }
+
+  function initFrames() {
+    const player = $('#player');
+    if (!player) return;
+    window.addEventListener('resize', paint);
+    ['loadedmetadata', 'play'].forEach((type) => player.addEventListener(type, () => {
+      if (type === 'play') drawing.shown = null;
+      paint();
+    }));
+    if (window.ResizeObserver) new ResizeObserver(paint).observe(player);
+    const hash = /^#t=([\d.]+)$/.exec(location.hash);
+    if (hash) {
+      const seek = () => { player.currentTime = parseFloat(hash[1]); };
+      if (player.readyState >= 1) seek(); else player.addEventListener('loadedmetadata', seek, { once: true });
+    }
+    initDrawTools(player);
+  }
+
+  function normalised(event, video) {
+    const box = video.getBoundingClientRect(), r = pictureRect(video);
+    const clamp = (v) => Math.min(1, Math.max(0, v));
+    return [clamp((event.clientX - box.left - r.x) / r.w), clamp((event.clientY - box.top - r.y) / r.h)];
+  }
+
+  function initDrawTools(player) {
+    const tools = $('#draw-tools'), canvas = $('#drawing-layer'), field = $('#comment-drawing');
+    if (!tools || !canvas || !field) return;
+    const show = () => { tools.hidden = !player.paused || !player.videoWidth; };
+    ['pause', 'play', 'loadedmetadata', 'seeked'].forEach((type) => player.addEventListener(type, show));
+    show();
+    const save = () => {
+      field.value = drawing.shapes.length ? JSON.stringify({ shapes: drawing.shapes }) : '';
+      const timecode = $('#comment-timecode'), frame = $('#comment-frame'), fps = fpsOf();
+      if (drawing.shapes.length && timecode && !timecode.value) timecode.value = formatClock(player.currentTime);
+      if (drawing.shapes.length && frame && fps) frame.value = String(frameAt(player.currentTime, fps));
+    };
+    tools.addEventListener('click', (e) => {
+      const button = e.target.closest('button[data-tool]');
+      if (!button) return;
+      const tool = button.getAttribute('data-tool');
+      if (tool === 'clear') { drawing.shapes = []; drawing.tool = null; save(); }
+      else drawing.tool = drawing.tool === tool ? null : tool;
+      $$('button[data-tool]', tools).forEach((b) => b.setAttribute('aria-pressed', String(b.getAttribute('data-tool') === drawing.tool)));
+      canvas.classList.toggle('drawing', Boolean(drawing.tool));
+      paint();
+    });
+    let start = null;
+    canvas.addEventListener('pointerdown', (e) => {
+      if (!drawing.tool) return;
+      start = normalised(e, player);
+      canvas.setPointerCapture(e.pointerId);
+      drawing.current = drawing.tool === 'path' ? { type: 'path', points: [start] } : null;
+    });
+    canvas.addEventListener('pointermove', (e) => {
+      if (!start) return;
+      const [x, y] = normalised(e, player);
+      if (drawing.tool === 'path') drawing.current.points.push([x, y]);
+      if (drawing.tool === 'rect') drawing.current = { type: 'rect', x: Math.min(start[0], x), y: Math.min(start[1], y), w: Math.abs(x - start[0]), h: Math.abs(y - start[1]) };
+      if (drawing.tool === 'arrow') drawing.current = { type: 'arrow', x1: start[0], y1: start[1], x2: x, y2: y };
+      paint();
+    });
+    const finish = () => {
+      if (!start) return;
+      start = null;
+      const shape = drawing.current;
+      drawing.current = null;
+      if (shape && (shape.type !== 'path' || shape.points.length > 1)) drawing.shapes.push(shape);
+      save();
+      paint();
+    };
+    canvas.addEventListener('pointerup', finish);
+    canvas.addEventListener('pointercancel', finish);
+  }
+
   /* ------------------------------------------------------------------ comment timecodes */
 
   function initTimecodes() {
@@ -429,7 +599,7 @@
       const seconds = parseFloat(link.getAttribute('data-seconds'));
       if (!isFinite(seconds)) return;
       e.preventDefault();
-      player.currentTime = seconds;
+      openComment(link.closest('li.comment'), seconds);
       const calm = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
       player.scrollIntoView({ behavior: calm ? 'auto' : 'smooth', block: 'center' });
       if (!player.hasAttribute('tabindex')) player.tabIndex = -1;
@@ -438,11 +608,15 @@
 
     const button = $('#use-current-time'), field = $('#comment-timecode');
     if (!button || !field) return;
+    // A timecode typed by hand replaces the frame taken from the player.
+    field.addEventListener('input', (e) => { if (e.isTrusted && $('#comment-frame')) $('#comment-frame').value = ''; });
     button.addEventListener('click', () => {
       const player = $('#player'); // looked up now: an upload may have created it since
       if (!player) return;
       field.value = formatClock(player.currentTime);
       field.dispatchEvent(new Event('input', { bubbles: true }));
+      const frame = $('#comment-frame'), fps = fpsOf();
+      if (frame && fps) frame.value = String(frameAt(player.currentTime, fps));
       field.focus();
     });
   }
@@ -500,6 +674,8 @@
     $$('#gallery li.media-item').forEach(startPolling);
     initScrubber();
     initTimecodes();
+    initPreviewWait();
+    initFrames();
     initSubmitGuards();
   }
 

@@ -21,17 +21,20 @@ pub enum Derivative {
     StoryboardVtt,
     /// An H.264/AAC MP4 every browser plays, for films whose original may not play.
     Preview,
+    /// Subtitles as WebVTT (from an SRT or WebVTT upload), for the player's text track.
+    Subtitles,
 }
 
 impl Derivative {
     /// Every derivative, in the order they are listed.
-    pub const ALL: [Derivative; 6] = [
+    pub const ALL: [Derivative; 7] = [
         Derivative::Small,
         Derivative::Large,
         Derivative::Poster,
         Derivative::StoryboardImage,
         Derivative::StoryboardVtt,
         Derivative::Preview,
+        Derivative::Subtitles,
     ];
 
     /// The file name, in storage and in `/derivatives/{name}` URLs.
@@ -43,13 +46,14 @@ impl Derivative {
             Derivative::StoryboardImage => "storyboard.jpg",
             Derivative::StoryboardVtt => "storyboard.vtt",
             Derivative::Preview => "preview.mp4",
+            Derivative::Subtitles => "subtitles.vtt",
         }
     }
 
     /// The `Content-Type` it is served with.
     pub fn content_type(self) -> &'static str {
         match self {
-            Derivative::StoryboardVtt => "text/vtt; charset=utf-8",
+            Derivative::StoryboardVtt | Derivative::Subtitles => "text/vtt; charset=utf-8",
             Derivative::Preview => "video/mp4",
             _ => "image/jpeg",
         }
@@ -73,10 +77,13 @@ pub enum MediaRole {
     Still,
     /// Anything else attached.
     Attachment,
+    /// The film's subtitles (SRT or WebVTT).
+    Subtitle,
 }
 
 impl MediaRole {
-    const ALL: [MediaRole; 4] = [MediaRole::Main, MediaRole::Cover, MediaRole::Still, MediaRole::Attachment];
+    const ALL: [MediaRole; 5] =
+        [MediaRole::Main, MediaRole::Cover, MediaRole::Still, MediaRole::Attachment, MediaRole::Subtitle];
 
     /// The API and database spelling.
     pub fn as_str(self) -> &'static str {
@@ -85,6 +92,7 @@ impl MediaRole {
             MediaRole::Cover => "cover",
             MediaRole::Still => "still",
             MediaRole::Attachment => "attachment",
+            MediaRole::Subtitle => "subtitle",
         }
     }
 
@@ -97,7 +105,7 @@ impl MediaRole {
         Self::ALL
             .into_iter()
             .find(|role| role.as_str() == raw)
-            .ok_or_else(|| FieldError::invalid("role", "must be one of main, cover, still, attachment"))
+            .ok_or_else(|| FieldError::invalid("role", "must be one of main, cover, still, attachment, subtitle"))
     }
 
     /// Parses the stored spelling.

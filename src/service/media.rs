@@ -371,7 +371,7 @@ pub fn thumbnail_for(work_id: &WorkId, media: &[ThumbnailCandidate]) -> Option<M
     let rank = |role: MediaRole| match role {
         MediaRole::Cover => 0,
         MediaRole::Main => 1,
-        MediaRole::Still | MediaRole::Attachment => 2,
+        MediaRole::Still | MediaRole::Attachment | MediaRole::Subtitle => 2,
     };
     let best = candidates.min_by_key(|candidate| rank(candidate.role))?;
     Some(best.media_id.clone())

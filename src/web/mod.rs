@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works/{id}/edit").get(works::get_edit_work).post(works::post_edit_work))
         .service(web::resource("/works/{id}/transition").post(work_page::post_transition))
         .service(web::resource("/works/{id}/comments").post(work_page::post_comment))
+        .service(web::resource("/works/{id}/comments/{comment}/resolve").post(work_page::post_resolve))
         .service(web::resource("/review").get(production::get_review))
         .service(web::resource("/board").get(production::get_board))
         .service(web::resource("/search").get(search::get_search))

@@ -229,6 +229,8 @@ fn notice_text(t: &'static Text, key: &str) -> Option<String> {
         "saved" => t.saved,
         "step" => t.step_done,
         "comment" => t.comment_posted,
+        "resolved" => t.comment_resolved,
+        "reopened" => t.comment_reopened,
         "user-created" => t.user_created,
         "user-updated" => t.user_updated,
         _ => return None,

@@ -18,6 +18,10 @@ use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
 use crate::domain::media::MediaStatus;
 use crate::domain::media::{Derivative, MediaRole};
+use crate::domain::FieldError;
+use crate::domain::frames::Drawing;
+use crate::domain::preview::PreviewStatus;
+use crate::domain::user::Role;
 use crate::domain::transition::{Transition, TransitionInput};
 use crate::edge::links;
 use crate::edge::params::work_id;
@@ -42,20 +46,60 @@ struct MediaItem {
     filename: String,
 }
 
-/// The film player, for the first ready video.
+/// The film player, for the chosen cut (the latest by default) or the first ready video.
 struct Player {
     media_id: String,
+    /// Empty while a needed preview is being made: the page shows the poster and progress.
     src: String,
     poster: String,
     vtt: Option<String>,
+    subtitles: Option<String>,
     duration_ms: i64,
+    /// Frames a second; 0 when unknown.
+    fps: f64,
+    /// The cut's number, for main videos.
+    cut: Option<i32>,
+    /// Progress of a preview being made.
+    preview_wait: Option<i32>,
+    preview_failed: bool,
+}
+
+/// One cut of the film in the switcher.
+struct CutItem {
+    number: i32,
+    media_id: String,
+    time: String,
+    uploader: String,
+    duration: String,
+    poster: Option<String>,
+    selected: bool,
 }
 
 struct CommentItem {
+    id: String,
     author: String,
     time: String,
-    timecode: Option<(i64, String)>,
+    /// Where the player jumps (seconds, the middle of the frame) and the label.
+    timecode: Option<(f64, String)>,
+    frame: Option<i64>,
+    cut: Option<i32>,
     body: String,
+    resolved: bool,
+    resolved_by: String,
+    drawing: Option<String>,
+    replies: Vec<CommentItem>,
+}
+
+/// The comment filters of the page.
+struct CommentFilters {
+    /// `cut=2&` when a cut is chosen, so the filter links keep it.
+    cut_param: String,
+    /// `this` or `all`.
+    scope: &'static str,
+    this_cut_only: bool,
+    state: &'static str,
+    open_count: usize,
+    resolved_count: usize,
 }
 
 struct HistoryItem {
@@ -89,6 +133,10 @@ struct WorkPage {
     can_edit: bool,
     media: Vec<MediaItem>,
     player: Option<Player>,
+    cuts: Vec<CutItem>,
+    filters: CommentFilters,
+    can_resolve: bool,
+    can_draw: bool,
     actions: Vec<ActionButton>,
     publish_open: bool,
     barred_as_own_work: bool,
@@ -102,6 +150,17 @@ struct WorkPage {
 #[derive(Debug, Deserialize)]
 pub struct Done {
     done: Option<String>,
+}
+
+/// `/works/{id}?cut=2&comments=all&state=open`: which cut plays and which comments show.
+#[derive(Debug, Default, Deserialize)]
+pub struct WorkView {
+    done: Option<String>,
+    cut: Option<i32>,
+    /// `this` (the playing cut's and the general ones, by default) or `all`.
+    comments: Option<String>,
+    /// `open`, `resolved` or `all` (by default).
+    state: Option<String>,
 }
 
 impl Done {
@@ -135,37 +194,150 @@ fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
         status,
         kind: media_kind(view),
         status_label,
-        thumb,
         original_url: links::original(id),
+        thumb,
         error: view.row.error_message.clone(),
         filename: view.row.original_filename.clone().unwrap_or_default(),
     }
 }
 
-/// The player shows the latest cut: the ready main video with the highest version (cut 2
-/// after cut 1), else the first ready video of any role.
-fn player_of(media: &[MediaView]) -> Option<Player> {
-    let playable = || media.iter().filter(|view| view.row.status == MediaStatus::Ready && media_kind(view) == "video");
-    let latest_cut = playable().filter(|view| view.row.role == MediaRole::Main).max_by_key(|view| view.row.version);
-    let film = latest_cut.or_else(|| playable().next())?;
+/// The cuts of a film: its ready main videos, by number.
+fn cuts_of(media: &[MediaView]) -> Vec<&MediaView> {
+    let mut cuts: Vec<&MediaView> = media
+        .iter()
+        .filter(|view| {
+            view.row.status == MediaStatus::Ready && view.row.role == MediaRole::Main && media_kind(view) == "video"
+        })
+        .collect();
+    cuts.sort_by_key(|view| view.row.version);
+    cuts
+}
+
+/// The player shows the chosen cut, else the latest (the ready main video with the highest
+/// version), else the first ready video of any role.
+fn player_of(media: &[MediaView], chosen: Option<i32>) -> Option<Player> {
+    let cuts = cuts_of(media);
+    let film = chosen
+        .and_then(|number| cuts.iter().find(|view| view.row.version == number).copied())
+        .or_else(|| cuts.last().copied())
+        .or_else(|| media.iter().find(|view| view.row.status == MediaStatus::Ready && media_kind(view) == "video"))?;
     let id = &film.row.id;
     let has = |derivative: Derivative| film.has(derivative);
+    let waiting = matches!(film.row.preview_status, PreviewStatus::Pending | PreviewStatus::Processing);
+    let subtitles = media
+        .iter()
+        .rev()
+        .find(|view| view.row.role == MediaRole::Subtitle && view.has(Derivative::Subtitles))
+        .map(|view| links::derivative(&view.row.id, Derivative::Subtitles));
     Some(Player {
         media_id: id.to_string(),
-        src: links::original(id),
+        src: if waiting { String::new() } else { links::playback(film).unwrap_or_default() },
         poster: if has(Derivative::Poster) { links::derivative(id, Derivative::Poster) } else { String::new() },
         vtt: (has(Derivative::StoryboardVtt) && has(Derivative::StoryboardImage))
             .then(|| links::derivative(id, Derivative::StoryboardVtt)),
+        subtitles,
         duration_ms: film.row.duration_ms.unwrap_or(0),
+        fps: film.row.frame_rate.unwrap_or(0.0),
+        cut: (film.row.role == MediaRole::Main).then_some(film.row.version),
+        preview_wait: waiting.then_some(film.row.preview_progress),
+        preview_failed: film.row.preview_status == PreviewStatus::Failed,
     })
 }
 
-fn comment_item(view: CommentView, lang: Lang) -> CommentItem {
+fn cut_items(media: &[MediaView], playing: Option<&Player>, names: &HashMap<UserId, String>) -> Vec<CutItem> {
+    cuts_of(media)
+        .into_iter()
+        .map(|view| CutItem {
+            number: view.row.version,
+            media_id: view.row.id.to_string(),
+            time: forms::show_time(view.row.created_at.and_utc()),
+            uploader: names.get(&view.row.created_by).cloned().unwrap_or_default(),
+            duration: forms::show_timecode(view.row.duration_ms.unwrap_or(0)),
+            poster: view.has(Derivative::Poster).then(|| links::derivative(&view.row.id, Derivative::Poster)),
+            selected: playing.is_some_and(|player| player.media_id == view.row.id.as_str()),
+        })
+        .collect()
+}
+
+/// Which comments the page lists: this cut's (and the general ones) or all, in a state.
+fn comment_filters(query: &WorkView) -> (bool, &'static str) {
+    let state = match query.state.as_deref() {
+        Some("open") => "open",
+        Some("resolved") => "resolved",
+        _ => "all",
+    };
+    (query.comments.as_deref() != Some("all"), state)
+}
+
+/// Comments as the page lists them: top-level ones in order with their replies beneath,
+/// filtered by cut and state (replies follow their parent).
+fn comment_items(
+    views: Vec<CommentView>,
+    media: &[MediaView],
+    player: Option<&Player>,
+    query: &WorkView,
+    lang: Lang,
+    names: &HashMap<UserId, String>,
+) -> (Vec<CommentItem>, CommentFilters) {
+    let (this_cut_only, state) = comment_filters(query);
+    let playing = player.map(|player| player.media_id.clone());
+    let on_this_cut = |view: &CommentView| {
+        view.row.media_id.as_ref().is_none_or(|id| playing.as_deref().is_some_and(|playing| id == playing))
+    };
+    let counted = views.iter().filter(|view| view.row.reply_to.is_none() && view.row.media_id.is_some() && on_this_cut(view));
+    let (resolved_count, open_count) = counted.fold((0, 0), |(resolved, open), view| {
+        if view.row.resolved_at.is_some() { (resolved + 1, open) } else { (resolved, open + 1) }
+    });
+    let keep = |view: &CommentView| {
+        let in_state = match state {
+            "open" => view.row.resolved_at.is_none(),
+            "resolved" => view.row.resolved_at.is_some(),
+            _ => true,
+        };
+        (!this_cut_only || on_this_cut(view)) && in_state
+    };
+    let (top, mut replies): (Vec<CommentView>, Vec<CommentView>) =
+        views.into_iter().partition(|view| view.row.reply_to.is_none());
+    let item = |view: CommentView, replies: Vec<CommentItem>| comment_item(view, replies, media, lang, names);
+    let mut items = Vec::new();
+    for view in top.into_iter().filter(|view| keep(view)) {
+        let (mine, rest): (Vec<CommentView>, Vec<CommentView>) =
+            replies.into_iter().partition(|reply| reply.row.reply_to.as_deref() == Some(view.row.id.as_str()));
+        replies = rest;
+        let children = mine.into_iter().map(|reply| item(reply, Vec::new())).collect();
+        items.push(item(view, children));
+    }
+    let cut_param = query.cut.map(|cut| format!("cut={cut}&")).unwrap_or_default();
+    let scope = if this_cut_only { "this" } else { "all" };
+    (items, CommentFilters { cut_param, scope, this_cut_only, state, open_count, resolved_count })
+}
+
+fn comment_item(
+    view: CommentView,
+    replies: Vec<CommentItem>,
+    media: &[MediaView],
+    lang: Lang,
+    names: &HashMap<UserId, String>,
+) -> CommentItem {
+    let cut = view.row.media_id.as_ref().and_then(|id| media.iter().find(|medium| &medium.row.id == id));
+    let fps = cut.and_then(|medium| medium.row.frame_rate).filter(|fps| *fps > 0.0);
+    // The middle of the frame: seeking there shows exactly that frame at any rate.
+    let seek = match (view.row.frame, fps) {
+        (Some(frame), Some(fps)) => Some((frame as f64 + 0.5) / fps),
+        _ => view.row.timecode_ms.map(|ms| ms as f64 / 1000.0),
+    };
     CommentItem {
+        id: view.row.id.clone(),
         author: view.author_name,
         time: forms::show_time(view.created_at),
-        timecode: view.row.timecode_ms.map(|ms| (ms / 1000, forms::show_timecode(ms))),
+        timecode: seek.zip(view.row.timecode_ms.map(forms::show_timecode)),
+        frame: view.row.frame,
+        cut: cut.filter(|medium| medium.row.role == MediaRole::Main).map(|medium| medium.row.version),
         body: decision_named(&view.row.body, lang),
+        resolved: view.row.resolved_at.is_some(),
+        resolved_by: view.row.resolved_by.as_ref().and_then(|id| names.get(id)).cloned().unwrap_or_default(),
+        drawing: view.row.drawing.as_ref().map(|drawing| drawing.text().to_owned()),
+        replies,
     }
 }
 
@@ -255,12 +427,16 @@ async fn work_page(
     app: &AppState,
     viewer: &Viewer,
     id: WorkId,
-    notice: Option<&str>,
+    query: &WorkView,
     error: Option<String>,
 ) -> PageResult {
+    let notice = query.done.as_deref();
     let user = &viewer.user;
     let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names } =
         work_detail(&app.db, user, id).await?;
+    let player = player_of(&media, query.cut);
+    let (comments, filters) = comment_items(comment_views, &media, player.as_ref(), query, viewer.lang, &names);
+    let reviewer = user.has(Role::Reviewer) || user.is_admin();
     let options = review::step_options(user, &work, &signoffs);
     let t = viewer.t();
     let lang = viewer.lang;
@@ -273,13 +449,17 @@ async fn work_page(
         error,
         can_edit: works::may_edit(user, &work),
         media: media.iter().map(|view| media_item(view, t)).collect(),
-        player: player_of(&media),
+        cuts: cut_items(&media, player.as_ref(), &names),
+        player,
+        filters,
+        can_resolve: reviewer || work.created_by == user.id,
+        can_draw: reviewer,
         publish_open: options.actions.contains(&Action::Publish),
         actions: action_buttons(&options.actions, lang),
         barred_as_own_work: options.barred_as_own_work,
         two_level: app.two_level_kinds.contains(&work.kind),
         signoff_names: signoffs.iter().filter_map(|id| names.get(id).cloned()).collect(),
-        comments: comment_views.into_iter().map(|view| comment_item(view, lang)).collect(),
+        comments,
         history: history_items(entries, &names, lang),
         work,
     };
@@ -291,9 +471,9 @@ pub async fn get_work(
     app: web::Data<AppState>,
     viewer: Viewer,
     path: web::Path<String>,
-    done: PageQuery<Done>,
+    query: PageQuery<WorkView>,
 ) -> PageResult {
-    work_page(&app, &viewer, work_id(&path)?, done.done_key(), None).await
+    work_page(&app, &viewer, work_id(&path)?, &query, None).await
 }
 
 /// Shows the page again with why a post was refused, answered with the refusal's status.
@@ -303,7 +483,7 @@ async fn refused(app: &AppState, viewer: &Viewer, id: WorkId, error: ApiError) -
     }
     let status = error.status_code();
     let message = format!("{}（{}）", error, error.code());
-    let mut response = work_page(app, viewer, id, None, Some(message)).await?;
+    let mut response = work_page(app, viewer, id, &WorkView::default(), Some(message)).await?;
     *response.status_mut() = if status == StatusCode::OK { StatusCode::BAD_REQUEST } else { status };
     Ok(response)
 }
@@ -346,16 +526,45 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
         let error = crate::domain::FieldError::invalid("timecode", "must look like mm:ss");
         return refused(&app, &viewer, id, error.into()).await;
     }
+    // The page fills `frame` from the player; a typed timecode that no longer matches it wins.
+    let frame = form.optional("frame").and_then(|raw| raw.trim().parse::<i64>().ok());
+    let drawing = match form.optional("drawing").filter(|raw| !raw.trim().is_empty()) {
+        Some(raw) => match serde_json::from_str(&raw).map_err(|_| FieldError::invalid("drawing", "is not JSON")).and_then(Drawing::parse) {
+            Ok(drawing) => Some(drawing),
+            Err(error) => return refused(&app, &viewer, id, error.into()).await,
+        },
+        None => None,
+    };
+    let pinned = timecode_ms.is_some() || frame.is_some();
     let comment = NewComment {
         body: form.text("body"),
-        media_id: form.optional("media_id").filter(|_| timecode_ms.is_some()),
+        media_id: form.optional("media_id").filter(|_| pinned),
         timecode_ms: timecode_ms.flatten(),
-        frame: None,
-        drawing: None,
-        reply_to: None,
+        frame: frame.filter(|_| timecode.is_some()),
+        drawing,
+        reply_to: form.optional("reply_to"),
     };
     match comments::create(&app.db, &viewer.user, id.clone(), comment).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=comment#comments", id.as_str()))),
+        Err(error) => refused(&app, &viewer, id, error.into()).await,
+    }
+}
+
+/// `POST /works/{id}/comments/{comment}/resolve`: resolves a comment or opens it again.
+pub async fn post_resolve(
+    app: web::Data<AppState>,
+    signed: SignedForm,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let SignedForm { viewer, form } = signed;
+    let (work, comment) = path.into_inner();
+    let id = work_id(&work)?;
+    let resolved = form.get("resolved").map(str::trim) != Some("false");
+    match comments::set_resolved(&app.db, &viewer.user, comment.clone(), resolved).await {
+        Ok(_) => {
+            let done = if resolved { "resolved" } else { "reopened" };
+            Ok(page::redirect(&format!("/works/{}?done={done}#c-{comment}", id.as_str())))
+        }
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
 }
