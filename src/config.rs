@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use crate::domain::preview::{PREVIEW_SIZES, PreviewPolicy, PreviewSettings, X264_PRESETS};
+use serde::Deserialize;
 
 /// Environment variables start with this; the rest is a key in capitals.
 const ENV_PREFIX: &str = "MICROCAT_";
@@ -289,7 +289,10 @@ impl Settings {
             ))
         })?;
         if !PREVIEW_SIZES.contains(&self.preview_size) {
-            return Err(ConfigError::Invalid(format!("preview_size must be 480, 720 or 1080, not {}", self.preview_size)));
+            return Err(ConfigError::Invalid(format!(
+                "preview_size must be 480, 720 or 1080, not {}",
+                self.preview_size
+            )));
         }
         if !X264_PRESETS.contains(&self.preview_preset.as_str()) {
             return Err(ConfigError::Invalid(format!(
@@ -298,8 +301,11 @@ impl Settings {
                 self.preview_preset
             )));
         }
-        let settings =
-            PreviewSettings { short_side: self.preview_size, crf: self.preview_crf, preset: self.preview_preset.clone() };
+        let settings = PreviewSettings {
+            short_side: self.preview_size,
+            crf: self.preview_crf,
+            preset: self.preview_preset.clone(),
+        };
         Ok((policy, settings))
     }
 

@@ -10,6 +10,7 @@ use super::types::Json;
 use crate::domain::ids::{MediaId, UserId, WorkId};
 use crate::domain::media::{MediaRole, MediaStatus};
 use crate::domain::preview::PreviewStatus;
+use crate::domain::subtitles::Cue;
 
 /// A stored media record.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -47,6 +48,8 @@ pub struct MediaRow {
     /// 0–100 while the preview is made.
     pub preview_progress: i32,
     pub preview_error: Option<String>,
+    /// The cues of a subtitle upload.
+    pub transcript: Option<Json<Vec<Cue>>>,
 }
 
 /// A new upload's record: what is known before processing (the rest starts empty).
@@ -99,6 +102,7 @@ pub struct ProcessedFields {
     pub preview_status: PreviewStatus,
     pub preview_progress: i32,
     pub preview_error: Option<String>,
+    pub transcript: Option<Json<Vec<Cue>>>,
 }
 
 /// Stores a new record.
@@ -178,6 +182,18 @@ pub fn set_processing(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> 
 /// `(work_id, original_filename)` of the media of several works.
 pub fn filenames_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<(String, Option<String>)>> {
     media::table.filter(media::work_id.eq_any(work_ids)).select((media::work_id, media::original_filename)).load(conn)
+}
+
+/// `(work_id, cues)` of the ready subtitle uploads of several works, oldest first.
+pub fn transcripts_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<(WorkId, Json<Vec<Cue>>)>> {
+    let rows: Vec<(WorkId, Option<Json<Vec<Cue>>>)> = media::table
+        .filter(media::work_id.eq_any(work_ids))
+        .filter(media::role.eq(MediaRole::Subtitle))
+        .filter(media::status.eq(MediaStatus::Ready))
+        .order(media::created_at.asc())
+        .select((media::work_id, media::transcript))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(work, cues)| Some((work, cues?))).collect())
 }
 
 /// Ready media of several works, oldest first, for result thumbnails.

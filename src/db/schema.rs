@@ -100,6 +100,7 @@ diesel::table! {
         preview_status -> Text,
         preview_progress -> Integer,
         preview_error -> Nullable<Text>,
+        transcript -> Nullable<Text>,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod page;
 pub mod preview;
+pub mod subtitles;
 pub mod transition;
 pub mod user;
 pub mod work;

@@ -114,7 +114,8 @@ pub fn preview_size(width: u32, height: u32, short_side: u32) -> (u32, u32) {
     if shorter <= short_side {
         return (even(width), even(height));
     }
-    let scale = |side: u32| ((u64::from(side) * u64::from(short_side) + u64::from(shorter) / 2) / u64::from(shorter)) as u32;
+    let scale =
+        |side: u32| ((u64::from(side) * u64::from(short_side) + u64::from(shorter) / 2) / u64::from(shorter)) as u32;
     (even(scale(width)), even(scale(height)))
 }
 

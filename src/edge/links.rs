@@ -6,6 +6,11 @@ use crate::domain::media::Derivative;
 use crate::domain::preview::PreviewStatus;
 use crate::service::media::MediaView;
 
+/// A work's page with its player opened at `ms` (a subtitle search hit).
+pub fn work_page_at(id: &crate::domain::ids::WorkId, ms: i64) -> String {
+    format!("/works/{id}#t={:.3}", ms as f64 / 1000.0)
+}
+
 /// `/api/v1/media/{id}`.
 pub fn media(id: &MediaId) -> String {
     format!("/api/v1/media/{id}")

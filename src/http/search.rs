@@ -43,13 +43,25 @@ pub struct SearchHitResponse {
     unit: Option<String>,
     published_at: Option<DateTime<Utc>>,
     thumbnail_url: Option<String>,
+    /// The matching line of the film's subtitles, with where the player opens it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dialogue: Option<DialogueHit>,
     score: f32,
+}
+
+/// A line of dialogue that matched.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DialogueHit {
+    text: String,
+    timecode_ms: i64,
+    /// The work page with the player at that line.
+    url: String,
 }
 
 impl From<SearchHit> for SearchHitResponse {
     fn from(hit: SearchHit) -> Self {
         Self {
-            id: hit.id.into_string(),
+            id: hit.id.to_string(),
             kind: hit.kind.as_str().to_owned(),
             title: hit.title,
             title_html: hit.title_html,
@@ -58,6 +70,11 @@ impl From<SearchHit> for SearchHitResponse {
             unit: hit.unit,
             published_at: hit.published_at,
             thumbnail_url: hit.thumbnail.map(|media| links::derivative(&media, Derivative::Small)),
+            dialogue: hit.dialogue.map(|cue| DialogueHit {
+                url: links::work_page_at(&hit.id, cue.start_ms),
+                text: cue.text,
+                timecode_ms: cue.start_ms,
+            }),
             score: hit.score,
         }
     }

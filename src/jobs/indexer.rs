@@ -41,13 +41,22 @@ fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryRe
             filenames.entry(work_id).or_default().push(name);
         }
     }
-    Ok(rows.into_iter().map(|row| document_of(row, &mut filenames)).collect())
+    let mut dialogue: HashMap<String, Vec<String>> = HashMap::new();
+    for (work_id, cues) in media::transcripts_for(conn, &ids)? {
+        dialogue.entry(work_id.into_string()).or_default().extend(cues.into_value().into_iter().map(|cue| cue.text));
+    }
+    Ok(rows.into_iter().map(|row| document_of(row, &mut filenames, &mut dialogue)).collect())
 }
 
-fn document_of(row: WorkRow, filenames: &mut HashMap<String, Vec<String>>) -> SearchDocument {
+fn document_of(
+    row: WorkRow,
+    filenames: &mut HashMap<String, Vec<String>>,
+    dialogue: &mut HashMap<String, Vec<String>>,
+) -> SearchDocument {
     let dated: NaiveDateTime = row.published_at.unwrap_or(row.created_at);
     SearchDocument {
         filenames: filenames.remove(row.id.as_str()).unwrap_or_default(),
+        dialogue: dialogue.remove(row.id.as_str()).unwrap_or_default(),
         id: row.id.into_string(),
         kind: row.kind.as_str().to_owned(),
         status: row.status.as_str().to_owned(),

@@ -241,7 +241,11 @@ impl JobRunner {
 }
 
 /// Writes a transcode's progress as it changes, at most once a second.
-async fn record_progress(db: Db, media_id: crate::domain::ids::MediaId, mut progress: tokio::sync::watch::Receiver<u8>) {
+async fn record_progress(
+    db: Db,
+    media_id: crate::domain::ids::MediaId,
+    mut progress: tokio::sync::watch::Receiver<u8>,
+) {
     while progress.changed().await.is_ok() {
         let percent = i32::from(*progress.borrow_and_update());
         let id = media_id.clone();
@@ -270,9 +274,13 @@ fn record_derivatives(
     match outcome {
         Recorded::Vanished => jobs::finish(conn, &job.id, stamp)?,
         Recorded::Ready(metadata, names) => {
-            let format = media_rows::find(conn, &job.media_id)?.map(|row| row.format).unwrap_or_default();
-            let preview = preview_status_for(&metadata, &format, rules);
+            let Some(row) = media_rows::find(conn, &job.media_id)? else { return jobs::finish(conn, &job.id, stamp) };
+            let preview = preview_status_for(&metadata, &row.format, rules);
             media_rows::set_ready(conn, &job.media_id, &processed_fields(&metadata, &names, preview), stamp)?;
+            if metadata.transcript.is_some() {
+                // Its lines are searchable now: index the work again.
+                crate::db::outbox::enqueue(conn, &row.work_id, stamp)?;
+            }
             if preview == PreviewStatus::Pending {
                 jobs::insert(conn, &jobs::new_job(&job.media_id, MAKE_PREVIEW, job.max_attempts, stamp))?;
             }
@@ -389,5 +397,6 @@ fn processed_fields(metadata: &MediaMetadata, names: &[String], preview: Preview
         preview_status: preview,
         preview_progress: 0,
         preview_error: None,
+        transcript: metadata.transcript.clone().map(Json::new),
     }
 }

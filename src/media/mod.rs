@@ -83,4 +83,7 @@ pub struct MediaMetadata {
     pub taken_at: Option<String>,
     /// Camera make and model (EXIF).
     pub camera: Option<String>,
+    /// The cues of a subtitle file.
+    #[serde(default)]
+    pub transcript: Option<Vec<crate::domain::subtitles::Cue>>,
 }

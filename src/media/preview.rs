@@ -142,7 +142,8 @@ impl VideoLane {
         let graph = video_graph(&decoder, in_time_base, film.rotation, (width, height))?;
         let codec = encoder::find_by_name("libx264")
             .ok_or_else(|| MediaFailure::new(codes::WORKER_UNAVAILABLE, "this FFmpeg has no libx264 encoder"))?;
-        let mut context = codec::context::Context::new_with_codec(codec).encoder().video().map_err(failed("encoder"))?;
+        let mut context =
+            codec::context::Context::new_with_codec(codec).encoder().video().map_err(failed("encoder"))?;
         context.set_width(width);
         context.set_height(height);
         context.set_format(Pixel::YUV420P);
@@ -309,15 +310,16 @@ impl AudioLane {
     /// `None` for a silent film, or one whose sound no decoder reads (the picture still counts).
     fn new(film: &FilmParts, octx: &mut format::context::Output) -> Result<Option<Self>, MediaFailure> {
         let Some(stream) = film.input.streams().best(MediaType::Audio) else { return Ok(None) };
-        let Ok(decoder) = codec::context::Context::from_parameters(stream.parameters())
-            .and_then(|context| context.decoder().audio())
+        let Ok(decoder) =
+            codec::context::Context::from_parameters(stream.parameters()).and_then(|context| context.decoder().audio())
         else {
             return Ok(None);
         };
         let rate = if AAC_RATES.contains(&decoder.rate()) { decoder.rate() } else { 48_000 };
         let codec = encoder::find(codec::Id::AAC)
             .ok_or_else(|| MediaFailure::new(codes::WORKER_UNAVAILABLE, "this FFmpeg has no AAC encoder"))?;
-        let mut context = codec::context::Context::new_with_codec(codec).encoder().audio().map_err(failed("encoder"))?;
+        let mut context =
+            codec::context::Context::new_with_codec(codec).encoder().audio().map_err(failed("encoder"))?;
         context.set_rate(rate as i32);
         context.set_channel_layout(ChannelLayout::STEREO);
         context.set_channels(2);

@@ -10,6 +10,8 @@ pub enum MediaClass {
     Image,
     Video,
     Audio,
+    /// SRT or WebVTT text.
+    Subtitle,
 }
 
 impl MediaClass {
@@ -19,6 +21,7 @@ impl MediaClass {
             MediaClass::Image => "image",
             MediaClass::Video => "video",
             MediaClass::Audio => "audio",
+            MediaClass::Subtitle => "subtitle",
         }
     }
 }
@@ -40,13 +43,16 @@ pub enum MediaFormat {
     Mp3,
     Aac,
     M4a,
+    Srt,
+    Vtt,
 }
 
 /// A sentence naming what is accepted, for `unsupported-media-type`.
-pub const ACCEPTED: &str = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC or M4A";
+pub const ACCEPTED: &str =
+    "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC, M4A, SRT or WebVTT";
 
 impl MediaFormat {
-    const ALL: [MediaFormat; 14] = [
+    const ALL: [MediaFormat; 16] = [
         MediaFormat::Jpeg,
         MediaFormat::Png,
         MediaFormat::Gif,
@@ -61,6 +67,8 @@ impl MediaFormat {
         MediaFormat::Mp3,
         MediaFormat::Aac,
         MediaFormat::M4a,
+        MediaFormat::Srt,
+        MediaFormat::Vtt,
     ];
 
     /// Short stored name.
@@ -80,6 +88,8 @@ impl MediaFormat {
             MediaFormat::Mp3 => "mp3",
             MediaFormat::Aac => "aac",
             MediaFormat::M4a => "m4a",
+            MediaFormat::Srt => "srt",
+            MediaFormat::Vtt => "vtt",
         }
     }
 
@@ -95,6 +105,7 @@ impl MediaFormat {
                 MediaClass::Image
             }
             MediaFormat::Mp3 | MediaFormat::Aac | MediaFormat::M4a => MediaClass::Audio,
+            MediaFormat::Srt | MediaFormat::Vtt => MediaClass::Subtitle,
             _ => MediaClass::Video,
         }
     }
@@ -116,6 +127,8 @@ impl MediaFormat {
             MediaFormat::Mp3 => "audio/mpeg",
             MediaFormat::Aac => "audio/aac",
             MediaFormat::M4a => "audio/mp4",
+            MediaFormat::Srt => "application/x-subrip",
+            MediaFormat::Vtt => "text/vtt",
         }
     }
 
@@ -130,7 +143,12 @@ impl MediaFormat {
             MediaFormat::Flv => "flv",
             MediaFormat::Mp3 => "mp3",
             MediaFormat::Aac => "aac",
-            MediaFormat::Jpeg | MediaFormat::Png | MediaFormat::Gif | MediaFormat::Webp => "",
+            MediaFormat::Jpeg
+            | MediaFormat::Png
+            | MediaFormat::Gif
+            | MediaFormat::Webp
+            | MediaFormat::Srt
+            | MediaFormat::Vtt => "",
         }
     }
 }
@@ -166,7 +184,16 @@ pub fn sniff(prefix: &[u8]) -> Option<MediaFormat> {
     if head.len() >= 8 && matches!(&head[4..8], b"moov" | b"mdat" | b"wide" | b"free" | b"pnot") {
         return Some(MediaFormat::Mov);
     }
-    sniff_audio(head)
+    sniff_audio(head).or_else(|| sniff_subtitles(head))
+}
+
+/// SRT or WebVTT, from their first lines.
+fn sniff_subtitles(head: &[u8]) -> Option<MediaFormat> {
+    if !crate::domain::subtitles::looks_like_subtitles(head) {
+        return None;
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    Some(if text.starts_with(b"WEBVTT") { MediaFormat::Vtt } else { MediaFormat::Srt })
 }
 
 /// WebM or other Matroska, from the EBML DocType element.

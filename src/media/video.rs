@@ -19,8 +19,8 @@ use image::{GrayImage, RgbImage};
 
 use super::sniff::MediaFormat;
 use super::worker::{PROGRESS_PREFIX, Processed, ProducedFile, Task, WorkRequest, thumbnails, write_derivative};
-use crate::domain::preview::PreviewSettings;
 use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata};
+use crate::domain::preview::PreviewSettings;
 
 /// More streams than this is not a phone clip: refuse before probing further.
 const MAX_STREAMS: u32 = 32;

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::sniff::{MediaClass, MediaFormat};
-use crate::domain::preview::PreviewSettings;
 use super::{DecodeLimits, LARGE_EDGE, MediaFailure, MediaMetadata, SMALL_EDGE, picture};
+use crate::domain::preview::PreviewSettings;
 
 /// What to process, and where to put the results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ impl WorkRequest {
 
     /// Whether the photo worker takes it (films and audio need `microcat-video`).
     fn is_photo(&self) -> bool {
-        self.media_format().is_ok_and(|format| format.class() == MediaClass::Image)
+        self.media_format().is_ok_and(|format| matches!(format.class(), MediaClass::Image | MediaClass::Subtitle))
     }
 }
 
@@ -92,6 +92,7 @@ fn process_inner(request: &WorkRequest, films: Option<FilmProcessor>) -> Process
     let format = request.media_format()?;
     match (format.class(), films) {
         (MediaClass::Image, _) => process_picture(request, format),
+        (MediaClass::Subtitle, _) => process_subtitles(request),
         (MediaClass::Video | MediaClass::Audio, Some(process_film)) => process_film(request, format),
         (MediaClass::Video | MediaClass::Audio, None) => {
             Err(MediaFailure::new(codes::WORKER_UNAVAILABLE, "films are processed by microcat-video, not this worker"))
@@ -124,6 +125,23 @@ fn process_picture(
     let decoded = picture::decode(&bytes, format, LARGE_EDGE, request.limits)?;
     let derivatives = thumbnails(&request.output_dir, &decoded.pixels)?;
     Ok((decoded.metadata, derivatives))
+}
+
+/// Subtitles: decoded (UTF-8 or GB18030), read into cues, written as WebVTT; the cues go back
+/// as the transcript that search indexes.
+fn process_subtitles(request: &WorkRequest) -> Processed {
+    use crate::domain::subtitles;
+    let bytes = std::fs::read(&request.input).map_err(MediaFailure::io)?;
+    let text =
+        subtitles::decode(&bytes).ok_or_else(|| MediaFailure::decode("subtitles must be UTF-8 or GB18030 text"))?;
+    let cues = subtitles::parse(&text).ok_or_else(|| MediaFailure::decode("no subtitle cue could be read"))?;
+    let vtt = write_derivative(&request.output_dir, Derivative::Subtitles, subtitles::to_webvtt(&cues).as_bytes())?;
+    let metadata = MediaMetadata {
+        duration_ms: cues.iter().map(|cue| cue.end_ms.max(0) as u64).max(),
+        transcript: Some(cues),
+        ..MediaMetadata::default()
+    };
+    Ok((metadata, vec![vtt]))
 }
 
 /// The `media-worker` entry point of both executables: one request in, one outcome out.
@@ -222,7 +240,10 @@ pub async fn run_child(
 }
 
 /// Collects a child's stderr, passing its progress lines on instead.
-async fn read_stderr(stderr: &mut tokio::process::ChildStderr, progress: Option<&tokio::sync::watch::Sender<u8>>) -> Vec<u8> {
+async fn read_stderr(
+    stderr: &mut tokio::process::ChildStderr,
+    progress: Option<&tokio::sync::watch::Sender<u8>>,
+) -> Vec<u8> {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(stderr).lines();
     let mut kept = Vec::new();

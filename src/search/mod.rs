@@ -92,6 +92,8 @@ pub struct SearchDocument {
     pub unit: Option<String>,
     pub channel: Option<String>,
     pub filenames: Vec<String>,
+    /// Lines of the film's subtitles.
+    pub dialogue: Vec<String>,
     pub created_by: String,
     /// Assigned user ids (they may see the work like its creator).
     pub assignees: Vec<String>,
@@ -101,7 +103,8 @@ pub struct SearchDocument {
 }
 
 impl SearchDocument {
-    /// The text that is neither title nor body: summary, tags, names, unit, channel, files.
+    /// The text that is neither title nor body: summary, tags, names, unit, channel, files,
+    /// subtitles.
     pub fn extra_text(&self) -> String {
         let mut parts: Vec<&str> = vec![&self.summary];
         parts.extend(self.tags.iter().map(String::as_str));
@@ -109,6 +112,7 @@ impl SearchDocument {
         parts.extend(self.unit.iter().map(String::as_str));
         parts.extend(self.channel.iter().map(String::as_str));
         parts.extend(self.filenames.iter().map(String::as_str));
+        parts.extend(self.dialogue.iter().map(String::as_str));
         parts.join("\n")
     }
 

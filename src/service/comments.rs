@@ -8,10 +8,10 @@ use super::auth::AuthUser;
 use super::works::{WorkError, load_visible};
 use crate::clock::now;
 use crate::db::comments::{self, CommentRow};
+use crate::db::types::Json;
 use crate::db::{Db, DbConnection, media, users};
 use crate::domain::FieldError;
 use crate::domain::fields::bounded_text;
-use crate::db::types::Json;
 use crate::domain::frames::{Drawing, frame_at, start_of_frame};
 use crate::domain::ids::{MediaId, WorkId};
 use crate::domain::user::Role;
@@ -174,7 +174,12 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
 
 /// Resolves a comment (or, with `false`, opens it again). The work's creator, reviewers and
 /// admins may; anyone else who sees the work gets `RoleRequired`.
-pub async fn set_resolved(db: &Db, user: &AuthUser, comment_id: String, resolved: bool) -> Result<CommentView, WorkError> {
+pub async fn set_resolved(
+    db: &Db,
+    user: &AuthUser,
+    comment_id: String,
+    resolved: bool,
+) -> Result<CommentView, WorkError> {
     let caller = user.clone();
     let (row, names) = db
         .write(move |conn| -> Result<_, WorkError> {

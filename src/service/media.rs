@@ -169,7 +169,6 @@ fn editable_by(conn: &mut DbConnection, user: &AuthUser, work_id: &WorkId) -> Re
     Ok(check_editable(user, &row)?)
 }
 
-
 /// Stores the received bytes (once per content) and records the upload and its processing
 /// job in one transaction, re-checking that the work is still editable.
 pub async fn store_upload(
@@ -195,6 +194,15 @@ fn record_upload(
     received: ReceivedFile,
     role: MediaRole,
 ) -> Result<MediaRow, MediaError> {
+    let is_subtitle = received.format.class() == crate::media::sniff::MediaClass::Subtitle;
+    if is_subtitle != (role == MediaRole::Subtitle) {
+        let why = if is_subtitle {
+            "subtitle files must be uploaded with role subtitle"
+        } else {
+            "role subtitle takes SRT or WebVTT files"
+        };
+        return Err(WorkError::Field(crate::domain::FieldError::invalid("role", why)).into());
+    }
     let _blobs = context.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let size = received.file.size() as i64;
     let key = context.store.put(received.file).map_err(io_error)?;

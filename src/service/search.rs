@@ -17,6 +17,7 @@ use crate::db::{Db, DbConnection, Weigh, media, works};
 use crate::domain::filter::WorkFilter;
 use crate::domain::ids::{MediaId, WorkId};
 use crate::domain::page::Page;
+use crate::domain::subtitles::Cue;
 use crate::domain::user::Visibility;
 use crate::domain::work::{Kind, Status};
 use crate::search::IndexError;
@@ -63,6 +64,8 @@ pub struct SearchHit {
     pub published_at: Option<DateTime<Utc>>,
     /// The medium whose small thumbnail stands for the work.
     pub thumbnail: Option<MediaId>,
+    /// The first line of the film's subtitles that matches, when one does.
+    pub dialogue: Option<Cue>,
     pub score: f32,
 }
 
@@ -169,8 +172,30 @@ fn run_search(
     let rows = works::find_many(conn, &ids)?;
     let thumbnails = media::thumbnails_for(conn, &ids)?;
     let terms = searcher::highlight_terms(index.jieba(), &request.query);
-    let hits = build_hits(caller, results.hits, rows, &thumbnails, &terms);
+    let mut hits = build_hits(caller, results.hits, rows, &thumbnails, &terms);
+    attach_dialogue(conn, &mut hits, &terms)?;
     Ok(FoundPage { total: results.total, hits, facets: results.facets })
+}
+
+/// Names, for each hit with subtitles, the first cue that matches the most query terms, so
+/// the result can open the player at that line.
+fn attach_dialogue(conn: &mut DbConnection, hits: &mut [SearchHit], terms: &[String]) -> diesel::QueryResult<()> {
+    if terms.is_empty() || hits.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = hits.iter().map(|hit| hit.id.to_string()).collect();
+    let transcripts = media::transcripts_for(conn, &ids)?;
+    for hit in hits.iter_mut() {
+        let cues = transcripts.iter().filter(|(work, _)| *work == hit.id).flat_map(|(_, cues)| cues.iter());
+        let scored = cues.map(|cue| (searcher::match_ranges(&cue.text, terms).len(), cue));
+        let best = scored.fold(None::<(usize, &Cue)>, |best, (score, cue)| match best {
+            Some((top, _)) if top >= score => best,
+            _ if score > 0 => Some((score, cue)),
+            _ => best,
+        });
+        hit.dialogue = best.map(|(_, cue)| cue.clone());
+    }
+    Ok(())
 }
 
 fn build_hits(
@@ -204,6 +229,7 @@ fn build_hits(
             unit: row.unit.clone(),
             published_at: row.published_at.map(|time| time.and_utc()),
             thumbnail: super::media::thumbnail_for(&row.id, thumbnails),
+            dialogue: None,
             score,
         });
     }

@@ -29,6 +29,9 @@ pub struct UploadLimits {
     pub audio_bytes: u64,
 }
 
+/// Largest subtitle file: a feature film's SRT is ~100 KiB.
+pub const SUBTITLE_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
 impl UploadLimits {
     /// The most bytes a whole upload form may carry: the largest file plus room for the
     /// form's other fields and framing.
@@ -42,6 +45,7 @@ impl UploadLimits {
             MediaClass::Image => self.image_bytes,
             MediaClass::Video => self.video_bytes,
             MediaClass::Audio => self.audio_bytes,
+            MediaClass::Subtitle => SUBTITLE_MAX_BYTES.min(self.image_bytes),
         }
     }
 }

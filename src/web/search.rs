@@ -88,6 +88,8 @@ impl SearchParams {
 struct ResultItem {
     hit: SearchHit,
     thumb: Option<String>,
+    /// The matching subtitle line: its timecode label, text and the link that plays it.
+    dialogue: Option<(String, String, String)>,
     kind_label: &'static str,
     status_label: &'static str,
 }
@@ -192,6 +194,13 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
             kind_label: lang.kind(hit.kind),
             status_label: lang.status(hit.status),
             thumb: hit.thumbnail.as_ref().map(|media| links::derivative(media, Derivative::Small)),
+            dialogue: hit.dialogue.as_ref().map(|cue| {
+                (
+                    super::forms::show_timecode(cue.start_ms),
+                    cue.text.clone(),
+                    links::work_page_at(&hit.id, cue.start_ms),
+                )
+            }),
             hit,
         })
         .collect();

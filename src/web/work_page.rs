@@ -13,16 +13,16 @@ use serde::Deserialize;
 use super::forms;
 use super::i18n::{Lang, Text};
 use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
+use crate::domain::FieldError;
+use crate::domain::frames::Drawing;
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Action;
 use crate::domain::media::MediaStatus;
 use crate::domain::media::{Derivative, MediaRole};
-use crate::domain::FieldError;
-use crate::domain::frames::Drawing;
 use crate::domain::preview::PreviewStatus;
-use crate::domain::user::Role;
 use crate::domain::transition::{Transition, TransitionInput};
+use crate::domain::user::Role;
 use crate::edge::links;
 use crate::edge::params::work_id;
 use crate::error::ApiError;
@@ -284,10 +284,15 @@ fn comment_items(
     let on_this_cut = |view: &CommentView| {
         view.row.media_id.as_ref().is_none_or(|id| playing.as_deref().is_some_and(|playing| id == playing))
     };
-    let counted = views.iter().filter(|view| view.row.reply_to.is_none() && view.row.media_id.is_some() && on_this_cut(view));
-    let (resolved_count, open_count) = counted.fold((0, 0), |(resolved, open), view| {
-        if view.row.resolved_at.is_some() { (resolved + 1, open) } else { (resolved, open + 1) }
-    });
+    let counted =
+        views.iter().filter(|view| view.row.reply_to.is_none() && view.row.media_id.is_some() && on_this_cut(view));
+    let (resolved_count, open_count) =
+        counted.fold(
+            (0, 0),
+            |(resolved, open), view| {
+                if view.row.resolved_at.is_some() { (resolved + 1, open) } else { (resolved, open + 1) }
+            },
+        );
     let keep = |view: &CommentView| {
         let in_state = match state {
             "open" => view.row.resolved_at.is_none(),
@@ -423,13 +428,7 @@ fn action_buttons(actions: &[Action], lang: Lang) -> Vec<ActionButton> {
 }
 
 /// Builds the page of a work; `error` is the reason a post on it was refused.
-async fn work_page(
-    app: &AppState,
-    viewer: &Viewer,
-    id: WorkId,
-    query: &WorkView,
-    error: Option<String>,
-) -> PageResult {
+async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView, error: Option<String>) -> PageResult {
     let notice = query.done.as_deref();
     let user = &viewer.user;
     let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names } =
@@ -529,7 +528,10 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
     // The page fills `frame` from the player; a typed timecode that no longer matches it wins.
     let frame = form.optional("frame").and_then(|raw| raw.trim().parse::<i64>().ok());
     let drawing = match form.optional("drawing").filter(|raw| !raw.trim().is_empty()) {
-        Some(raw) => match serde_json::from_str(&raw).map_err(|_| FieldError::invalid("drawing", "is not JSON")).and_then(Drawing::parse) {
+        Some(raw) => match serde_json::from_str(&raw)
+            .map_err(|_| FieldError::invalid("drawing", "is not JSON"))
+            .and_then(Drawing::parse)
+        {
             Ok(drawing) => Some(drawing),
             Err(error) => return refused(&app, &viewer, id, error.into()).await,
         },

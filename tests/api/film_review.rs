@@ -48,11 +48,8 @@ fn top_level_boxes(bytes: &[u8]) -> Vec<String> {
     while at + 8 <= bytes.len() {
         let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
         boxes.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
-        let size = if size == 1 {
-            u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize
-        } else {
-            size
-        };
+        let size =
+            if size == 1 { u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize } else { size };
         if size < 8 {
             break;
         }
@@ -80,12 +77,17 @@ fn probe(path: &Path) -> Probed {
     let input = ffmpeg::format::input(path).expect("the preview opens");
     let video = input.streams().best(ffmpeg::media::Type::Video).expect("a video stream");
     let parameters = video.parameters();
-    let decoder = ffmpeg::codec::context::Context::from_parameters(parameters.clone()).unwrap().decoder().video().unwrap();
+    let decoder =
+        ffmpeg::codec::context::Context::from_parameters(parameters.clone()).unwrap().decoder().video().unwrap();
     // SAFETY: reading a plain field of the stream's codec parameters, alive with `input`.
     let profile = unsafe { (*parameters.as_ptr()).profile };
-    let audio = input.streams().best(ffmpeg::media::Type::Audio).map(|stream| stream.parameters().id().name().to_owned());
+    let audio =
+        input.streams().best(ffmpeg::media::Type::Audio).map(|stream| stream.parameters().id().name().to_owned());
     let format_tags = input.metadata().iter().map(|(key, _)| key.to_owned()).collect();
-    let stream_tags = input.streams().flat_map(|stream| stream.metadata().iter().map(|(key, _)| key.to_owned()).collect::<Vec<_>>()).collect();
+    let stream_tags = input
+        .streams()
+        .flat_map(|stream| stream.metadata().iter().map(|(key, _)| key.to_owned()).collect::<Vec<_>>())
+        .collect();
     Probed {
         video_codec: parameters.id().name().to_owned(),
         pixel_format: decoder.format().descriptor().map(|descriptor| descriptor.name().to_owned()).unwrap_or_default(),
@@ -249,16 +251,19 @@ async fn comments_are_tied_to_their_cut_and_frame_at_any_rate() {
     for (fps, clip) in &preview_clips().rates {
         let media = upload(&app, &author, &work, clip).await;
         let media_id = media["id"].as_str().unwrap();
-        let at_frame = app.post(&comments, &author, &json!({"body": "这一帧穿帮", "media_id": media_id, "frame": 37})).await;
+        let at_frame =
+            app.post(&comments, &author, &json!({"body": "这一帧穿帮", "media_id": media_id, "frame": 37})).await;
         assert_eq!(at_frame.status, 201, "{}", at_frame.text());
         let at_frame = at_frame.json();
         assert_eq!(at_frame["frame"], 37, "{fps}");
         assert_eq!(at_frame["timecode_ms"], start_of_frame(37, *fps), "{fps}");
         assert_eq!(at_frame["media_id"], media_id);
         assert_eq!(at_frame["resolved"], false);
-        let at_ms = app.post(&comments, &author, &json!({"body": "一秒处", "media_id": media_id, "timecode_ms": 1000})).await;
+        let at_ms =
+            app.post(&comments, &author, &json!({"body": "一秒处", "media_id": media_id, "timecode_ms": 1000})).await;
         assert_eq!(at_ms.json()["frame"], (*fps as i64), "{fps}: the frame shown at 1 s");
-        let beyond = app.post(&comments, &author, &json!({"body": "太远", "media_id": media_id, "frame": 100_000})).await;
+        let beyond =
+            app.post(&comments, &author, &json!({"body": "太远", "media_id": media_id, "frame": 100_000})).await;
         assert_error_field(&beyond, 422, "timecode-out-of-range", "frame");
     }
     let orphan = app.post(&comments, &author, &json!({"body": "哪一版？", "frame": 3})).await;
@@ -277,7 +282,9 @@ async fn comments_are_resolved_and_reopened_by_the_author_or_a_reviewer_and_filt
         {"type": "arrow", "x1": 0.9, "y1": 0.9, "x2": 0.6, "y2": 0.5},
         {"type": "path", "points": [[0.2, 0.8], [0.25, 0.82], [0.3, 0.79]]}
     ]});
-    let note = app.post(&comments, &author, &json!({"body": "字幕压到人脸", "media_id": cut_id, "frame": 10, "drawing": drawing})).await;
+    let note = app
+        .post(&comments, &author, &json!({"body": "字幕压到人脸", "media_id": cut_id, "frame": 10, "drawing": drawing}))
+        .await;
     assert_eq!(note.status, 201, "{}", note.text());
     let note = note.json();
     assert_eq!(note["drawing"], drawing);
@@ -309,7 +316,46 @@ async fn comments_are_resolved_and_reopened_by_the_author_or_a_reviewer_and_filt
     let reopened = app.patch(&note_url, &reviewer, &json!({"resolved": false})).await.json();
     assert_eq!(reopened["resolved"], false);
     assert_eq!(reopened["resolved_by"], Value::Null);
-    assert_error(&app.patch("/api/v1/comments/nope", &author, &json!({"resolved": true})).await, 404, "comment-not-found");
+    assert_error(
+        &app.patch("/api/v1/comments/nope", &author, &json!({"resolved": true})).await,
+        404,
+        "comment-not-found",
+    );
     let typo = app.patch(&note_url, &author, &json!({"resolve": true})).await;
     assert_error_field(&typo, 422, "unknown-field", "resolve");
+}
+
+#[actix_web::test]
+async fn subtitles_play_as_a_track_and_a_line_of_dialogue_finds_the_film() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    upload(&app, &author, &work, &films().h264_with_audio).await;
+    let srt = "1\r\n00:00:00,500 --> 00:00:01,800\r\n<i>请不要相信</i>陌生来电\r\n\r\n2\r\n00:00:02,000 --> 00:00:02,900\r\n转账之前先打110核实\r\n";
+    let (gb18030, _, _) = encoding_rs::GB18030.encode(srt);
+    let refused = app.upload(&author, &work, "字幕.srt", &gb18030, None).await;
+    assert_error_field(&refused, 422, "invalid-field", "role");
+    let reply = app.upload(&author, &work, "字幕.srt", &gb18030, Some("subtitle")).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let subtitles = app.processed(&author, reply.json()["id"].as_str().unwrap()).await;
+    assert_eq!(subtitles["status"], "ready", "{subtitles}");
+    assert_eq!(subtitles["role"], "subtitle");
+    assert_eq!(subtitles["duration_ms"], 2900);
+    let id = subtitles["id"].as_str().unwrap();
+    let vtt = app.fetch(&format!("/api/v1/media/{id}/derivatives/subtitles.vtt"), &author, &[]).await;
+    assert_eq!(vtt.header("content-type").as_deref(), Some("text/vtt; charset=utf-8"));
+    assert!(vtt.text().starts_with("WEBVTT\n\n00:00:00.500 --> 00:00:01.800\n请不要相信陌生来电\n"), "{}", vtt.text());
+    let page = crate::pages::page(&app, &format!("/works/{work}"), &author).await.text();
+    assert!(page.contains("derivatives/subtitles.vtt"), "the player carries the track");
+    crate::search::wait_indexed(&app).await;
+    let found =
+        app.get(&format!("/api/v1/search?q={}", "%E5%85%88%E6%89%93110%E6%A0%B8%E5%AE%9E"), &author).await.json();
+    let hit = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|hit| hit["id"] == work.as_str())
+        .unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(hit["dialogue"]["timecode_ms"], 2000, "{hit}");
+    assert_eq!(hit["dialogue"]["text"], "转账之前先打110核实");
+    assert_eq!(hit["dialogue"]["url"], format!("/works/{work}#t=2.000"));
 }

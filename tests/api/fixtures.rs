@@ -530,7 +530,8 @@ pub fn preview_clips() -> &'static PreviewClips {
         ffmpeg(&args, &path("hevc10.mov"));
         let unrotated = path("hevc10.mov");
         // FFmpeg 5.1 writes a phone's "turn 90° clockwise" matrix for a `rotate` tag of 270.
-        let remux = ["-i", unrotated.to_str().unwrap(), "-c", "copy", "-tag:v", "hvc1", "-metadata:s:v:0", "rotate=270"];
+        let remux =
+            ["-i", unrotated.to_str().unwrap(), "-c", "copy", "-tag:v", "hvc1", "-metadata:s:v:0", "rotate=270"];
         ffmpeg(&remux, &path("hevc10_rotated.mov"));
         let small = card("320x240", "25");
         let with_tone = |video: &[&str], audio: &[&str], name: &str| {
@@ -539,7 +540,11 @@ pub fn preview_clips() -> &'static PreviewClips {
             args.extend(audio);
             ffmpeg(&args, &path(name));
         };
-        with_tone(&["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"], &["-c:a", "aac"], "hevc.mp4");
+        with_tone(
+            &["-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"],
+            &["-c:a", "aac"],
+            "hevc.mp4",
+        );
         with_tone(&["-c:v", "prores_ks", "-profile:v", "2"], &["-c:a", "pcm_s16le"], "prores.mov");
         with_tone(&["-c:v", "mpeg4", "-q:v", "5"], &["-c:a", "pcm_s16le"], "mpeg4.avi");
         with_tone(&["-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k"], &["-c:a", "libopus"], "vp9.webm");
@@ -549,7 +554,8 @@ pub fn preview_clips() -> &'static PreviewClips {
             .map(|(fps, rate)| {
                 let name = format!("rate_{}.mp4", fps);
                 let source = format!("testsrc2=size=320x240:rate={rate}:duration=4");
-                let args = ["-f", "lavfi", "-i", &source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+                let args =
+                    ["-f", "lavfi", "-i", &source, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
                 ffmpeg(&args, &path(&name));
                 (fps, path(&name))
             })

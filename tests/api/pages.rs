@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, Reply, Session, TestApp, work_json};
 
-fn cookie(session: &Session) -> String {
+pub(crate) fn cookie(session: &Session) -> String {
     format!("microcat_session={}", session.token)
 }
 
@@ -18,7 +18,7 @@ fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
     body.finish().into_bytes()
 }
 
-async fn page(app: &TestApp, path: &str, session: &Session) -> Reply {
+pub(crate) async fn page(app: &TestApp, path: &str, session: &Session) -> Reply {
     app.raw(Method::GET, path, &[("cookie", &cookie(session))], Vec::new()).await
 }
 
