@@ -23,6 +23,7 @@ mod files;
 
 mod accounts;
 mod film;
+mod film_review;
 mod review;
 mod safety;
 mod search;
