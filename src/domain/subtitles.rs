@@ -103,6 +103,8 @@ pub fn looks_like_subtitles(head: &[u8]) -> bool {
     if head.starts_with(b"WEBVTT") {
         return true;
     }
+    // Text has no NUL: what follows one (padding, a binary tail) is not read.
+    let head = &head[..head.iter().position(|byte| *byte == 0).unwrap_or(head.len())];
     let text = String::from_utf8_lossy(&head[..head.len().min(512)]);
     let mut lines = text.lines().map(str::trim).skip_while(|line| line.is_empty());
     let counter = lines.next().is_some_and(|line| !line.is_empty() && line.chars().all(|c| c.is_ascii_digit()));
@@ -146,6 +148,7 @@ mod tests {
         assert!(looks_like_subtitles(b"WEBVTT\n\n"));
         assert!(!looks_like_subtitles(b"hello\nworld"));
         assert!(!looks_like_subtitles(b"1\nnot a timing line"));
+        assert!(looks_like_subtitles(b"3\n1:3.8-->5:3.8\0\0\0\0"), "found by the fuzzer: padding keeps the verdict");
     }
 
     #[test]
