@@ -147,6 +147,32 @@ def make_data():
     return photo, png, film
 
 
+def make_phone_films():
+    """Clips shaped like phone footage: 1080p, 60 s, a keyframe every 2 s; H.264 and HEVC (hvc1)."""
+    ffmpeg = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    source = ["-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=60", "-f", "lavfi", "-i", "sine=d=60"]
+    phone = os.path.join(DATA, "phone.mp4")
+    if not os.path.exists(phone):
+        run(ffmpeg + source + ["-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+                               "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", phone])
+    hevc = os.path.join(DATA, "phone-hevc.mp4")
+    if not os.path.exists(hevc):
+        run(ffmpeg + source + ["-c:v", "libx265", "-preset", "fast", "-x265-params", "keyint=60:min-keyint=60:log-level=error",
+                               "-tag:v", "hvc1", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", hevc])
+    return phone, hevc
+
+
+def timed_with_memory(cmd):
+    """Seconds and peak resident memory (MiB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{cmd[0]} failed with status {status}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
 def bench_thumbnails(photo, png):
     print("thumbnails", flush=True)
     out = os.path.join(OUT, "thumb")
@@ -173,6 +199,37 @@ def bench_poster(film):
     peer = lambda: timed(["ffmpeg", "-loglevel", "error", "-y", "-ss", "6", "-i", film, "-frames:v", "1", "-vf", "scale=320:-2", out + "-ffmpeg.jpg"])
     a, b = interleave(ours, peer)
     row("video poster 1080p H.264 60 s → 320 px", f"{a*1000:.0f} ms", f"ffmpeg -ss {b*1000:.0f} ms", f"{a/b:.2f}× ffmpeg's time", "≤ 1.0×", a / b <= 1.0)
+    phone, _ = make_phone_films()
+    ours = lambda: timed([MICROCAT, "poster", phone, out + "-phone-ours.jpg", "--size", "320"])
+    peer = lambda: timed(["ffmpeg", "-loglevel", "error", "-y", "-ss", "6", "-i", phone, "-frames:v", "1", "-vf", "scale=320:-2", out + "-phone-ffmpeg.jpg"])
+    a, b = interleave(ours, peer)
+    row("video poster, phone-shaped clip (1080p, keyframe every 2 s, 60 s) → 320 px", f"{a*1000:.0f} ms", f"ffmpeg -ss {b*1000:.0f} ms", f"{a/b:.2f}× ffmpeg's time", "≤ 1.0×", a / b <= 1.0)
+
+
+def bench_preview():
+    """The playable preview of a 60 s 1080p HEVC clip, ours vs the ffmpeg CLI with the same settings."""
+    print("preview", flush=True)
+    _, hevc = make_phone_films()
+    out = os.path.join(OUT, "preview")
+    ours_memory, peer_memory = [], []
+
+    def ours():
+        elapsed, rss = timed_with_memory([MICROCAT_VIDEO, "preview", hevc, out + "-ours.mp4"])
+        ours_memory.append(rss)
+        return elapsed
+
+    def peer():
+        elapsed, rss = timed_with_memory(["ffmpeg", "-loglevel", "error", "-y", "-i", hevc, "-c:v", "libx264", "-preset", "veryfast",
+                                          "-crf", "23", "-vf", "scale=-2:720", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
+                                          out + "-ffmpeg.mp4"])
+        peer_memory.append(rss)
+        return elapsed
+
+    a, b = interleave(ours, peer, runs=max(3, RUNS // 2))
+    row("preview of a 60 s 1080p HEVC clip → 720p H.264/AAC", f"{a:.1f} s ({60 / a:.2f}× real time on 2 cores)", f"ffmpeg CLI {b:.1f} s",
+        f"{a/b:.2f}× the CLI's time", "≤ 1.05×", a / b <= 1.05)
+    row("peak memory of the preview worker", f"{max(ours_memory):.0f} MiB", f"ffmpeg CLI {max(peer_memory):.0f} MiB",
+        f"{max(ours_memory) / max(peer_memory):.2f}× the CLI's", "report", None)
 
 
 def bench_processing(film):
@@ -466,9 +523,9 @@ def main():
     model, cores = machine()
     print(f"machine: {model}, {cores} cores", flush=True)
     photo, png, film = make_data()
-    sections = sys.argv[1:] or ["thumbnails", "poster", "processing", "upload", "search", "relevance", "api"]
+    sections = sys.argv[1:] or ["thumbnails", "poster", "preview", "processing", "upload", "search", "relevance", "api"]
     for section in sections:
-        {"thumbnails": lambda: bench_thumbnails(photo, png), "poster": lambda: bench_poster(film), "processing": lambda: bench_processing(film),
+        {"thumbnails": lambda: bench_thumbnails(photo, png), "poster": lambda: bench_poster(film), "preview": bench_preview, "processing": lambda: bench_processing(film),
          "upload": bench_upload, "search": bench_search, "relevance": bench_relevance, "api": bench_api}[section]()
     peers = [version(["vipsthumbnail", "--version"]), version([CONVERT, "-version"]), version(["ffmpeg", "-version"]),
              version(["wrk", "-v"]), "SQLite " + sqlite3.sqlite_version, version(["psql", "--version"])]

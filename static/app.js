@@ -589,6 +589,69 @@
     canvas.addEventListener('pointercancel', finish);
   }
 
+
+  /* ------------------------------------------------------------------ compare two cuts on one clock */
+
+  /**
+   * Side A leads; side B follows at A's time plus the offset difference. Small drift is
+   * absorbed by nudging B's playback rate, larger drift by a seek, so both stay within a frame.
+   */
+  function initCompare() {
+    const box = $('#compare');
+    if (!box) return;
+    const sides = $$('.compare-side', box).map((side) => ({ video: $('video', side), offset: $('input.offset', side), root: side }));
+    $$('select.auto-submit', box).forEach((select) => select.addEventListener('change', () => select.form.submit()));
+    if (sides.length !== 2 || sides.some((side) => !side.video)) return;
+    const [lead, follow] = sides;
+    const fps = parseFloat(box.getAttribute('data-fps')) || 25;
+    const offsetOf = (side) => parseFloat(side.offset.value) || 0;
+    const button = $('#compare-play'), seek = $('#compare-seek'), time = $('#compare-time');
+    const clockNow = () => lead.video.currentTime - offsetOf(lead);
+    const show = () => {
+      const longest = Math.max(...sides.map((side) => (isFinite(side.video.duration) ? side.video.duration - offsetOf(side) : 0)));
+      seek.max = String(Math.max(0, longest));
+      seek.value = String(Math.max(0, clockNow()));
+      time.textContent = formatClock(Math.max(0, clockNow()));
+      button.textContent = lead.video.paused ? button.getAttribute('data-play') : button.getAttribute('data-pause');
+    };
+    const place = (clock) => {
+      sides.forEach((side) => {
+        side.video.currentTime = Math.max(0, clock + offsetOf(side));
+        side.video.playbackRate = 1;
+      });
+      show();
+    };
+    button.addEventListener('click', () => {
+      if (lead.video.paused) {
+        place(clockNow());
+        Promise.all(sides.map((side) => side.video.play())).catch(() => sides.forEach((side) => side.video.pause()));
+      } else {
+        sides.forEach((side) => side.video.pause());
+        place(clockNow());
+      }
+    });
+    seek.addEventListener('input', () => place(parseFloat(seek.value) || 0));
+    sides.forEach((side) => side.offset.addEventListener('change', () => place(clockNow())));
+    $$('a.compare-timecode', box).forEach((link) => link.addEventListener('click', (e) => {
+      e.preventDefault();
+      const side = sides.find((candidate) => candidate.root.contains(link));
+      sides.forEach((other) => other.video.pause());
+      place(parseFloat(link.getAttribute('data-seconds')) - offsetOf(side));
+    }));
+    ['loadedmetadata', 'timeupdate', 'pause', 'play'].forEach((type) => lead.video.addEventListener(type, show));
+    lead.video.addEventListener('ended', () => follow.video.pause());
+    const keepInStep = () => {
+      if (!lead.video.paused && !follow.video.seeking) {
+        const drift = follow.video.currentTime - (clockNow() + offsetOf(follow));
+        if (Math.abs(drift) > 0.5) follow.video.currentTime = clockNow() + offsetOf(follow);
+        else if (Math.abs(drift) > 0.25 / fps) follow.video.playbackRate = 1 - Math.max(-0.2, Math.min(0.2, drift * 4));
+        else follow.video.playbackRate = 1;
+      }
+      requestAnimationFrame(keepInStep);
+    };
+    requestAnimationFrame(keepInStep);
+  }
+
   /* ------------------------------------------------------------------ comment timecodes */
 
   function initTimecodes() {
@@ -676,6 +739,7 @@
     initTimecodes();
     initPreviewWait();
     initFrames();
+    initCompare();
     initSubmitGuards();
   }
 

@@ -44,6 +44,17 @@ pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<Comme
         .load(conn)
 }
 
+/// `(work, resolved)` of every review note (a top-level comment pinned to a cut) of several works.
+pub fn notes_of(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<(WorkId, bool)>> {
+    let rows: Vec<(WorkId, Option<NaiveDateTime>)> = comments::table
+        .filter(comments::work_id.eq_any(work_ids))
+        .filter(comments::media_id.is_not_null())
+        .filter(comments::reply_to.is_null())
+        .select((comments::work_id, comments::resolved_at))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(work, resolved)| (work, resolved.is_some())).collect())
+}
+
 /// One comment.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CommentRow>> {
     comments::table.find(id).select(CommentRow::as_select()).first(conn).optional()

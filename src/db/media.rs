@@ -196,6 +196,17 @@ pub fn transcripts_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryRes
     Ok(rows.into_iter().filter_map(|(work, cues)| Some((work, cues?))).collect())
 }
 
+/// The ready main videos (the cuts) of several works.
+pub fn latest_cuts_of(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<MediaRow>> {
+    media::table
+        .filter(media::work_id.eq_any(work_ids))
+        .filter(media::role.eq(MediaRole::Main))
+        .filter(media::status.eq(MediaStatus::Ready))
+        .filter(media::content_type.like("video/%"))
+        .select(MediaRow::as_select())
+        .load(conn)
+}
+
 /// Ready media of several works, oldest first, for result thumbnails.
 pub fn thumbnails_for(conn: &mut DbConnection, work_ids: &[String]) -> QueryResult<Vec<ThumbnailCandidate>> {
     media::table

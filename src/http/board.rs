@@ -32,6 +32,8 @@ pub struct BoardCardResponse {
     due_date: Option<String>,
     overdue: bool,
     version: i64,
+    created_by_name: String,
+    current_cut: Option<super::review::CurrentCut>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,6 +66,8 @@ pub async fn get_board(
             works: cards
                 .into_iter()
                 .map(|card| BoardCardResponse {
+                    created_by_name: card.facts.creator_name,
+                    current_cut: card.facts.cut.map(super::review::CurrentCut::of),
                     id: card.work.id.into_string(),
                     kind: card.work.kind,
                     title: card.work.title,

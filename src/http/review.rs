@@ -8,8 +8,11 @@ use super::extractors::{self, ApiJson, CurrentUser};
 use super::works::WorkResponse;
 use crate::domain::ids::UserId;
 use crate::domain::lifecycle::Action;
+use crate::domain::media::Derivative;
 use crate::domain::transition::{Transition, TransitionInput};
+use crate::edge::links;
 use crate::error::ApiError;
+use crate::service::film_facts::CutFacts;
 use crate::service::review as review_service;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -63,10 +66,42 @@ pub async fn create_transition(
     }))
 }
 
+/// A film's current cut, as the queue and the board show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CurrentCut {
+    media_id: String,
+    /// 第N版.
+    number: i32,
+    duration_ms: Option<i64>,
+    poster_url: Option<String>,
+}
+
+impl CurrentCut {
+    /// The response form of a cut's facts.
+    pub fn of(cut: CutFacts) -> Self {
+        Self {
+            poster_url: cut.has_poster.then(|| links::derivative(&cut.media_id, Derivative::Poster)),
+            media_id: cut.media_id.into_string(),
+            number: cut.number,
+            duration_ms: cut.duration_ms,
+        }
+    }
+}
+
+/// Review notes (comments pinned to a cut): how many are open and resolved.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notes {
+    open: usize,
+    resolved: usize,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueItemResponse {
     #[serde(flatten)]
     work: WorkResponse,
+    created_by_name: String,
+    current_cut: Option<CurrentCut>,
+    notes: Notes,
     waiting_ms: i64,
     allowed_actions: Vec<Action>,
     signoffs: Vec<String>,
@@ -90,6 +125,9 @@ pub async fn get_review_queue(
         .into_iter()
         .map(|item| QueueItemResponse {
             work: WorkResponse::summary_of(item.work),
+            created_by_name: item.facts.creator_name,
+            current_cut: item.facts.cut.map(CurrentCut::of),
+            notes: Notes { open: item.facts.notes.open, resolved: item.facts.notes.resolved },
             waiting_ms: item.waiting_ms,
             allowed_actions: item.allowed_actions,
             signoffs: item.signoffs.into_iter().map(UserId::into_string).collect(),

@@ -32,6 +32,10 @@ pub const TILE_WIDTH: u32 = 160;
 const MAX_TILES: u32 = 100;
 /// Columns of the storyboard grid.
 const TILE_COLUMNS: u32 = 10;
+/// A poster candidate with at least this much detail ([`luma_detail`]) is a real picture
+/// and is taken without looking further: black, flat or fading frames score under 10, an
+/// ordinary scene 40 and more.
+const GOOD_ENOUGH_DETAIL: f64 = 30.0;
 /// Read errors tolerated before a file is declared broken.
 const MAX_READ_ERRORS: u32 = 64;
 
@@ -166,8 +170,10 @@ impl Film {
         self.metadata.duration_ms.map_or(0.0, |ms| ms as f64 / 1000.0)
     }
 
-    /// The most detailed of a few keyframes after ~10% of the film, upright, fit in `edge`.
-    /// A black or fading first frame is never chosen over a real picture.
+    /// The first of a few keyframes from ~10% of the film that shows a real picture (else the
+    /// most detailed of them), upright, fit in `edge`. A black or fading first frame is never
+    /// chosen over a real picture; a detailed one is taken at once, so a typical film costs
+    /// one keyframe decode, like `ffmpeg -ss`.
     pub fn poster(&mut self, edge: u32) -> Result<RgbImage, MediaFailure> {
         let video = self
             .video
@@ -182,6 +188,9 @@ impl Film {
             let score = detail_score(&frame)?;
             if best.as_ref().is_none_or(|(best_score, _)| score > *best_score) {
                 best = Some((score, frame));
+            }
+            if score >= GOOD_ENOUGH_DETAIL {
+                break;
             }
         }
         let (_, frame) = best.ok_or_else(|| MediaFailure::decode("no picture could be decoded"))?;

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
+use super::film_facts::{FilmFacts, film_facts};
 use super::works::WorkError;
 use super::works::{Work, WorkQuery, load_live};
 use crate::clock::now;
@@ -259,6 +260,8 @@ pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[UserId]) -> StepOp
 #[derive(Debug, Clone)]
 pub struct QueueItem {
     pub work: Work,
+    /// Creator, current cut, review notes.
+    pub facts: FilmFacts,
     pub waiting_ms: i64,
     pub allowed_actions: Vec<Action>,
     pub signoffs: Vec<UserId>,
@@ -270,11 +273,13 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
         return Err(WorkError::RoleRequired("reviewer").into());
     }
     let caller = user.clone();
-    let (rows, signoffs) = db
+    let (rows, signoffs, mut facts) = db
         .read(move |conn| -> diesel::QueryResult<_> {
             let rows = crate::db::works::awaiting_decision(conn)?;
             let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
-            Ok((rows, review::signoffs_for(conn, &ids)?))
+            let owners: Vec<(WorkId, UserId)> =
+                rows.iter().map(|row| (row.id.clone(), row.created_by.clone())).collect();
+            Ok((rows, review::signoffs_for(conn, &ids)?, film_facts(conn, &owners)?))
         })
         .await?;
     let stamp = now();
@@ -293,6 +298,7 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
         let since = row.status_changed_at.unwrap_or(row.updated_at);
         let allowed = lifecycle::allowed_actions(kind, status);
         items.push(QueueItem {
+            facts: facts.remove(&row.id).unwrap_or_default(),
             waiting_ms: (stamp - since).num_milliseconds(),
             allowed_actions: allowed,
             signoffs: signed,
@@ -307,6 +313,8 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
 #[derive(Debug, Clone)]
 pub struct BoardCard {
     pub work: Work,
+    /// Creator, current cut, review notes.
+    pub facts: FilmFacts,
     pub assignees: Vec<Person>,
     pub overdue: bool,
 }
@@ -325,6 +333,8 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
     let works = super::works::list_works(db, user, query).await?.items;
     let ids: Vec<UserId> = works.iter().flat_map(|work| work.assignees.clone()).collect();
     let names: HashMap<UserId, String> = super::accounts::display_names(db, ids).await?;
+    let owners: Vec<(WorkId, UserId)> = works.iter().map(|work| (work.id.clone(), work.created_by.clone())).collect();
+    let mut facts = db.read(move |conn| -> diesel::QueryResult<_> { film_facts(conn, &owners) }).await?;
     let today: NaiveDate = Utc::now().date_naive();
     let columns = match kind {
         Some(kind) => lifecycle::states_of(kind),
@@ -344,7 +354,7 @@ pub async fn board(db: &Db, user: &AuthUser, kind: Option<Kind>) -> Result<Vec<(
             .map(|id| Person { id: id.clone(), name: names.get(id).cloned().unwrap_or_default() })
             .collect();
         if let Some((_, cards)) = grouped.iter_mut().find(|(status, _)| *status == work.status) {
-            cards.push(BoardCard { work, assignees, overdue });
+            cards.push(BoardCard { facts: facts.remove(&work.id).unwrap_or_default(), work, assignees, overdue });
         }
     }
     Ok(grouped)

@@ -344,6 +344,8 @@ pub struct Text {
     pub uploaded_by: &'static str,
     pub subtitles: &'static str,
     pub role_subtitle: &'static str,
+    pub request_changes_notes: &'static str,
+    pub compare_needs_two: &'static str,
 }
 
 /// 简体中文.
@@ -522,6 +524,8 @@ pub static ZH: Text = Text {
     uploaded_by: "上传者",
     subtitles: "字幕",
     role_subtitle: "字幕（SRT/WebVTT）",
+    request_changes_notes: "退回修改时请作者处理的意见",
+    compare_needs_two: "需要至少两版才能对比",
 };
 
 /// English.
@@ -700,4 +704,6 @@ pub static EN: Text = Text {
     uploaded_by: "Uploaded by",
     subtitles: "Subtitles",
     role_subtitle: "Subtitles (SRT/WebVTT)",
+    request_changes_notes: "Open notes the author is asked to address",
+    compare_needs_two: "Comparing needs at least two cuts",
 };

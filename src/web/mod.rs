@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod chart;
+pub mod compare;
 pub mod dashboard;
 pub mod forms;
 pub mod i18n;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works").get(works::get_works))
         .service(web::resource("/works/new").get(works::get_new_work).post(works::post_new_work))
         .service(web::resource("/works/{id}").get(work_page::get_work))
+        .service(web::resource("/works/{id}/compare").get(compare::get_compare))
         .service(web::resource("/works/{id}/edit").get(works::get_edit_work).post(works::post_edit_work))
         .service(web::resource("/works/{id}/transition").post(work_page::post_transition))
         .service(web::resource("/works/{id}/comments").post(work_page::post_comment))

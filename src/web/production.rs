@@ -16,6 +16,8 @@ use crate::state::AppState;
 
 struct QueueEntry {
     card: WorkCard,
+    /// `(open, resolved)` review notes, when there are any.
+    notes: Option<(usize, usize)>,
     version: i64,
     waiting: String,
     signoffs: String,
@@ -52,7 +54,9 @@ pub async fn get_review(
                 })
                 .collect();
             QueueEntry {
-                card: WorkCard::of(&item.work, lang, None),
+                card: WorkCard::of(&item.work, lang, None).with_facts(&item.facts, lang),
+                notes: (item.facts.notes.open + item.facts.notes.resolved > 0)
+                    .then_some((item.facts.notes.open, item.facts.notes.resolved)),
                 version: item.work.version,
                 waiting: forms::show_waiting(lang, item.waiting_ms),
                 signoffs: item.signoffs.iter().filter_map(|id| names.get(id).cloned()).collect::<Vec<_>>().join("、"),
@@ -103,7 +107,7 @@ pub async fn get_board(app: web::Data<AppState>, viewer: Viewer, filter: PageQue
                 .map(|card| WorkCard {
                     overdue: card.overdue,
                     assignees: card.assignees.into_iter().map(|person| person.name).collect(),
-                    ..WorkCard::of(&card.work, lang, None)
+                    ..WorkCard::of(&card.work, lang, None).with_facts(&card.facts, lang)
                 })
                 .collect(),
         })

@@ -3,7 +3,10 @@
 
 use super::forms;
 use super::i18n::Lang;
+use crate::domain::media::Derivative;
 use crate::domain::work::{Kind, Status};
+use crate::edge::links;
+use crate::service::film_facts::FilmFacts;
 use crate::service::works::Work;
 
 /// A work as a card or a list row.
@@ -21,6 +24,10 @@ pub struct WorkCard {
     pub due: String,
     pub overdue: bool,
     pub assignees: Vec<String>,
+    /// Who made it (queue and board).
+    pub creator: String,
+    /// `第2版 · 01:00` for a film with a cut.
+    pub cut: String,
 }
 
 impl WorkCard {
@@ -39,6 +46,29 @@ impl WorkCard {
             due: work.due_date.clone().unwrap_or_default(),
             overdue: false,
             assignees: Vec::new(),
+            creator: String::new(),
+            cut: String::new(),
+        }
+    }
+
+    /// The card with a film's facts: the current cut's poster, number and duration, and who
+    /// made it.
+    pub fn with_facts(self, facts: &FilmFacts, lang: Lang) -> Self {
+        let t = lang.text();
+        let poster = facts
+            .cut
+            .as_ref()
+            .filter(|cut| cut.has_poster)
+            .map(|cut| links::derivative(&cut.media_id, Derivative::Poster));
+        let cut = facts.cut.as_ref().map(|cut| {
+            let duration = cut.duration_ms.map(forms::show_timecode).unwrap_or_default();
+            format!("{}{}{} · {duration}", t.cut_prefix, cut.number, t.cut_suffix)
+        });
+        WorkCard {
+            thumb: poster.or(self.thumb),
+            creator: facts.creator_name.clone(),
+            cut: cut.unwrap_or_default(),
+            ..self
         }
     }
 }

@@ -135,6 +135,8 @@ struct WorkPage {
     player: Option<Player>,
     cuts: Vec<CutItem>,
     filters: CommentFilters,
+    /// The playing cut's open review notes `(timecode, body)`, listed with "request changes".
+    open_notes: Vec<(String, String)>,
     can_resolve: bool,
     can_draw: bool,
     actions: Vec<ActionButton>,
@@ -202,7 +204,7 @@ fn media_item(view: &MediaView, t: &'static Text) -> MediaItem {
 }
 
 /// The cuts of a film: its ready main videos, by number.
-fn cuts_of(media: &[MediaView]) -> Vec<&MediaView> {
+pub(super) fn cuts_of(media: &[MediaView]) -> Vec<&MediaView> {
     let mut cuts: Vec<&MediaView> = media
         .iter()
         .filter(|view| {
@@ -256,6 +258,17 @@ fn cut_items(media: &[MediaView], playing: Option<&Player>, names: &HashMap<User
             poster: view.has(Derivative::Poster).then(|| links::derivative(&view.row.id, Derivative::Poster)),
             selected: playing.is_some_and(|player| player.media_id == view.row.id.as_str()),
         })
+        .collect()
+}
+
+/// The playing cut's unresolved review notes, for the "request changes" step.
+fn open_notes_of(views: &[CommentView], player: Option<&Player>) -> Vec<(String, String)> {
+    let Some(player) = player else { return Vec::new() };
+    views
+        .iter()
+        .filter(|view| view.row.reply_to.is_none() && view.row.resolved_at.is_none())
+        .filter(|view| view.row.media_id.as_ref().is_some_and(|id| id == player.media_id.as_str()))
+        .map(|view| (view.row.timecode_ms.map(forms::show_timecode).unwrap_or_default(), view.row.body.clone()))
         .collect()
 }
 
@@ -434,6 +447,7 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
     let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names } =
         work_detail(&app.db, user, id).await?;
     let player = player_of(&media, query.cut);
+    let open_notes = open_notes_of(&comment_views, player.as_ref());
     let (comments, filters) = comment_items(comment_views, &media, player.as_ref(), query, viewer.lang, &names);
     let reviewer = user.has(Role::Reviewer) || user.is_admin();
     let options = review::step_options(user, &work, &signoffs);
@@ -451,6 +465,7 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
         cuts: cut_items(&media, player.as_ref(), &names),
         player,
         filters,
+        open_notes,
         can_resolve: reviewer || work.created_by == user.id,
         can_draw: reviewer,
         publish_open: options.actions.contains(&Action::Publish),

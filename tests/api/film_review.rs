@@ -359,3 +359,47 @@ async fn subtitles_play_as_a_track_and_a_line_of_dialogue_finds_the_film() {
     assert_eq!(hit["dialogue"]["text"], "转账之前先打110核实");
     assert_eq!(hit["dialogue"]["url"], format!("/works/{work}#t=2.000"));
 }
+
+#[actix_web::test]
+async fn the_queue_and_the_board_show_the_current_cut_its_creator_and_the_notes() {
+    let app = TestApp::spawn().await;
+    let (author, work) = film_work(&app).await;
+    upload(&app, &author, &work, &films().silent).await;
+    let cut2 = upload(&app, &author, &work, &films().h264_with_audio).await;
+    let comments = format!("/api/v1/works/{work}/comments");
+    let note =
+        app.post(&comments, &author, &json!({"body": "片尾字幕错字", "media_id": cut2["id"], "frame": 5})).await.json();
+    app.post(&comments, &author, &json!({"body": "第二条", "media_id": cut2["id"], "frame": 9})).await;
+    app.post(&comments, &author, &json!({"body": "不算：没有钉在某一版上"})).await;
+    app.patch(&format!("/api/v1/comments/{}", note["id"].as_str().unwrap()), &author, &json!({"resolved": true})).await;
+    app.force_status(&work, "submitted");
+    let reviewer = app.user_with_roles("reviewer", &[Role::Reviewer]).await;
+    let queue = app.get("/api/v1/review-queue", &reviewer).await.json();
+    let item = &queue["items"][0];
+    assert_eq!(item["id"], work.as_str(), "{queue}");
+    assert_eq!(item["created_by_name"], "director");
+    assert_eq!(item["current_cut"]["number"], 2);
+    assert_eq!(item["current_cut"]["media_id"], cut2["id"]);
+    assert_eq!(item["current_cut"]["duration_ms"], cut2["duration_ms"]);
+    assert!(item["current_cut"]["poster_url"].as_str().unwrap().ends_with("/derivatives/poster.jpg"));
+    assert_eq!(item["notes"], json!({"open": 1, "resolved": 1}));
+    let board = app.get("/api/v1/board?kind=micro_film", &reviewer).await.json();
+    let card = board["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|column| column["works"].as_array().unwrap())
+        .find(|card| card["id"] == work.as_str())
+        .unwrap_or_else(|| panic!("{board}"));
+    assert_eq!(card["current_cut"]["number"], 2);
+    assert_eq!(card["created_by_name"], "director");
+    let queue_page = crate::pages::page(&app, "/review", &reviewer).await.text();
+    assert!(queue_page.contains("第2版 · 00:03") && queue_page.contains("derivatives/poster.jpg"), "{queue_page}");
+    let compare = crate::pages::page(&app, &format!("/works/{work}/compare"), &reviewer).await;
+    assert_eq!(compare.status, 200);
+    let compare = compare.text();
+    assert!(
+        compare.contains("id=\"side-a\"") && compare.contains("id=\"side-b\"") && compare.contains("片尾字幕错字"),
+        "{compare}"
+    );
+}
