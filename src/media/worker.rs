@@ -51,8 +51,9 @@ impl WorkRequest {
             .ok_or_else(|| MediaFailure::new(codes::UNSUPPORTED_MEDIA_TYPE, "unknown format"))
     }
 
-    /// Whether the photo worker takes it (films and audio need `microcat-video`).
-    fn is_photo(&self) -> bool {
+    /// Whether the main binary's worker takes it: photos and subtitles (films and audio need
+    /// `microcat-video`).
+    fn in_main_worker(&self) -> bool {
         self.media_format().is_ok_and(|format| matches!(format.class(), MediaClass::Image | MediaClass::Subtitle))
     }
 }
@@ -157,7 +158,7 @@ pub fn run_worker_process(films: Option<FilmProcessor>) -> anyhow::Result<()> {
 /// How the parent runs children.
 #[derive(Debug, Clone)]
 pub struct ChildLimits {
-    /// The program run for photos (this binary).
+    /// The program run for photos and subtitles (this binary).
     pub program: PathBuf,
     /// The program run for films and audio (`microcat-video`).
     pub film_program: PathBuf,
@@ -201,7 +202,7 @@ pub async fn run_child(
     request: &WorkRequest,
     progress: Option<&tokio::sync::watch::Sender<u8>>,
 ) -> Result<WorkOutcome, ChildFailure> {
-    let program = if request.is_photo() { &limits.program } else { &limits.film_program };
+    let program = if request.in_main_worker() { &limits.program } else { &limits.film_program };
     let mut command = tokio::process::Command::new(program);
     command
         .arg("media-worker")
@@ -307,8 +308,8 @@ mod tests {
 
     #[test]
     fn films_go_to_the_film_worker_and_the_photo_worker_refuses_them() {
-        assert!(request("jpeg").is_photo());
-        assert!(!request("mp4").is_photo() && !request("mp3").is_photo());
+        assert!(request("jpeg").in_main_worker());
+        assert!(!request("mp4").in_main_worker() && !request("mp3").in_main_worker());
         let WorkOutcome::Failed { failure } = process(&request("mp4"), None) else {
             panic!("a film needs microcat-video")
         };
