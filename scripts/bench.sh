@@ -5,6 +5,7 @@
 #   thumbnails poster preview processing upload search relevance api
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/microcat-target}"
 scripts/install-deps.sh libvips-tools imagemagick ffmpeg wrk sqlite3 postgresql curl python3
 cargo build --release --locked --bins --examples
 source scripts/postgres.sh
