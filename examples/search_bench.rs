@@ -231,6 +231,7 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
                     due_date: None,
                     review_round: 0,
                     status_changed_at: Some(created),
+                    source_key: None,
                 }
             })
             .collect();

@@ -68,9 +68,36 @@ enum Command {
     Thumbnail(OneShot),
     /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
     Poster(OneShot),
+    /// Import the published archive from WeChat/Weibo exports (JSON or CSV files, or folders
+    /// of them): published works with their original dates, publication records and metrics.
+    Import(ImportArgs),
     /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
     /// the server makes it.
     Preview(PreviewJob),
+}
+
+/// `import PATH…`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Export files (`.json`, `.csv`) or folders holding them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `auto` (recognise each file from its content), or one of wechat-article-exporter,
+    /// wechatdownload, weibo-crawler-csv, weibo-crawler-json, weibospider.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// The unit (单位) the imported works belong to.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// The admin account the import is recorded under.
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+    /// Read and check everything, store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the report (every problem, with file and row) to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 /// `preview IN OUT`: the server's preview settings unless overridden here.
@@ -207,6 +234,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Reindex => reindex(settings).await,
             Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
+            Command::Import(args) => crate::cli_import::run(settings, args).await,
             Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {
                 unreachable!("handled above")
             }

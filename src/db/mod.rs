@@ -7,6 +7,7 @@ pub mod comments;
 pub mod jobs;
 pub mod media;
 pub mod outbox;
+pub mod publications;
 pub mod read_cache;
 pub mod review;
 pub mod schema;

@@ -54,6 +54,7 @@ diesel::table! {
         due_date -> Nullable<Text>,
         review_round -> Integer,
         status_changed_at -> Nullable<Timestamp>,
+        source_key -> Nullable<Text>,
     }
 }
 
@@ -191,7 +192,37 @@ diesel::table! {
 }
 
 diesel::joinable!(media -> works (work_id));
+diesel::table! {
+    publications (id) {
+        id -> Text,
+        work_id -> Text,
+        platform -> Text,
+        account -> Nullable<Text>,
+        url -> Nullable<Text>,
+        published_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    publication_metrics (id) {
+        id -> Text,
+        publication_id -> Text,
+        as_of -> Timestamp,
+        reads -> Nullable<BigInt>,
+        likes -> Nullable<BigInt>,
+        shares -> Nullable<BigInt>,
+        comments -> Nullable<BigInt>,
+        reposts -> Nullable<BigInt>,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(jobs -> media (media_id));
+diesel::joinable!(publication_metrics -> publications (publication_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_roles,
@@ -200,5 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_tags,
     media,
     jobs,
-    search_outbox
+    search_outbox,
+    publications,
+    publication_metrics
 );

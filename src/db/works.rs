@@ -42,6 +42,8 @@ pub struct WorkRow {
     /// How many times the work was submitted (sign-offs belong to one round).
     pub review_round: i32,
     pub status_changed_at: Option<NaiveDateTime>,
+    /// The key an imported work had in its export (`wechat:…`, `weibo:…`).
+    pub source_key: Option<String>,
 }
 
 /// The update form of a work; outer `None` leaves a column alone.
@@ -225,6 +227,12 @@ fn replace_tags(conn: &mut DbConnection, work_id: &str, tags: &[String]) -> Quer
 /// A work by id, deleted or not.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WorkRow>> {
     works::table.find(id).select(WorkRow::as_select()).first(conn).optional()
+}
+
+/// The work imported under a source key, if any (deleted ones included: an import never
+/// brings a deleted work back as a second copy).
+pub fn find_by_source_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<WorkRow>> {
+    works::table.filter(works::source_key.eq(key)).select(WorkRow::as_select()).first(conn).optional()
 }
 
 /// Applies an edit if the stored version is still `expected_version`; returns whether it did.

@@ -1,6 +1,7 @@
 //! Plain-Rust domain types: identifiers, work kinds and states, validated field values and
 //! roles. Nothing here knows about HTTP, the database or the search index.
 
+pub mod archive;
 pub mod fields;
 pub mod filter;
 pub mod frames;

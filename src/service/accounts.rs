@@ -260,3 +260,24 @@ pub async fn display_names(db: &Db, ids: Vec<UserId>) -> Result<std::collections
     let pairs = db.read(move |conn| users::display_names(conn, &ids)).await?;
     Ok(pairs.into_iter().map(|(id, name)| (UserId::from_db(id), name)).collect())
 }
+
+/// An enabled account as the caller of a command run on the server (`--as USERNAME`): what it
+/// does is audited under that account, with its roles.
+pub fn console_caller(db: &Db, username: &str) -> Result<AuthUser, AccountError> {
+    let mut conn = db.connection()?;
+    let row = crate::db::users::find_by_username(&mut conn, username)?.ok_or(AccountError::UserNotFound)?;
+    if row.disabled {
+        return Err(AccountError::AccountDisabled);
+    }
+    let roles = crate::db::users::roles_of(&mut conn, &row.id)?;
+    Ok(AuthUser {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        roles,
+        csrf_token: String::new(),
+        token_hash: String::new(),
+        credential: super::auth::Credential::Console,
+        client_addr: Some("console".to_owned()),
+    })
+}

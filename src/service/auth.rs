@@ -16,6 +16,8 @@ pub enum Credential {
     Bearer,
     /// The session cookie.
     Cookie,
+    /// A command run on the server itself as this account (`microcat import --as …`).
+    Console,
 }
 
 /// A logged-in caller, as handlers see them.

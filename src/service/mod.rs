@@ -8,6 +8,7 @@ pub mod auth;
 pub mod comments;
 pub mod film_facts;
 pub mod health;
+pub mod import;
 pub mod media;
 pub mod review;
 pub mod search;

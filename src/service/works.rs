@@ -218,6 +218,7 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         due_date: fields.due_date.map(|date| date.to_string()),
         review_round: 0,
         status_changed_at: Some(stamp),
+        source_key: None,
     };
     let tags = fields.tags;
     let stored = row.clone();

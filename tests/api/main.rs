@@ -2,6 +2,7 @@
 //! (SQLite by default; PostgreSQL when `MICROCAT_TEST_DATABASE=postgres`) and talks HTTP to it.
 
 mod access;
+mod archive;
 mod auth;
 mod crash;
 mod database;

@@ -1,0 +1,101 @@
+//! The `publications` and `publication_metrics` tables: where and when a work was
+//! published, and what each platform showed of it over time.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{publication_metrics, publications};
+use crate::domain::archive::Metrics;
+use crate::domain::ids::{UserId, WorkId};
+
+/// One place and time a work was published.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = publications)]
+pub struct PublicationRow {
+    pub id: String,
+    pub work_id: WorkId,
+    /// `domain::archive::Platform` spelling.
+    pub platform: String,
+    pub account: Option<String>,
+    pub url: Option<String>,
+    pub published_at: NaiveDateTime,
+    pub created_by: Option<UserId>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One metrics snapshot of a publication.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = publication_metrics)]
+pub struct MetricsRow {
+    pub id: String,
+    pub publication_id: String,
+    pub as_of: NaiveDateTime,
+    pub reads: Option<i64>,
+    pub likes: Option<i64>,
+    pub shares: Option<i64>,
+    pub comments: Option<i64>,
+    pub reposts: Option<i64>,
+    /// `import` or `manual`.
+    pub source: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl MetricsRow {
+    /// The figures alone.
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            reads: self.reads,
+            likes: self.likes,
+            shares: self.shares,
+            comments: self.comments,
+            reposts: self.reposts,
+        }
+    }
+
+    /// A new snapshot of `metrics` for a publication.
+    pub fn new(publication_id: &str, metrics: Metrics, as_of: NaiveDateTime, source: &str) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            publication_id: publication_id.to_owned(),
+            as_of,
+            reads: metrics.reads,
+            likes: metrics.likes,
+            shares: metrics.shares,
+            comments: metrics.comments,
+            reposts: metrics.reposts,
+            source: source.to_owned(),
+            created_at: as_of,
+        }
+    }
+}
+
+/// Stores a publication.
+pub fn insert(conn: &mut DbConnection, row: &PublicationRow) -> QueryResult<()> {
+    diesel::insert_into(publications::table).values(row).execute(conn).map(drop)
+}
+
+/// Stores a metrics snapshot.
+pub fn insert_metrics(conn: &mut DbConnection, row: &MetricsRow) -> QueryResult<()> {
+    diesel::insert_into(publication_metrics::table).values(row).execute(conn).map(drop)
+}
+
+/// A work's publications, earliest first.
+pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<PublicationRow>> {
+    publications::table
+        .filter(publications::work_id.eq(work_id))
+        .order((publications::published_at.asc(), publications::id.asc()))
+        .select(PublicationRow::as_select())
+        .load(conn)
+}
+
+/// The newest snapshot of a publication, if any.
+pub fn latest_metrics(conn: &mut DbConnection, publication_id: &str) -> QueryResult<Option<MetricsRow>> {
+    publication_metrics::table
+        .filter(publication_metrics::publication_id.eq(publication_id))
+        .order((publication_metrics::as_of.desc(), publication_metrics::id.desc()))
+        .select(MetricsRow::as_select())
+        .first(conn)
+        .optional()
+}

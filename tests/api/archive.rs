@@ -1,0 +1,100 @@
+//! Bringing the published archive in: `microcat import` on exports in each tool's exact shape
+//! (BOM, tab-suffixed ids, `&amp;`, `{}`, unix seconds, GB18030), twice (the second run creates
+//! nothing), a dry run that writes nothing, bad rows failing alone.
+
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+/// Runs `microcat import` on the app's database; waits until the server has seen the
+/// changes another process made (its read cache notices them within a quarter second).
+async fn import(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microcat"))
+        .arg("import")
+        .args(args)
+        .args(["--database-url", &app.settings.database_url])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
+    (output.status.success(), text)
+}
+
+const WECHAT_JSON: &str = r#"[
+  {"aid":"2247483650_1","appmsgid":2247483650,"itemidx":1,"title":"反诈宣传进社区","digest":"民警上门讲解防骗知识","link":"https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483650&idx=1&sn=abc","cover":"https://mmbiz.qpic.cn/a.jpg","create_time":1714523400,"update_time":1714523400,"author_name":"宣传科","is_deleted":false,"appmsg_album_infos":[{"title":"平安乡村"}],"content":"四月三十日，民警走进社区，讲解电信网络诈骗的常见手法。","readNum":1520,"oldLikeNum":33,"shareNum":12,"likeNum":5,"commentNum":"{}"},
+  {"aid":"2247483651_1","title":"已删除的旧文","link":"https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483651&idx=1","create_time":1609459200,"is_deleted":true,"content":"旧文内容","readNum":10},
+  {"aid":"2247483652_1","title":"","create_time":1609459200}
+]"#;
+
+const WEIBO_CSV: &str = "\u{feff}id,bid,正文,头条文章url,原始图片url,视频url,Live Photo视频url,位置,日期,工具,点赞数,评论数,转发数,话题,@用户,完整日期,是否编辑过,编辑次数\n\
+4987654321\t,Nabc123,暑假将至，防溺水安全提醒请转发,,https://wx1.sinaimg.cn/large/a.jpg,,,,2024-07-01,iPhone客户端,1.2万,30,5,防溺水,,2024-07-01 09:00:00,否,0\n";
+
+#[actix_web::test]
+async fn wechat_and_weibo_exports_become_published_works_once() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wechat = dir.path().join("articles.json");
+    std::fs::write(&wechat, WECHAT_JSON).unwrap();
+    let weibo = dir.path().join("weibo.csv");
+    let (gb18030, _, _) = encoding_rs::GB18030.encode(WEIBO_CSV);
+    std::fs::write(&weibo, &gb18030).unwrap();
+    let wechat_csv = dir.path().join("wechatdownload.csv");
+    std::fs::write(&wechat_csv, "title,url,time,like_num,read_num,share_num,comment_count\n反诈宣传进社区,https://mp.weixin.qq.com/s?__biz=MzA5&amp;mid=2247483650&amp;idx=1&amp;sn=abc,2024-05-01 08:30:00,40,1800,12,{}\n").unwrap();
+    let files = [wechat.to_str().unwrap(), weibo.to_str().unwrap()];
+
+    let (ok, dry) = import(&app, &[files[0], files[1], "--dry-run", "--unit", "宣传科"]).await;
+    assert!(ok, "{dry}");
+    assert!(dry.contains("would create 3, updated 0, skipped as unchanged 0, failed 1"), "{dry}");
+    assert_eq!(app.get("/api/v1/works?per_page=50", &app.admin).await.json()["total"], 0, "a dry run writes nothing");
+
+    let report = dir.path().join("report.txt");
+    let (ok, first) =
+        import(&app, &[files[0], files[1], "--unit", "宣传科", "--report", report.to_str().unwrap()]).await;
+    assert!(ok, "{first}");
+    assert!(first.contains("created 3, updated 0, skipped as unchanged 0, failed 1"), "{first}");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(report.contains("articles.json row 3: no title"), "{report}");
+
+    let works = app.get("/api/v1/works?per_page=50", &app.admin).await.json();
+    let items = works["items"].as_array().unwrap();
+    let article = items.iter().find(|work| work["title"] == "反诈宣传进社区").unwrap_or_else(|| panic!("{works}"));
+    assert_eq!(article["status"], "published");
+    assert_eq!(article["kind"], "wechat_article");
+    assert_eq!(article["published_at"], "2024-05-01T00:30:00Z", "the original publication time");
+    assert_eq!(article["created_at"], "2024-05-01T00:30:00Z", "made then, not today");
+    assert_eq!(article["unit"], "宣传科");
+    let deleted = items.iter().find(|work| work["title"] == "已删除的旧文").unwrap();
+    assert_eq!(deleted["status"], "archived", "deleted in the export, archived here");
+    let post = items.iter().find(|work| work["kind"] == "weibo_post").unwrap();
+    assert!(post["title"].as_str().unwrap().starts_with("暑假将至"), "{post}");
+    assert_eq!(post["published_at"], "2024-07-01T01:00:00Z");
+
+    let id = article["id"].as_str().unwrap();
+    let history = app.get(&format!("/api/v1/works/{id}/history"), &app.admin).await.json();
+    let actions: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["work.imported"], "imported, never approved by anyone: {history}");
+    assert_eq!(history["items"][0]["details"]["format"], "wechat-article-exporter");
+
+    let (ok, second) = import(&app, &[files[0], files[1]]).await;
+    assert!(ok, "{second}");
+    assert!(second.contains("created 0, updated 0, skipped as unchanged 3, failed 1"), "{second}");
+    let (ok, refreshed) = import(&app, &[wechat_csv.to_str().unwrap()]).await;
+    assert!(ok, "{refreshed}");
+    assert!(
+        refreshed.contains("created 0, updated 1, skipped as unchanged 0"),
+        "the same article from another tool: {refreshed}"
+    );
+    assert_eq!(app.get("/api/v1/works?per_page=50", &app.admin).await.json()["total"], 3);
+
+    let unknown = dir.path().join("notes.csv");
+    std::fs::write(&unknown, "a,b\n1,2\n").unwrap();
+    let (ok, refused) = import(&app, &[unknown.to_str().unwrap()]).await;
+    assert!(ok, "{refused}");
+    assert!(refused.contains("not an export microcat reads; accepted: wechat-article-exporter"), "{refused}");
+    let (ok, not_admin) = import(&app, &[files[0], "--as", "nobody"]).await;
+    assert!(!ok && not_admin.contains("no such user"), "{not_admin}");
+    crate::search::wait_indexed(&app).await;
+    let found: Value = app.get("/api/v1/search?q=%E9%98%B2%E6%BA%BA%E6%B0%B4", &app.admin).await.json();
+    assert_eq!(found["total"], 1, "imported posts are searchable: {found}");
+}
