@@ -81,6 +81,25 @@ pub fn insert_metrics(conn: &mut DbConnection, row: &MetricsRow) -> QueryResult<
     diesel::insert_into(publication_metrics::table).values(row).execute(conn).map(drop)
 }
 
+/// One publication.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PublicationRow>> {
+    publications::table.find(id).select(PublicationRow::as_select()).first(conn).optional()
+}
+
+/// Stores a corrected publication.
+pub fn update(conn: &mut DbConnection, row: &PublicationRow) -> QueryResult<()> {
+    diesel::update(publications::table.find(&row.id))
+        .set((
+            publications::platform.eq(&row.platform),
+            publications::account.eq(&row.account),
+            publications::url.eq(&row.url),
+            publications::published_at.eq(row.published_at),
+            publications::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// A work's publications, earliest first.
 pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<PublicationRow>> {
     publications::table

@@ -69,10 +69,31 @@ impl Platform {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|platform| platform.as_str() == raw.trim())
     }
+
+    /// The platform a free-text channel names (`平安某县公众号` → WeChat), else `Other`.
+    pub fn from_channel(channel: &str) -> Self {
+        let named = |words: &[&str]| words.iter().any(|word| channel.to_lowercase().contains(word));
+        if named(&["视频号"]) {
+            Platform::Channels
+        } else if named(&["公众号", "微信", "wechat"]) {
+            Platform::Wechat
+        } else if named(&["微博", "weibo"]) {
+            Platform::Weibo
+        } else if named(&["抖音", "douyin"]) {
+            Platform::Douyin
+        } else if named(&["快手", "kuaishou"]) {
+            Platform::Kuaishou
+        } else if named(&["公安信息网", "公安网"]) {
+            Platform::PoliceNet
+        } else {
+            Platform::Other
+        }
+    }
 }
 
 /// Counts as a platform showed them at one time; `None` where the export has no figure.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Metrics {
     pub reads: Option<i64>,
     pub likes: Option<i64>,
@@ -297,7 +318,7 @@ fn unix_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
 }
 
 /// Only `http(s)` links survive, with `&amp;` (HTML exports) decoded.
-fn web_link(raw: &str) -> Option<String> {
+pub fn web_link(raw: &str) -> Option<String> {
     let link = raw.trim().replace("&amp;", "&");
     let parsed = url::Url::parse(&link).ok()?;
     matches!(parsed.scheme(), "http" | "https").then_some(link)
@@ -524,6 +545,15 @@ fn weibo_crawler_json(text: &str) -> Result<Vec<ParsedRow>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_name_their_platform() {
+        assert_eq!(Platform::from_channel("平安某县公众号"), Platform::Wechat);
+        assert_eq!(Platform::from_channel("微信视频号"), Platform::Channels);
+        assert_eq!(Platform::from_channel("官方微博"), Platform::Weibo);
+        assert_eq!(Platform::from_channel("Douyin"), Platform::Douyin);
+        assert_eq!(Platform::from_channel("县电视台"), Platform::Other);
+    }
 
     #[test]
     fn counts_read_as_the_tools_write_them() {

@@ -47,6 +47,8 @@ codes! {
     USER_NOT_FOUND = "user-not-found";
     /// No such comment, or not on a work the caller may see.
     COMMENT_NOT_FOUND = "comment-not-found";
+    /// No such publication record, or not of a work the caller may see.
+    PUBLICATION_NOT_FOUND = "publication-not-found";
     /// No such route.
     ROUTE_NOT_FOUND = "route-not-found";
     /// No such derivative of a medium.

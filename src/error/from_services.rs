@@ -27,6 +27,9 @@ impl From<WorkError> for ApiError {
         match error {
             WorkError::NotFound => ApiError::work_not_found(),
             WorkError::CommentNotFound => ApiError::comment_not_found(),
+            WorkError::PublicationNotFound => {
+                ApiError::NotFound { code: codes::PUBLICATION_NOT_FOUND, message: "no such publication record".into() }
+            }
             WorkError::RoleRequired(_) | WorkError::NotCreator => forbidden(error),
             WorkError::NotEditable(_) => conflict(codes::WORK_NOT_EDITABLE, error, Some("status")),
             WorkError::VersionConflict { current } => ApiError::VersionConflict { current },

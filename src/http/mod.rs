@@ -9,6 +9,7 @@ pub mod health;
 pub mod media;
 pub mod multipart;
 pub mod openapi;
+pub mod publications;
 pub mod review;
 pub mod search;
 pub mod session;
@@ -72,6 +73,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/works/{id}/transitions").post(review::create_transition))
             .service(web::resource("/works/{id}/comments").get(comments::list_comments).post(comments::create_comment))
             .service(web::resource("/comments/{id}").patch(comments::patch_comment))
+            .service(
+                web::resource("/works/{id}/publications")
+                    .get(publications::list_publications)
+                    .post(publications::create_publication),
+            )
+            .service(web::resource("/publications/{id}").patch(publications::correct_publication))
+            .service(web::resource("/publications/{id}/metrics").post(publications::add_metrics))
             .service(web::resource("/works/{id}/history").get(audit::get_history))
             .service(web::resource("/audit").get(audit::list_audit))
             .service(web::resource("/review-queue").get(review::get_review_queue))

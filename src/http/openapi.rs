@@ -4,7 +4,7 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
-use super::{audit, board, comments, health, media, review, search, session, stats, users, works};
+use super::{audit, board, comments, health, media, publications, review, search, session, stats, users, works};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,10 @@ use super::{audit, board, comments, health, media, review, search, session, stat
         comments::list_comments,
         comments::create_comment,
         comments::patch_comment,
+        publications::list_publications,
+        publications::create_publication,
+        publications::correct_publication,
+        publications::add_metrics,
         audit::get_history,
         audit::list_audit,
         review::get_review_queue,

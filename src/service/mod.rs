@@ -10,6 +10,7 @@ pub mod film_facts;
 pub mod health;
 pub mod import;
 pub mod media;
+pub mod publications;
 pub mod review;
 pub mod search;
 pub mod session_cache;

@@ -176,14 +176,21 @@ impl Step<'_> {
             external_url: None,
             published_at: None,
         };
-        if self.step.action == Action::Publish {
-            let published = publish_details(&self.step.publication, &row)?;
-            change.channel = Some(Some(published.channel));
-            change.external_url = Some(Some(published.external_url));
+        let published = match self.step.action {
+            Action::Publish => Some(publish_details(&self.step.publication, &row)?),
+            _ => None,
+        };
+        if let Some(published) = &published {
+            change.channel = Some(Some(published.channel.clone()));
+            change.external_url = Some(Some(published.external_url.clone()));
             change.published_at = Some(Some(published.published_at.naive_utc()));
         }
         if !review::move_if_version(conn, &row.id, self.step.version, &change)? {
             return Err(WorkError::VersionConflict { current: row.version + 1 }.into());
+        }
+        if let Some(published) = &published {
+            let (channel, url) = (&published.channel, &published.external_url);
+            super::publications::record_publish(conn, self.caller, &row.id, channel, url, published.published_at)?;
         }
         let transition = TransitionRow {
             id: uuid::Uuid::now_v7().to_string(),

@@ -33,6 +33,9 @@ pub enum WorkError {
     /// No such comment, or one on a work the caller may not see.
     #[error("no such comment")]
     CommentNotFound,
+    /// No such publication record, or one of a work the caller may not see.
+    #[error("no such publication record")]
+    PublicationNotFound,
     /// The caller lacks the role the use case needs.
     #[error("this action needs the {0} role")]
     RoleRequired(&'static str),

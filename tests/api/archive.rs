@@ -2,9 +2,10 @@
 //! (BOM, tab-suffixed ids, `&amp;`, `{}`, unix seconds, GB18030), twice (the second run creates
 //! nothing), a dry run that writes nothing, bad rows failing alone.
 
-use serde_json::Value;
+use microcat::domain::user::Role;
+use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_error, assert_error_field, work_json};
 
 /// Runs `microcat import` on the app's database; waits until the server has seen the
 /// changes another process made (its read cache notices them within a quarter second).
@@ -97,4 +98,68 @@ async fn wechat_and_weibo_exports_become_published_works_once() {
     crate::search::wait_indexed(&app).await;
     let found: Value = app.get("/api/v1/search?q=%E9%98%B2%E6%BA%BA%E6%B0%B4", &app.admin).await.json();
     assert_eq!(found["total"], 1, "imported posts are searchable: {found}");
+}
+
+#[actix_web::test]
+async fn publication_records_are_kept_corrected_with_the_old_value_and_carry_metrics() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let reviewer = app.user_with_roles("reviewer", &[Role::Reviewer]).await;
+    let work = app.create_work(&author, work_json("wechat_article", "夏季防溺水")).await;
+    let id = work["id"].as_str().unwrap().to_owned();
+    app.force_status(&id, "approved");
+    let version = app.get(&format!("/api/v1/works/{id}"), &reviewer).await.json()["version"].clone();
+    let publish = json!({"action": "publish", "version": version, "channel": "平安某县公众号", "external_url": "https://mp.weixin.qq.com/s/x", "published_at": "2026-05-01T08:00:00+08:00"});
+    let reply = app.post(&format!("/api/v1/works/{id}/transitions"), &reviewer, &publish).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let url = format!("/api/v1/works/{id}/publications");
+    let listed = app.get(&url, &author).await.json();
+    let first = &listed["items"][0];
+    assert_eq!(first["platform"], "wechat", "the publish step left a record: {listed}");
+    assert_eq!(first["platform_label"], "微信公众号");
+    assert_eq!(first["account"], "平安某县公众号");
+    assert_eq!(first["published_at"], "2026-05-01T00:00:00Z");
+
+    let weibo = json!({"platform": "weibo", "account": "平安某县", "url": "https://weibo.com/123/abc", "published_at": "2026-05-02T09:00:00+08:00", "metrics": {"likes": 40, "reposts": 8}});
+    assert_error(&app.post(&url, &author, &weibo).await, 403, "forbidden");
+    let added = app.post(&url, &reviewer, &weibo).await;
+    assert_eq!(added.status, 201, "{}", added.text());
+    let added = added.json();
+    assert_eq!(added["metrics"]["likes"], 40);
+    assert_eq!(added["metrics"]["source"], "manual");
+    let script =
+        json!({"platform": "weibo", "url": "javascript:alert(1)", "published_at": "2026-05-02T09:00:00+08:00"});
+    assert_error_field(&app.post(&url, &reviewer, &script).await, 422, "invalid-field", "url");
+    let unknown = json!({"platform": "myspace", "published_at": "2026-05-02T09:00:00+08:00"});
+    assert_error_field(&app.post(&url, &reviewer, &unknown).await, 422, "invalid-field", "platform");
+
+    let record = format!("/api/v1/publications/{}", added["id"].as_str().unwrap());
+    let corrected = app.patch(&record, &reviewer, &json!({"url": "https://weibo.com/123/def"})).await;
+    assert_eq!(corrected.status, 200, "{}", corrected.text());
+    assert_eq!(corrected.json()["url"], "https://weibo.com/123/def");
+    let history = app.get(&format!("/api/v1/works/{id}/history"), &reviewer).await.json();
+    let correction = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["action"] == "publication.corrected")
+        .unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(correction["details"]["before"]["url"], "https://weibo.com/123/abc", "the old value is kept");
+    let metrics = app.post(&format!("{record}/metrics"), &reviewer, &json!({"likes": 55, "comments": 9})).await;
+    assert_eq!(metrics.status, 201, "{}", metrics.text());
+    assert_eq!(metrics.json()["metrics"]["likes"], 55);
+    let older = json!({"likes": 1, "as_of": "2026-05-03T12:00:00+08:00"});
+    let still = app.post(&format!("{record}/metrics"), &reviewer, &older).await.json();
+    assert_eq!(still["metrics"]["likes"], 55, "an older figure entered late does not replace the newest");
+    assert_error_field(
+        &app.post(&format!("{record}/metrics"), &reviewer, &json!({"likes": -1})).await,
+        422,
+        "invalid-field",
+        "metrics",
+    );
+    assert_error(
+        &app.patch("/api/v1/publications/nope", &reviewer, &json!({"url": null})).await,
+        404,
+        "publication-not-found",
+    );
 }
