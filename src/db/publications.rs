@@ -118,3 +118,41 @@ pub fn latest_metrics(conn: &mut DbConnection, publication_id: &str) -> QueryRes
         .first(conn)
         .optional()
 }
+
+/// `(work, platform)` of every publication in a period.
+pub fn in_period(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(WorkId, String)>> {
+    publications::table
+        .filter(publications::published_at.ge(from))
+        .filter(publications::published_at.le(to))
+        .select((publications::work_id, publications::platform))
+        .load(conn)
+}
+
+/// The publications of several works with each one's newest metrics, in two queries.
+pub fn with_latest_metrics(
+    conn: &mut DbConnection,
+    work_ids: &[String],
+) -> QueryResult<Vec<(PublicationRow, Option<MetricsRow>)>> {
+    let rows: Vec<PublicationRow> = publications::table
+        .filter(publications::work_id.eq_any(work_ids))
+        .order((publications::published_at.asc(), publications::id.asc()))
+        .select(PublicationRow::as_select())
+        .load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let mut snapshots: Vec<MetricsRow> = publication_metrics::table
+        .filter(publication_metrics::publication_id.eq_any(&ids))
+        .select(MetricsRow::as_select())
+        .load(conn)?;
+    snapshots.sort_by(|a, b| (b.as_of, &b.id).cmp(&(a.as_of, &a.id)));
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let latest = snapshots.iter().find(|snapshot| snapshot.publication_id == row.id).cloned();
+            (row, latest)
+        })
+        .collect())
+}

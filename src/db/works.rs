@@ -188,6 +188,12 @@ fn criteria<'a>(mut query: BoxedWorks<'a>, selection: &'a WorkSelection) -> Boxe
     if let Some(to) = filter.to {
         query = query.filter(works::created_at.le(to.naive_utc()));
     }
+    if let Some(from) = filter.published_from {
+        query = query.filter(works::published_at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.published_to {
+        query = query.filter(works::published_at.le(to.naive_utc()));
+    }
     query
 }
 

@@ -29,6 +29,9 @@ pub struct WorkFilter {
     pub tag: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Bounds the publication time (lists).
+    pub published_from: Option<DateTime<Utc>>,
+    pub published_to: Option<DateTime<Utc>>,
 }
 
 impl WorkFilter {
@@ -50,7 +53,15 @@ impl WorkFilter {
                     .ok_or_else(|| FieldError::invalid("status", format!("{raw:?} is not a known state")))
             })
             .transpose()?;
-        Ok(Self { kind, status, unit: non_blank(input.unit), tag: non_blank(input.tag), from: None, to: None })
+        Ok(Self {
+            kind,
+            status,
+            unit: non_blank(input.unit),
+            tag: non_blank(input.tag),
+            from: None,
+            to: None,
+            ..Self::default()
+        })
     }
 }
 

@@ -45,6 +45,9 @@ pub struct StatsResponse {
     /// Works published in the period, by kind.
     #[schema(value_type = Object)]
     published: std::collections::BTreeMap<String, u64>,
+    /// Publications in the period by platform (`wechat`, `weibo` …); a work published in two
+    /// places counts in both.
+    published_by_platform: std::collections::BTreeMap<String, u64>,
     /// Works by state now.
     #[schema(value_type = Object)]
     by_status: std::collections::BTreeMap<String, u64>,
@@ -76,6 +79,7 @@ pub async fn get_stats(
         group_by: group_name,
         created: stats.created,
         published: stats.published,
+        published_by_platform: stats.published_by_platform,
         by_status: stats.by_status,
         review_turnaround: stats.review_turnaround.into_iter().map(|(kind, value)| (kind, value.into())).collect(),
     }))

@@ -11,7 +11,7 @@ use super::extractors::{self, ApiJson, ApiQuery, CurrentUser};
 use crate::db::works::WorkOrder;
 use crate::domain::FieldError;
 use crate::domain::fields::Credit;
-use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank, parse_period};
+use crate::domain::filter::{WorkFilter, WorkFilterInput, non_blank, parse_date_bound, parse_period};
 use crate::domain::ids::UserId;
 use crate::domain::page::Page;
 use crate::domain::work::{Kind, NewWorkFields, NewWorkInput, Status, WorkEdit, WorkEditInput};
@@ -200,6 +200,10 @@ pub struct ListWorksQuery {
     created_by: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// Published on or after (the publication time, e.g. of an imported article).
+    published_from: Option<String>,
+    /// Published on or before (a date includes that whole day).
+    published_to: Option<String>,
     /// `newest` (default), `oldest` or `updated`.
     sort: Option<String>,
     /// Admins only: list deleted works instead.
@@ -230,6 +234,11 @@ impl ListWorksQuery {
             }
         };
         (filter.from, filter.to) = parse_period(from, to).map_err(ApiError::from_query)?;
+        let bound = |field: &str, raw: Option<String>, end: bool| {
+            non_blank(raw).map(|raw| parse_date_bound(field, &raw, end)).transpose().map_err(ApiError::from_query)
+        };
+        filter.published_from = bound("published_from", self.published_from, false)?;
+        filter.published_to = bound("published_to", self.published_to, true)?;
         Ok(WorkQuery {
             filter,
             created_by: non_blank(self.created_by),

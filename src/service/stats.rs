@@ -10,7 +10,8 @@ use super::auth::AuthUser;
 use crate::clock::{beijing, now};
 use crate::db::DbError;
 use crate::db::works::WorkFacts;
-use crate::db::{Db, review, works};
+use crate::db::{Db, publications, review, works};
+use crate::domain::archive::{Metrics, Platform};
 use crate::domain::filter::Period;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Duty;
@@ -74,6 +75,8 @@ pub struct Stats {
     pub created: BTreeMap<String, u64>,
     /// Works published in the period, by kind.
     pub published: BTreeMap<String, u64>,
+    /// Publications in the period (a work published in two places counts in both), by platform.
+    pub published_by_platform: BTreeMap<String, u64>,
     /// Every visible work by its state now.
     pub by_status: BTreeMap<String, u64>,
     /// Time from submission to decision, by kind, for decisions in the period.
@@ -137,6 +140,7 @@ async fn stats_of(
         to,
         created: BTreeMap::new(),
         published: BTreeMap::new(),
+        published_by_platform: BTreeMap::new(),
         by_status: BTreeMap::new(),
         review_turnaround: BTreeMap::new(),
     };
@@ -150,8 +154,26 @@ async fn stats_of(
             *stats.published.entry(row.kind.as_str().to_owned()).or_default() += 1;
         }
     }
+    stats.published_by_platform = by_platform(db, rows, from, to).await?;
     stats.review_turnaround = turnaround(db, rows, from, to).await?;
     Ok(stats)
+}
+
+/// Publications of visible works in the period, by platform.
+async fn by_platform(
+    db: &Db,
+    rows: &[WorkFacts],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BTreeMap<String, u64>, StatsError> {
+    let visible: std::collections::HashSet<&WorkId> = rows.iter().map(|row| &row.id).collect();
+    let (from_naive, to_naive) = (from.naive_utc(), to.naive_utc());
+    let found = db.read(move |conn| publications::in_period(conn, from_naive, to_naive)).await?;
+    let mut counts = BTreeMap::new();
+    for (_, platform) in found.into_iter().filter(|(work, _)| visible.contains(work)) {
+        *counts.entry(platform).or_default() += 1;
+    }
+    Ok(counts)
 }
 
 /// For each decision in the period, the time since the work's latest submission before it.
@@ -199,9 +221,57 @@ async fn turnaround(
 }
 
 /// The export table's Chinese headers.
-pub const EXPORT_HEADERS: [&str; 8] = ["标题", "类型", "状态", "单位", "发布渠道", "链接", "发布时间", "创建时间"];
+pub const EXPORT_HEADERS: [&str; 10] =
+    ["标题", "类型", "状态", "单位", "发布渠道", "链接", "发布时间", "创建时间", "发布平台", "最新数据"];
 
-fn export_rows(rows: &[WorkFacts]) -> Vec<[String; 8]> {
+/// A work's platforms (`微信公众号、微博`) and its publications' newest metrics, as the export shows them.
+#[derive(Debug, Clone, Default)]
+struct PublishedWhere {
+    platforms: String,
+    metrics: String,
+}
+
+fn metrics_text(metrics: &Metrics) -> String {
+    let named = [
+        ("阅读", metrics.reads),
+        ("点赞", metrics.likes),
+        ("分享", metrics.shares),
+        ("评论", metrics.comments),
+        ("转发", metrics.reposts),
+    ];
+    named
+        .iter()
+        .filter_map(|(label, value)| value.map(|value| format!("{label} {value}")))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The publications of the exported works.
+async fn published_where(db: &Db, rows: &[WorkFacts]) -> Result<HashMap<WorkId, PublishedWhere>, StatsError> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
+    let found = db.read(move |conn| publications::with_latest_metrics(conn, &ids)).await?;
+    let mut places: HashMap<WorkId, (Vec<&'static str>, Vec<String>)> = HashMap::new();
+    for (publication, latest) in &found {
+        let entry = places.entry(publication.work_id.clone()).or_default();
+        let platform = Platform::parse(&publication.platform).unwrap_or(Platform::Other).label_zh();
+        if !entry.0.contains(&platform) {
+            entry.0.push(platform);
+        }
+        if let Some(snapshot) =
+            latest.as_ref().map(|snapshot| metrics_text(&snapshot.metrics())).filter(|text| !text.is_empty())
+        {
+            entry.1.push(format!("{platform}：{snapshot}"));
+        }
+    }
+    Ok(places
+        .into_iter()
+        .map(|(work, (platforms, metrics))| {
+            (work, PublishedWhere { platforms: platforms.join("、"), metrics: metrics.join("；") })
+        })
+        .collect())
+}
+
+fn export_rows(rows: &[WorkFacts], places: &HashMap<WorkId, PublishedWhere>) -> Vec<[String; 10]> {
     // Beijing time, as the pages show it, with the offset stated so no reader takes it for UTC.
     let time = |value: Option<NaiveDateTime>| {
         let local = value.map(|stored| stored.and_utc().with_timezone(&beijing()));
@@ -218,6 +288,8 @@ fn export_rows(rows: &[WorkFacts]) -> Vec<[String; 8]> {
                 row.external_url.clone().unwrap_or_default(),
                 time(row.published_at),
                 time(Some(row.created_at)),
+                places.get(&row.id).map(|place| place.platforms.clone()).unwrap_or_default(),
+                places.get(&row.id).map(|place| place.metrics.clone()).unwrap_or_default(),
             ]
         })
         .collect()
@@ -238,10 +310,11 @@ fn csv_field(value: &str) -> String {
 pub async fn export_csv(db: &Db, user: &AuthUser, asked: Period) -> Result<Vec<u8>, StatsError> {
     let (from, to) = period(asked);
     let rows = created_within(&visible_rows(db, user).await?, from, to);
+    let places = published_where(db, &rows).await?;
     let mut text = String::from("\u{FEFF}");
     text.push_str(&EXPORT_HEADERS.join(","));
     text.push_str("\r\n");
-    for row in export_rows(&rows) {
+    for row in export_rows(&rows, &places) {
         let fields: Vec<String> = row.iter().map(|field| csv_field(field)).collect();
         text.push_str(&fields.join(","));
         text.push_str("\r\n");
@@ -254,11 +327,13 @@ pub async fn export_xlsx(db: &Db, user: &AuthUser, asked: Period) -> Result<Vec<
     let (from, to) = period(asked);
     let visible = visible_rows(db, user).await?;
     let summary = stats_of(db, &visible, from, to, GroupBy::Kind).await?;
-    let table = export_rows(&created_within(&visible, from, to));
+    let created = created_within(&visible, from, to);
+    let places = published_where(db, &created).await?;
+    let table = export_rows(&created, &places);
     super::off_executor(move || Ok(build_workbook(&summary, &table)?)).await
 }
 
-fn build_workbook(summary: &Stats, table: &[[String; 8]]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+fn build_workbook(summary: &Stats, table: &[[String; 10]]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook};
     let bold = Format::new().set_bold();
     let mut workbook = Workbook::new();

@@ -95,6 +95,14 @@ async fn wechat_and_weibo_exports_become_published_works_once() {
     assert!(refused.contains("not an export microcat reads; accepted: wechat-article-exporter"), "{refused}");
     let (ok, not_admin) = import(&app, &[files[0], "--as", "nobody"]).await;
     assert!(!ok && not_admin.contains("no such user"), "{not_admin}");
+    let in_may = app.get("/api/v1/works?published_from=2024-05-01&published_to=2024-05-31", &app.admin).await.json();
+    assert_eq!(in_may["total"], 1, "listed by publication time: {in_may}");
+    let stats = app.get("/api/v1/stats?from=2024-01-01&to=2024-12-31", &app.admin).await.json();
+    assert_eq!(stats["published_by_platform"], json!({"wechat": 1, "weibo": 1}), "{stats}");
+    assert_eq!(stats["published"]["wechat_article"], 1, "counted in the year it was published: {stats}");
+    let csv = app.get("/api/v1/stats/export?format=csv&from=2024-01-01&to=2024-12-31", &app.admin).await.text();
+    assert!(csv.contains("发布平台,最新数据"), "{csv}");
+    assert!(csv.contains("微信公众号,微信公众号：阅读 1800 · 点赞 40 · 分享 12"), "the newest metrics: {csv}");
     crate::search::wait_indexed(&app).await;
     let found: Value = app.get("/api/v1/search?q=%E9%98%B2%E6%BA%BA%E6%B0%B4", &app.admin).await.json();
     assert_eq!(found["total"], 1, "imported posts are searchable: {found}");

@@ -393,7 +393,10 @@ async fn statistics_and_exports_count_a_known_data_set() {
     let csv = app.get("/api/v1/stats/export?format=csv", &team.first).await;
     assert_eq!(csv.header("content-type").unwrap(), "text/csv; charset=utf-8");
     let text = csv.text();
-    assert!(text.starts_with("\u{FEFF}标题,类型,状态,单位,发布渠道,链接,发布时间,创建时间\r\n"), "{text}");
+    assert!(
+        text.starts_with("\u{FEFF}标题,类型,状态,单位,发布渠道,链接,发布时间,创建时间,发布平台,最新数据\r\n"),
+        "{text}"
+    );
     assert!(text.contains("微信文章,已发布,政治处,公众号"));
     assert!(text.contains(" +08:00"), "times are Beijing time with the offset stated: {text}");
     assert_eq!(text.lines().count(), 1 + made as usize + 1);
