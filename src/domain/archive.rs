@@ -107,6 +107,20 @@ impl Metrics {
     pub fn is_empty(&self) -> bool {
         *self == Metrics::default()
     }
+
+    /// The known figures as the team reads them: `阅读 1520 · 点赞 33`.
+    pub fn label_zh(&self) -> String {
+        let named = [
+            ("阅读", self.reads),
+            ("点赞", self.likes),
+            ("分享", self.shares),
+            ("评论", self.comments),
+            ("转发", self.reposts),
+        ];
+        let known: Vec<String> =
+            named.iter().filter_map(|(label, value)| value.map(|value| format!("{label} {value}"))).collect();
+        known.join(" · ")
+    }
 }
 
 /// One published piece from an export.

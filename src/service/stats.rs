@@ -11,7 +11,7 @@ use crate::clock::{beijing, now};
 use crate::db::DbError;
 use crate::db::works::WorkFacts;
 use crate::db::{Db, publications, review, works};
-use crate::domain::archive::{Metrics, Platform};
+use crate::domain::archive::Platform;
 use crate::domain::filter::Period;
 use crate::domain::ids::WorkId;
 use crate::domain::lifecycle::Duty;
@@ -231,21 +231,6 @@ struct PublishedWhere {
     metrics: String,
 }
 
-fn metrics_text(metrics: &Metrics) -> String {
-    let named = [
-        ("阅读", metrics.reads),
-        ("点赞", metrics.likes),
-        ("分享", metrics.shares),
-        ("评论", metrics.comments),
-        ("转发", metrics.reposts),
-    ];
-    named
-        .iter()
-        .filter_map(|(label, value)| value.map(|value| format!("{label} {value}")))
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
-
 /// The publications of the exported works.
 async fn published_where(db: &Db, rows: &[WorkFacts]) -> Result<HashMap<WorkId, PublishedWhere>, StatsError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
@@ -258,7 +243,7 @@ async fn published_where(db: &Db, rows: &[WorkFacts]) -> Result<HashMap<WorkId, 
             entry.0.push(platform);
         }
         if let Some(snapshot) =
-            latest.as_ref().map(|snapshot| metrics_text(&snapshot.metrics())).filter(|text| !text.is_empty())
+            latest.as_ref().map(|snapshot| snapshot.metrics().label_zh()).filter(|text| !text.is_empty())
         {
             entry.1.push(format!("{platform}：{snapshot}"));
         }

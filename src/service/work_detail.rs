@@ -10,6 +10,7 @@ use super::comments::CommentView;
 use super::media::MediaView;
 use super::works::{Work, WorkError, load_visible};
 use crate::db::comments::CommentRow;
+use crate::db::publications::{self, MetricsRow, PublicationRow};
 use crate::db::{Db, DbConnection, audit, comments, media, review, users};
 use crate::domain::ids::{UserId, WorkId};
 
@@ -27,6 +28,8 @@ pub struct WorkDetail {
     pub signoffs: Vec<UserId>,
     /// Display names of the creator, assignees, reviewers and history's actors.
     pub names: HashMap<UserId, String>,
+    /// Where and when it was published, each with its newest metrics.
+    pub publications: Vec<(PublicationRow, Option<MetricsRow>)>,
 }
 
 /// The work page's data, if the caller may see the work.
@@ -49,7 +52,8 @@ fn load_detail(conn: &mut DbConnection, caller: &AuthUser, id: &WorkId) -> Resul
     let names: HashMap<UserId, String> =
         users::display_names(conn, &mentioned)?.into_iter().map(|(id, name)| (UserId::from_db(id), name)).collect();
     let comments = comment_rows.into_iter().map(|row| comment_view(row, &names)).collect();
-    Ok(WorkDetail { work, media, comments, history, signoffs, names })
+    let publications = publications::with_latest_metrics(conn, &[id.to_string()])?;
+    Ok(WorkDetail { work, media, comments, history, signoffs, names, publications })
 }
 
 /// Everyone whose name the page shows.

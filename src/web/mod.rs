@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works/{id}/transition").post(work_page::post_transition))
         .service(web::resource("/works/{id}/comments").post(work_page::post_comment))
         .service(web::resource("/works/{id}/comments/{comment}/resolve").post(work_page::post_resolve))
+        .service(web::resource("/works/{id}/publications").post(work_page::post_publication))
         .service(web::resource("/review").get(production::get_review))
         .service(web::resource("/board").get(production::get_board))
         .service(web::resource("/search").get(search::get_search))

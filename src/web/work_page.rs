@@ -13,7 +13,9 @@ use serde::Deserialize;
 use super::forms;
 use super::i18n::{Lang, Text};
 use super::page::{self, Chrome, PageQuery, PageResult, SignedForm, Viewer};
+use crate::db::publications::{MetricsRow, PublicationRow};
 use crate::domain::FieldError;
+use crate::domain::archive::Platform;
 use crate::domain::frames::Drawing;
 use crate::domain::ids::UserId;
 use crate::domain::ids::WorkId;
@@ -29,6 +31,7 @@ use crate::error::ApiError;
 use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
 use crate::service::media::MediaView;
+use crate::service::publications::{self, NewPublication};
 use crate::service::review;
 use crate::service::work_detail::{WorkDetail, work_detail};
 use crate::service::works::{self, Work};
@@ -62,6 +65,26 @@ struct Player {
     /// Progress of a preview being made.
     preview_wait: Option<i32>,
     preview_failed: bool,
+}
+
+/// One place the work was published.
+struct PublicationItem {
+    platform: &'static str,
+    account: String,
+    /// Only `http(s)` links are stored, so this is safe to make clickable.
+    url: Option<String>,
+    time: String,
+    metrics: String,
+}
+
+fn publication_item(row: &PublicationRow, latest: Option<&MetricsRow>) -> PublicationItem {
+    PublicationItem {
+        platform: Platform::parse(&row.platform).unwrap_or(Platform::Other).label_zh(),
+        account: row.account.clone().unwrap_or_default(),
+        url: row.url.clone().filter(|url| url.starts_with("https://") || url.starts_with("http://")),
+        time: forms::show_time(row.published_at.and_utc()),
+        metrics: latest.map(|snapshot| snapshot.metrics().label_zh()).unwrap_or_default(),
+    }
 }
 
 /// One cut of the film in the switcher.
@@ -134,6 +157,10 @@ struct WorkPage {
     media: Vec<MediaItem>,
     player: Option<Player>,
     cuts: Vec<CutItem>,
+    publications: Vec<PublicationItem>,
+    /// Reviewers and admins record publications of a published work.
+    can_record_publication: bool,
+    platforms: Vec<(&'static str, &'static str)>,
     filters: CommentFilters,
     /// The playing cut's open review notes `(timecode, body)`, listed with "request changes".
     open_notes: Vec<(String, String)>,
@@ -444,7 +471,7 @@ fn action_buttons(actions: &[Action], lang: Lang) -> Vec<ActionButton> {
 async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView, error: Option<String>) -> PageResult {
     let notice = query.done.as_deref();
     let user = &viewer.user;
-    let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names } =
+    let WorkDetail { work, media, comments: comment_views, history: entries, signoffs, names, publications } =
         work_detail(&app.db, user, id).await?;
     let player = player_of(&media, query.cut);
     let open_notes = open_notes_of(&comment_views, player.as_ref());
@@ -463,6 +490,10 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
         can_edit: works::may_edit(user, &work),
         media: media.iter().map(|view| media_item(view, t)).collect(),
         cuts: cut_items(&media, player.as_ref(), &names),
+        publications: publications.iter().map(|(row, latest)| publication_item(row, latest.as_ref())).collect(),
+        can_record_publication: reviewer
+            && matches!(work.status, crate::domain::work::Status::Published | crate::domain::work::Status::Archived),
+        platforms: Platform::ALL.iter().map(|platform| (platform.as_str(), platform.label_zh())).collect(),
         player,
         filters,
         open_notes,
@@ -563,6 +594,31 @@ pub async fn post_comment(app: web::Data<AppState>, signed: SignedForm, path: we
     };
     match comments::create(&app.db, &viewer.user, id.clone(), comment).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=comment#comments", id.as_str()))),
+        Err(error) => refused(&app, &viewer, id, error.into()).await,
+    }
+}
+
+/// `POST /works/{id}/publications`: records another place the work was published.
+pub async fn post_publication(app: web::Data<AppState>, signed: SignedForm, path: web::Path<String>) -> PageResult {
+    let SignedForm { viewer, form } = signed;
+    let id = work_id(&path)?;
+    let parsed = (|| -> Result<NewPublication, FieldError> {
+        let url = form.optional("url").map(|raw| publications::url_field(&raw)).transpose()?;
+        let time = form.optional("published_at").map(|raw| forms::local_input_to_rfc3339(&raw)).unwrap_or_default();
+        Ok(NewPublication {
+            platform: publications::platform_field(&form.text("platform"))?,
+            account: form.optional("account"),
+            url,
+            published_at: crate::domain::fields::parse_timestamp("published_at", &time)?,
+            metrics: None,
+        })
+    })();
+    let input = match parsed {
+        Ok(input) => input,
+        Err(error) => return refused(&app, &viewer, id, error.into()).await,
+    };
+    match publications::add(&app.db, &viewer.user, id.clone(), input).await {
+        Ok(_) => Ok(page::redirect(&format!("/works/{}?done=saved#publications", id.as_str()))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
 }

@@ -95,6 +95,14 @@ async fn wechat_and_weibo_exports_become_published_works_once() {
     assert!(refused.contains("not an export microcat reads; accepted: wechat-article-exporter"), "{refused}");
     let (ok, not_admin) = import(&app, &[files[0], "--as", "nobody"]).await;
     assert!(!ok && not_admin.contains("no such user"), "{not_admin}");
+    let page = crate::pages::page(&app, &format!("/works/{id}"), &app.admin).await.text();
+    assert!(page.contains("id=\"publications\"") && page.contains("阅读 1800 · 点赞 40 · 分享 12"), "{page}");
+    let link = page
+        .split("class=\"publication-link\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(link.starts_with("https:") && link.contains("mid=2247483650"), "a clickable link: {link}");
     let in_may = app.get("/api/v1/works?published_from=2024-05-01&published_to=2024-05-31", &app.admin).await.json();
     assert_eq!(in_may["total"], 1, "listed by publication time: {in_may}");
     let stats = app.get("/api/v1/stats?from=2024-01-01&to=2024-12-31", &app.admin).await.json();
