@@ -68,12 +68,40 @@ enum Command {
     Thumbnail(OneShot),
     /// Write a JPEG poster of a film: the most detailed of a few frames after ~10%, upright.
     Poster(OneShot),
+    /// Back up the database (a consistent SQLite snapshot, while serving) and the originals
+    /// (incrementally) into DEST with a manifest; `backup verify DEST` checks one.
+    Backup(BackupArgs),
+    /// Rebuild an empty installation from a backup folder (derivatives and the search index
+    /// are regenerated).
+    Restore {
+        /// The backup folder.
+        dest: PathBuf,
+    },
     /// Import the published archive from WeChat/Weibo exports (JSON or CSV files, or folders
     /// of them): published works with their original dates, publication records and metrics.
     Import(ImportArgs),
     /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
     /// the server makes it.
     Preview(PreviewJob),
+}
+
+/// `backup DEST` or `backup verify DEST`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    command: Option<BackupCommand>,
+    /// The backup folder (created if needed; an earlier backup there is brought up to date).
+    dest: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BackupCommand {
+    /// Check every file of a backup against its manifest.
+    Verify {
+        /// The backup folder.
+        dest: PathBuf,
+    },
 }
 
 /// `import PATH…`.
@@ -235,6 +263,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
             Command::Import(args) => crate::cli_import::run(settings, args).await,
+            Command::Backup(args) => backup(settings, args).await,
+            Command::Restore { dest } => restore(settings, dest).await,
             Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {
                 unreachable!("handled above")
             }
@@ -277,6 +307,64 @@ async fn reindex(settings: Settings) -> anyhow::Result<()> {
     })
     .await?;
     println!("indexed {count} works in {:.1} s; the new index is live", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn backup(settings: Settings, args: BackupArgs) -> anyhow::Result<()> {
+    if let Some(BackupCommand::Verify { dest }) = args.command {
+        let (checked, problems) = off_executor(move || crate::backup::verify(&dest)).await?;
+        for problem in &problems {
+            println!("damaged: {problem}");
+        }
+        anyhow::ensure!(problems.is_empty(), "{} of {checked} files are damaged or missing", problems.len());
+        println!("all {checked} files match the manifest");
+        return Ok(());
+    }
+    let dest = args.dest.ok_or_else(|| anyhow::anyhow!("name the backup folder: microcat backup DEST"))?;
+    let url = crate::db::DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
+    let db = app::open_database(&settings).await?;
+    let store = crate::storage::LocalStore::open(std::path::Path::new(&settings.media_dir))?;
+    let started = std::time::Instant::now();
+    let target = dest.clone();
+    let (manifest, report) = off_executor(move || crate::backup::backup(&db, &url, &store, &target)).await?;
+    println!(
+        "backed up {} originals ({} copied now, {} MiB) in {:.1} s to {}",
+        report.originals,
+        report.copied,
+        report.copied_bytes / (1024 * 1024),
+        started.elapsed().as_secs_f64(),
+        dest.display()
+    );
+    for missing in &report.missing {
+        println!("note: original {missing} was deleted while the backup ran");
+    }
+    if manifest.database.is_none() {
+        println!("PostgreSQL: this folder holds the media; pair it with a dump of the same moment:");
+        println!("  pg_dump --format=custom --file={}/database.pgdump \"$MICROCAT_DATABASE_URL\"", dest.display());
+    }
+    Ok(())
+}
+
+async fn restore(settings: Settings, dest: PathBuf) -> anyhow::Result<()> {
+    let url = crate::db::DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
+    let store = crate::storage::LocalStore::open(std::path::Path::new(&settings.media_dir))?;
+    let manifest = off_executor(move || crate::backup::restore_files(&url, &store, &dest)).await?;
+    let db = app::open_database(&settings).await?;
+    let attempts = settings.job_max_attempts;
+    let queued = {
+        let db = db.clone();
+        off_executor(move || crate::backup::requeue_processing(&db, attempts)).await?
+    };
+    let count = off_executor(move || {
+        let jieba = crate::search::analysis::segmenter(settings.search_dictionary.as_deref());
+        anyhow::Ok(crate::jobs::indexer::rebuild(&db, &settings.index_dir, &jieba)?)
+    })
+    .await?;
+    println!(
+        "restored the backup of {} ({} originals); {queued} media queued for processing (the server makes their thumbnails when it starts); {count} works indexed",
+        manifest.created_at.format("%Y-%m-%d %H:%M UTC"),
+        manifest.originals.len()
+    );
     Ok(())
 }
 

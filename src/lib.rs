@@ -7,6 +7,7 @@
 //! services. Nothing below reaches up; `error` turns service errors into HTTP answers.
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod cli_import;
 pub mod clock;

@@ -164,3 +164,8 @@ pub fn for_media(conn: &mut DbConnection, media_id: &str) -> QueryResult<Vec<Job
         .select(JobRow::as_select())
         .load(conn)
 }
+
+/// Removes every job (a restored installation queues its own).
+pub fn clear_all(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::delete(jobs::table).execute(conn)
+}

@@ -263,3 +263,19 @@ pub fn set_preview_ready(
         .execute(conn)
         .map(drop)
 }
+
+/// Marks every record as to be processed again, with no derivatives and no preview (a
+/// restored installation regenerates them); returns their ids.
+pub fn reset_all(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<MediaId>> {
+    diesel::update(media::table)
+        .set((
+            media::status.eq(MediaStatus::Processing),
+            media::derivatives.eq("[]"),
+            media::preview_status.eq(PreviewStatus::NotNeeded),
+            media::preview_progress.eq(0),
+            media::preview_error.eq(None::<String>),
+            media::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    media::table.select(media::id).load(conn)
+}

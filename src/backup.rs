@@ -1,0 +1,289 @@
+//! `microcat backup DEST`, `microcat backup verify DEST` and `microcat restore DEST`.
+//!
+//! A backup folder holds `database.sqlite` (a consistent snapshot taken with SQLite's
+//! `VACUUM INTO` while the server runs; on PostgreSQL the database part is `pg_dump`'s, and
+//! the command says so), `originals/` (content-addressed, so copying is incremental: a blob
+//! already there is the same bytes) and `manifest.json` with the SHA-256 and size of every
+//! file. Derivatives and the search index are not backed up: `restore` regenerates them.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::{DatabaseUrl, Db, DbConnection};
+use crate::storage::{BlobKey, LocalStore};
+
+/// The manifest's name in a backup folder.
+pub const MANIFEST: &str = "manifest.json";
+/// The SQLite snapshot's name in a backup folder.
+pub const DATABASE_FILE: &str = "database.sqlite";
+
+/// One file of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Relative to the backup folder.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// What a backup holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub created_at: DateTime<Utc>,
+    pub microcat_version: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// The SQLite snapshot; `None` on PostgreSQL (pair the folder with a `pg_dump`).
+    pub database: Option<FileEntry>,
+    pub originals: Vec<FileEntry>,
+}
+
+/// What a backup run did.
+#[derive(Debug, Default)]
+pub struct BackupReport {
+    pub originals: usize,
+    pub copied: usize,
+    pub copied_bytes: u64,
+    /// Originals the snapshot names that were gone from the store (deleted meanwhile).
+    pub missing: Vec<String>,
+}
+
+/// Why a backup, check or restore failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("manifest: {0}")]
+    Manifest(#[from] serde_json::Error),
+    #[error("{0}")]
+    Refused(String),
+    #[error("backup task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+fn sha256_of(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        size += read as u64;
+    }
+    Ok((format!("{:x}", hasher.finalize()), size))
+}
+
+/// Copies through a temporary name, synced, then renamed: a backup never holds half a file.
+fn copy_atomically(from: &Path, to: &Path) -> io::Result<u64> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let partial = to.with_extension("partial");
+    let bytes = fs::copy(from, &partial)?;
+    fs::File::open(&partial)?.sync_all()?;
+    fs::rename(&partial, to)?;
+    Ok(bytes)
+}
+
+#[derive(QueryableByName)]
+struct Digest256 {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sha256: String,
+}
+
+/// Takes the backup into `dest` (created if needed).
+pub fn backup(
+    db: &Db,
+    url: &DatabaseUrl,
+    store: &LocalStore,
+    dest: &Path,
+) -> Result<(Manifest, BackupReport), BackupError> {
+    fs::create_dir_all(dest.join("originals"))?;
+    let (database, digests) = match url {
+        DatabaseUrl::Sqlite(_) => {
+            let snapshot = dest.join(DATABASE_FILE);
+            let partial = dest.join("database.sqlite.partial");
+            let _ = fs::remove_file(&partial);
+            let mut conn = db.connection()?;
+            let DbConnection::Sqlite(sqlite) = &mut *conn else {
+                return Err(BackupError::Refused("the connection is not SQLite".into()));
+            };
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<diesel::sql_types::Text, _>(partial.to_string_lossy().into_owned())
+                .execute(sqlite)?;
+            drop(conn);
+            fs::rename(&partial, &snapshot)?;
+            let mut snapshot_conn = diesel::SqliteConnection::establish(&snapshot.to_string_lossy())
+                .map_err(|error| BackupError::Refused(format!("opening the snapshot: {error}")))?;
+            let digests: Vec<Digest256> =
+                diesel::sql_query("SELECT DISTINCT sha256 FROM media").load(&mut snapshot_conn)?;
+            let (sha256, size) = sha256_of(&snapshot)?;
+            (Some(FileEntry { path: DATABASE_FILE.into(), sha256, size }), digests)
+        }
+        DatabaseUrl::Postgres(_) => {
+            let mut conn = db.connection()?;
+            let DbConnection::Postgresql(pg) = &mut *conn else {
+                return Err(BackupError::Refused("the connection is not PostgreSQL".into()));
+            };
+            let digests: Vec<Digest256> = diesel::sql_query("SELECT DISTINCT sha256 FROM media").load(pg)?;
+            (None, digests)
+        }
+    };
+    let mut report = BackupReport::default();
+    let mut originals = Vec::new();
+    for digest in digests {
+        let Some(key) = BlobKey::parse(&digest.sha256) else { continue };
+        let relative = Path::new("originals").join(key.fan_out());
+        let source = store.original_path(&key);
+        let target = dest.join(&relative);
+        let size = match fs::metadata(&source) {
+            Ok(metadata) => metadata.len(),
+            Err(_) => {
+                report.missing.push(digest.sha256);
+                continue;
+            }
+        };
+        // Content-addressed: a blob of the right size under its digest is that blob.
+        if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(size) {
+            report.copied_bytes += copy_atomically(&source, &target)?;
+            report.copied += 1;
+        }
+        originals.push(FileEntry { path: relative.to_string_lossy().into_owned(), sha256: digest.sha256, size });
+    }
+    report.originals = originals.len();
+    let manifest = Manifest {
+        format: 1,
+        created_at: Utc::now(),
+        microcat_version: env!("CARGO_PKG_VERSION").to_owned(),
+        backend: url.backend().to_owned(),
+        database,
+        originals,
+    };
+    let text = serde_json::to_vec_pretty(&manifest)?;
+    let partial = dest.join("manifest.json.partial");
+    fs::File::create(&partial)?.write_all(&text)?;
+    fs::rename(&partial, dest.join(MANIFEST))?;
+    Ok((manifest, report))
+}
+
+/// Reads a backup's manifest.
+pub fn read_manifest(dest: &Path) -> Result<Manifest, BackupError> {
+    let text = fs::read(dest.join(MANIFEST))
+        .map_err(|error| BackupError::Refused(format!("{} has no readable {MANIFEST}: {error}", dest.display())))?;
+    Ok(serde_json::from_slice(&text)?)
+}
+
+/// Checks every file of a backup against its manifest; the problems found (empty: intact).
+pub fn verify(dest: &Path) -> Result<(usize, Vec<String>), BackupError> {
+    let manifest = read_manifest(dest)?;
+    let mut problems = Vec::new();
+    let entries: Vec<&FileEntry> = manifest.database.iter().chain(&manifest.originals).collect();
+    for entry in &entries {
+        let path = dest.join(&entry.path);
+        match sha256_of(&path) {
+            Ok((sha256, size)) if sha256 == entry.sha256 && size == entry.size => {}
+            Ok((sha256, size)) => problems.push(format!(
+                "{}: {size} bytes, SHA-256 {sha256}, expected {} bytes, {}",
+                entry.path, entry.size, entry.sha256
+            )),
+            Err(error) => problems.push(format!("{}: {error}", entry.path)),
+        }
+    }
+    Ok((entries.len(), problems))
+}
+
+/// Puts a verified backup's database (SQLite) and originals in place of an empty
+/// installation. Refuses a target that already holds works or media. On PostgreSQL the
+/// database must have been restored with `pg_restore` first.
+pub fn restore_files(url: &DatabaseUrl, store: &LocalStore, dest: &Path) -> Result<Manifest, BackupError> {
+    let (checked, problems) = verify(dest)?;
+    if !problems.is_empty() {
+        return Err(BackupError::Refused(format!(
+            "the backup is damaged ({} of {checked} files): {}",
+            problems.len(),
+            problems.join("; ")
+        )));
+    }
+    let manifest = read_manifest(dest)?;
+    if let DatabaseUrl::Sqlite(path) = url {
+        let Some(database) = &manifest.database else {
+            return Err(BackupError::Refused(
+                "this backup was taken on PostgreSQL: restore it with pg_restore into a PostgreSQL database".into(),
+            ));
+        };
+        if path.exists() && !sqlite_is_empty(path)? {
+            return Err(BackupError::Refused(format!(
+                "{} already holds works or media; restore into an empty installation",
+                path.display()
+            )));
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        for suffix in ["-wal", "-shm"] {
+            let _ = fs::remove_file(PathBuf::from(format!("{}{suffix}", path.display())));
+        }
+        copy_atomically(&dest.join(&database.path), path)?;
+    }
+    for entry in &manifest.originals {
+        let Some(key) = BlobKey::parse(&entry.sha256) else { continue };
+        let target = store.original_path(&key);
+        if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(entry.size) {
+            copy_atomically(&dest.join(&entry.path), &target)?;
+        }
+    }
+    Ok(manifest)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+fn sqlite_is_empty(path: &Path) -> Result<bool, BackupError> {
+    let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|error| BackupError::Refused(format!("opening {}: {error}", path.display())))?;
+    let tables: Vec<Count> =
+        diesel::sql_query("SELECT count(*) AS count FROM sqlite_master WHERE type = 'table' AND name = 'works'")
+            .load(&mut conn)?;
+    if tables.first().is_none_or(|row| row.count == 0) {
+        return Ok(true);
+    }
+    let works: Vec<Count> =
+        diesel::sql_query("SELECT (SELECT count(*) FROM works) + (SELECT count(*) FROM media) AS count")
+            .load(&mut conn)?;
+    Ok(works.first().is_none_or(|row| row.count == 0))
+}
+
+/// After [`restore_files`] and migrations: every medium is processed again (derivatives are
+/// never backed up) and its job queued; returns how many.
+pub fn requeue_processing(db: &Db, max_attempts: i32) -> Result<usize, BackupError> {
+    db.write_blocking(|conn| -> Result<usize, BackupError> {
+        let stamp = crate::clock::now();
+        let ids = crate::db::media::reset_all(conn, stamp)?;
+        crate::db::jobs::clear_all(conn)?;
+        for id in &ids {
+            crate::db::jobs::insert(
+                conn,
+                &crate::db::jobs::new_job(id, crate::db::jobs::PROCESS_MEDIA, max_attempts, stamp),
+            )?;
+        }
+        Ok(ids.len())
+    })
+}
