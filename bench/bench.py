@@ -301,6 +301,73 @@ def bench_upload():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def bench_archive():
+    """Import of 10 000 WeChat records with the server running; backup vs cp -r of the originals."""
+    print("archive", flush=True)
+    folder = tempfile.mkdtemp(dir=OUT)
+    count = int(os.environ.get("BENCH_IMPORT_RECORDS", "10000"))
+    paragraph = "民警走进社区开展反诈宣传，讲解电信网络诈骗的常见手法，提醒群众守好钱袋子。"
+    records = [{
+        "aid": f"{2247480000 + n}_1", "appmsgid": 2247480000 + n, "itemidx": 1, "title": f"平安宣传第{n}期：守护群众钱袋子",
+        "digest": "反诈宣传进社区", "link": f"https://mp.weixin.qq.com/s?__biz=MzA5&mid={2247480000 + n}&idx=1",
+        "create_time": 1600000000 + n * 3600, "author_name": "宣传科", "content": paragraph * 28,
+        "readNum": n, "oldLikeNum": n % 100, "shareNum": n % 17, "commentNum": "{}",
+    } for n in range(count)]
+    export = os.path.join(folder, "articles.json")
+    with open(export, "w", encoding="utf-8") as handle:
+        json.dump(records, handle, ensure_ascii=False)
+    server = Server(folder)
+    environment = dict(os.environ, MICROCAT_ADMIN_PASSWORD="bench-password-1", RUST_LOG="warn")
+    started = time.perf_counter()
+    child = subprocess.Popen([MICROCAT, "import", export], cwd=folder, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise RuntimeError("microcat import failed")
+    deadline = time.time() + 600
+    while True:
+        found = http("GET", f"{server.address}/api/v1/search?q=%E5%AE%88%E6%8A%A4%E7%BE%A4%E4%BC%97&per_page=1", server.token)
+        if found["total"] >= count or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    server.stop()
+    rate = count / elapsed
+    peak = usage.ru_maxrss / 1024
+    row(f"import of {count} WeChat records (JSON, ~3 KB each), server running, until all are searchable", f"{rate:.0f} records/s, peak {peak:.0f} MiB",
+        "target", f"{found['total']} searchable", "≥ 300 records/s, ≤ 200 MiB", rate >= 300 and peak <= 200 and found["total"] >= count)
+
+    # 200 originals of 5 MB, recorded as media of the imported works (backup copies what the
+    # database names).
+    db_path = os.path.join(folder, "data", "microcat.db")
+    with sqlite3.connect(db_path) as conn:
+        works = [row[0] for row in conn.execute("SELECT id FROM works LIMIT 200")]
+        admin = conn.execute("SELECT id FROM users WHERE username = 'admin'").fetchone()[0]
+        for n, work in enumerate(works):
+            digest = os.urandom(32).hex()
+            target = os.path.join(folder, "media", "originals", digest[:2], digest[2:4])
+            os.makedirs(target, exist_ok=True)
+            with open(os.path.join(target, digest), "wb") as handle:
+                handle.write(os.urandom(5 * 1024 * 1024))
+            conn.execute("INSERT INTO media (id, work_id, sha256, size, format, content_type, role, version, status, derivatives, created_by, created_at, updated_at) "
+                         "VALUES (?, ?, ?, ?, 'mp4', 'video/mp4', 'attachment', 1, 'ready', '[]', ?, '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+                         (f"00000000-0000-7000-8000-{n:012d}", work, digest, 5 * 1024 * 1024, admin))
+    database = f"sqlite://{db_path}"
+
+    def ours():
+        target = os.path.join(folder, "backup")
+        shutil.rmtree(target, ignore_errors=True)
+        return timed([MICROCAT, "backup", target, "--database-url", database, "--media-dir", os.path.join(folder, "media")])
+
+    def peer():
+        target = os.path.join(folder, "copy")
+        shutil.rmtree(target, ignore_errors=True)
+        return timed(["cp", "-r", os.path.join(folder, "media", "originals"), target])
+
+    a, b = interleave(ours, peer, runs=3)
+    row("backup of 1 GB of originals (plus the database snapshot)", f"{1000 / a:.0f} MB/s", f"cp -r {1000 / b:.0f} MB/s", f"{b / a:.2f}× cp's throughput", "≥ 0.8×", b / a >= 0.8)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def wrk(url, connections, seconds, token=None, script=None):
     cmd = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     if token:
@@ -523,10 +590,10 @@ def main():
     model, cores = machine()
     print(f"machine: {model}, {cores} cores", flush=True)
     photo, png, film = make_data()
-    sections = sys.argv[1:] or ["thumbnails", "poster", "preview", "processing", "upload", "search", "relevance", "api"]
+    sections = sys.argv[1:] or ["thumbnails", "poster", "preview", "processing", "upload", "archive", "search", "relevance", "api"]
     for section in sections:
         {"thumbnails": lambda: bench_thumbnails(photo, png), "poster": lambda: bench_poster(film), "preview": bench_preview, "processing": lambda: bench_processing(film),
-         "upload": bench_upload, "search": bench_search, "relevance": bench_relevance, "api": bench_api}[section]()
+         "upload": bench_upload, "archive": bench_archive, "search": bench_search, "relevance": bench_relevance, "api": bench_api}[section]()
     peers = [version(["vipsthumbnail", "--version"]), version([CONVERT, "-version"]), version(["ffmpeg", "-version"]),
              version(["wrk", "-v"]), "SQLite " + sqlite3.sqlite_version, version(["psql", "--version"])]
     lines = [f"# microcat benchmarks", "", f"Machine: {model}, {cores} cores. Runs: median of {RUNS} interleaved after a warm-up.", "",
