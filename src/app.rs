@@ -222,6 +222,7 @@ fn serve(
         media,
         settings,
         login_policy,
+        imports: Default::default(),
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -88,16 +88,29 @@ fn sha256_of(path: &Path) -> io::Result<(String, u64)> {
     Ok((format!("{:x}", hasher.finalize()), size))
 }
 
-/// Copies through a temporary name, synced, then renamed: a backup never holds half a file.
+/// Copies through a temporary name, then renames: a backup never holds half a file under
+/// its real name. Durability comes from one [`sync_filesystem`] at the end, not an fsync per
+/// file (which made a backup 3× slower than `cp -r`).
 fn copy_atomically(from: &Path, to: &Path) -> io::Result<u64> {
     if let Some(parent) = to.parent() {
         fs::create_dir_all(parent)?;
     }
     let partial = to.with_extension("partial");
     let bytes = fs::copy(from, &partial)?;
-    fs::File::open(&partial)?.sync_all()?;
     fs::rename(&partial, to)?;
     Ok(bytes)
+}
+
+/// Flushes everything written to the filesystem holding `folder` (`syncfs(2)`), so the
+/// manifest is only written once the files it lists are on disk.
+fn sync_filesystem(folder: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let handle = fs::File::open(folder)?;
+    // SAFETY: syncfs only reads the descriptor, which `handle` keeps open for the call.
+    if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[derive(QueryableByName)]
@@ -174,10 +187,14 @@ pub fn backup(
         database,
         originals,
     };
+    sync_filesystem(dest)?;
     let text = serde_json::to_vec_pretty(&manifest)?;
     let partial = dest.join("manifest.json.partial");
-    fs::File::create(&partial)?.write_all(&text)?;
+    let mut file = fs::File::create(&partial)?;
+    file.write_all(&text)?;
+    file.sync_all()?;
     fs::rename(&partial, dest.join(MANIFEST))?;
+    fs::File::open(dest)?.sync_all()?;
     Ok((manifest, report))
 }
 
@@ -247,6 +264,7 @@ pub fn restore_files(url: &DatabaseUrl, store: &LocalStore, dest: &Path) -> Resu
             copy_atomically(&dest.join(&entry.path), &target)?;
         }
     }
+    sync_filesystem(&store.temp_dir())?;
     Ok(manifest)
 }
 

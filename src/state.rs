@@ -17,4 +17,6 @@ pub struct AppState {
     pub media: MediaContext,
     pub settings: Settings,
     pub login_policy: LoginPolicy,
+    /// Imports started from `/admin/import`.
+    pub imports: crate::service::import_jobs::ImportJobs,
 }

@@ -652,6 +652,99 @@
     requestAnimationFrame(keepInStep);
   }
 
+
+  /* ------------------------------------------------------------------ archive import (admins) */
+
+  /** Upload → dry run shown → confirm → progress polled → report; all through /api/v1/imports. */
+  function initImport() {
+    const form = $('#import-form');
+    if (!form) return;
+    const status = $('#import-status'), texts = $('#import-texts');
+    const text = (key) => texts.getAttribute(`data-${key}`) || key;
+    const say = (message) => { status.textContent = message; };
+    const headers = () => {
+      const token = csrfToken();
+      return token ? { 'X-CSRF-Token': token, Accept: 'application/json' } : { Accept: 'application/json' };
+    };
+    const problemLine = (problem) => problem.row ? `${problem.file} ${text('row').replace('{}', problem.row)}：${problem.reason}` : `${problem.file}：${problem.reason}`;
+    let jobId = null;
+
+    const showPreview = (job) => {
+      const preview = job.preview;
+      $('#import-counts').textContent = `${text('create')} ${preview.created} · ${text('known')} ${preview.unchanged + preview.updated} · ${text('failed')} ${preview.problems.length}`;
+      const body = $('#import-sample tbody');
+      body.textContent = '';
+      job.sample.forEach((row) => {
+        const tr = make('tr');
+        [row.title, row.kind, formatBeijing(row.published_at), row.platform, row.metrics].forEach((value) => tr.appendChild(make('td', { textContent: value })));
+        body.appendChild(tr);
+      });
+      const list = $('#import-problems');
+      list.textContent = '';
+      preview.problems.slice(0, 100).forEach((problem) => list.appendChild(make('li', { textContent: problemLine(problem) })));
+      if (!preview.problems.length) list.appendChild(make('li', { textContent: text('none') }));
+      $('#import-preview').hidden = false;
+      $('#import-run').disabled = preview.created + preview.updated === 0;
+    };
+
+    const poll = () => fetch(`/api/v1/imports/${jobId}`, { credentials: 'same-origin', headers: headers() })
+      .then((r) => r.json())
+      .then((job) => {
+        const bar = $('#import-bar');
+        bar.max = Math.max(1, job.total);
+        bar.value = job.done;
+        $('#import-done').textContent = `${job.done} / ${job.total}`;
+        if (job.phase === 'running' || job.phase === 'previewed') return setTimeout(poll, 500);
+        const result = job.result;
+        if (result) {
+          $('#import-result').textContent = `${text('created')} ${result.created} · ${text('updated')} ${result.updated} · ${text('unchanged')} ${result.unchanged} · ${text('failed')} ${result.problems.length}`;
+          const report = $('#import-report');
+          report.href = `/api/v1/imports/${jobId}/report`;
+          report.hidden = false;
+        } else {
+          $('#import-result').textContent = `${form.getAttribute('data-msg-failed')}：${job.error || ''}`;
+        }
+        say('');
+        return null;
+      })
+      .catch(() => setTimeout(poll, 2000));
+
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      say(form.getAttribute('data-msg-checking'));
+      $('#import-preview').hidden = true;
+      $('#import-progress').hidden = true;
+      fetch('/api/v1/imports', { method: 'POST', body: new FormData(form), credentials: 'same-origin', headers: headers() })
+        .then((r) => r.json().then((body) => ({ ok: r.ok, status: r.status, body })))
+        .then(({ ok, status: code, body }) => {
+          if (!ok) {
+            const message = code === 413 ? form.getAttribute('data-msg-too-large') : (body.error && body.error.message) || form.getAttribute('data-msg-failed');
+            return say(message);
+          }
+          jobId = body.id;
+          say('');
+          return showPreview(body);
+        })
+        .catch(() => say(form.getAttribute('data-msg-network')));
+    });
+
+    $('#import-run').addEventListener('click', () => {
+      if (!jobId) return;
+      $('#import-run').disabled = true;
+      $('#import-progress').hidden = false;
+      say(form.getAttribute('data-msg-running'));
+      fetch(`/api/v1/imports/${jobId}/run`, { method: 'POST', credentials: 'same-origin', headers: headers() })
+        .then(() => poll())
+        .catch(() => say(form.getAttribute('data-msg-network')));
+    });
+  }
+
+  /** An RFC 3339 time as Beijing wall-clock time, `2024-05-01 08:30`. */
+  function formatBeijing(iso) {
+    const at = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
+    return isNaN(at) ? '' : at.toISOString().slice(0, 16).replace('T', ' ');
+  }
+
   /* ------------------------------------------------------------------ comment timecodes */
 
   function initTimecodes() {
@@ -740,6 +833,7 @@
     initPreviewWait();
     initFrames();
     initCompare();
+    initImport();
     initSubmitGuards();
   }
 

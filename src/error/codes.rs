@@ -49,6 +49,8 @@ codes! {
     COMMENT_NOT_FOUND = "comment-not-found";
     /// No such publication record, or not of a work the caller may see.
     PUBLICATION_NOT_FOUND = "publication-not-found";
+    /// No such import job (they last as long as the server process).
+    IMPORT_NOT_FOUND = "import-not-found";
     /// No such route.
     ROUTE_NOT_FOUND = "route-not-found";
     /// No such derivative of a medium.
@@ -62,6 +64,8 @@ codes! {
     WORK_NOT_EDITABLE = "work-not-editable";
     /// Restoring a work that is not deleted.
     WORK_NOT_DELETED = "work-not-deleted";
+    /// Starting an import twice, or asking for the report of one still running.
+    IMPORT_STATE = "import-state";
     /// The username belongs to another account.
     USERNAME_TAKEN = "username-taken";
     /// The lifecycle does not allow this step from the current state.

@@ -5,6 +5,8 @@
 use super::{ApiError, codes};
 use crate::service::accounts::AccountError;
 use crate::service::audit::AuditError;
+use crate::service::import::ImportError;
+use crate::service::import_jobs::JobError;
 use crate::service::media::{MediaError, ReceiveError};
 use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
@@ -20,6 +22,27 @@ fn forbidden(refusal: impl ToString) -> ApiError {
 /// A 409 with `code` and the refusal's own message.
 fn conflict(code: &'static str, refusal: impl ToString, field: Option<&str>) -> ApiError {
     ApiError::Conflict { code, message: refusal.to_string(), field: field.map(str::to_owned) }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::AdminRequired => forbidden(error),
+            ImportError::Field(field) => ApiError::Field(field),
+            ImportError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(error: JobError) -> Self {
+        match error {
+            JobError::NotFound => ApiError::NotFound { code: codes::IMPORT_NOT_FOUND, message: error.to_string() },
+            JobError::AlreadyStarted | JobError::NotFinished => conflict(codes::IMPORT_STATE, error, None),
+            JobError::Import(import) => import.into(),
+            JobError::Task(_) => ApiError::internal(error),
+        }
+    }
 }
 
 impl From<WorkError> for ApiError {

@@ -6,6 +6,7 @@ pub mod board;
 pub mod comments;
 pub mod extractors;
 pub mod health;
+pub mod imports;
 pub mod media;
 pub mod multipart;
 pub mod openapi;
@@ -79,6 +80,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .post(publications::create_publication),
             )
             .service(web::resource("/publications/{id}").patch(publications::correct_publication))
+            .service(web::resource("/imports").post(imports::create_import))
+            .service(web::resource("/imports/{id}").get(imports::get_import))
+            .service(web::resource("/imports/{id}/run").post(imports::run_import))
+            .service(web::resource("/imports/{id}/report").get(imports::import_report))
             .service(web::resource("/publications/{id}/metrics").post(publications::add_metrics))
             .service(web::resource("/works/{id}/history").get(audit::get_history))
             .service(web::resource("/audit").get(audit::list_audit))

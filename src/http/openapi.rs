@@ -4,7 +4,9 @@
 use actix_web::web;
 use utoipa::OpenApi;
 
-use super::{audit, board, comments, health, media, publications, review, search, session, stats, users, works};
+use super::{
+    audit, board, comments, health, imports, media, publications, review, search, session, stats, users, works,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +42,10 @@ use super::{audit, board, comments, health, media, publications, review, search,
         publications::create_publication,
         publications::correct_publication,
         publications::add_metrics,
+        imports::create_import,
+        imports::run_import,
+        imports::get_import,
+        imports::import_report,
         audit::get_history,
         audit::list_audit,
         review::get_review_queue,

@@ -5,6 +5,8 @@
 //! record is its own transaction, so one bad row fails alone and an interrupted import,
 //! run again, finishes the job.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::json;
 
 use super::audit;
@@ -158,4 +160,132 @@ fn refresh_metrics(conn: &mut DbConnection, work_id: &WorkId, record: &ImportRec
     }
     publications::insert_metrics(conn, &MetricsRow::new(&publication.id, record.metrics, now(), "import"))?;
     Ok(Outcome::Updated)
+}
+
+/// One problem, for the summary and the report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// The file's name as given.
+    pub file: String,
+    /// The row (CSV, after the header) or record (JSON), when the problem is one row's.
+    pub row: Option<usize>,
+    pub reason: String,
+}
+
+impl Problem {
+    /// `articles.json row 3: no title`.
+    pub fn line(&self) -> String {
+        match self.row {
+            Some(row) => format!("{} row {row}: {}", self.file, self.reason),
+            None => format!("{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Summary {
+    /// The downloadable report: counts, then every problem with its file and row.
+    pub fn report(&self) -> String {
+        let mut text = format!(
+            "created\t{}\nupdated\t{}\nunchanged\t{}\nfailed\t{}\n",
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.problems.len()
+        );
+        for problem in &self.problems {
+            text.push_str(&problem.line());
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// Most bytes of one export file (10 000 articles of 3 KB are ~40 MB).
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The records of one export file, read.
+pub struct ReadFile {
+    pub name: String,
+    pub format: ArchiveFormat,
+    pub rows: Vec<crate::domain::archive::ParsedRow>,
+}
+
+/// Reads one file into records (`wanted` forces a format), or says why it cannot be read.
+pub fn read_file(path: &Path, name: &str, wanted: Option<ArchiveFormat>) -> Result<ReadFile, Problem> {
+    let problem = |reason: String| Problem { file: name.to_owned(), row: None, reason };
+    let size = std::fs::metadata(path).map_err(|error| problem(error.to_string()))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(problem(format!("{size} bytes is over the limit of {MAX_FILE_BYTES}")));
+    }
+    let bytes = std::fs::read(path).map_err(|error| problem(error.to_string()))?;
+    let text = crate::domain::archive::decode_text(&bytes)
+        .ok_or_else(|| problem("the file is neither UTF-8 nor GB18030 text".into()))?;
+    let format = match wanted {
+        Some(format) => format,
+        None => crate::domain::archive::detect(&text)
+            .ok_or_else(|| problem(format!("not an export microcat reads; accepted: {}", ArchiveFormat::names())))?,
+    };
+    let rows = crate::domain::archive::parse(format, &text).map_err(problem)?;
+    Ok(ReadFile { name: name.to_owned(), format, rows })
+}
+
+/// Reads every file: the readable ones, and a problem for each that is not.
+pub fn read_files(files: &[(PathBuf, String)], wanted: Option<ArchiveFormat>) -> (Vec<ReadFile>, Vec<Problem>) {
+    let mut read = Vec::new();
+    let mut problems = Vec::new();
+    for (path, name) in files {
+        match read_file(path, name, wanted) {
+            Ok(file) => read.push(file),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    (read, problems)
+}
+
+/// Imports every record of the read files, calling `progress(done, total)` after each
+/// (blocking). Stops only when the caller may not import at all.
+pub fn import_files(
+    db: &Db,
+    user: &AuthUser,
+    files: Vec<ReadFile>,
+    mut summary: Summary,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Summary, ImportError> {
+    let total: usize = files.iter().map(|file| file.rows.len()).sum();
+    let mut done = 0;
+    for file in files {
+        for parsed in file.rows {
+            match parsed {
+                Ok(record) => match import_record(db, user, file.format, &record, options) {
+                    Ok(Outcome::Created) => summary.created += 1,
+                    Ok(Outcome::Updated) => summary.updated += 1,
+                    Ok(Outcome::Unchanged) => summary.unchanged += 1,
+                    Err(ImportError::AdminRequired) => return Err(ImportError::AdminRequired),
+                    Err(error) => summary.problems.push(Problem {
+                        file: file.name.clone(),
+                        row: None,
+                        reason: format!("{}: {error}", record.source_key),
+                    }),
+                },
+                Err(problem) => summary.problems.push(Problem {
+                    file: file.name.clone(),
+                    row: Some(problem.row),
+                    reason: problem.reason,
+                }),
+            }
+            done += 1;
+            progress(done, total);
+        }
+    }
+    Ok(summary)
 }

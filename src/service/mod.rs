@@ -9,6 +9,7 @@ pub mod comments;
 pub mod film_facts;
 pub mod health;
 pub mod import;
+pub mod import_jobs;
 pub mod media;
 pub mod publications;
 pub mod review;

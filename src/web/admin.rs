@@ -1,5 +1,6 @@
 //! `/admin/users`: accounts and their roles (admins only).
 
+use crate::domain::archive::ArchiveFormat;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
@@ -132,4 +133,22 @@ pub async fn post_user_update(app: web::Data<AppState>, signed: SignedForm, path
         Err(ApiError::Internal(detail)) => Err(ApiError::Internal(detail).into()),
         Err(error) => users_page(&app, &viewer, None, Some(refusal(&viewer, &error))).await,
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin_import.html")]
+struct ImportPage {
+    chrome: Chrome,
+    formats: Vec<&'static str>,
+}
+
+/// `GET /admin/import`: upload exports, see the dry run, confirm, follow the import (the
+/// page drives `/api/v1/imports`).
+pub async fn get_import(viewer: Viewer) -> PageResult {
+    require_admin(&viewer)?;
+    let page = ImportPage {
+        chrome: viewer.chrome("admin", None),
+        formats: ArchiveFormat::ALL.iter().map(|format| format.as_str()).collect(),
+    };
+    page::render(&page)
 }

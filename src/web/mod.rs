@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/board").get(production::get_board))
         .service(web::resource("/search").get(search::get_search))
         .service(web::resource("/admin/users").get(admin::get_users).post(admin::post_user))
+        .service(web::resource("/admin/import").get(admin::get_import))
         .service(web::resource("/admin/users/{id}").post(admin::post_user_update));
 }
 

@@ -327,3 +327,83 @@ async fn a_backup_taken_under_load_restores_every_record_and_byte() {
     let found = restored.get("/api/v1/search?q=%E5%A4%87%E4%BB%BD%E6%B5%8B%E8%AF%95", &restored.admin).await.json();
     assert_eq!(found["hits"][0]["id"], film.as_str(), "the restored index finds the film: {found}");
 }
+
+#[actix_web::test]
+async fn imports_from_the_page_preview_then_run_with_progress_and_a_report() {
+    let app = TestApp::spawn().await;
+    let form = |files: &[(&str, &[u8])]| {
+        let boundary = "----microcatimport";
+        let mut body = Vec::new();
+        for (name, bytes) in files {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"unit\"\r\n\r\n宣传科\r\n--{boundary}--\r\n"
+            )
+            .as_bytes(),
+        );
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    };
+    let send = |content_type: String, body: Vec<u8>, token: String| {
+        let app = &app;
+        async move {
+            let bearer = format!("Bearer {token}");
+            app.raw(
+                awc::http::Method::POST,
+                "/api/v1/imports",
+                &[("authorization", &bearer), ("content-type", &content_type)],
+                body,
+            )
+            .await
+        }
+    };
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let (content_type, body) = form(&[("articles.json", WECHAT_JSON.as_bytes())]);
+    assert_error(&send(content_type.clone(), body.clone(), author.token.clone()).await, 403, "forbidden");
+    let staged = send(content_type, body, app.admin.token.clone()).await;
+    assert_eq!(staged.status, 201, "{}", staged.text());
+    let staged = staged.json();
+    assert_eq!(staged["phase"], "previewed");
+    assert_eq!(staged["preview"]["created"], 2, "{staged}");
+    assert_eq!(staged["preview"]["problems"][0]["row"], 3);
+    assert_eq!(staged["sample"][0]["title"], "反诈宣传进社区");
+    assert_eq!(staged["files"][0]["format"], "wechat-article-exporter");
+    assert_eq!(app.get("/api/v1/works", &app.admin).await.json()["total"], 0, "the preview writes nothing");
+    let id = staged["id"].as_str().unwrap();
+    let report = format!("/api/v1/imports/{id}/report");
+    assert_error(&app.get(&report, &app.admin).await, 409, "import-state");
+    let started = app.post(&format!("/api/v1/imports/{id}/run"), &app.admin, &json!({})).await;
+    assert_eq!(started.status, 202, "{}", started.text());
+    assert_error(&app.post(&format!("/api/v1/imports/{id}/run"), &app.admin, &json!({})).await, 409, "import-state");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let finished = loop {
+        let job = app.get(&format!("/api/v1/imports/{id}"), &app.admin).await.json();
+        if job["phase"] == "done" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline && job["phase"] == "running", "{job}");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(finished["result"]["created"], 2, "{finished}");
+    assert_eq!(finished["done"], finished["total"]);
+    let text = app.get(&report, &app.admin).await;
+    assert_eq!(text.header("content-type").as_deref(), Some("text/plain; charset=utf-8"));
+    assert!(
+        text.text().contains("created\t2") && text.text().contains("articles.json row 3: no title"),
+        "{}",
+        text.text()
+    );
+    let works = app.get("/api/v1/works?per_page=10", &app.admin).await.json();
+    assert_eq!(works["total"], 2, "{works}");
+    assert_eq!(works["items"][0]["unit"], "宣传科");
+    let (content_type, body) = form(&[("notes.csv", b"a,b\n1,2\n")]);
+    let unknown = send(content_type, body, app.admin.token.clone()).await.json();
+    assert!(
+        unknown["preview"]["problems"][0]["reason"].as_str().unwrap().contains("accepted: wechat-article-exporter"),
+        "{unknown}"
+    );
+    assert_error(&app.get("/api/v1/imports/nope", &app.admin).await, 404, "import-not-found");
+}
