@@ -147,7 +147,7 @@ struct ImportPage {
 pub async fn get_import(viewer: Viewer) -> PageResult {
     require_admin(&viewer)?;
     let page = ImportPage {
-        chrome: viewer.chrome("admin", None),
+        chrome: viewer.chrome("import", None),
         formats: ArchiveFormat::ALL.iter().map(|format| format.as_str()).collect(),
     };
     page::render(&page)

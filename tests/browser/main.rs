@@ -22,6 +22,7 @@ mod browser;
 mod files;
 
 mod accounts;
+mod archive;
 mod film;
 mod film_review;
 mod review;
