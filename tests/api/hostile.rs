@@ -440,7 +440,8 @@ async fn run_media_group(app: &TestApp, author: &Session, work: &str, group: &st
         }
     }
     for (case, id) in accepted {
-        let media = app.processed(author, &id).await;
+        // Its preview too: a transcode still running would hold a temp folder.
+        let media = app.settled(author, &id).await;
         check_processed(app, author, case, &media).await;
     }
     app.assert_healthy().await;
