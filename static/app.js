@@ -644,7 +644,7 @@
       if (!lead.video.paused && !follow.video.seeking) {
         const drift = follow.video.currentTime - (clockNow() + offsetOf(follow));
         if (Math.abs(drift) > 0.5) follow.video.currentTime = clockNow() + offsetOf(follow);
-        else if (Math.abs(drift) > 0.25 / fps) follow.video.playbackRate = 1 - Math.max(-0.2, Math.min(0.2, drift * 4));
+        else if (Math.abs(drift) > 0.25 / fps) follow.video.playbackRate = 1 - Math.max(-0.3, Math.min(0.3, drift * 8));
         else follow.video.playbackRate = 1;
       }
       requestAnimationFrame(keepInStep);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use super::auth::AuthUser;
-use super::import::{self, ImportError, ImportOptions, Problem, ReadFile, Summary};
+use super::import::{self, ImportError, ImportOptions, ReadFile, Summary};
 use crate::db::Db;
 use crate::domain::archive::{ArchiveFormat, ImportRecord};
 use crate::domain::user::Role;
@@ -227,9 +227,4 @@ fn file_previews(files: &[(PathBuf, String)], read: &[ReadFile]) -> Vec<FilePrev
             }
         })
         .collect()
-}
-
-/// Problems for a page, first ones first.
-pub fn first_problems(summary: &Summary, count: usize) -> Vec<&Problem> {
-    summary.problems.iter().take(count).collect()
 }
