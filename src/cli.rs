@@ -273,9 +273,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let listen = settings.listen.clone();
+    let host = settings.listen.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host).to_owned();
     let application = Application::build(settings).await?;
-    tracing::info!(address = %listen, "microcat is serving on http://{listen}");
+    // The port actually bound (`listen` may ask for port 0), on stdout for whoever started us.
+    let address = format!("http://{host}:{}", application.port());
+    tracing::info!(%address, "microcat is serving");
+    println!("microcat is serving on {address}");
     application.run_until_stopped().await?;
     Ok(())
 }

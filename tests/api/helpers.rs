@@ -385,27 +385,44 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the binary in `dir` (its working directory) on a free port.
+    /// Starts the binary in `dir` (its working directory) on a port it chooses itself, and
+    /// learns the address from the line the server prints once it listens. (Choosing a free
+    /// port here and passing it on raced with other tests' servers: one could take the port
+    /// first, and this test then talked to that server.) Returns early, with no address, when
+    /// the process exits before listening — some tests expect exactly that.
     pub fn start(dir: &std::path::Path, database_url: &str, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join("server.log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("open the server log");
+        let offset = log_file.metadata().map(|metadata| metadata.len() as usize).unwrap_or(0);
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_microcat"));
         command
             .arg("serve")
             .current_dir(dir)
-            .env("MICROCAT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MICROCAT_LISTEN", "127.0.0.1:0")
             .env("MICROCAT_DATABASE_URL", database_url)
             .env("MICROCAT_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("MICROCAT_MEDIA_WORKERS", "1")
             .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(log_file.try_clone().expect("server log handle"));
+            .stdout(log_file.try_clone().expect("server log handle"))
+            .stderr(log_file);
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().expect("microcat serve starts");
-        Self { child, address: format!("http://127.0.0.1:{port}"), log }
+        let mut child = command.spawn().expect("microcat serve starts");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let address = loop {
+            let text = std::fs::read(&log).unwrap_or_default();
+            let fresh = String::from_utf8_lossy(text.get(offset..).unwrap_or_default()).into_owned();
+            let announced = fresh.lines().find_map(|line| line.split("microcat is serving on ").nth(1).map(str::trim));
+            if let Some(address) = announced {
+                break address.to_owned();
+            }
+            if child.try_wait().ok().flatten().is_some() || std::time::Instant::now() > deadline {
+                break String::new();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self { child, address, log }
     }
 
     /// Waits until `/healthz` answers.
