@@ -210,14 +210,25 @@ impl VideoLane {
     }
 
     fn drain_encoder(&mut self, octx: &mut format::context::Output) -> Result<(), MediaFailure> {
-        let mut encoded = Packet::empty();
-        while self.encoder.receive_packet(&mut encoded).is_ok() {
-            encoded.set_stream(self.out_index);
-            encoded.rescale_ts(self.in_time_base, self.out_time_base);
-            encoded.write_interleaved(octx).map_err(failed("writing video"))?;
-        }
-        Ok(())
+        let timing = (self.out_index, self.in_time_base, self.out_time_base);
+        write_packets(&mut self.encoder, timing, octx, "writing video")
     }
+}
+
+/// Writes every packet an encoder has ready, as stream `index`, times from `from` to `to`.
+fn write_packets(
+    encoder: &mut ffmpeg::encoder::Encoder,
+    (index, from, to): (usize, Rational, Rational),
+    octx: &mut format::context::Output,
+    doing: &'static str,
+) -> Result<(), MediaFailure> {
+    let mut encoded = Packet::empty();
+    while encoder.receive_packet(&mut encoded).is_ok() {
+        encoded.set_stream(index);
+        encoded.rescale_ts(from, to);
+        encoded.write_interleaved(octx).map_err(failed(doing))?;
+    }
+    Ok(())
 }
 
 // The graphs are built with an `in` and an `out`; a missing one is a bug, not a bad file.
@@ -372,14 +383,8 @@ impl AudioLane {
     }
 
     fn drain_encoder(&mut self, octx: &mut format::context::Output) -> Result<(), MediaFailure> {
-        let mut encoded = Packet::empty();
-        let encoder_time_base = Rational(1, self.encoder.rate() as i32);
-        while self.encoder.receive_packet(&mut encoded).is_ok() {
-            encoded.set_stream(self.out_index);
-            encoded.rescale_ts(encoder_time_base, self.out_time_base);
-            encoded.write_interleaved(octx).map_err(failed("writing audio"))?;
-        }
-        Ok(())
+        let timing = (self.out_index, Rational(1, self.encoder.rate() as i32), self.out_time_base);
+        write_packets(&mut self.encoder, timing, octx, "writing audio")
     }
 }
 

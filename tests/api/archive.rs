@@ -10,15 +10,12 @@ use crate::helpers::{TestApp, assert_error, assert_error_field, work_json};
 /// Runs `microcat import` on the app's database; waits until the server has seen the
 /// changes another process made (its read cache notices them within a quarter second).
 async fn import(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_microcat"))
-        .arg("import")
-        .args(args)
-        .args(["--database-url", &app.settings.database_url])
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let mut full = vec!["import"];
+    full.extend_from_slice(args);
+    full.extend(["--database-url", &app.settings.database_url]);
+    let outcome = microcat(&full);
     actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
-    (output.status.success(), text)
+    outcome
 }
 
 const WECHAT_JSON: &str = r#"[
