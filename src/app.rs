@@ -54,12 +54,7 @@ impl Application {
             .with_context(|| format!("opening {}", settings.media_dir.display()))?;
         let wake = Arc::new(Notify::new());
         let workers = start_job_workers(&settings, db.clone(), store.clone(), wake.clone()).await?;
-        let limits = UploadLimits {
-            image_bytes: settings.max_image_bytes,
-            video_bytes: settings.max_video_bytes,
-            audio_bytes: settings.max_audio_bytes,
-        };
-        let media = MediaContext::new(store, limits, wake, settings.job_max_attempts);
+        let media = media_context(&settings, store, wake);
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
         let indexer = indexer::start(db.clone(), search.clone(), interval);
@@ -103,6 +98,16 @@ impl Application {
 }
 
 /// Connects and migrates on a blocking thread (pool set-up and migrations do I/O).
+/// The store, limits and job wake-up media use cases run with.
+pub fn media_context(settings: &Settings, store: LocalStore, wake: Arc<Notify>) -> MediaContext {
+    let limits = UploadLimits {
+        image_bytes: settings.max_image_bytes,
+        video_bytes: settings.max_video_bytes,
+        audio_bytes: settings.max_audio_bytes,
+    };
+    MediaContext::new(store, limits, wake, settings.job_max_attempts)
+}
+
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
     let pool_size = settings.db_pool_size;

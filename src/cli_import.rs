@@ -4,39 +4,22 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use crate::app;
 use crate::cli::ImportArgs;
 use crate::config::Settings;
 use crate::domain::archive::ArchiveFormat;
 use crate::service::accounts;
-use crate::service::import::{self, ImportError, ImportOptions, Summary};
+use crate::service::import::{self, ImportError, ImportOptions, Importer, Summary};
+use crate::storage::LocalStore;
 
-/// The export files named: files as given, folders' `.json` and `.csv` files (sorted); each
-/// with the name reports use.
-fn export_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)?
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|file| file.extension().is_some_and(|ext| ext == "json" || ext == "csv"))
-                .collect();
-            inside.sort();
-            files.extend(inside);
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            anyhow::bail!("{} is neither a file nor a folder", path.display());
-        }
-    }
-    Ok(files
-        .into_iter()
-        .map(|path| {
-            let name = path.display().to_string();
-            (path, name)
-        })
-        .collect())
+/// The paths given, each with the name reports use (folders and zips are laid out by the
+/// import itself).
+fn inputs(paths: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    paths.iter().map(|path| (path.clone(), path.display().to_string())).collect()
 }
 
 /// Runs the command.
@@ -50,24 +33,27 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     let caller = accounts::console_caller(&db, &args.as_user)
         .map_err(|error| anyhow::anyhow!("--as {}: {error}", args.as_user))?;
-    let files = export_files(&args.paths)?;
+    let store = LocalStore::open(&settings.media_dir)?;
+    let scratch = store.temp_folder(&format!("import-{}", uuid::Uuid::now_v7()))?;
+    let media = app::media_context(&settings, store, Arc::new(Notify::new()));
+    let files = inputs(&args.paths);
     let options = ImportOptions { unit: args.unit.clone(), dry_run: args.dry_run };
+    let work_scratch = scratch.clone();
     let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<Summary> {
-        let (read, problems) = import::read_files(&files, wanted);
-        let progress = Progress::new();
+        let prepared = import::prepare(&files, &work_scratch, wanted)?;
+        let progress = Progress::new(prepared.rows());
         let mut report = |done: usize, total: usize| progress.at(done, total);
-        let started = Summary { problems, ..Summary::default() };
-        let summary =
-            import::import_files(&db, &caller, read, started, &options, &mut report).map_err(|error| match error {
-                ImportError::AdminRequired => {
-                    anyhow::anyhow!("--as {}: importing needs the admin role", caller.username)
-                }
-                other => anyhow::Error::from(other),
-            })?;
+        let importer = Importer { db: &db, media: &media, user: &caller, options: &options };
+        let summary = import::import_prepared(importer, prepared, &mut report).map_err(|error| match error {
+            ImportError::AdminRequired => anyhow::anyhow!("--as {}: importing needs the admin role", caller.username),
+            other => anyhow::Error::from(other),
+        })?;
         progress.finish();
         Ok(summary)
     })
-    .await??;
+    .await?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let summary = summary?;
     print_summary(&summary, args.dry_run);
     if let Some(path) = &args.report {
         std::fs::write(path, summary.report())?;
@@ -84,9 +70,9 @@ struct Progress {
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(rows: usize) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        let bar = indicatif::ProgressBar::new(0);
+        let bar = indicatif::ProgressBar::new(rows as u64);
         if terminal {
             let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}")
                 .expect("a valid template");
@@ -126,5 +112,11 @@ fn print_summary(summary: &Summary, dry_run: bool) {
     }
     if summary.problems.len() > 20 {
         println!("  … and {} more (see --report)", summary.problems.len() - 20);
+    }
+    if !summary.media_problems.is_empty() {
+        println!("files not attached {}", summary.media_problems.len());
+        for problem in summary.media_problems.iter().take(10) {
+            println!("  {}", problem.line());
+        }
     }
 }

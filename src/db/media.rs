@@ -129,6 +129,16 @@ pub fn count_with_role(conn: &mut DbConnection, work_id: &str, role: MediaRole) 
     media::table.filter(media::work_id.eq(work_id)).filter(media::role.eq(role)).count().get_result(conn)
 }
 
+/// The work's medium with these bytes, if it has one.
+pub fn find_in_work_by_sha256(conn: &mut DbConnection, work_id: &str, sha256: &str) -> QueryResult<Option<MediaRow>> {
+    media::table
+        .filter(media::work_id.eq(work_id))
+        .filter(media::sha256.eq(sha256))
+        .select(MediaRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// How many records point at these bytes.
 pub fn count_with_sha256(conn: &mut DbConnection, sha256: &str) -> QueryResult<i64> {
     media::table.filter(media::sha256.eq(sha256)).count().get_result(conn)

@@ -95,6 +95,9 @@ codes! {
     TIMECODE_OUT_OF_RANGE = "timecode-out-of-range";
     /// An uploaded file with no bytes.
     EMPTY_FILE = "empty-file";
+    /// An uploaded zip that would write outside its folder, holds links, or unpacks past
+    /// a limit (entries, bytes, compression ratio).
+    UNSAFE_ARCHIVE = "unsafe-archive";
     /// An upload form with more than one file.
     TOO_MANY_FILES = "too-many-files";
     /// An upload form without a file.

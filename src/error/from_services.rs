@@ -7,6 +7,7 @@ use crate::service::accounts::AccountError;
 use crate::service::audit::AuditError;
 use crate::service::import::ImportError;
 use crate::service::import_jobs::JobError;
+use crate::service::import_sources::SourceError;
 use crate::service::media::{MediaError, ReceiveError};
 use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
@@ -40,7 +41,17 @@ impl From<JobError> for ApiError {
             JobError::NotFound => ApiError::NotFound { code: codes::IMPORT_NOT_FOUND, message: error.to_string() },
             JobError::AlreadyStarted | JobError::NotFinished => conflict(codes::IMPORT_STATE, error, None),
             JobError::Import(import) => import.into(),
-            JobError::Task(_) => ApiError::internal(error),
+            JobError::Source(SourceError::Archive { .. }) => ApiError::Unprocessable {
+                code: codes::UNSAFE_ARCHIVE,
+                message: error.to_string(),
+                field: Some("file".into()),
+            },
+            JobError::Source(SourceError::TooManyFiles) => ApiError::Unprocessable {
+                code: codes::INVALID_FIELD,
+                message: error.to_string(),
+                field: Some("file".into()),
+            },
+            JobError::Source(_) | JobError::Task(_) => ApiError::internal(error),
         }
     }
 }

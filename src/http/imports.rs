@@ -14,18 +14,10 @@ use crate::domain::archive::ArchiveFormat;
 use crate::domain::media::sanitize_filename;
 use crate::error::ApiError;
 use crate::service::import::MAX_FILE_BYTES;
-use crate::service::import_jobs::JobView;
+use crate::service::import_jobs::{JobView, Staged};
 
 /// Most files in one import.
 const MAX_FILES: usize = 20;
-
-/// What the form carried.
-struct Upload {
-    folder: std::path::PathBuf,
-    files: Vec<(std::path::PathBuf, String)>,
-    unit: Option<String>,
-    format: Option<ArchiveFormat>,
-}
 
 async fn read_text(form: &mut Multipart<web::Payload>, limit: usize) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
@@ -39,13 +31,13 @@ async fn read_text(form: &mut Multipart<web::Payload>, limit: usize) -> Result<S
     Ok(String::from_utf8_lossy(&bytes).trim().to_owned())
 }
 
-async fn receive(app: &AppState, form: &mut Multipart<web::Payload>) -> Result<Upload, ApiError> {
+async fn receive(app: &AppState, form: &mut Multipart<web::Payload>) -> Result<Staged, ApiError> {
     let folder = app
         .media
         .store
         .temp_folder(&format!("import-{}", uuid::Uuid::now_v7()))
         .map_err(|error| ApiError::internal(anyhow::anyhow!("import folder: {error}")))?;
-    let mut upload = Upload { folder, files: Vec::new(), unit: None, format: None };
+    let mut upload = Staged { folder, files: Vec::new(), unit: None, format: None };
     while let Some(part) = form.next_part().await? {
         match part.name.as_str() {
             "file" => {
@@ -107,7 +99,7 @@ pub async fn create_import(
             return Err(error);
         }
     };
-    let view = app.imports.stage(&app.db, &user.0, upload.folder, upload.files, upload.unit, upload.format).await?;
+    let view = app.imports.stage((&app.db, &app.media), &user.0, upload).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -118,7 +110,7 @@ pub async fn run_import(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view: JobView = app.imports.start(&app.db, &user.0, &path)?;
+    let view: JobView = app.imports.start((&app.db, &app.media), &user.0, &path)?;
     Ok(HttpResponse::Accepted().json(view))
 }
 

@@ -12,6 +12,9 @@ pub enum MediaClass {
     Audio,
     /// SRT or WebVTT text.
     Subtitle,
+    /// An HTML page kept as an attachment (an imported article's original); never shown
+    /// inline, only downloaded.
+    Document,
 }
 
 impl MediaClass {
@@ -22,6 +25,7 @@ impl MediaClass {
             MediaClass::Video => "video",
             MediaClass::Audio => "audio",
             MediaClass::Subtitle => "subtitle",
+            MediaClass::Document => "document",
         }
     }
 }
@@ -45,14 +49,14 @@ pub enum MediaFormat {
     M4a,
     Srt,
     Vtt,
+    Html,
 }
 
 /// A sentence naming what is accepted, for `unsupported-media-type`.
-pub const ACCEPTED: &str =
-    "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC, M4A, SRT or WebVTT";
+pub const ACCEPTED: &str = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC, M4A, SRT, WebVTT or (as an attachment) HTML";
 
 impl MediaFormat {
-    const ALL: [MediaFormat; 16] = [
+    const ALL: [MediaFormat; 17] = [
         MediaFormat::Jpeg,
         MediaFormat::Png,
         MediaFormat::Gif,
@@ -69,6 +73,7 @@ impl MediaFormat {
         MediaFormat::M4a,
         MediaFormat::Srt,
         MediaFormat::Vtt,
+        MediaFormat::Html,
     ];
 
     /// Short stored name.
@@ -90,6 +95,7 @@ impl MediaFormat {
             MediaFormat::M4a => "m4a",
             MediaFormat::Srt => "srt",
             MediaFormat::Vtt => "vtt",
+            MediaFormat::Html => "html",
         }
     }
 
@@ -106,6 +112,7 @@ impl MediaFormat {
             }
             MediaFormat::Mp3 | MediaFormat::Aac | MediaFormat::M4a => MediaClass::Audio,
             MediaFormat::Srt | MediaFormat::Vtt => MediaClass::Subtitle,
+            MediaFormat::Html => MediaClass::Document,
             _ => MediaClass::Video,
         }
     }
@@ -129,6 +136,7 @@ impl MediaFormat {
             MediaFormat::M4a => "audio/mp4",
             MediaFormat::Srt => "application/x-subrip",
             MediaFormat::Vtt => "text/vtt",
+            MediaFormat::Html => "text/html; charset=utf-8",
         }
     }
 
@@ -148,7 +156,8 @@ impl MediaFormat {
             | MediaFormat::Gif
             | MediaFormat::Webp
             | MediaFormat::Srt
-            | MediaFormat::Vtt => "",
+            | MediaFormat::Vtt
+            | MediaFormat::Html => "",
         }
     }
 }
@@ -184,7 +193,15 @@ pub fn sniff(prefix: &[u8]) -> Option<MediaFormat> {
     if head.len() >= 8 && matches!(&head[4..8], b"moov" | b"mdat" | b"wide" | b"free" | b"pnot") {
         return Some(MediaFormat::Mov);
     }
-    sniff_audio(head).or_else(|| sniff_subtitles(head))
+    sniff_audio(head).or_else(|| sniff_subtitles(head)).or_else(|| sniff_html(head))
+}
+
+/// An HTML page, from its doctype or root element.
+fn sniff_html(head: &[u8]) -> Option<MediaFormat> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|byte| !byte.is_ascii_whitespace())?;
+    let opening: Vec<u8> = text[start..].iter().take(14).map(u8::to_ascii_lowercase).collect();
+    (opening.starts_with(b"<!doctype html") || opening.starts_with(b"<html")).then_some(MediaFormat::Html)
 }
 
 /// SRT or WebVTT, from their first lines.

@@ -54,7 +54,9 @@ impl WorkRequest {
     /// Whether the main binary's worker takes it: photos and subtitles (films and audio need
     /// `microcat-video`).
     fn in_main_worker(&self) -> bool {
-        self.media_format().is_ok_and(|format| matches!(format.class(), MediaClass::Image | MediaClass::Subtitle))
+        self.media_format().is_ok_and(|format| {
+            matches!(format.class(), MediaClass::Image | MediaClass::Subtitle | MediaClass::Document)
+        })
     }
 }
 
@@ -94,6 +96,8 @@ fn process_inner(request: &WorkRequest, films: Option<FilmProcessor>) -> Process
     match (format.class(), films) {
         (MediaClass::Image, _) => process_picture(request, format),
         (MediaClass::Subtitle, _) => process_subtitles(request),
+        // Kept as it came, for download: nothing to derive.
+        (MediaClass::Document, _) => Ok((MediaMetadata::default(), Vec::new())),
         (MediaClass::Video | MediaClass::Audio, Some(process_film)) => process_film(request, format),
         (MediaClass::Video | MediaClass::Audio, None) => {
             Err(MediaFailure::new(codes::WORKER_UNAVAILABLE, "films are processed by microcat-video, not this worker"))

@@ -5,22 +5,26 @@
 //! record is its own transaction, so one bad row fails alone and an interrupted import,
 //! run again, finishes the job.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
+use super::import_extras;
+use super::import_sources::{self, SourceError};
+use super::media::MediaContext;
 use crate::clock::now;
 use crate::db::publications::{self, MetricsRow, PublicationRow};
 use crate::db::types::Json;
 use crate::db::works::{self as rows, WorkRow};
 use crate::db::{Db, DbConnection, DbError, outbox};
-use crate::domain::archive::{ArchiveFormat, ImportRecord};
+use crate::domain::archive::{self, ArchiveFormat, ImportRecord};
 use crate::domain::fields::{self, Credit, Title};
 use crate::domain::ids::WorkId;
+use crate::domain::media::MediaRole;
 use crate::domain::user::Role;
-use crate::domain::work::Status;
 
 /// Why one record was not imported.
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +60,38 @@ pub struct ImportOptions {
     pub dry_run: bool,
 }
 
+/// Who imports, into what, how.
+#[derive(Clone, Copy)]
+pub struct Importer<'a> {
+    pub db: &'a Db,
+    pub media: &'a MediaContext,
+    pub user: &'a AuthUser,
+    pub options: &'a ImportOptions,
+}
+
+/// Where a record came from: its file's format and folder, and the export's Weibo media.
+#[derive(Clone, Copy)]
+pub struct Origin<'a> {
+    pub format: ArchiveFormat,
+    pub base: &'a Path,
+    pub weibo_media: &'a HashMap<String, Vec<(PathBuf, MediaRole)>>,
+}
+
 /// The work an import would create from a record (checked as any new work is).
 fn work_of(record: &ImportRecord, user: &AuthUser, unit: Option<&str>) -> Result<WorkRow, ImportError> {
     let title = Title::parse(&record.title)?;
     let body = fields::parse_body(Some(record.body.clone()))?;
     let summary = fields::optional_text("summary", record.summary.as_deref(), fields::SUMMARY_MAX_CHARS)?;
     let published = record.published_at.naive_utc();
-    let credits: Vec<Credit> = record.author.iter().map(|name| Credit::named("作者", name.as_str())).collect();
+    let bundle = record.bundle.as_deref();
+    let credits: Vec<Credit> = match bundle {
+        // Accounts do not carry across installations; the names and roles do.
+        Some(work) => {
+            work.credits.iter().map(|credit| Credit::named(credit.role.as_str(), credit.name.as_str())).collect()
+        }
+        None => record.author.iter().map(|name| Credit::named("作者", name.as_str())).collect(),
+    };
+    let created_at = bundle.map_or(published, |work| work.created_at.naive_utc());
     Ok(WorkRow {
         id: WorkId::generate(),
         kind: record.kind,
@@ -70,15 +99,15 @@ fn work_of(record: &ImportRecord, user: &AuthUser, unit: Option<&str>) -> Result
         body,
         summary,
         tags: Json::new(record.tags.clone()),
-        unit: unit.map(str::to_owned),
-        credits: Json::new(credits),
-        channel: Some(record.platform.label_zh().to_owned()),
-        external_url: record.url.clone(),
-        published_at: Some(published),
-        status: if record.deleted { Status::Archived } else { Status::Published },
+        unit: unit.map(str::to_owned).or_else(|| bundle.and_then(|work| work.unit.clone())),
+        credits: Json::new(fields::parse_credits(credits)?),
+        channel: bundle.map_or_else(|| Some(record.platform.label_zh().to_owned()), |work| work.channel.clone()),
+        external_url: bundle.map_or_else(|| record.url.clone(), |work| work.external_url.clone()),
+        published_at: bundle.map_or(Some(published), |work| work.published_at.map(|time| time.naive_utc())),
+        status: record.status(),
         created_by: user.id.clone(),
         // Made when it was published: statistics and lists count it then, not today.
-        created_at: published,
+        created_at,
         updated_at: now(),
         version: 1,
         deleted_at: None,
@@ -90,27 +119,44 @@ fn work_of(record: &ImportRecord, user: &AuthUser, unit: Option<&str>) -> Result
     })
 }
 
+/// What became of one record, and the problems with its files (the record imports anyway).
+#[derive(Debug)]
+pub struct RecordOutcome {
+    pub outcome: Outcome,
+    pub media_problems: Vec<String>,
+}
+
 /// Imports one record (blocking: the command and the import job run on their own threads).
 pub fn import_record(
-    db: &Db,
-    user: &AuthUser,
-    format: ArchiveFormat,
+    importer: Importer<'_>,
+    origin: Origin<'_>,
     record: &ImportRecord,
-    options: &ImportOptions,
-) -> Result<Outcome, ImportError> {
-    if !user.has(Role::Admin) {
+) -> Result<RecordOutcome, ImportError> {
+    if !importer.user.has(Role::Admin) {
         return Err(ImportError::AdminRequired);
     }
-    let work = work_of(record, user, options.unit.as_deref())?;
-    if options.dry_run {
-        let mut conn = db.connection()?;
+    let work = work_of(record, importer.user, importer.options.unit.as_deref())?;
+    let files = import_extras::local_files(record, origin);
+    if importer.options.dry_run {
+        let mut conn = importer.db.connection()?;
         let known = rows::find_by_source_key(&mut conn, &record.source_key)?.is_some();
-        return Ok(if known { Outcome::Unchanged } else { Outcome::Created });
+        let outcome = if known { Outcome::Unchanged } else { Outcome::Created };
+        return Ok(RecordOutcome { outcome, media_problems: import_extras::missing(&files) });
     }
-    db.write_blocking(|conn| match rows::find_by_source_key(conn, &record.source_key)? {
-        Some(existing) => refresh_metrics(conn, &existing.id, record),
-        None => create(conn, user, format, record, work),
-    })
+    let (work_id, outcome) =
+        importer.db.write_blocking(|conn| match rows::find_by_source_key(conn, &record.source_key)? {
+            Some(existing) => Ok((existing.id.clone(), refresh_metrics(conn, &existing.id, record)?)),
+            None => {
+                let id = work.id.clone();
+                Ok::<_, ImportError>((id, create(conn, importer.user, origin.format, record, work)?))
+            }
+        })?;
+    // After the work's own transaction: an import cut short here attaches the rest when run again.
+    let (media, media_problems) = import_extras::attach(importer, &work_id, &files);
+    if let Some(bundle) = record.bundle.as_deref() {
+        import_extras::add_comments(importer, &work_id, bundle, &media)?;
+    }
+    Ok(RecordOutcome { outcome, media_problems })
 }
 
 fn create(
@@ -123,9 +169,31 @@ fn create(
     let stamp = now();
     let tags = work.tags.value().clone();
     rows::insert(conn, &work, &tags)?;
+    match record.bundle.as_deref() {
+        Some(bundle) => import_extras::add_publications(conn, user, &work.id, bundle, stamp)?,
+        None => add_publication(conn, user, &work.id, record, stamp)?,
+    }
+    outbox::enqueue(conn, &work.id, stamp)?;
+    let details = json!({
+        "format": format.as_str(), "source_key": record.source_key, "by": user.username,
+        "status": work.status.as_str(), "title": work.title,
+        "original_history": record.bundle.as_ref().map(|bundle| &bundle.history),
+    });
+    audit::record(conn, Some(user), "work.imported", ("work", work.id.as_str()), details, stamp)?;
+    Ok(Outcome::Created)
+}
+
+/// The record's one publication with its metrics snapshot.
+fn add_publication(
+    conn: &mut DbConnection,
+    user: &AuthUser,
+    work_id: &WorkId,
+    record: &ImportRecord,
+    stamp: chrono::NaiveDateTime,
+) -> Result<(), ImportError> {
     let publication = PublicationRow {
         id: uuid::Uuid::now_v7().to_string(),
-        work_id: work.id.clone(),
+        work_id: work_id.clone(),
         platform: record.platform.as_str().to_owned(),
         account: record.account.clone(),
         url: record.url.clone(),
@@ -138,13 +206,7 @@ fn create(
     if !record.metrics.is_empty() {
         publications::insert_metrics(conn, &MetricsRow::new(&publication.id, record.metrics, stamp, "import"))?;
     }
-    outbox::enqueue(conn, &work.id, stamp)?;
-    let details = json!({
-        "format": format.as_str(), "source_key": record.source_key, "by": user.username,
-        "status": work.status.as_str(), "title": work.title,
-    });
-    audit::record(conn, Some(user), "work.imported", ("work", work.id.as_str()), details, stamp)?;
-    Ok(Outcome::Created)
+    Ok(())
 }
 
 /// A known record: a new metrics snapshot when the figures changed, nothing otherwise.
@@ -188,7 +250,10 @@ pub struct Summary {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Records (or files) that failed.
     pub problems: Vec<Problem>,
+    /// Files of records that imported without them (missing, too large, not a medium).
+    pub media_problems: Vec<Problem>,
 }
 
 impl Summary {
@@ -205,6 +270,13 @@ impl Summary {
             text.push_str(&problem.line());
             text.push('\n');
         }
+        if !self.media_problems.is_empty() {
+            text.push_str(&format!("files not attached\t{}\n", self.media_problems.len()));
+        }
+        for problem in &self.media_problems {
+            text.push_str(&problem.line());
+            text.push('\n');
+        }
         text
     }
 }
@@ -216,6 +288,9 @@ pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 pub struct ReadFile {
     pub name: String,
     pub format: ArchiveFormat,
+    /// Where its records' local media are found from (the file's folder; the archive's root
+    /// for microcat's own export).
+    pub base: PathBuf,
     pub rows: Vec<crate::domain::archive::ParsedRow>,
 }
 
@@ -227,15 +302,25 @@ pub fn read_file(path: &Path, name: &str, wanted: Option<ArchiveFormat>) -> Resu
         return Err(problem(format!("{size} bytes is over the limit of {MAX_FILE_BYTES}")));
     }
     let bytes = std::fs::read(path).map_err(|error| problem(error.to_string()))?;
-    let text = crate::domain::archive::decode_text(&bytes)
-        .ok_or_else(|| problem("the file is neither UTF-8 nor GB18030 text".into()))?;
     let format = match wanted {
         Some(format) => format,
-        None => crate::domain::archive::detect(&text)
-            .ok_or_else(|| problem(format!("not an export microcat reads; accepted: {}", ArchiveFormat::names())))?,
+        None => archive::detect(&bytes).ok_or_else(|| {
+            let what = if archive::decode_text(&bytes).is_none() && !archive::is_zip(&bytes) {
+                "neither UTF-8 nor GB18030 text nor an Excel workbook"
+            } else {
+                "not an export microcat reads"
+            };
+            problem(format!("{what}; accepted: {}", ArchiveFormat::names()))
+        })?,
     };
-    let rows = crate::domain::archive::parse(format, &text).map_err(problem)?;
-    Ok(ReadFile { name: name.to_owned(), format, rows })
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let folder_name = folder.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let rows = archive::parse(format, &bytes, &folder_name).map_err(problem)?;
+    let base = match format {
+        ArchiveFormat::MicrocatExport => folder.parent().unwrap_or(folder).to_path_buf(),
+        _ => folder.to_path_buf(),
+    };
+    Ok(ReadFile { name: name.to_owned(), format, base, rows })
 }
 
 /// Reads every file: the readable ones, and a problem for each that is not.
@@ -251,37 +336,75 @@ pub fn read_files(files: &[(PathBuf, String)], wanted: Option<ArchiveFormat>) ->
     (read, problems)
 }
 
+/// An import's files, read: their records, the files that could not be read, the Weibo media.
+pub struct Prepared {
+    pub files: Vec<ReadFile>,
+    pub problems: Vec<Problem>,
+    pub weibo_media: HashMap<String, Vec<(PathBuf, MediaRole)>>,
+}
+
+impl Prepared {
+    /// Records in all files (rows that failed to read included).
+    pub fn rows(&self) -> usize {
+        self.files.iter().map(|file| file.rows.len()).sum()
+    }
+}
+
+/// Lays out what was given (zips unpacked under `scratch`) and reads every record file.
+pub fn prepare(
+    inputs: &[(PathBuf, String)],
+    scratch: &Path,
+    wanted: Option<ArchiveFormat>,
+) -> Result<Prepared, SourceError> {
+    let laid_out = import_sources::gather(inputs, scratch)?;
+    let (files, problems) = read_files(&laid_out.documents, wanted);
+    Ok(Prepared { files, problems, weibo_media: laid_out.weibo_media })
+}
+
+/// Imports everything prepared (blocking), calling `progress(done, total)` after each record.
+pub fn import_prepared(
+    importer: Importer<'_>,
+    prepared: Prepared,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Summary, ImportError> {
+    let started = Summary { problems: prepared.problems, ..Summary::default() };
+    import_files(importer, prepared.files, &prepared.weibo_media, started, progress)
+}
+
 /// Imports every record of the read files, calling `progress(done, total)` after each
 /// (blocking). Stops only when the caller may not import at all.
-pub fn import_files(
-    db: &Db,
-    user: &AuthUser,
+fn import_files(
+    importer: Importer<'_>,
     files: Vec<ReadFile>,
+    weibo_media: &HashMap<String, Vec<(PathBuf, MediaRole)>>,
     mut summary: Summary,
-    options: &ImportOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Summary, ImportError> {
     let total: usize = files.iter().map(|file| file.rows.len()).sum();
     let mut done = 0;
     for file in files {
-        for parsed in file.rows {
+        let origin = Origin { format: file.format, base: &file.base, weibo_media };
+        for (index, parsed) in file.rows.into_iter().enumerate() {
+            let problem = |reason: String| Problem { file: file.name.clone(), row: Some(index + 1), reason };
             match parsed {
-                Ok(record) => match import_record(db, user, file.format, &record, options) {
-                    Ok(Outcome::Created) => summary.created += 1,
-                    Ok(Outcome::Updated) => summary.updated += 1,
-                    Ok(Outcome::Unchanged) => summary.unchanged += 1,
+                Ok(record) => match import_record(importer, origin, &record) {
+                    Ok(done) => {
+                        match done.outcome {
+                            Outcome::Created => summary.created += 1,
+                            Outcome::Updated => summary.updated += 1,
+                            Outcome::Unchanged => summary.unchanged += 1,
+                        }
+                        let media = done.media_problems.into_iter();
+                        summary
+                            .media_problems
+                            .extend(media.map(|reason| problem(format!("{}: {reason}", record.title))));
+                    }
                     Err(ImportError::AdminRequired) => return Err(ImportError::AdminRequired),
-                    Err(error) => summary.problems.push(Problem {
-                        file: file.name.clone(),
-                        row: None,
-                        reason: format!("{}: {error}", record.source_key),
-                    }),
+                    Err(error) => summary.problems.push(problem(format!("{}: {error}", record.source_key))),
                 },
-                Err(problem) => summary.problems.push(Problem {
-                    file: file.name.clone(),
-                    row: Some(problem.row),
-                    reason: problem.reason,
-                }),
+                Err(row) => {
+                    summary.problems.push(Problem { file: file.name.clone(), row: Some(row.row), reason: row.reason })
+                }
             }
             done += 1;
             progress(done, total);

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use super::auth::AuthUser;
-use super::import::{self, ImportError, ImportOptions, ReadFile, Summary};
+use super::import::{self, ImportError, ImportOptions, Importer, ReadFile, Summary};
+use super::import_sources::SourceError;
+use super::media::MediaContext;
 use crate::db::Db;
 use crate::domain::archive::{ArchiveFormat, ImportRecord};
 use crate::domain::user::Role;
@@ -66,6 +68,15 @@ pub struct JobView {
     pub error: Option<String>,
 }
 
+/// Files received for an import, in a folder of their own.
+pub struct Staged {
+    pub folder: PathBuf,
+    /// Each file with the name it was uploaded as.
+    pub files: Vec<(PathBuf, String)>,
+    pub unit: Option<String>,
+    pub format: Option<ArchiveFormat>,
+}
+
 struct Job {
     owner: crate::domain::ids::UserId,
     folder: PathBuf,
@@ -91,6 +102,8 @@ pub enum JobError {
     NotFinished,
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("import task")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -121,26 +134,32 @@ impl ImportJobs {
     /// Reads and checks uploaded files (a dry run) and keeps them for [`ImportJobs::start`].
     pub async fn stage(
         &self,
-        db: &Db,
+        (db, media): (&Db, &MediaContext),
         user: &AuthUser,
-        folder: PathBuf,
-        files: Vec<(PathBuf, String)>,
-        unit: Option<String>,
-        format: Option<ArchiveFormat>,
+        upload: Staged,
     ) -> Result<JobView, JobError> {
         if !user.has(Role::Admin) {
             return Err(ImportError::AdminRequired.into());
         }
-        let (db, caller, staged, options) =
-            (db.clone(), user.clone(), files.clone(), ImportOptions { unit: unit.clone(), dry_run: true });
-        let (previews, sample, summary) = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
-            let (read, problems) = import::read_files(&staged, format);
-            let previews = file_previews(&staged, &read);
-            let sample: Vec<SampleRow> =
-                read.iter().flat_map(|file| file.rows.iter().flatten()).take(SAMPLE_ROWS).map(sample_of).collect();
-            let started = Summary { problems, ..Summary::default() };
-            let summary = import::import_files(&db, &caller, read, started, &options, &mut |_, _| {})?;
-            Ok((previews, sample, summary))
+        let (db, media, caller) = (db.clone(), media.clone(), user.clone());
+        let (staged, folder, format) = (upload.files.clone(), upload.folder.clone(), upload.format);
+        let options = ImportOptions { unit: upload.unit.clone(), dry_run: true };
+        let (previews, sample, summary) = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+            let scratch = folder.join("preview");
+            let prepared = import::prepare(&staged, &scratch, format);
+            let prepared = prepared.inspect_err(|_| drop(std::fs::remove_dir_all(&scratch)))?;
+            let previews = file_previews(&prepared.files, &prepared.problems);
+            let sample: Vec<SampleRow> = prepared
+                .files
+                .iter()
+                .flat_map(|file| file.rows.iter().flatten())
+                .take(SAMPLE_ROWS)
+                .map(sample_of)
+                .collect();
+            let importer = Importer { db: &db, media: &media, user: &caller, options: &options };
+            let summary = import::import_prepared(importer, prepared, &mut |_, _| {});
+            let _ = std::fs::remove_dir_all(&scratch);
+            Ok((previews, sample, summary?))
         })
         .await??;
         let id = uuid::Uuid::now_v7().to_string();
@@ -148,7 +167,7 @@ impl ImportJobs {
             id: id.clone(),
             phase: Phase::Previewed,
             files: previews,
-            unit,
+            unit: upload.unit,
             total: summary.created
                 + summary.updated
                 + summary.unchanged
@@ -159,13 +178,14 @@ impl ImportJobs {
             result: None,
             error: None,
         };
-        let job = Job { owner: user.id.clone(), folder, files, format, view: view.clone() };
+        let job =
+            Job { owner: user.id.clone(), folder: upload.folder, files: upload.files, format, view: view.clone() };
         self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id, job);
         Ok(view)
     }
 
     /// Starts a previewed import in the background.
-    pub fn start(&self, db: &Db, user: &AuthUser, id: &str) -> Result<JobView, JobError> {
+    pub fn start(&self, (db, media): (&Db, &MediaContext), user: &AuthUser, id: &str) -> Result<JobView, JobError> {
         let (files, format, unit, folder) = self.with(id, user, |job| {
             if job.view.phase != Phase::Previewed {
                 return Err(JobError::AlreadyStarted);
@@ -173,9 +193,9 @@ impl ImportJobs {
             job.view.phase = Phase::Running;
             Ok((job.files.clone(), job.format, job.view.unit.clone(), job.folder.clone()))
         })?;
-        let (jobs, db, caller, id_owned) = (self.clone(), db.clone(), user.clone(), id.to_owned());
+        let (jobs, db, media, caller, id_owned) =
+            (self.clone(), db.clone(), media.clone(), user.clone(), id.to_owned());
         tokio::task::spawn_blocking(move || {
-            let (read, problems) = import::read_files(&files, format);
             let options = ImportOptions { unit, dry_run: false };
             let mut progress = |done: usize, total: usize| {
                 let _ = jobs.with(&id_owned, &caller, |job| {
@@ -184,8 +204,10 @@ impl ImportJobs {
                     Ok(())
                 });
             };
-            let started = Summary { problems, ..Summary::default() };
-            let outcome = import::import_files(&db, &caller, read, started, &options, &mut progress);
+            let importer = Importer { db: &db, media: &media, user: &caller, options: &options };
+            let outcome = import::prepare(&files, &folder.join("run"), format)
+                .map_err(JobError::from)
+                .and_then(|prepared| Ok(import::import_prepared(importer, prepared, &mut progress)?));
             let _ = std::fs::remove_dir_all(&folder);
             let _ = jobs.with(&id_owned, &caller, |job| {
                 match outcome {
@@ -215,16 +237,16 @@ impl ImportJobs {
     }
 }
 
-fn file_previews(files: &[(PathBuf, String)], read: &[ReadFile]) -> Vec<FilePreview> {
-    files
-        .iter()
-        .map(|(_, name)| {
-            let found = read.iter().find(|file| &file.name == name);
-            FilePreview {
-                name: name.clone(),
-                format: found.map(|file| file.format.as_str()),
-                records: found.map_or(0, |file| file.rows.len()),
-            }
-        })
-        .collect()
+fn file_previews(read: &[ReadFile], unreadable: &[import::Problem]) -> Vec<FilePreview> {
+    let readable = read.iter().map(|file| FilePreview {
+        name: file.name.clone(),
+        format: Some(file.format.as_str()),
+        records: file.rows.len(),
+    });
+    let others = unreadable.iter().filter(|problem| problem.row.is_none()).map(|problem| FilePreview {
+        name: problem.file.clone(),
+        format: None,
+        records: 0,
+    });
+    readable.chain(others).collect()
 }

@@ -180,13 +180,17 @@ pub async fn store_upload(
     role: MediaRole,
 ) -> Result<MediaView, MediaError> {
     let (db_handle, context_handle, caller) = (db.clone(), context.clone(), user.clone());
-    let row =
-        off_executor(move || record_upload(&db_handle, &context_handle, &caller, &work_id, received, role)).await?;
+    let row = off_executor(move || {
+        record_upload(&db_handle, &context_handle, &caller, (&work_id, role), received, Admission::Upload)
+    })
+    .await?;
     context.wake.notify_one();
     Ok(MediaView::from_row(row))
 }
 
-fn record_upload(
+/// Stores a file an import brought in as media of the work it created (blocking: imports
+/// run on their own threads). Importing the same file into the work again adds nothing.
+pub fn store_imported(
     db: &Db,
     context: &MediaContext,
     user: &AuthUser,
@@ -194,15 +198,43 @@ fn record_upload(
     received: ReceivedFile,
     role: MediaRole,
 ) -> Result<MediaRow, MediaError> {
-    let is_subtitle = received.format.class() == crate::media::sniff::MediaClass::Subtitle;
-    if is_subtitle != (role == MediaRole::Subtitle) {
-        let why = if is_subtitle {
-            "subtitle files must be uploaded with role subtitle"
-        } else {
-            "role subtitle takes SRT or WebVTT files"
-        };
-        return Err(WorkError::Field(crate::domain::FieldError::invalid("role", why)).into());
-    }
+    let row = record_upload(db, context, user, (work_id, role), received, Admission::Import)?;
+    context.wake.notify_one();
+    Ok(row)
+}
+
+/// How a file is let into a work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// Through the API: the work must be editable by the caller at this moment.
+    Upload,
+    /// By an import (admins), into the published work it created; a file the work already
+    /// has is not added twice.
+    Import,
+}
+
+/// Whether the file may take the role: subtitles only as subtitles, pages only as attachments.
+fn check_role(class: crate::media::sniff::MediaClass, role: MediaRole) -> Result<(), MediaError> {
+    use crate::media::sniff::MediaClass;
+    let why = match (class, role) {
+        (MediaClass::Subtitle, MediaRole::Subtitle) | (MediaClass::Document, MediaRole::Attachment) => return Ok(()),
+        (MediaClass::Subtitle, _) => "subtitle files must be uploaded with role subtitle",
+        (_, MediaRole::Subtitle) => "role subtitle takes SRT or WebVTT files",
+        (MediaClass::Document, _) => "HTML pages can only be attachments (role attachment)",
+        _ => return Ok(()),
+    };
+    Err(WorkError::Field(crate::domain::FieldError::invalid("role", why)).into())
+}
+
+fn record_upload(
+    db: &Db,
+    context: &MediaContext,
+    user: &AuthUser,
+    (work_id, role): (&WorkId, MediaRole),
+    received: ReceivedFile,
+    admission: Admission,
+) -> Result<MediaRow, MediaError> {
+    check_role(received.format.class(), role)?;
     let _blobs = context.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let size = received.file.size() as i64;
     let key = context.store.put(received.file).map_err(io_error)?;
@@ -225,13 +257,21 @@ fn record_upload(
     };
     let max_attempts = context.max_attempts;
     let outcome = db.write_blocking(|conn| {
-        editable_by(conn, user, work_id)?;
+        match admission {
+            Admission::Upload => editable_by(conn, user, work_id)?,
+            Admission::Import => {
+                if let Some(existing) = rows::find_in_work_by_sha256(conn, work_id.as_str(), &upload.sha256)? {
+                    return Ok(existing);
+                }
+            }
+        }
         upload.version = rows::count_with_role(conn, work_id, role)? as i32 + 1;
         rows::insert(conn, &upload)?;
         jobs::insert(conn, &jobs::new_job(&upload.id, jobs::PROCESS_MEDIA, max_attempts, stamp))?;
         outbox::enqueue(conn, work_id, stamp)?;
         let details = serde_json::json!({"media_id": upload.id, "sha256": upload.sha256, "size": upload.size, "role": role.as_str(), "filename": upload.original_filename});
-        super::audit::record(conn, Some(user), "media.uploaded", ("work", work_id.as_str()), details, stamp)?;
+        let action = if admission == Admission::Import { "media.imported" } else { "media.uploaded" };
+        super::audit::record(conn, Some(user), action, ("work", work_id.as_str()), details, stamp)?;
         rows::find(conn, &upload.id)?.ok_or(MediaError::NotFound)
     });
     if outcome.is_err() {

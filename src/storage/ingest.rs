@@ -32,6 +32,9 @@ pub struct UploadLimits {
 /// Largest subtitle file: a feature film's SRT is ~100 KiB.
 pub const SUBTITLE_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Largest attached HTML page: a saved WeChat article is ~100 KiB–2 MiB.
+pub const DOCUMENT_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
 impl UploadLimits {
     /// The most bytes a whole upload form may carry: the largest file plus room for the
     /// form's other fields and framing.
@@ -46,6 +49,7 @@ impl UploadLimits {
             MediaClass::Video => self.video_bytes,
             MediaClass::Audio => self.audio_bytes,
             MediaClass::Subtitle => SUBTITLE_MAX_BYTES.min(self.image_bytes),
+            MediaClass::Document => DOCUMENT_MAX_BYTES.min(self.image_bytes),
         }
     }
 }
@@ -148,6 +152,61 @@ where
             Err(error)
         }
     }
+}
+
+/// Takes a file already on this machine (an import's export folder) as an upload: sniffed,
+/// held to its class's limit, hashed into a temp file (blocking; the caller is on a
+/// blocking thread).
+pub fn receive_local(
+    store: &LocalStore,
+    limits: &UploadLimits,
+    path: &std::path::Path,
+    filename: Option<&str>,
+) -> Result<ReceivedFile, IngestError<io::Error>> {
+    use std::io::Read;
+    let mut source = std::fs::File::open(path).map_err(IngestError::Body)?;
+    let size = source.metadata().map_err(IngestError::Body)?.len();
+    let mut head = vec![0; sniff::SNIFF_LEN];
+    let filled = read_up_to(&mut source, &mut head).map_err(IngestError::Body)?;
+    head.truncate(filled);
+    if head.is_empty() {
+        return Err(IngestError::Refused(UploadRefusal::EmptyFile));
+    }
+    let format = sniff::sniff(&head).ok_or(IngestError::Refused(UploadRefusal::UnsupportedType))?;
+    let limit = limits.for_class(format.class());
+    if size > limit {
+        return Err(IngestError::Refused(UploadRefusal::TooLarge {
+            class: format.class().as_str(),
+            limit_bytes: limit,
+        }));
+    }
+    let mut temp = store.temp_upload().map_err(IngestError::from_io)?;
+    temp.write(&[Bytes::from(head)]).map_err(IngestError::from_io)?;
+    let mut buffer = vec![0; SEND_BATCH_BYTES];
+    loop {
+        let read = source.read(&mut buffer).map_err(IngestError::Body)?;
+        if read == 0 {
+            break;
+        }
+        temp.write(&[Bytes::copy_from_slice(&buffer[..read])]).map_err(IngestError::from_io)?;
+        if temp.size() > limit {
+            let refusal = UploadRefusal::TooLarge { class: format.class().as_str(), limit_bytes: limit };
+            return Err(IngestError::Refused(refusal));
+        }
+    }
+    let file = temp.finish().map_err(IngestError::from_io)?;
+    Ok(ReceivedFile { file, format, original_filename: filename.and_then(sanitize_filename) })
+}
+
+fn read_up_to(source: &mut impl io::Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match source.read(&mut buffer[filled..])? {
+            0 => break,
+            read => filled += read,
+        }
+    }
+    Ok(filled)
 }
 
 /// Passes the body on to the writer as it came (no copying), a batch at a time; refuses it

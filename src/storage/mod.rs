@@ -6,6 +6,7 @@
 
 pub mod ingest;
 mod local;
+pub mod unzip;
 
 pub use local::{HashedFile, LocalStore, TempUpload};
 

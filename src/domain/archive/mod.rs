@@ -7,7 +7,16 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use super::work::Kind;
+use super::media::MediaRole;
+use super::work::{Kind, Status};
+
+pub mod bundle;
+mod html;
+mod table;
+mod wechat;
+mod weibo;
+
+pub use weibo::media_owner as weibo_media_owner;
 
 /// Where a work was published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -144,6 +153,56 @@ pub struct ImportRecord {
     pub tags: Vec<String>,
     /// Remote pictures and videos, kept as links (nothing is fetched).
     pub remote_media: Vec<String>,
+    /// Files of the export that belong to this piece (HTML `assets/` and the page itself,
+    /// microcat's originals), by path relative to the file the record was read from; the
+    /// import ingests them as any upload.
+    pub local_media: Vec<LocalMedia>,
+    /// The whole work, when the record comes from microcat's own export.
+    pub bundle: Option<Box<bundle::ExportedWork>>,
+}
+
+impl ImportRecord {
+    /// The status the work arrives in: as exported by microcat, else published (archived
+    /// when the export marks it deleted).
+    pub fn status(&self) -> Status {
+        match &self.bundle {
+            Some(work) => work.status,
+            None if self.deleted => Status::Archived,
+            None => Status::Published,
+        }
+    }
+}
+
+/// One file of an export that becomes media of the imported work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalMedia {
+    /// Relative to the file the record was read from; `..` and absolute paths never appear.
+    pub path: String,
+    pub role: MediaRole,
+    /// The name the download carries.
+    pub filename: Option<String>,
+}
+
+impl LocalMedia {
+    /// A relative path inside the export, or `None` for links, absolute paths and `..`.
+    pub fn inside(raw: &str, role: MediaRole, filename: Option<String>) -> Option<Self> {
+        let path = raw.trim().trim_start_matches("./");
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let path = percent_decoded(path);
+        let safe = !path.is_empty()
+            && !path.starts_with('/')
+            && !path.contains('\\')
+            && !path.contains(':')
+            && path.split('/').all(|part| !part.is_empty() && part != "..");
+        safe.then_some(LocalMedia { path, role, filename })
+    }
+}
+
+fn percent_decoded(raw: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", raw.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| raw.to_owned())
 }
 
 /// Why one row could not be read; the rest still import.
@@ -170,15 +229,24 @@ pub enum ArchiveFormat {
     WeiboCrawlerJson,
     /// weiboSpider's CSV.
     WeiboSpiderCsv,
+    /// wechat-article-exporter's Excel workbook.
+    WechatExporterXlsx,
+    /// wechat-article-exporter's HTML folder (`<title>/index.html` + `assets/`).
+    WechatExporterHtml,
+    /// microcat's own export (`microcat export`): one JSON per work plus its originals.
+    MicrocatExport,
 }
 
 impl ArchiveFormat {
-    pub const ALL: [ArchiveFormat; 5] = [
+    pub const ALL: [ArchiveFormat; 8] = [
         ArchiveFormat::WechatExporterJson,
+        ArchiveFormat::WechatExporterXlsx,
+        ArchiveFormat::WechatExporterHtml,
         ArchiveFormat::WechatDownloadCsv,
         ArchiveFormat::WeiboCrawlerCsv,
         ArchiveFormat::WeiboCrawlerJson,
         ArchiveFormat::WeiboSpiderCsv,
+        ArchiveFormat::MicrocatExport,
     ];
 
     /// The `--format` spelling.
@@ -189,6 +257,9 @@ impl ArchiveFormat {
             ArchiveFormat::WeiboCrawlerCsv => "weibo-crawler-csv",
             ArchiveFormat::WeiboCrawlerJson => "weibo-crawler-json",
             ArchiveFormat::WeiboSpiderCsv => "weibospider",
+            ArchiveFormat::WechatExporterXlsx => "wechat-article-exporter-xlsx",
+            ArchiveFormat::WechatExporterHtml => "wechat-article-exporter-html",
+            ArchiveFormat::MicrocatExport => "microcat-export",
         }
     }
 
@@ -208,8 +279,31 @@ pub fn decode_text(bytes: &[u8]) -> Option<String> {
     super::subtitles::decode(bytes)
 }
 
-/// Which format a file is, from its content (JSON shape or CSV header names).
-pub fn detect(text: &str) -> Option<ArchiveFormat> {
+/// Whether the bytes are a zip archive (an `.xlsx` is one too: see [`detect`]).
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+/// Whether the text is an HTML page.
+pub fn is_html(text: &str) -> bool {
+    let head: String = text.trim_start().chars().take(64).collect::<String>().to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// Which format a file is, from its content: an Excel workbook's parts, an HTML page, the
+/// JSON shape, or the CSV header names.
+pub fn detect(bytes: &[u8]) -> Option<ArchiveFormat> {
+    if is_zip(bytes) {
+        return memchr::memmem::find(bytes, b"xl/workbook.xml").map(|_| ArchiveFormat::WechatExporterXlsx);
+    }
+    let text = decode_text(bytes)?;
+    if is_html(&text) {
+        return Some(ArchiveFormat::WechatExporterHtml);
+    }
+    detect_text(&text)
+}
+
+fn detect_text(text: &str) -> Option<ArchiveFormat> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         let value: Value = serde_json::from_str(trimmed).ok()?;
@@ -222,10 +316,11 @@ pub fn detect(text: &str) -> Option<ArchiveFormat> {
             Value::Object(object) if object.get("weibo").is_some_and(Value::is_array) => {
                 Some(ArchiveFormat::WeiboCrawlerJson)
             }
+            Value::Object(object) if object.contains_key(bundle::WORK_MARKER) => Some(ArchiveFormat::MicrocatExport),
             _ => None,
         };
     }
-    let header = csv_headers(text)?;
+    let header = table::csv_headers(text)?;
     let has = |name: &str| header.iter().any(|column| column == name);
     if has("bid") && has("正文") {
         Some(ArchiveFormat::WeiboCrawlerCsv)
@@ -238,59 +333,27 @@ pub fn detect(text: &str) -> Option<ArchiveFormat> {
     }
 }
 
-/// Reads a file of a known format.
-pub fn parse(format: ArchiveFormat, text: &str) -> Result<Vec<ParsedRow>, String> {
+/// Reads a file of a known format; `name` is the file's folder name, which an HTML page's
+/// title falls back to.
+pub fn parse(format: ArchiveFormat, bytes: &[u8], name: &str) -> Result<Vec<ParsedRow>, String> {
+    if format == ArchiveFormat::WechatExporterXlsx {
+        return table::xlsx_rows(bytes, wechat::exporter_xlsx_row);
+    }
+    let text = decode_text(bytes).ok_or("the file is neither UTF-8 nor GB18030 text")?;
     match format {
-        ArchiveFormat::WechatExporterJson => wechat_exporter_json(text),
-        ArchiveFormat::WeiboCrawlerJson => weibo_crawler_json(text),
-        ArchiveFormat::WechatDownloadCsv => csv_rows(text, wechat_download_row),
-        ArchiveFormat::WeiboCrawlerCsv => csv_rows(text, weibo_crawler_row),
-        ArchiveFormat::WeiboSpiderCsv => csv_rows(text, weibo_spider_row),
+        ArchiveFormat::WechatExporterJson => wechat::exporter_json(&text),
+        ArchiveFormat::WechatExporterHtml => {
+            Ok(vec![html::article(&text, name).map_err(|reason| RowProblem { row: 1, reason })])
+        }
+        ArchiveFormat::WeiboCrawlerJson => weibo::crawler_json(&text),
+        ArchiveFormat::WechatDownloadCsv => table::csv_rows(&text, wechat::download_row),
+        ArchiveFormat::WeiboCrawlerCsv => table::csv_rows(&text, weibo::crawler_row),
+        ArchiveFormat::WeiboSpiderCsv => table::csv_rows(&text, weibo::spider_row),
+        ArchiveFormat::MicrocatExport => {
+            Ok(vec![bundle::record(&text).map_err(|reason| RowProblem { row: 1, reason })])
+        }
+        ArchiveFormat::WechatExporterXlsx => unreachable!("read above"),
     }
-}
-
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes())
-}
-
-fn csv_headers(text: &str) -> Option<Vec<String>> {
-    let mut reader = csv_reader(text);
-    let headers = reader.headers().ok()?;
-    Some(headers.iter().map(|name| name.trim().trim_start_matches('\u{feff}').to_owned()).collect())
-}
-
-/// A CSV row by header name (columns may come in any order).
-struct Row<'a> {
-    headers: &'a [String],
-    record: csv::StringRecord,
-}
-
-impl Row<'_> {
-    /// The trimmed cell (tab-suffixed ids lose their tab); `None` when absent or blank.
-    fn get(&self, name: &str) -> Option<String> {
-        let index = self.headers.iter().position(|header| header == name)?;
-        let value = self.record.get(index)?.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    }
-
-    fn count(&self, name: &str) -> Option<i64> {
-        self.get(name).and_then(|raw| count(&raw))
-    }
-}
-
-fn csv_rows(text: &str, read: fn(&Row<'_>) -> Result<ImportRecord, String>) -> Result<Vec<ParsedRow>, String> {
-    let headers = csv_headers(text).ok_or("the file has no CSV header row")?;
-    let mut reader = csv_reader(text);
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 1;
-        let parsed = match record {
-            Ok(record) => read(&Row { headers: &headers, record }),
-            Err(error) => Err(format!("unreadable CSV: {error}")),
-        };
-        rows.push(parsed.map_err(|reason| RowProblem { row, reason }));
-    }
-    Ok(rows)
 }
 
 /// A count as exports write them: `123`, `1.2万`, `10万+`, `{}` or blank (unknown).
@@ -331,229 +394,16 @@ fn unix_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
 }
 
-/// Only `http(s)` links survive, with `&amp;` (HTML exports) decoded.
-pub fn web_link(raw: &str) -> Option<String> {
-    let link = raw.trim().replace("&amp;", "&");
-    let parsed = url::Url::parse(&link).ok()?;
-    matches!(parsed.scheme(), "http" | "https").then_some(link)
-}
-
-/// `wechat:{mid}_{idx}` from an article link's `mid` and `idx` (the exporter's `aid` is the
-/// same `appmsgid_itemidx`, so both formats name one article alike).
-fn wechat_key_of_link(link: &str) -> Option<String> {
-    let parsed = url::Url::parse(link).ok()?;
-    let query = |name: &str| parsed.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned());
-    Some(format!("wechat:{}_{}", query("mid")?, query("idx").unwrap_or_else(|| "1".to_owned())))
-}
-
 fn title_of(text: &str) -> String {
     let first_line = text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or_default();
     first_line.chars().take(60).collect()
 }
 
-fn wechat_exporter_json(text: &str) -> Result<Vec<ParsedRow>, String> {
-    let items: Vec<Value> =
-        serde_json::from_str(text).map_err(|error| format!("not a JSON array of articles: {error}"))?;
-    Ok(items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| wechat_article(item).map_err(|reason| RowProblem { row: index + 1, reason }))
-        .collect())
-}
-
-fn wechat_article(item: &Value) -> Result<ImportRecord, String> {
-    let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::trim).filter(|value| !value.is_empty());
-    let title = text("title").ok_or("no title")?.to_owned();
-    let url = text("link").and_then(web_link);
-    let key = text("aid")
-        .map(|aid| format!("wechat:{aid}"))
-        .or_else(|| url.as_deref().and_then(wechat_key_of_link))
-        .ok_or("neither an aid nor a link with mid and idx")?;
-    let published_at =
-        unix_time(item.get("create_time")).or_else(|| unix_time(item.get("update_time"))).ok_or("no create_time")?;
-    let deleted = matches!(item.get("is_deleted"), Some(Value::Bool(true)))
-        || item.get("is_deleted").and_then(Value::as_i64) == Some(1);
-    let albums = item.get("appmsg_album_infos").and_then(Value::as_array).into_iter().flatten();
-    let tags = albums.filter_map(|album| album.get("title").and_then(Value::as_str)).map(str::to_owned).collect();
-    let metrics = Metrics {
-        reads: json_count(item.get("readNum")),
-        likes: json_count(item.get("oldLikeNum")).or_else(|| json_count(item.get("likeNum"))),
-        shares: json_count(item.get("shareNum")),
-        comments: json_count(item.get("commentNum")),
-        reposts: None,
-    };
-    Ok(ImportRecord {
-        source_key: key,
-        kind: Kind::WechatArticle,
-        body: text("content").unwrap_or_default().to_owned(),
-        summary: text("digest").map(str::to_owned),
-        author: text("author_name").map(str::to_owned),
-        published_at,
-        deleted,
-        platform: Platform::Wechat,
-        account: None,
-        url,
-        metrics,
-        tags,
-        remote_media: text("cover").and_then(web_link).into_iter().collect(),
-        title,
-    })
-}
-
-fn wechat_download_row(row: &Row<'_>) -> Result<ImportRecord, String> {
-    let title = row.get("title").ok_or("no title")?;
-    let url = row.get("url").and_then(|raw| web_link(&raw)).ok_or("no http(s) url")?;
-    let key = wechat_key_of_link(&url).ok_or("the url has no mid")?;
-    let published_at = row.get("time").and_then(|raw| beijing_time(&raw)).ok_or("no time (YYYY-MM-DD HH:MM:SS)")?;
-    let metrics = Metrics {
-        reads: row.count("read_num"),
-        likes: row.count("like_num"),
-        shares: row.count("share_num"),
-        comments: row.count("comment_count"),
-        reposts: None,
-    };
-    Ok(ImportRecord {
-        source_key: key,
-        kind: Kind::WechatArticle,
-        title,
-        body: String::new(),
-        summary: None,
-        author: None,
-        published_at,
-        deleted: false,
-        platform: Platform::Wechat,
-        account: None,
-        url: Some(url),
-        metrics,
-        tags: Vec::new(),
-        remote_media: Vec::new(),
-    })
-}
-
-/// A Weibo post's pieces common to both tools' CSVs.
-struct WeiboFields {
-    id: Option<String>,
-    text: String,
-    time: Option<String>,
-    pictures: Option<String>,
-    videos: Option<String>,
-    metrics: Metrics,
-    topics: Option<String>,
-}
-
-fn weibo_record(fields: WeiboFields) -> Result<ImportRecord, String> {
-    let id = fields.id.ok_or("no weibo id")?;
-    let published_at = fields.time.as_deref().and_then(beijing_time).ok_or("no date")?;
-    if fields.text.trim().is_empty() {
-        return Err("no text".into());
-    }
-    let split = |raw: Option<String>, separator: char| -> Vec<String> {
-        raw.unwrap_or_default().split(separator).filter_map(web_link).collect()
-    };
-    let mut remote_media = split(fields.pictures, ',');
-    remote_media.extend(split(fields.videos, ';'));
-    let tags = fields
-        .topics
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok(ImportRecord {
-        source_key: format!("weibo:{id}"),
-        kind: Kind::WeiboPost,
-        title: title_of(&fields.text),
-        body: fields.text,
-        summary: None,
-        author: None,
-        published_at,
-        deleted: false,
-        platform: Platform::Weibo,
-        account: None,
-        url: None,
-        metrics: fields.metrics,
-        tags,
-        remote_media,
-    })
-}
-
-fn weibo_crawler_row(row: &Row<'_>) -> Result<ImportRecord, String> {
-    let mut record = weibo_record(WeiboFields {
-        id: row.get("id").or_else(|| row.get("bid")),
-        text: row.get("正文").unwrap_or_default(),
-        time: row.get("完整日期").or_else(|| row.get("日期")),
-        pictures: row.get("原始图片url"),
-        videos: row.get("视频url"),
-        metrics: Metrics {
-            likes: row.count("点赞数"),
-            comments: row.count("评论数"),
-            reposts: row.count("转发数"),
-            ..Metrics::default()
-        },
-        topics: row.get("话题"),
-    })?;
-    record.url = row.get("bid").map(|bid| format!("https://weibo.com/detail/{bid}")).or(record.url);
-    Ok(record)
-}
-
-fn weibo_spider_row(row: &Row<'_>) -> Result<ImportRecord, String> {
-    weibo_record(WeiboFields {
-        id: row.get("微博id"),
-        text: row.get("微博正文").unwrap_or_default(),
-        time: row.get("发布时间"),
-        pictures: row.get("原始图片url"),
-        videos: row.get("微博视频url"),
-        metrics: Metrics {
-            likes: row.count("点赞数"),
-            reposts: row.count("转发数"),
-            comments: row.count("评论数"),
-            ..Metrics::default()
-        },
-        topics: None,
-    })
-}
-
-fn weibo_crawler_json(text: &str) -> Result<Vec<ParsedRow>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|error| format!("not weibo-crawler JSON: {error}"))?;
-    let account = value.pointer("/user/screen_name").and_then(Value::as_str).map(str::to_owned);
-    let posts = value.get("weibo").and_then(Value::as_array).ok_or("no \"weibo\" array")?;
-    Ok(posts
-        .iter()
-        .enumerate()
-        .map(|(index, post)| {
-            let text = |name: &str| {
-                post.get(name)
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|value| !value.is_empty())
-                    .map(str::to_owned)
-            };
-            let id = post.get("id").and_then(|id| {
-                id.as_i64().map(|id| id.to_string()).or_else(|| id.as_str().map(|id| id.trim().to_owned()))
-            });
-            let record = weibo_record(WeiboFields {
-                id: id.or_else(|| text("bid")),
-                text: text("text").unwrap_or_default(),
-                time: text("full_created_at").or_else(|| text("created_at")),
-                pictures: text("pics"),
-                videos: text("video_url"),
-                metrics: Metrics {
-                    likes: json_count(post.get("attitudes_count")),
-                    comments: json_count(post.get("comments_count")),
-                    reposts: json_count(post.get("reposts_count")),
-                    ..Metrics::default()
-                },
-                topics: text("topics"),
-            })
-            .map(|mut record| {
-                record.account.clone_from(&account);
-                record.url = text("bid").map(|bid| format!("https://weibo.com/detail/{bid}"));
-                record
-            });
-            record.map_err(|reason| RowProblem { row: index + 1, reason })
-        })
-        .collect())
+/// Only `http(s)` links survive, with `&amp;` (HTML exports) decoded.
+pub fn web_link(raw: &str) -> Option<String> {
+    let link = raw.trim().replace("&amp;", "&");
+    let parsed = url::Url::parse(&link).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then_some(link)
 }
 
 #[cfg(test)]
@@ -589,8 +439,8 @@ mod tests {
     #[test]
     fn wechat_json_and_csv_name_one_article_alike() {
         let json = r#"[{"aid":"2247483650_1","appmsgid":2247483650,"itemidx":1,"title":"反诈宣传进社区","digest":"民警讲解","link":"https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483650&idx=1&sn=abc","create_time":1714523400,"content":"正文","readNum":1520,"oldLikeNum":33,"shareNum":12,"commentNum":"{}","is_deleted":false,"appmsg_album_infos":[{"title":"平安乡村"}]}]"#;
-        assert_eq!(detect(json), Some(ArchiveFormat::WechatExporterJson));
-        let records = parse(ArchiveFormat::WechatExporterJson, json).unwrap();
+        assert_eq!(detect(json.as_bytes()), Some(ArchiveFormat::WechatExporterJson));
+        let records = parse(ArchiveFormat::WechatExporterJson, json.as_bytes(), "x").unwrap();
         let article = records[0].as_ref().unwrap();
         assert_eq!(article.source_key, "wechat:2247483650_1");
         assert_eq!(article.published_at.timestamp(), 1714523400);
@@ -600,8 +450,8 @@ mod tests {
         );
         assert_eq!(article.tags, vec!["平安乡村"]);
         let csv = "title,url,time,like_num,read_num,share_num,comment_count\n反诈宣传进社区,https://mp.weixin.qq.com/s?__biz=MzA5&amp;mid=2247483650&amp;idx=1&amp;sn=abc,2024-05-01 08:30:00,33,1520,12,{}\n";
-        assert_eq!(detect(csv), Some(ArchiveFormat::WechatDownloadCsv));
-        let rows = parse(ArchiveFormat::WechatDownloadCsv, csv).unwrap();
+        assert_eq!(detect(csv.as_bytes()), Some(ArchiveFormat::WechatDownloadCsv));
+        let rows = parse(ArchiveFormat::WechatDownloadCsv, csv.as_bytes(), "x").unwrap();
         let same = rows[0].as_ref().unwrap();
         assert_eq!(same.source_key, article.source_key, "one article, one key");
         assert_eq!(same.url.as_deref(), Some("https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483650&idx=1&sn=abc"));
@@ -613,8 +463,8 @@ mod tests {
         let crawler = "\u{feff}id,bid,正文,头条文章url,原始图片url,视频url,Live Photo视频url,位置,日期,工具,点赞数,评论数,转发数,话题,@用户,完整日期,是否编辑过,编辑次数\n\
             4987654321\t,Nabc123,今天我们走进校园宣传防溺水知识,,https://wx1.sinaimg.cn/a.jpg,https://video.example/v.mp4,,,2024-06-01,iPhone,1.2万,30,5,防溺水,,2024-06-01 09:00:00,否,0\n\
             ,Nxyz,,,,,,,,,,,,,,,,\n";
-        assert_eq!(detect(crawler), Some(ArchiveFormat::WeiboCrawlerCsv));
-        let rows = parse(ArchiveFormat::WeiboCrawlerCsv, crawler).unwrap();
+        assert_eq!(detect(crawler.as_bytes()), Some(ArchiveFormat::WeiboCrawlerCsv));
+        let rows = parse(ArchiveFormat::WeiboCrawlerCsv, crawler.as_bytes(), "x").unwrap();
         let post = rows[0].as_ref().unwrap();
         assert_eq!(post.source_key, "weibo:4987654321", "the tab after the id is dropped");
         assert_eq!(post.metrics.likes, Some(12_000));
@@ -623,21 +473,103 @@ mod tests {
         assert_eq!(post.url.as_deref(), Some("https://weibo.com/detail/Nabc123"));
         assert_eq!(rows[1].as_ref().unwrap_err().row, 2);
         let spider = "微博id,微博正文,头条文章url,原始图片url,微博视频url,发布位置,发布时间,发布工具,点赞数,转发数,评论数\nLq1,夜巡守护平安,,无,无,,2024-06-02 21:00,微博 weibo.com,10,7,3\n";
-        assert_eq!(detect(spider), Some(ArchiveFormat::WeiboSpiderCsv));
-        let post = parse(ArchiveFormat::WeiboSpiderCsv, spider).unwrap().remove(0).unwrap();
+        assert_eq!(detect(spider.as_bytes()), Some(ArchiveFormat::WeiboSpiderCsv));
+        let post = parse(ArchiveFormat::WeiboSpiderCsv, spider.as_bytes(), "x").unwrap().remove(0).unwrap();
         assert_eq!(post.metrics.reposts, Some(7), "转发数 comes before 评论数 in this tool");
         assert_eq!(post.metrics.comments, Some(3));
         assert!(post.remote_media.is_empty(), "无 is not a link");
-        assert_eq!(detect("a,b,c\n1,2,3\n"), None);
+        assert_eq!(detect(b"a,b,c\n1,2,3\n"), None);
     }
 
     #[test]
     fn weibo_crawler_json_reads_posts_and_the_account() {
         let json = r#"{"user":{"screen_name":"平安某县"},"weibo":[{"id":4987654321,"bid":"Nabc","text":"防诈骗提醒","pics":"","created_at":"2024-06-01","full_created_at":"2024-06-01 09:00:00","attitudes_count":5,"comments_count":1,"reposts_count":2,"topics":""}]}"#;
-        assert_eq!(detect(json), Some(ArchiveFormat::WeiboCrawlerJson));
-        let post = parse(ArchiveFormat::WeiboCrawlerJson, json).unwrap().remove(0).unwrap();
+        assert_eq!(detect(json.as_bytes()), Some(ArchiveFormat::WeiboCrawlerJson));
+        let post = parse(ArchiveFormat::WeiboCrawlerJson, json.as_bytes(), "x").unwrap().remove(0).unwrap();
         assert_eq!(post.account.as_deref(), Some("平安某县"));
         assert_eq!(post.metrics.reposts, Some(2));
         assert_eq!(post.source_key, "weibo:4987654321");
+    }
+
+    #[test]
+    fn wechat_exporter_workbooks_read_strings_and_excel_dates() {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let headers = [
+            "公众号",
+            "ID",
+            "链接",
+            "标题",
+            "封面",
+            "摘要",
+            "创建时间",
+            "发布时间",
+            "阅读",
+            "点赞",
+            "分享",
+            "喜欢",
+            "留言",
+            "作者",
+            "是否原创",
+            "文章类型",
+            "所属合集",
+            "文章内容",
+        ];
+        for (column, header) in headers.iter().enumerate() {
+            sheet.write_string(0, column as u16, *header).unwrap();
+        }
+        let first = [
+            "平安某县",
+            "2247483650_1",
+            "https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483650&idx=1",
+            "反诈宣传进社区",
+            "https://mmbiz.qpic.cn/c.jpg",
+            "民警讲解",
+            "2024-05-01 08:30:00",
+            "2024-05-02 09:00:00",
+        ];
+        for (column, value) in first.iter().enumerate() {
+            sheet.write_string(1, column as u16, *value).unwrap();
+        }
+        sheet.write_number(1, 8, 1520).unwrap();
+        sheet.write_number(1, 9, 33).unwrap();
+        sheet.write_string(1, 16, "#平安乡村 #反诈").unwrap();
+        sheet.write_string(1, 17, "正文内容").unwrap();
+        sheet.write_string(2, 1, "2247483651_1").unwrap();
+        sheet.write_string(2, 3, "夜巡守护平安").unwrap();
+        let date = ExcelDateTime::parse_from_str("2024-06-01 09:00:00").unwrap();
+        sheet.write_datetime_with_format(2, 6, &date, &Format::new().set_num_format("yyyy-mm-dd hh:mm:ss")).unwrap();
+        sheet.write_string(3, 1, "2247483652_1").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        assert_eq!(detect(&bytes), Some(ArchiveFormat::WechatExporterXlsx));
+        let rows = parse(ArchiveFormat::WechatExporterXlsx, &bytes, "x").unwrap();
+        let article = rows[0].as_ref().unwrap();
+        assert_eq!(article.source_key, "wechat:2247483650_1", "keyed like the JSON export");
+        assert_eq!(article.account.as_deref(), Some("平安某县"));
+        assert_eq!(article.published_at.to_rfc3339(), "2024-05-01T00:30:00+00:00");
+        assert_eq!((article.metrics.reads, article.metrics.likes), (Some(1520), Some(33)));
+        assert_eq!(article.tags, vec!["平安乡村", "反诈"]);
+        let dated = rows[1].as_ref().unwrap();
+        assert_eq!(dated.published_at.to_rfc3339(), "2024-06-01T01:00:00+00:00", "an Excel date, Beijing time");
+        assert_eq!(rows[2].as_ref().unwrap_err().row, 3, "no 标题: that row alone fails");
+    }
+
+    #[test]
+    fn weibo_media_files_name_their_post() {
+        assert_eq!(weibo_media_owner("20240601_4987654321.jpg").as_deref(), Some("weibo:4987654321"));
+        assert_eq!(weibo_media_owner("20240601_4987654321_2.jpg").as_deref(), Some("weibo:4987654321"));
+        assert_eq!(weibo_media_owner("20240601_Nabc123.mp4").as_deref(), Some("weibo:Nabc123"));
+        assert_eq!(weibo_media_owner("cover.jpg"), None);
+        assert_eq!(weibo_media_owner("2024_1.jpg"), None);
+    }
+
+    #[test]
+    fn local_media_stays_inside_the_export() {
+        let inside = LocalMedia::inside("././assets/%E5%9B%BE.jpeg?x=1", MediaRole::Still, None).unwrap();
+        assert_eq!(inside.path, "assets/图.jpeg");
+        for outside in ["/etc/passwd", "../x.jpg", "assets/../../x", "C:/x.jpg", "", "a//b"] {
+            assert!(LocalMedia::inside(outside, MediaRole::Still, None).is_none(), "{outside:?}");
+        }
     }
 }
