@@ -80,6 +80,11 @@ enum Command {
     /// Import the published archive from WeChat/Weibo exports (JSON or CSV files, or folders
     /// of them): published works with their original dates, publication records and metrics.
     Import(ImportArgs),
+    /// Write the works chosen (all live ones by default) into a self-describing zip: one
+    /// JSON per work (fields, credits, publications, metrics, comments, history), its
+    /// originals, a manifest of digests and a README; `microcat import OUT.zip` on another
+    /// installation recreates them.
+    Export(ExportArgs),
     /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
     /// the server makes it.
     Preview(PreviewJob),
@@ -104,14 +109,49 @@ enum BackupCommand {
     },
 }
 
+/// `export OUT.zip [filters]`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The zip to write (refused if it exists).
+    pub out: PathBuf,
+    /// Only works of this kind (film, weibo_post, wechat_article, proposal).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only works in this state (published, archived …).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only works of this unit (单位).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Only works with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Created on or after (`YYYY-MM-DD`).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Created on or before (`YYYY-MM-DD`, that whole day).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Published on or after (`YYYY-MM-DD`).
+    #[arg(long)]
+    pub published_from: Option<String>,
+    /// Published on or before (`YYYY-MM-DD`, that whole day).
+    #[arg(long)]
+    pub published_to: Option<String>,
+    /// The admin account the export is made as.
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+}
+
 /// `import PATH…`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Export files (`.json`, `.csv`) or folders holding them.
+    /// Export files (`.json`, `.csv`, `.xlsx`, `index.html`), zips of them, or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// `auto` (recognise each file from its content), or one of wechat-article-exporter,
-    /// wechatdownload, weibo-crawler-csv, weibo-crawler-json, weibospider.
+    /// wechat-article-exporter-xlsx, wechat-article-exporter-html, wechatdownload,
+    /// weibo-crawler-csv, weibo-crawler-json, weibospider, microcat-export.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// The unit (单位) the imported works belong to.
@@ -263,6 +303,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Audit(AuditCommand::Verify) => verify_audit(settings).await,
             Command::User(command) => user(settings, command).await,
             Command::Import(args) => crate::cli_import::run(settings, args).await,
+            Command::Export(args) => crate::cli_export::run(settings, args).await,
             Command::Backup(args) => backup(settings, args).await,
             Command::Restore { dest } => restore(settings, dest).await,
             Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {

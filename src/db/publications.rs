@@ -109,6 +109,15 @@ pub fn for_work(conn: &mut DbConnection, work_id: &str) -> QueryResult<Vec<Publi
         .load(conn)
 }
 
+/// Every snapshot of a publication, oldest first.
+pub fn metrics_history(conn: &mut DbConnection, publication_id: &str) -> QueryResult<Vec<MetricsRow>> {
+    publication_metrics::table
+        .filter(publication_metrics::publication_id.eq(publication_id))
+        .order((publication_metrics::as_of.asc(), publication_metrics::id.asc()))
+        .select(MetricsRow::as_select())
+        .load(conn)
+}
+
 /// The newest snapshot of a publication, if any.
 pub fn latest_metrics(conn: &mut DbConnection, publication_id: &str) -> QueryResult<Option<MetricsRow>> {
     publication_metrics::table

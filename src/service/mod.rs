@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod comments;
+pub mod export;
 pub mod film_facts;
 pub mod health;
 pub mod import;

@@ -12,7 +12,8 @@ use crate::helpers::{TestApp, assert_error, assert_error_field, work_json};
 async fn import(app: &TestApp, args: &[&str]) -> (bool, String) {
     let mut full = vec!["import"];
     full.extend_from_slice(args);
-    full.extend(["--database-url", &app.settings.database_url]);
+    let media = app.settings.media_dir.to_string_lossy().into_owned();
+    full.extend(["--database-url", &app.settings.database_url, "--media-dir", &media]);
     let outcome = microcat(&full);
     actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
     outcome
@@ -403,4 +404,315 @@ async fn imports_from_the_page_preview_then_run_with_progress_and_a_report() {
         "{unknown}"
     );
     assert_error(&app.get("/api/v1/imports/nope", &app.admin).await, 404, "import-not-found");
+}
+
+/// A saved WeChat page as wechat-article-exporter writes it: a rebuilt `<head>`, the
+/// article's markup with scripts gone but inline styles and hidden blocks kept, pictures
+/// pointing at `./assets/`, the original link still in `data-src`.
+const SAVED_PAGE: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>夜巡守护平安</title><style>.x{}</style></head>
+<body><div id="js_article"><h1 id="activity-name">夜巡守护平安</h1><div id="meta_content"><span id="js_author_name">宣传科</span><a id="js_name">平安某县</a><em id="publish_time">2024年06月02日 21:00</em></div>
+<div id="js_content"><p>深夜的街头，民警仍在巡逻。</p><p style="display:none">tracking</p><script>alert(1)</script>
+<p><img src="./assets/1717.123.jpeg" data-src="https://mmbiz.qpic.cn/x.jpg"></p><p>守护万家灯火。</p></div></div></body></html>"#;
+
+/// An export folder as the team has them: the exporter's workbook and an HTML folder, and a
+/// weibo-crawler folder with its `img/`.
+fn export_folder(root: &std::path::Path) {
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let headers = [
+        "公众号",
+        "ID",
+        "链接",
+        "标题",
+        "封面",
+        "摘要",
+        "创建时间",
+        "发布时间",
+        "阅读",
+        "点赞",
+        "分享",
+        "喜欢",
+        "留言",
+        "作者",
+        "是否原创",
+        "文章类型",
+        "所属合集",
+        "文章内容",
+    ];
+    let row = [
+        "平安某县",
+        "2247483660_1",
+        "https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483660&idx=1",
+        "禁毒宣传周",
+        "",
+        "禁毒知识",
+        "2024-06-26 10:00:00",
+        "2024-06-26 10:05:00",
+        "860",
+        "21",
+        "9",
+        "3",
+        "2",
+        "宣传科",
+        "原创",
+        "普通图文",
+        "#禁毒",
+        "国际禁毒日，民警在广场开展禁毒宣传。",
+    ];
+    for (column, (header, value)) in headers.iter().zip(row).enumerate() {
+        sheet.write_string(0, column as u16, *header).unwrap();
+        sheet.write_string(1, column as u16, value).unwrap();
+    }
+    std::fs::create_dir_all(root.join("wechat/夜巡守护平安/assets")).unwrap();
+    book.save(root.join("wechat/微信公众号文章.xlsx")).unwrap();
+    std::fs::write(root.join("wechat/夜巡守护平安/index.html"), SAVED_PAGE).unwrap();
+    std::fs::write(root.join("wechat/夜巡守护平安/assets/1717.123.jpeg"), crate::fixtures::jpeg(320, 240)).unwrap();
+    std::fs::create_dir_all(root.join("weibo/img")).unwrap();
+    std::fs::write(root.join("weibo/平安某县.csv"), WEIBO_CSV).unwrap();
+    std::fs::write(root.join("weibo/img/20240701_4987654321_1.jpg"), crate::fixtures::jpeg(400, 300)).unwrap();
+}
+
+/// Zips a folder as a person would (entries relative to it).
+fn zip_folder(root: &std::path::Path) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                writer.start_file(name, options).unwrap();
+                writer.write_all(&std::fs::read(&path).unwrap()).unwrap();
+            }
+        }
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+async fn media_of(app: &TestApp, work: &Value) -> Vec<Value> {
+    let id = work["id"].as_str().unwrap();
+    let listed = app.get(&format!("/api/v1/works/{id}/media"), &app.admin).await.json();
+    let mut items = Vec::new();
+    for item in listed["items"].as_array().unwrap() {
+        items.push(app.processed(&app.admin, item["id"].as_str().unwrap()).await);
+    }
+    items
+}
+
+#[actix_web::test]
+async fn workbooks_html_folders_and_weibo_media_import_with_their_files() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    export_folder(dir.path());
+    let (ok, dry) = import(&app, &[dir.path().to_str().unwrap(), "--dry-run"]).await;
+    assert!(ok && dry.contains("would create 3, updated 0, skipped as unchanged 0, failed 0"), "{dry}");
+    let (ok, first) = import(&app, &[dir.path().to_str().unwrap()]).await;
+    assert!(ok && first.contains("created 3, updated 0, skipped as unchanged 0, failed 0"), "{first}");
+    assert!(!first.contains("files not attached"), "{first}");
+
+    let works = app.get("/api/v1/works?per_page=10", &app.admin).await.json();
+    let by_title = |title: &str| {
+        works["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|work| work["title"] == title)
+            .cloned()
+            .unwrap_or_else(|| panic!("{title}: {works}"))
+    };
+    let workbook = by_title("禁毒宣传周");
+    assert_eq!(workbook["published_at"], "2024-06-26T02:00:00Z", "创建时间, Beijing time");
+    let page = by_title("夜巡守护平安");
+    assert_eq!(page["published_at"], "2024-06-02T13:00:00Z");
+    let detail = app.get(&format!("/api/v1/works/{}", page["id"].as_str().unwrap()), &app.admin).await.json();
+    assert_eq!(detail["body"], "深夜的街头，民警仍在巡逻。\n守护万家灯火。", "safe text only: {detail}");
+    let media = media_of(&app, &page).await;
+    assert_eq!(media.len(), 2, "the picture and the page: {media:?}");
+    let picture = media.iter().find(|item| item["role"] == "still").unwrap();
+    assert_eq!(picture["status"], "ready", "ingested like an upload: {picture}");
+    let original = media.iter().find(|item| item["role"] == "attachment").unwrap();
+    let served = app.get(original["original_url"].as_str().unwrap(), &app.admin).await;
+    assert_eq!(served.status, 200);
+    assert!(
+        served.header("content-disposition").unwrap().starts_with("attachment"),
+        "a download, never a page of ours"
+    );
+    assert_eq!(served.header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert!(served.text().contains("<script>alert(1)</script>"), "the original page, as it was");
+    let post = works["items"].as_array().unwrap().iter().find(|work| work["kind"] == "weibo_post").unwrap().clone();
+    let post_media = media_of(&app, &post).await;
+    assert_eq!(post_media.len(), 1, "img/20240701_<id>_1.jpg belongs to the post: {post_media:?}");
+    crate::search::wait_indexed(&app).await;
+    let found = app.get("/api/v1/search?q=%E5%B7%A1%E9%80%BB", &app.admin).await.json();
+    assert_eq!(found["total"], 1, "the page's text is searchable: {found}");
+    let tracking = app.get("/api/v1/search?q=tracking", &app.admin).await.json();
+    assert_eq!(tracking["total"], 0, "hidden markup is not: {tracking}");
+
+    // The same export as one zip through the page: nothing new, no file twice.
+    let zipped = zip_folder(dir.path());
+    let staged = stage(&app, "export.zip", &zipped).await;
+    assert_eq!(staged.status, 201, "{}", staged.text());
+    let staged = staged.json();
+    assert_eq!(staged["preview"]["unchanged"], 3, "{staged}");
+    assert_eq!(staged["preview"]["created"], 0, "{staged}");
+    let id = staged["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/imports/{id}/run"), &app.admin, &json!({})).await;
+    wait_done(&app, id).await;
+    assert_eq!(media_of(&app, &page).await.len(), 2, "deduplicated by SHA-256");
+}
+
+async fn stage(app: &TestApp, name: &str, bytes: &[u8]) -> crate::helpers::Reply {
+    let boundary = "----microcatzip";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/zip\r\n\r\n").into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let bearer = format!("Bearer {}", app.admin.token);
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    app.raw(
+        awc::http::Method::POST,
+        "/api/v1/imports",
+        &[("authorization", &bearer), ("content-type", &content_type)],
+        body,
+    )
+    .await
+}
+
+async fn wait_done(app: &TestApp, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = app.get(&format!("/api/v1/imports/{id}"), &app.admin).await.json();
+        if job["phase"] == "done" {
+            return job;
+        }
+        assert!(std::time::Instant::now() < deadline && job["phase"] == "running", "{job}");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn hostile_zips_are_refused_and_write_nothing_outside() {
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    let archive = |entries: &[(&str, &[u8])], method: zip::CompressionMethod| {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, bytes) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    };
+    let marker = format!("microcat-escape-{}", std::process::id());
+    let slip = archive(
+        &[("articles.json", WECHAT_JSON.as_bytes()), (&format!("../../../../../../tmp/{marker}"), b"x")],
+        zip::CompressionMethod::Stored,
+    );
+    let refused = stage(&app, "slip.zip", &slip).await;
+    assert_error(&refused, 422, "unsafe-archive");
+    assert!(refused.text().contains("outside the archive"), "{}", refused.text());
+    assert!(!std::path::Path::new("/tmp").join(&marker).exists());
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    let bomb = archive(&[("articles.json", &zeros)], zip::CompressionMethod::Deflated);
+    assert!(bomb.len() < 1024 * 1024, "a real bomb: {} bytes", bomb.len());
+    let refused = stage(&app, "bomb.zip", &bomb).await;
+    assert_error(&refused, 422, "unsafe-archive");
+    assert!(refused.text().contains("archive bomb"), "{}", refused.text());
+    let gbk_name = archive(&[("文章.json", WECHAT_JSON.as_bytes())], zip::CompressionMethod::Deflated);
+    let accepted = stage(&app, "ok.zip", &gbk_name).await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text());
+    assert_eq!(app.get("/api/v1/works", &app.admin).await.json()["total"], 0, "refusals and previews write nothing");
+    let temp = app.settings.media_dir.join("tmp");
+    let left: Vec<_> = std::fs::read_dir(&temp)
+        .map(|entries| entries.flatten().map(|entry| entry.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.iter().all(|name| !name.to_string_lossy().contains("unpacked")), "{left:?}");
+}
+
+#[actix_web::test]
+async fn an_export_recreates_its_works_on_another_installation() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    export_folder(dir.path());
+    let (ok, text) = import(&app, &[dir.path().to_str().unwrap()]).await;
+    assert!(ok, "{text}");
+    let works = app.get("/api/v1/works?per_page=10", &app.admin).await.json();
+    let page = works["items"].as_array().unwrap().iter().find(|work| work["title"] == "夜巡守护平安").unwrap().clone();
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    media_of(&app, &page).await;
+    let reviewer = app.user_with_roles("reviewer1", &[Role::Reviewer]).await;
+    let noted = app.post(&format!("/api/v1/works/{page_id}/comments"), &reviewer, &json!({"body": "配图清晰"})).await;
+    assert_eq!(noted.status, 201, "{}", noted.text());
+    let publications = format!("/api/v1/works/{page_id}/publications");
+    let added = app
+        .post(&publications, &app.admin, &json!({"platform": "weibo", "account": "平安某县", "url": "https://weibo.com/1", "published_at": "2024-06-03T02:00:00Z"}))
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text());
+
+    let out = dir.path().join("上报.zip");
+    let url = app.settings.database_url.clone();
+    let media = app.settings.media_dir.to_str().unwrap().to_owned();
+    let (ok, text) = microcat(&["export", out.to_str().unwrap(), "--database-url", &url, "--media-dir", &media]);
+    assert!(ok && text.contains("exported 3 works and 3 originals"), "{text}");
+    let only_posts = dir.path().join("posts.zip");
+    let (ok, text) = microcat(&[
+        "export",
+        only_posts.to_str().unwrap(),
+        "--kind",
+        "weibo_post",
+        "--database-url",
+        &url,
+        "--media-dir",
+        &media,
+    ]);
+    assert!(ok && text.contains("exported 1 works"), "{text}");
+    let (ok, again) = microcat(&["export", out.to_str().unwrap(), "--database-url", &url, "--media-dir", &media]);
+    assert!(!ok && again.contains("exists already"), "{again}");
+
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let readme = std::io::read_to_string(archive.by_name("README.txt").unwrap()).unwrap();
+    assert!(readme.contains("北京时间") && readme.contains("夜巡守护平安"), "{readme}");
+    let work_file = format!("works/{page_id}.json");
+    let exported: Value = serde_json::from_reader(archive.by_name(&work_file).unwrap()).unwrap();
+    assert_eq!(exported["published_at"], "2024-06-02T21:00:00+08:00", "Beijing time, offset written");
+    assert_eq!(exported["comments"][0]["author"], "reviewer1");
+    assert!(
+        exported["history"].as_array().unwrap().iter().any(|event| event["action"] == "work.imported"),
+        "{exported}"
+    );
+    let manifest: Value = serde_json::from_reader(archive.by_name("manifest.json").unwrap()).unwrap();
+    assert_eq!(manifest["works"], 3);
+
+    let elsewhere = TestApp::spawn().await;
+    elsewhere.user_with_roles("reviewer1", &[Role::Reviewer]).await;
+    let (ok, text) = import(&elsewhere, &[out.to_str().unwrap()]).await;
+    assert!(ok && text.contains("created 3, updated 0, skipped as unchanged 0, failed 0"), "{text}");
+    let (ok, text) = import(&elsewhere, &[out.to_str().unwrap()]).await;
+    assert!(ok && text.contains("created 0"), "a second import adds nothing: {text}");
+    let moved = elsewhere.get("/api/v1/works?per_page=10", &elsewhere.admin).await.json();
+    assert_eq!(moved["total"], 3);
+    let copy = moved["items"].as_array().unwrap().iter().find(|work| work["title"] == "夜巡守护平安").unwrap().clone();
+    for field in ["kind", "status", "published_at", "created_at", "summary", "tags"] {
+        assert_eq!(copy[field], page[field], "{field}");
+    }
+    let copy_id = copy["id"].as_str().unwrap();
+    let copy_detail = elsewhere.get(&format!("/api/v1/works/{copy_id}"), &elsewhere.admin).await.json();
+    assert_eq!(copy_detail["body"], "深夜的街头，民警仍在巡逻。\n守护万家灯火。");
+    let copied_publications =
+        elsewhere.get(&format!("/api/v1/works/{copy_id}/publications"), &elsewhere.admin).await.json();
+    assert_eq!(copied_publications["items"].as_array().unwrap().len(), 2, "{copied_publications}");
+    let copied_media = media_of(&elsewhere, &copy).await;
+    let mut digests: Vec<&str> = copied_media.iter().map(|item| item["sha256"].as_str().unwrap_or_default()).collect();
+    let original_media = media_of(&app, &page).await;
+    let mut expected: Vec<&str> =
+        original_media.iter().map(|item| item["sha256"].as_str().unwrap_or_default()).collect();
+    digests.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(digests, expected, "every original byte for byte");
+    let comments = elsewhere.get(&format!("/api/v1/works/{copy_id}/comments"), &elsewhere.admin).await.json();
+    assert_eq!(comments["items"][0]["body"], "配图清晰", "{comments}");
 }
