@@ -48,5 +48,31 @@ async fn an_admin_imports_an_export_through_preview_progress_and_report() {
     assert_eq!(app.get("/api/v1/works", &app.admin).await.json()["total"], 40);
     browser.set_window(390, 844).await;
     browser.screenshot("import-phone").await;
+
+    // The same article was also posted on Weibo: a reviewer-or-admin records it on the work page.
+    browser.set_window(1366, 900).await;
+    let works = app.get("/api/v1/works?per_page=1", &app.admin).await.json();
+    let id = works["items"][0]["id"].as_str().unwrap().to_owned();
+    browser.goto(&format!("/works/{id}")).await;
+    browser.wait_text_contains("#publication-list", "微信公众号").await;
+    browser.click("#add-publication summary").await;
+    browser.select("#pub-platform", "weibo").await;
+    browser.fill("#pub-account", "平安某县").await;
+    browser.fill("#pub-url", "https://weibo.com/detail/Nabc").await;
+    browser.set_value("#pub-at", "2022-04-16T10:30").await;
+    browser.screenshot("publication-form").await;
+    browser.click_and_load("#add-publication button[type=submit]").await;
+    let list = browser.wait_text_contains("#publication-list", "微博").await;
+    assert!(list.contains("平安某县"), "{list}");
+    let records = app.get(&format!("/api/v1/works/{id}/publications"), &app.admin).await.json();
+    let weibo = records["items"].as_array().unwrap().iter().find(|item| item["platform"] == "weibo").cloned();
+    let weibo = weibo.unwrap_or_else(|| panic!("{records}"));
+    assert_eq!(weibo["published_at"], "2022-04-16T02:30:00Z", "entered as Beijing time: {records}");
+    let links = browser.find_all("#publication-list a.publication-link").await;
+    assert_eq!(links.len(), 2, "both places, each with its link");
+    let first = browser.attr_now("#publication-list li:first-child a.publication-link", "href").await;
+    assert_eq!(first.as_deref(), Some("https://weibo.com/detail/Nabc"), "earliest first");
+    browser.set_window(390, 844).await;
+    browser.screenshot("publications-phone").await;
     browser.finish().await;
 }

@@ -344,6 +344,17 @@ impl Browser {
         self.ok(typed, &format!("typing into `{css}`")).await;
     }
 
+    /// Sets the value of the input matching `css` as a picker would (date and time inputs take
+    /// typed keys in the browser's locale order, which a test should not depend on).
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let element = self.wait_for(css).await;
+        let argument = serde_json::to_value(&element).expect("an element reference serialises");
+        let script = "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true})); arguments[0].dispatchEvent(new Event('change', {bubbles: true})); return arguments[0].value;";
+        let set = self.client.execute(script, vec![argument, serde_json::Value::from(value)]).await;
+        let now = self.ok(set, &format!("setting `{css}`")).await;
+        assert_eq!(now, serde_json::Value::from(value), "{}", self.report(&format!("`{css}` refused {value:?}")).await);
+    }
+
     /// Picks the option with `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
         let element = self.wait_for(css).await;
