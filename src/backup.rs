@@ -101,6 +101,65 @@ fn copy_atomically(from: &Path, to: &Path) -> io::Result<u64> {
     Ok(bytes)
 }
 
+/// Copies streams at once: one copy waits on the disk while another issues its syscalls, which
+/// a sequential `cp -r` cannot do.
+const COPY_THREADS: usize = 4;
+
+/// Copies the originals the database names that DEST lacks, on [`COPY_THREADS`] threads;
+/// the entries come back in the order of `digests`.
+fn copy_originals(
+    store: &LocalStore,
+    dest: &Path,
+    digests: &[Digest256],
+) -> Result<(Vec<FileEntry>, BackupReport), BackupError> {
+    let chunk = digests.len().div_ceil(COPY_THREADS).max(1);
+    let results: Vec<io::Result<(Vec<FileEntry>, BackupReport)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            digests.chunks(chunk).map(|part| scope.spawn(move || copy_some(store, dest, part))).collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|_| Err(io::Error::other("a copy thread panicked"))))
+            .collect()
+    });
+    let (mut originals, mut report) = (Vec::new(), BackupReport::default());
+    for result in results {
+        let (entries, part) = result?;
+        originals.extend(entries);
+        report.copied += part.copied;
+        report.copied_bytes += part.copied_bytes;
+        report.missing.extend(part.missing);
+    }
+    Ok((originals, report))
+}
+
+fn copy_some(store: &LocalStore, dest: &Path, digests: &[Digest256]) -> io::Result<(Vec<FileEntry>, BackupReport)> {
+    let (mut originals, mut report) = (Vec::new(), BackupReport::default());
+    for digest in digests {
+        let Some(key) = BlobKey::parse(&digest.sha256) else { continue };
+        let relative = Path::new("originals").join(key.fan_out());
+        let source = store.original_path(&key);
+        let target = dest.join(&relative);
+        let size = match fs::metadata(&source) {
+            Ok(metadata) => metadata.len(),
+            Err(_) => {
+                report.missing.push(digest.sha256.clone());
+                continue;
+            }
+        };
+        // Content-addressed: a blob of the right size under its digest is that blob.
+        if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(size) {
+            report.copied_bytes += copy_atomically(&source, &target)?;
+            report.copied += 1;
+        }
+        originals.push(FileEntry {
+            path: relative.to_string_lossy().into_owned(),
+            sha256: digest.sha256.clone(),
+            size,
+        });
+    }
+    Ok((originals, report))
+}
+
 /// Flushes everything written to the filesystem holding `folder` (`syncfs(2)`), so the
 /// manifest is only written once the files it lists are on disk.
 fn sync_filesystem(folder: &Path) -> io::Result<()> {
@@ -157,27 +216,7 @@ pub fn backup(
             (None, digests)
         }
     };
-    let mut report = BackupReport::default();
-    let mut originals = Vec::new();
-    for digest in digests {
-        let Some(key) = BlobKey::parse(&digest.sha256) else { continue };
-        let relative = Path::new("originals").join(key.fan_out());
-        let source = store.original_path(&key);
-        let target = dest.join(&relative);
-        let size = match fs::metadata(&source) {
-            Ok(metadata) => metadata.len(),
-            Err(_) => {
-                report.missing.push(digest.sha256);
-                continue;
-            }
-        };
-        // Content-addressed: a blob of the right size under its digest is that blob.
-        if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(size) {
-            report.copied_bytes += copy_atomically(&source, &target)?;
-            report.copied += 1;
-        }
-        originals.push(FileEntry { path: relative.to_string_lossy().into_owned(), sha256: digest.sha256, size });
-    }
+    let (originals, mut report) = copy_originals(store, dest, &digests)?;
     report.originals = originals.len();
     let manifest = Manifest {
         format: 1,

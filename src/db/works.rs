@@ -241,6 +241,24 @@ pub fn find_by_source_key(conn: &mut DbConnection, key: &str) -> QueryResult<Opt
     works::table.filter(works::source_key.eq(key)).select(WorkRow::as_select()).first(conn).optional()
 }
 
+/// A work of `kind` titled `title` published in `[from, to)`, if any (a saved WeChat page
+/// carries no link, so this is how it finds the article another export brought in).
+pub fn find_by_title_published(
+    conn: &mut DbConnection,
+    kind: Kind,
+    title: &str,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> QueryResult<Option<WorkRow>> {
+    works::table
+        .filter(works::kind.eq(kind))
+        .filter(works::title.eq(title))
+        .filter(works::published_at.ge(from))
+        .filter(works::published_at.lt(to))
+        .select(WorkRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Applies an edit if the stored version is still `expected_version`; returns whether it did.
 /// The version check is part of the UPDATE, so two racing edits cannot both win.
 pub fn update_if_version(

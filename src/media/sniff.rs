@@ -53,7 +53,8 @@ pub enum MediaFormat {
 }
 
 /// A sentence naming what is accepted, for `unsupported-media-type`.
-pub const ACCEPTED: &str = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC, M4A, SRT, WebVTT or (as an attachment) HTML";
+pub const ACCEPTED: &str =
+    "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV, WebM, MKV, AVI, FLV, MP3, AAC, M4A, SRT or WebVTT";
 
 impl MediaFormat {
     const ALL: [MediaFormat; 17] = [
@@ -193,7 +194,13 @@ pub fn sniff(prefix: &[u8]) -> Option<MediaFormat> {
     if head.len() >= 8 && matches!(&head[4..8], b"moov" | b"mdat" | b"wide" | b"free" | b"pnot") {
         return Some(MediaFormat::Mov);
     }
-    sniff_audio(head).or_else(|| sniff_subtitles(head)).or_else(|| sniff_html(head))
+    sniff_audio(head).or_else(|| sniff_subtitles(head))
+}
+
+/// What a file an import brings is: any medium, or the HTML page of a saved article (kept as
+/// an attachment and only ever downloaded). Uploads never take HTML: see [`sniff`].
+pub fn sniff_imported(prefix: &[u8]) -> Option<MediaFormat> {
+    sniff(prefix).or_else(|| sniff_html(&prefix[..prefix.len().min(SNIFF_LEN)]))
 }
 
 /// An HTML page, from its doctype or root element.
@@ -328,6 +335,8 @@ mod tests {
         assert_eq!(sniff(b"\x7fELF\x02\x01\x01"), None);
         assert_eq!(sniff(b"MZ\x90\0"), None);
         assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>"), None);
+        assert_eq!(sniff_imported(b"<!DOCTYPE html><p>saved article</p>"), Some(MediaFormat::Html), "imports only");
+        assert_eq!(sniff_imported(b"<svg><script/></svg>"), None);
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(&[0xFF]), None);
     }

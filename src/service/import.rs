@@ -139,24 +139,38 @@ pub fn import_record(
     let files = import_extras::local_files(record, origin);
     if importer.options.dry_run {
         let mut conn = importer.db.connection()?;
-        let known = rows::find_by_source_key(&mut conn, &record.source_key)?.is_some();
+        let known = find_existing(&mut conn, record)?.is_some();
         let outcome = if known { Outcome::Unchanged } else { Outcome::Created };
         return Ok(RecordOutcome { outcome, media_problems: import_extras::missing(&files) });
     }
-    let (work_id, outcome) =
-        importer.db.write_blocking(|conn| match rows::find_by_source_key(conn, &record.source_key)? {
-            Some(existing) => Ok((existing.id.clone(), refresh_metrics(conn, &existing.id, record)?)),
-            None => {
-                let id = work.id.clone();
-                Ok::<_, ImportError>((id, create(conn, importer.user, origin.format, record, work)?))
-            }
-        })?;
+    let (work_id, outcome) = importer.db.write_blocking(|conn| match find_existing(conn, record)? {
+        Some(existing) => Ok((existing.id.clone(), refresh_metrics(conn, &existing.id, record)?)),
+        None => {
+            let id = work.id.clone();
+            Ok::<_, ImportError>((id, create(conn, importer.user, origin.format, record, work)?))
+        }
+    })?;
     // After the work's own transaction: an import cut short here attaches the rest when run again.
     let (media, media_problems) = import_extras::attach(importer, &work_id, &files);
     if let Some(bundle) = record.bundle.as_deref() {
         import_extras::add_comments(importer, &work_id, bundle, &media)?;
     }
     Ok(RecordOutcome { outcome, media_problems })
+}
+
+/// The work a record already is: by its source key, or — for a saved WeChat page, which
+/// carries no link — the article of the same title published in the same minute (the page
+/// shows minutes), so a JSON export and the HTML folder of the same articles meet.
+fn find_existing(conn: &mut DbConnection, record: &ImportRecord) -> Result<Option<WorkRow>, DbError> {
+    if let Some(found) = rows::find_by_source_key(conn, &record.source_key)? {
+        return Ok(Some(found));
+    }
+    if !record.source_key.starts_with(archive::PAGE_KEY_PREFIX) {
+        return Ok(None);
+    }
+    let minute = record.published_at.naive_utc();
+    let window = (minute, minute + chrono::TimeDelta::seconds(60));
+    Ok(rows::find_by_title_published(conn, record.kind, &record.title, window)?)
 }
 
 fn create(

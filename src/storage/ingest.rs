@@ -154,7 +154,8 @@ where
     }
 }
 
-/// Takes a file already on this machine (an import's export folder) as an upload: sniffed,
+/// Takes a file already on this machine (an import's export folder) as an upload: sniffed
+/// (a saved article's HTML page too, which uploads never take),
 /// held to its class's limit, hashed into a temp file (blocking; the caller is on a
 /// blocking thread).
 pub fn receive_local(
@@ -172,7 +173,7 @@ pub fn receive_local(
     if head.is_empty() {
         return Err(IngestError::Refused(UploadRefusal::EmptyFile));
     }
-    let format = sniff::sniff(&head).ok_or(IngestError::Refused(UploadRefusal::UnsupportedType))?;
+    let format = sniff::sniff_imported(&head).ok_or(IngestError::Refused(UploadRefusal::UnsupportedType))?;
     let limit = limits.for_class(format.class());
     if size > limit {
         return Err(IngestError::Refused(UploadRefusal::TooLarge {

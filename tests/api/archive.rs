@@ -773,3 +773,24 @@ async fn an_export_recreates_its_works_on_another_installation() {
     let comments = elsewhere.get(&format!("/api/v1/works/{copy_id}/comments"), &elsewhere.admin).await.json();
     assert_eq!(comments["items"][0]["body"], "配图清晰", "{comments}");
 }
+
+#[actix_web::test]
+async fn a_saved_page_meets_the_article_another_export_brought_in() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("articles.json");
+    // 2024-06-02 21:00:37 Beijing: the page shows only the minute.
+    std::fs::write(&json, r#"[{"aid":"2247483670_1","title":"夜巡守护平安","link":"https://mp.weixin.qq.com/s?__biz=MzA5&mid=2247483670&idx=1","create_time":1717333237,"content":"深夜的街头","readNum":300}]"#).unwrap();
+    let (ok, text) = import(&app, &[json.to_str().unwrap()]).await;
+    assert!(ok && text.contains("created 1"), "{text}");
+    let page_dir = dir.path().join("html/夜巡守护平安");
+    std::fs::create_dir_all(page_dir.join("assets")).unwrap();
+    std::fs::write(page_dir.join("index.html"), SAVED_PAGE).unwrap();
+    std::fs::write(page_dir.join("assets/1717.123.jpeg"), crate::fixtures::jpeg(320, 240)).unwrap();
+    let (ok, text) = import(&app, &[dir.path().join("html").to_str().unwrap()]).await;
+    assert!(ok && text.contains("created 0, updated 0, skipped as unchanged 1"), "{text}");
+    let works = app.get("/api/v1/works", &app.admin).await.json();
+    assert_eq!(works["total"], 1, "one article, not two: {works}");
+    let media = media_of(&app, &works["items"][0]).await;
+    assert_eq!(media.len(), 2, "the page and its picture join the article: {media:?}");
+}

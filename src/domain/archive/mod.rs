@@ -18,6 +18,9 @@ mod weibo;
 
 pub use weibo::media_owner as weibo_media_owner;
 
+/// The source key prefix of a saved WeChat page (keyed by title and time: it has no link).
+pub const PAGE_KEY_PREFIX: &str = "wechat-page:";
+
 /// Where a work was published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

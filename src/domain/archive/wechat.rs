@@ -179,7 +179,7 @@ pub fn exporter_page(page: PageFields, folder: &str) -> Result<ImportRecord, Str
         filename: Some(format!("{}.html", title_of(&title))),
     });
     Ok(ImportRecord {
-        source_key: format!("wechat-page:{}", &hex::encode(digest)[..20]),
+        source_key: format!("{}{}", super::PAGE_KEY_PREFIX, &hex::encode(digest)[..20]),
         kind: Kind::WechatArticle,
         body: page.text,
         summary: None,
