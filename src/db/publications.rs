@@ -25,6 +25,29 @@ pub struct PublicationRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl PublicationRow {
+    /// A new record of where and when a work was published, made now by `created_by`.
+    pub fn new(
+        work_id: &WorkId,
+        (platform, account, url): (&str, Option<String>, Option<String>),
+        published_at: NaiveDateTime,
+        created_by: &UserId,
+        now: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            work_id: work_id.clone(),
+            platform: platform.to_owned(),
+            account,
+            url,
+            published_at,
+            created_by: Some(created_by.clone()),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One metrics snapshot of a publication.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = publication_metrics)]

@@ -205,17 +205,8 @@ fn add_publication(
     record: &ImportRecord,
     stamp: chrono::NaiveDateTime,
 ) -> Result<(), ImportError> {
-    let publication = PublicationRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        work_id: work_id.clone(),
-        platform: record.platform.as_str().to_owned(),
-        account: record.account.clone(),
-        url: record.url.clone(),
-        published_at: record.published_at.naive_utc(),
-        created_by: Some(user.id.clone()),
-        created_at: stamp,
-        updated_at: stamp,
-    };
+    let place = (record.platform.as_str(), record.account.clone(), record.url.clone());
+    let publication = PublicationRow::new(work_id, place, record.published_at.naive_utc(), &user.id, stamp);
     publications::insert(conn, &publication)?;
     if !record.metrics.is_empty() {
         publications::insert_metrics(conn, &MetricsRow::new(&publication.id, record.metrics, stamp, "import"))?;

@@ -104,17 +104,8 @@ pub fn add_publications(
     stamp: NaiveDateTime,
 ) -> Result<(), ImportError> {
     for exported in &work.publications {
-        let row = PublicationRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            work_id: work_id.clone(),
-            platform: exported.platform.as_str().to_owned(),
-            account: exported.account.clone(),
-            url: exported.url.clone(),
-            published_at: exported.published_at.naive_utc(),
-            created_by: Some(user.id.clone()),
-            created_at: stamp,
-            updated_at: stamp,
-        };
+        let place = (exported.platform.as_str(), exported.account.clone(), exported.url.clone());
+        let row = PublicationRow::new(work_id, place, exported.published_at.naive_utc(), &user.id, stamp);
         publications::insert(conn, &row)?;
         for snapshot in &exported.metrics {
             let metrics = MetricsRow::new(&row.id, snapshot.figures, snapshot.as_of.naive_utc(), &snapshot.source);

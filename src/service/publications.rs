@@ -104,17 +104,8 @@ pub async fn add(
             return Err(WorkError::Field(FieldError::invalid("status", "publication records are for published works")));
         }
         let stamp = now();
-        let row = PublicationRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            work_id: work_id.clone(),
-            platform: input.platform.as_str().to_owned(),
-            account: input.account,
-            url: input.url,
-            published_at: input.published_at.naive_utc(),
-            created_by: Some(caller.id.clone()),
-            created_at: stamp,
-            updated_at: stamp,
-        };
+        let place = (input.platform.as_str(), input.account, input.url);
+        let row = PublicationRow::new(&work_id, place, input.published_at.naive_utc(), &caller.id, stamp);
         publications::insert(conn, &row)?;
         let latest = match input.metrics {
             Some(metrics) => {
@@ -210,16 +201,8 @@ pub fn record_publish(
     published_at: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     let stamp = now();
-    let row = PublicationRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        work_id: work_id.clone(),
-        platform: Platform::from_channel(channel).as_str().to_owned(),
-        account: Some(channel.to_owned()).filter(|text| !text.trim().is_empty()),
-        url: web_link(url),
-        published_at: published_at.naive_utc(),
-        created_by: Some(user.id.clone()),
-        created_at: stamp,
-        updated_at: stamp,
-    };
+    let account = Some(channel.to_owned()).filter(|text| !text.trim().is_empty());
+    let place = (Platform::from_channel(channel).as_str(), account, web_link(url));
+    let row = PublicationRow::new(work_id, place, published_at.naive_utc(), &user.id, stamp);
     publications::insert(conn, &row)
 }

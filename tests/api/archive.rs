@@ -197,6 +197,15 @@ fn table_rows(database: &std::path::Path, table: &str, columns: &str) -> Vec<Str
     diesel::sql_query(query).load::<Line>(&mut conn).unwrap().into_iter().map(|row| row.line).collect()
 }
 
+/// What a restore must bring back exactly: each table with the columns compared.
+const COMPARED_TABLES: [(&str, &str); 5] = [
+    ("works", "id || '|' || title || '|' || body || '|' || status || '|' || version"),
+    ("media", "id || '|' || sha256 || '|' || size || '|' || role || '|' || version"),
+    ("comments", "id || '|' || body || '|' || author_id"),
+    ("audit_log", "seq || '|' || action || '|' || hash || '|' || prev_hash"),
+    ("users", "id || '|' || username || '|' || password_hash"),
+];
+
 /// Every row of a table of a PostgreSQL database, as text, ordered by its first column.
 fn pg_table_rows(url: &str, table: &str, columns: &str) -> Vec<String> {
     use diesel::{Connection, RunQueryDsl};
@@ -251,13 +260,7 @@ async fn postgres_backup_round_trip() {
         restored_index.to_str().unwrap(),
     ]);
     assert!(ok && text.contains("1 media queued"), "{text}");
-    for (table, columns) in [
-        ("works", "id || '|' || title || '|' || body || '|' || status || '|' || version"),
-        ("media", "id || '|' || sha256 || '|' || size || '|' || role || '|' || version"),
-        ("comments", "id || '|' || body || '|' || author_id"),
-        ("audit_log", "seq || '|' || action || '|' || hash || '|' || prev_hash"),
-        ("users", "id || '|' || username || '|' || password_hash"),
-    ] {
+    for (table, columns) in COMPARED_TABLES {
         assert_eq!(pg_table_rows(&url, table, columns), pg_table_rows(&restored_url, table, columns), "{table}");
     }
     let digest = photo["sha256"].as_str().unwrap();
@@ -350,13 +353,7 @@ async fn a_backup_taken_under_load_restores_every_record_and_byte() {
     assert!(!ok && twice.contains("already holds works or media"), "{twice}");
 
     let snapshot = dest.join("database.sqlite");
-    for (table, columns) in [
-        ("works", "id || '|' || title || '|' || body || '|' || status || '|' || version"),
-        ("media", "id || '|' || sha256 || '|' || size || '|' || role || '|' || version"),
-        ("comments", "id || '|' || body || '|' || author_id"),
-        ("audit_log", "seq || '|' || action || '|' || hash || '|' || prev_hash"),
-        ("users", "id || '|' || username || '|' || password_hash"),
-    ] {
+    for (table, columns) in COMPARED_TABLES {
         assert_eq!(table_rows(&snapshot, table, columns), table_rows(&restored_db, table, columns), "{table}");
     }
     let works = table_rows(&restored_db, "works", "title");
