@@ -14,7 +14,15 @@
   const FALLBACK_MSG = { uploading: 'Uploading…', processing: 'Processing…', ready: 'Ready',
     failed: 'Failed', network: 'Network error', done: 'Uploaded' };
 
+  // A page restored from the back-forward cache shows state from before a form post: its
+  // buttons would act on a version that moved on and blame "someone else". Load it afresh.
+  window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+
   const $ = (selector, root) => (root || document).querySelector(selector);
+
+  // On a phone the facets would fill the first screen: fold them under 筛选 (one tap away).
+  const facetFold = document.getElementById('facet-fold');
+  if (facetFold && window.matchMedia('(max-width: 760px)').matches) facetFold.open = false;
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
 
   /** createElement with properties (className, id, textContent, hidden…) and attributes. */
@@ -154,6 +162,8 @@
   function initUpload() {
     const form = $('#upload-form'), input = $('#file-input');
     if (!form || !input) return;
+    // The drop zone (with its 选择文件 link) stands for the native picker from here on.
+    form.classList.add('enhanced');
     const roleSelect = $('#upload-role');
     const list = $('#upload-list') || form.appendChild(make('ul', { id: 'upload-list' }));
     const url = form.getAttribute('data-upload-url') || form.action;

@@ -32,11 +32,13 @@ pub enum Action {
     Adopt,
     Decline,
     Return,
+    /// The author takes a submission back before the first decision.
+    Withdraw,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::StartShooting,
         Action::StartEditing,
         Action::Submit,
@@ -51,6 +53,7 @@ impl Action {
         Action::Adopt,
         Action::Decline,
         Action::Return,
+        Action::Withdraw,
     ];
 
     /// The API spelling.
@@ -70,6 +73,7 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Decline => "decline",
             Action::Return => "return",
+            Action::Withdraw => "withdraw",
         }
     }
 
@@ -81,7 +85,7 @@ impl Action {
     /// Who performs the action.
     pub fn duty(self) -> Duty {
         match self {
-            Action::StartShooting | Action::StartEditing | Action::Submit => Duty::Production,
+            Action::StartShooting | Action::StartEditing | Action::Submit | Action::Withdraw => Duty::Production,
             Action::Publish | Action::Archive => Duty::Release,
             _ => Duty::Decision,
         }
@@ -127,7 +131,20 @@ pub fn next_status(kind: Kind, status: Status, action: Action) -> Option<Status>
         (S::Reported, A::Adopt) if proposal => Some(S::Adopted),
         (S::Reported, A::Decline) if proposal => Some(S::Declined),
         (S::Submitted | S::Shortlisted, A::Return) if proposal => Some(S::Draft),
+        (S::Submitted, A::Withdraw) => Some(withdrawn_to(kind, 1)),
         _ => None,
+    }
+}
+
+/// Where a withdrawn submission goes back to: the state it was submitted from. A first
+/// submission (round 1) came from 剪辑 (films) or 草稿; a later one from 退回修改, except for
+/// proposals, which return to 草稿 and are submitted from there every time.
+pub fn withdrawn_to(kind: Kind, review_round: i32) -> Status {
+    match kind {
+        Kind::ReformProposal => Status::Draft,
+        _ if review_round > 1 => Status::ChangesRequested,
+        Kind::MicroFilm => Status::Editing,
+        _ => Status::Draft,
     }
 }
 
@@ -139,6 +156,12 @@ pub fn allowed_actions(kind: Kind, status: Status) -> Vec<Action> {
 /// States that wait for a reviewer's decision.
 pub fn awaits_decision(kind: Kind, status: Status) -> bool {
     allowed_actions(kind, status).iter().any(|action| action.duty() == Duty::Decision)
+}
+
+/// States of a work that went out (or was adopted): its fields are fixed, except by a
+/// correction with a reason (a typo, a wrong link), by reviewers and admins.
+pub fn is_correctable(status: Status) -> bool {
+    matches!(status, Status::Approved | Status::Published | Status::Archived | Status::Adopted)
 }
 
 /// States where nothing more happens (for overdue marks).
@@ -314,7 +337,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 4 * 15 * 14 * 7);
+        assert_eq!(checked, 4 * 15 * 15 * 7);
     }
 
     #[test]
@@ -343,7 +366,7 @@ mod tests {
     #[test]
     fn proposals_are_selected_recommended_and_reported() {
         let kind = Kind::ReformProposal;
-        assert_eq!(allowed_actions(kind, Status::Submitted), vec![Action::Shortlist, Action::Return]);
+        assert_eq!(allowed_actions(kind, Status::Submitted), vec![Action::Shortlist, Action::Return, Action::Withdraw]);
         assert_eq!(allowed_actions(kind, Status::Reported), vec![Action::Adopt, Action::Decline]);
         assert_eq!(next_status(kind, Status::Shortlisted, Action::Return), Some(Status::Draft));
         assert_eq!(next_status(kind, Status::Recommended, Action::Return), None);
@@ -376,5 +399,19 @@ mod tests {
         for kind in Kind::ALL {
             assert!(states_of(kind).contains(&kind.initial_status()));
         }
+    }
+
+    #[test]
+    fn a_withdrawn_submission_goes_back_where_it_came_from() {
+        assert_eq!(withdrawn_to(Kind::MicroFilm, 1), Status::Editing);
+        assert_eq!(withdrawn_to(Kind::MicroFilm, 2), Status::ChangesRequested);
+        assert_eq!(withdrawn_to(Kind::WechatArticle, 1), Status::Draft);
+        assert_eq!(withdrawn_to(Kind::WeiboPost, 3), Status::ChangesRequested);
+        assert_eq!(withdrawn_to(Kind::ReformProposal, 2), Status::Draft);
+        assert_eq!(Action::Withdraw.duty(), Duty::Production, "the author's, not a reviewer's");
+        assert!(
+            next_status(Kind::WechatArticle, Status::Approved, Action::Withdraw).is_none(),
+            "only before a decision"
+        );
     }
 }

@@ -74,7 +74,8 @@ impl Transition {
 impl Publication {
     /// The details sent, else the work's own (`stored`): channel, then URL, then time, each
     /// required. A value sent blank counts as missing, even where the work has one.
-    pub fn resolve(&self, stored: &StoredPublication) -> Result<Published, FieldError> {
+    /// The time may not lie ahead of `now` (see [`past_publication`]).
+    pub fn resolve(&self, stored: &StoredPublication, now: DateTime<Utc>) -> Result<Published, FieldError> {
         let channel = self.channel.clone().or_else(|| stored.channel.clone()).filter(|value| !value.trim().is_empty());
         let channel = channel.ok_or_else(|| FieldError::required("channel"))?;
         let external_url = match self.external_url.as_deref() {
@@ -86,9 +87,22 @@ impl Publication {
             Some(raw) => Some(parse_timestamp("published_at", raw)?),
             None => stored.published_at,
         };
-        let published_at = published_at.ok_or_else(|| FieldError::required("published_at"))?;
+        let published_at =
+            past_publication("published_at", published_at.ok_or_else(|| FieldError::required("published_at"))?, now)?;
         Ok(Published { channel: channel.trim().to_owned(), external_url, published_at })
     }
+}
+
+/// How far ahead of the server's clock a publication time may lie (clocks drift).
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// A publication time, refused when it lies ahead: a work counts as 已发布 from that moment on,
+/// so a later time would show it published and yet count it nowhere.
+pub fn past_publication(field: &str, time: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
+    if time > now + CLOCK_SKEW {
+        return Err(FieldError::invalid(field, "must not lie in the future: record a publication once it is out"));
+    }
+    Ok(time)
 }
 
 /// What a work already records about its publication.
@@ -120,8 +134,19 @@ mod tests {
         assert_eq!(Transition::parse(bad_url.clone()).unwrap().publication, Publication::default());
         let publishing = Transition::parse(TransitionInput { action: "publish".into(), ..bad_url }).unwrap();
         let stored = StoredPublication { channel: Some("微博".into()), ..StoredPublication::default() };
-        assert_eq!(publishing.publication.resolve(&stored).unwrap_err().field, "external_url");
+        let now = Utc::now();
+        assert_eq!(publishing.publication.resolve(&stored, now).unwrap_err().field, "external_url");
         let missing_channel = Publication { channel: Some(" ".into()), ..publishing.publication };
-        assert_eq!(missing_channel.resolve(&stored).unwrap_err().field, "channel", "sent blank is missing");
+        assert_eq!(missing_channel.resolve(&stored, now).unwrap_err().field, "channel", "sent blank is missing");
+        let later_today = Publication {
+            channel: Some("微博".into()),
+            external_url: Some("https://weibo.com/1".into()),
+            published_at: Some((now + chrono::TimeDelta::hours(3)).to_rfc3339()),
+        };
+        let refused = later_today.resolve(&stored, now).unwrap_err();
+        assert_eq!((refused.field.as_str(), refused.code), ("published_at", crate::error::codes::INVALID_FIELD));
+        let skewed =
+            Publication { published_at: Some((now + chrono::TimeDelta::minutes(2)).to_rfc3339()), ..later_today };
+        assert!(skewed.resolve(&stored, now).is_ok(), "a clock a little ahead is not a future time");
     }
 }

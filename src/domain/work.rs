@@ -123,8 +123,9 @@ impl Status {
         Status::Declined,
     ];
 
-    /// States whose works the whole archive (staff) may read.
-    pub const PUBLIC: [Status; 3] = [Status::Approved, Status::Published, Status::Archived];
+    /// States whose works the whole archive (staff) may read: what went out, and the 微改
+    /// proposals adopted upward (staff reuse them as much as published pieces).
+    pub const PUBLIC: [Status; 4] = [Status::Approved, Status::Published, Status::Archived, Status::Adopted];
 
     /// The API and database spelling.
     pub fn as_str(self) -> &'static str {
@@ -288,6 +289,8 @@ pub struct WorkEditInput {
     pub published_at: Option<Option<String>>,
     pub assignees: Option<Vec<String>>,
     pub due_date: Option<Option<String>>,
+    /// Why a work that went out is corrected (reviewers and admins; required then).
+    pub correction_reason: Option<String>,
 }
 
 /// A parsed edit. Outer `None`: leave the field alone; inner `None`: clear it.
@@ -304,7 +307,11 @@ pub struct WorkEdit {
     pub published_at: Option<Option<DateTime<Utc>>>,
     pub assignees: Option<Vec<UserId>>,
     pub due_date: Option<Option<NaiveDate>>,
+    pub correction_reason: Option<String>,
 }
+
+/// Longest reason for correcting a work that went out.
+pub const CORRECTION_REASON_MAX_CHARS: usize = 500;
 
 impl WorkEdit {
     /// Parses the fields that are present.
@@ -324,6 +331,11 @@ impl WorkEdit {
             published_at: input.published_at.map(|time| parse_optional_time(time.as_deref())).transpose()?,
             assignees: input.assignees.as_deref().map(parse_assignees).transpose()?,
             due_date: input.due_date.map(|date| parse_due_date(date.as_deref())).transpose()?,
+            correction_reason: fields::optional_text(
+                "correction_reason",
+                input.correction_reason.as_deref(),
+                CORRECTION_REASON_MAX_CHARS,
+            )?,
         })
     }
 

@@ -87,6 +87,7 @@ impl From<ReviewError> for ApiError {
                 field: Some("comment".into()),
             },
             ReviewError::AlreadySignedOff => conflict(codes::ALREADY_SIGNED_OFF, error, None),
+            ReviewError::AlreadyDecided => conflict(codes::ILLEGAL_TRANSITION, error, Some("action")),
             ReviewError::Field(field) => ApiError::Field(field),
             ReviewError::Db(_) => ApiError::internal(error),
         }

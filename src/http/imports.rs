@@ -55,6 +55,9 @@ async fn receive(app: &AppState, form: &mut Multipart<web::Payload>) -> Result<S
                         .await
                         .map_err(|error| ApiError::internal(anyhow::anyhow!("import file: {error}")))?;
                 }
+                // tokio writes in the background: without this the import could read the file
+                // before its last bytes are in it.
+                file.flush().await.map_err(|error| ApiError::internal(anyhow::anyhow!("import file: {error}")))?;
                 upload.files.push((path, name));
             }
             "unit" => upload.unit = Some(read_text(form, 200).await?).filter(|unit| !unit.is_empty()),

@@ -133,6 +133,8 @@ pub struct UpdateWorkRequest {
     assignees: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     due_date: Option<Option<String>>,
+    /// Required to correct a work that went out (reviewers, admins): audited with the old values.
+    correction_reason: Option<String>,
 }
 
 impl CreateWorkRequest {
@@ -170,6 +172,7 @@ impl UpdateWorkRequest {
             published_at: self.published_at,
             assignees: self.assignees,
             due_date: self.due_date,
+            correction_reason: self.correction_reason,
         })
     }
 }

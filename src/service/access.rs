@@ -5,6 +5,7 @@
 use super::auth::AuthUser;
 use super::works::WorkError;
 use crate::domain::ids::UserId;
+use crate::domain::user::Role;
 use crate::domain::work::Status;
 
 /// The facts about a work that access depends on.
@@ -24,6 +25,18 @@ pub struct WorkFacts<'a> {
 /// work is seen by admins only.
 pub fn may_see(user: &AuthUser, work: WorkFacts<'_>) -> bool {
     (!work.deleted || user.is_admin()) && user.visibility().allows(work.created_by, work.assignees, work.status)
+}
+
+/// Whether the caller is on the production side — the team (contributors), reviewers, admins —
+/// to whom a work's comments, review notes and history belong. Staff alone read the archive:
+/// the published work, its publication records and public fields, never the notes behind it.
+pub fn sees_production(user: &AuthUser) -> bool {
+    user.has(Role::Contributor) || user.has(Role::Reviewer) || user.is_admin()
+}
+
+/// Refuses callers who are not on the production side (see [`sees_production`]).
+pub fn check_production(user: &AuthUser) -> Result<(), WorkError> {
+    if sees_production(user) { Ok(()) } else { Err(WorkError::RoleRequired("contributor or reviewer")) }
 }
 
 /// Why the caller may not change the work's fields (or its media) now, if they may not: only

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::access::check_production;
 use super::audit;
 use super::auth::AuthUser;
 use super::works::{WorkError, load_visible};
@@ -69,6 +70,7 @@ pub async fn list(
     let found = db
         .read(move |conn| -> Result<_, WorkError> {
             load_visible(conn, &caller, &work_id)?;
+            check_production(&caller)?;
             let rows: Vec<CommentRow> =
                 comments::for_work(conn, &work_id)?.into_iter().filter(|row| filter.keeps(row)).collect();
             let authors: Vec<String> = rows.iter().map(|row| row.author_id.to_string()).collect();
@@ -125,6 +127,7 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
         .write(move |conn| -> Result<_, WorkError> {
             // Visibility first: a caller who may not see the work learns nothing else.
             load_visible(conn, &caller, &work_id)?;
+            check_production(&caller)?;
             let body = bounded_text("body", &input.body, COMMENT_MAX_CHARS)?;
             if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
                 let message = format!("must be between 0 and {MAX_TIMECODE_MS}");
@@ -138,7 +141,16 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
                 None if input.frame.is_some() => {
                     return Err(FieldError::invalid("frame", "needs the media_id of the cut").into());
                 }
-                None => (None, input.timecode_ms, None),
+                None if input.timecode_ms.is_some() => {
+                    // A moment is always a moment of a cut: without one named, the latest.
+                    let cuts = media::latest_cuts_of(conn, &[work_id.as_str().to_owned()])?;
+                    let latest = cuts.iter().max_by_key(|cut| cut.version).ok_or_else(|| {
+                        FieldError::invalid("timecode_ms", "needs a film cut to point into; this work has none")
+                    })?;
+                    let (id, timecode, frame) = pin_to_cut(conn, latest.id.as_str(), &work_id, &input)?;
+                    (Some(id), timecode, frame)
+                }
+                None => (None, None, None),
             };
             if input.drawing.is_some() && timecode_ms.is_none() {
                 return Err(FieldError::invalid("drawing", "needs the frame it was drawn on (media_id and frame)").into());
@@ -188,6 +200,7 @@ pub async fn set_resolved(
                 WorkError::NotFound => WorkError::CommentNotFound,
                 other => other,
             })?;
+            check_production(&caller)?;
             let allowed = caller.has(Role::Reviewer) || caller.is_admin() || work.created_by == caller.id;
             if !allowed {
                 return Err(WorkError::RoleRequired("reviewer (or the work's creator)"));

@@ -14,6 +14,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::FieldError;
 use crate::domain::archive::{Metrics, Platform, web_link};
 use crate::domain::ids::WorkId;
+use crate::domain::transition::past_publication;
 use crate::domain::user::Role;
 use crate::domain::work::Status;
 
@@ -97,6 +98,7 @@ pub async fn add(
     input: NewPublication,
 ) -> Result<PublicationView, WorkError> {
     may_record(user)?;
+    past_publication("published_at", input.published_at, now().and_utc())?;
     let caller = user.clone();
     db.write(move |conn| -> Result<_, WorkError> {
         let work = load_live(conn, &caller, &work_id)?;
@@ -141,6 +143,9 @@ pub async fn correct(
     patch: PublicationPatch,
 ) -> Result<PublicationView, WorkError> {
     may_record(user)?;
+    if let Some(time) = patch.published_at {
+        past_publication("published_at", time, now().and_utc())?;
+    }
     let caller = user.clone();
     db.write(move |conn| -> Result<_, WorkError> {
         let before = load_publication(conn, &caller, &id)?;

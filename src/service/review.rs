@@ -49,6 +49,9 @@ pub enum ReviewError {
     /// The reviewer already gave this round's first sign-off.
     #[error("you already signed this round off: a second, different reviewer must approve")]
     AlreadySignedOff,
+    /// A withdrawal after a reviewer already signed the round off.
+    #[error("a reviewer has already signed this submission off: it can no longer be withdrawn")]
+    AlreadyDecided,
     /// An input field was refused.
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -94,7 +97,7 @@ fn publish_details(sent: &Publication, row: &WorkRow) -> Result<Published, Field
         external_url: row.external_url.clone(),
         published_at: row.published_at.map(|time| time.and_utc()),
     };
-    sent.resolve(&stored)
+    sent.resolve(&stored, crate::clock::now().and_utc())
 }
 
 /// Takes one lifecycle step.
@@ -136,8 +139,14 @@ impl Step<'_> {
             is_creator: row.created_by == self.caller.id,
             is_team_member: is_team_member(self.caller, &row.credits, &row.assignees),
         };
-        let next = lifecycle::check(kind, status, self.step.action, &actor, self.step.comment.as_deref())
+        let mut next = lifecycle::check(kind, status, self.step.action, &actor, self.step.comment.as_deref())
             .map_err(|refusal| refusal_error(refusal, status))?;
+        if self.step.action == Action::Withdraw {
+            if !review::signoffs_of(conn, work_id, row.review_round)?.is_empty() {
+                return Err(ReviewError::AlreadyDecided);
+            }
+            next = lifecycle::withdrawn_to(kind, row.review_round);
+        }
         if self.step.action == Action::Approve && self.two_level.contains(&kind) {
             let signed = review::signoffs_of(conn, work_id, row.review_round)?;
             if signed.contains(&self.caller.id) {
@@ -169,7 +178,9 @@ impl Step<'_> {
         let stamp = now();
         let mut change = StatusChange {
             status: next,
-            review_round: row.review_round + i32::from(self.step.action == Action::Submit),
+            // A withdrawn submission was never a review round: the next submission is that round again.
+            review_round: row.review_round + i32::from(self.step.action == Action::Submit)
+                - i32::from(self.step.action == Action::Withdraw),
             status_changed_at: Some(stamp),
             updated_at: stamp,
             channel: None,
@@ -255,6 +266,7 @@ pub fn step_options(user: &AuthUser, work: &Work, signoffs: &[UserId]) -> StepOp
     for action in lifecycle::allowed_actions(work.kind, work.status) {
         match lifecycle::check(work.kind, work.status, action, &actor, Some("-")) {
             Ok(_) if action == Action::Approve && signed_already => {}
+            Ok(_) if action == Action::Withdraw && !signoffs.is_empty() => {}
             Ok(_) => actions.push(action),
             Err(Refusal::SelfReview) => barred_as_own_work = true,
             Err(_) => {}
@@ -303,7 +315,11 @@ pub async fn review_queue(db: &Db, user: &AuthUser) -> Result<Vec<QueueItem>, Re
             continue;
         }
         let since = row.status_changed_at.unwrap_or(row.updated_at);
-        let allowed = lifecycle::allowed_actions(kind, status);
+        // The reviewer's choices: the author's own steps (withdrawing) are not theirs.
+        let allowed: Vec<Action> = lifecycle::allowed_actions(kind, status)
+            .into_iter()
+            .filter(|action| action.duty() != lifecycle::Duty::Production)
+            .collect();
         items.push(QueueItem {
             facts: facts.remove(&row.id).unwrap_or_default(),
             waiting_ms: (stamp - since).num_milliseconds(),

@@ -38,15 +38,26 @@ pub async fn work_detail(db: &Db, user: &AuthUser, id: WorkId) -> Result<WorkDet
     db.read(move |conn| load_detail(conn, &caller, &id)).await
 }
 
-fn load_detail(conn: &mut DbConnection, caller: &AuthUser, id: &WorkId) -> Result<WorkDetail, WorkError> {
-    let row = load_visible(conn, caller, id)?;
-    let signoffs = review::signoffs_of(conn, id, row.review_round)?;
-    let work = Work::from_row(row);
-    let media = media::list_for_work(conn, id)?.into_iter().map(MediaView::from_row).collect();
+/// A work's comments, and its audit entries oldest first.
+fn production_record(
+    conn: &mut DbConnection,
+    id: &WorkId,
+) -> Result<(Vec<CommentRow>, Vec<audit::AuditRow>), WorkError> {
     let comment_rows = comments::for_work(conn, id)?;
     let filter = audit::AuditFilter { target_id: Some(id.to_string()), ..audit::AuditFilter::default() };
     let (mut history_rows, _) = audit::list(conn, &filter, 0, 10_000)?;
     history_rows.reverse();
+    Ok((comment_rows, history_rows))
+}
+
+fn load_detail(conn: &mut DbConnection, caller: &AuthUser, id: &WorkId) -> Result<WorkDetail, WorkError> {
+    let row = load_visible(conn, caller, id)?;
+    let production = super::access::sees_production(caller);
+    let signoffs = if production { review::signoffs_of(conn, id, row.review_round)? } else { Vec::new() };
+    let work = Work::from_row(row);
+    let media = media::list_for_work(conn, id)?.into_iter().map(MediaView::from_row).collect();
+    // Staff read the archive, not the notes and history behind it.
+    let (comment_rows, history_rows) = if production { production_record(conn, id)? } else { (Vec::new(), Vec::new()) };
     let history: Vec<AuditView> = history_rows.into_iter().map(AuditView::from).collect();
     let mentioned = mentioned_people(&work, &signoffs, &comment_rows, &history);
     let names: HashMap<UserId, String> =

@@ -330,6 +330,21 @@ pub async fn list_works_shared(db: &Db, user: &AuthUser, query: WorkQuery) -> Re
     Ok(listed)
 }
 
+/// Whether the edit is a correction of a work that went out: allowed to reviewers and admins
+/// with a reason; any other edit must find the work editable by the caller.
+fn correction_allowed(caller: &AuthUser, row: &WorkRow, reason: Option<&str>) -> Result<bool, WorkError> {
+    let Err(refused) = check_editable(caller, row) else { return Ok(false) };
+    let corrector = caller.has(Role::Reviewer) || caller.is_admin();
+    if !(corrector && crate::domain::lifecycle::is_correctable(row.status)) {
+        return Err(refused);
+    }
+    if reason.is_none() {
+        let why = "is required to correct a work that went out (say what was wrong)";
+        return Err(FieldError::out_of_range("correction_reason", crate::error::codes::FIELD_REQUIRED, why).into());
+    }
+    Ok(true)
+}
+
 fn edit_to_changes(edit: WorkEdit) -> (WorkChanges, Option<Vec<String>>) {
     let changes = WorkChanges {
         title: edit.title.map(|title| title.into_string()),
@@ -352,6 +367,14 @@ pub fn may_edit(user: &AuthUser, work: &Work) -> bool {
     ensure_editable(user, work).is_ok()
 }
 
+/// Whether `user` may correct `work` (it went out, so it is not editable; reviewers and admins
+/// correct it with a reason).
+pub fn may_correct(user: &AuthUser, work: &Work) -> bool {
+    !may_edit(user, work)
+        && (user.has(Role::Reviewer) || user.is_admin())
+        && crate::domain::lifecycle::is_correctable(work.status)
+}
+
 /// Why `user` may not change `work` now, if they may not.
 pub fn ensure_editable(user: &AuthUser, work: &Work) -> Result<(), WorkError> {
     access::check_change(user, work.access_facts())
@@ -371,11 +394,12 @@ pub async fn update_work(
     edit: WorkEdit,
 ) -> Result<Work, WorkError> {
     let caller = user.clone();
+    let reason = edit.correction_reason.clone();
     let (mut changes, tags) = edit_to_changes(edit);
     let row = db
         .write(move |conn| {
             let row = load_live(conn, &caller, id.as_str())?;
-            check_editable(&caller, &row)?;
+            let correcting = correction_allowed(&caller, &row, reason.as_deref())?;
             if row.version != expected_version {
                 return Err(WorkError::VersionConflict { current: row.version });
             }
@@ -390,14 +414,12 @@ pub async fn update_work(
             }
             outbox::enqueue(conn, id.as_str(), now())?;
             let after = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
-            audit::record(
-                conn,
-                Some(&caller),
-                "work.updated",
-                ("work", id.as_str()),
-                audit::work_changes(&row, &after),
-                now(),
-            )?;
+            let mut details = audit::work_changes(&row, &after);
+            let action = if correcting { "work.corrected" } else { "work.updated" };
+            if let (true, Some(object), Some(reason)) = (correcting, details.as_object_mut(), reason.as_deref()) {
+                object.insert("reason".into(), serde_json::Value::from(reason));
+            }
+            audit::record(conn, Some(&caller), action, ("work", id.as_str()), details, now())?;
             Ok(after)
         })
         .await?;
@@ -463,6 +485,7 @@ pub async fn work_history(db: &Db, user: &AuthUser, work_id: String) -> Result<V
     let rows = db
         .read(move |conn| -> Result<_, WorkError> {
             load_visible(conn, &caller, &work_id)?;
+            super::access::check_production(&caller)?;
             let filter = audit_rows::AuditFilter { target_id: Some(work_id), ..audit_rows::AuditFilter::default() };
             let (mut rows, _) = audit_rows::list(conn, &filter, 0, 10_000)?;
             rows.reverse();

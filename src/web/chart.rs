@@ -17,6 +17,10 @@ const PLOT_LEFT: u32 = 40;
 const PLOT_TOP: u32 = 16;
 const PLOT_HEIGHT: u32 = 190;
 const MONTHS: usize = 12;
+/// Widest slot one month takes: a single month's bar stays a bar, not a wall across the card.
+const MAX_SLOT: u32 = 64;
+/// Most month labels under the axis (36 months are labelled every third).
+const MAX_LABELS: usize = 12;
 
 /// One stacked segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +97,8 @@ pub fn monthly_by_kind(counts: &BTreeMap<String, u64>, months: &[String], lang: 
     let count = |month: &str, kind: Kind| counts.get(&format!("{month}/{}", kind.as_str())).copied().unwrap_or(0);
     let totals: Vec<u64> = months.iter().map(|month| Kind::ALL.iter().map(|kind| count(month, *kind)).sum()).collect();
     let max = axis_max(totals.iter().copied().max().unwrap_or(0));
-    let slot = (WIDTH - PLOT_LEFT - 10) / months.len().max(1) as u32;
+    let slot = ((WIDTH - PLOT_LEFT - 10) / months.len().max(1) as u32).min(MAX_SLOT);
+    let label_every = months.len().div_ceil(MAX_LABELS).max(1);
     let plot_bottom = PLOT_TOP + PLOT_HEIGHT;
     let scale = |value: u64| (value * u64::from(PLOT_HEIGHT) / max) as u32;
     let mut bars = Vec::new();
@@ -112,7 +117,9 @@ pub fn monthly_by_kind(counts: &BTreeMap<String, u64>, months: &[String], lang: 
             let height = (top - bottom).max(1);
             bars.push(Bar { x, y: plot_bottom - top, width: slot * 3 / 5, height, kind: kind.as_str(), tooltip });
         }
-        labels.push(Label { x: x + slot * 3 / 10, y: plot_bottom + 16, text: month[2..].replace('-', "/") });
+        if index % label_every == 0 || index + 1 == months.len() {
+            labels.push(Label { x: x + slot * 3 / 10, y: plot_bottom + 16, text: month[2..].replace('-', "/") });
+        }
     }
     let gridlines = gridline_values(max)
         .into_iter()
@@ -188,5 +195,17 @@ mod tests {
         let chart = monthly_by_kind(&BTreeMap::new(), &last_months(Utc::now()), Lang::En);
         assert!(chart.bars.is_empty());
         assert_eq!(chart.legend.len(), 4);
+    }
+
+    #[test]
+    fn the_chart_stays_readable_from_one_month_to_thirty_six() {
+        let mut counts = BTreeMap::new();
+        counts.insert("2026-11/micro_film".to_owned(), 2);
+        let one = monthly_by_kind(&counts, &["2026-11".to_owned()], Lang::Zh);
+        assert!(one.bars[0].width <= MAX_SLOT, "one month is a bar, not the whole card: {}", one.bars[0].width);
+        let months: Vec<String> = (0..36).map(|index| format!("{}-{:02}", 2024 + index / 12, index % 12 + 1)).collect();
+        let long = monthly_by_kind(&counts, &months, Lang::Zh);
+        assert!(long.months.len() <= MAX_LABELS + 1, "labels never overlap: {}", long.months.len());
+        assert_eq!(long.months.last().map(|label| label.text.as_str()), Some("26/12"), "the last month is named");
     }
 }

@@ -9,7 +9,8 @@ use super::page::{self, Chrome, PageResult, Viewer};
 use super::views::WorkCard;
 use super::works::cards_of;
 use crate::db::works::WorkOrder;
-use crate::domain::work::Kind;
+use crate::domain::filter::WorkFilter;
+use crate::domain::work::{Kind, Status};
 use crate::error::ApiError;
 use crate::service::review;
 use crate::service::stats::{self, GroupBy};
@@ -28,12 +29,19 @@ struct DashboardPage {
     chrome: Chrome,
     my_works: Vec<WorkCard>,
     queue_count: Option<usize>,
+    /// What waits for the reviewer's decision, oldest first (the first few).
+    queue: Vec<WorkCard>,
+    /// The viewer's works sent back for changes.
+    returned: Vec<WorkCard>,
     overdue: Vec<WorkCard>,
     chart: MonthlyChart,
     chart_width: u32,
     chart_height: u32,
     published: Vec<Total>,
 }
+
+/// How many of the waiting works the dashboard names (the queue page lists them all).
+const QUEUE_SHOWN: usize = 8;
 
 /// Works past their due date that the viewer created or is assigned to.
 async fn overdue_for(app: &AppState, viewer: &Viewer) -> Result<Vec<WorkCard>, ApiError> {
@@ -49,10 +57,19 @@ pub async fn get_dashboard(app: web::Data<AppState>, viewer: Viewer) -> PageResu
         ..service::WorkQuery::everything(WorkOrder::RecentlyUpdated, 12)
     };
     let mine = service::list_works(&app.db, user, mine_query).await?;
-    let queue_count = match viewer.is_reviewer() {
-        true => Some(review::review_queue(&app.db, user).await?.len()),
+    let waiting = match viewer.is_reviewer() {
+        true => Some(review::review_queue(&app.db, user).await?),
         false => None,
     };
+    let queue_count = waiting.as_ref().map(Vec::len);
+    let queue =
+        waiting.iter().flatten().take(QUEUE_SHOWN).map(|item| WorkCard::of(&item.work, viewer.lang, None)).collect();
+    let returned_query = service::WorkQuery {
+        filter: WorkFilter { status: Some(Status::ChangesRequested), ..WorkFilter::default() },
+        created_by: Some(user.id.as_str().to_owned()),
+        ..service::WorkQuery::everything(WorkOrder::Oldest, 20)
+    };
+    let returned = service::list_works(&app.db, user, returned_query).await?;
     let since_always = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
     let numbers = stats::stats(&app.db, user, (since_always, None), GroupBy::MonthAndKind).await?;
     let months = chart::last_months(numbers.to);
@@ -68,6 +85,8 @@ pub async fn get_dashboard(app: web::Data<AppState>, viewer: Viewer) -> PageResu
         chrome: viewer.chrome("dashboard", None),
         my_works: cards_of(&app, &mine.items, viewer.lang).await?,
         queue_count,
+        queue,
+        returned: returned.items.iter().map(|work| WorkCard::of(work, viewer.lang, None)).collect(),
         overdue: overdue_for(&app, &viewer).await?,
         chart: chart::monthly_by_kind(&numbers.created, &months, viewer.lang),
         chart_width: chart::WIDTH,

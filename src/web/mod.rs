@@ -36,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works/{id}/comments").post(work_page::post_comment))
         .service(web::resource("/works/{id}/comments/{comment}/resolve").post(work_page::post_resolve))
         .service(web::resource("/works/{id}/publications").post(work_page::post_publication))
+        .service(web::resource("/works/{id}/delete").post(work_page::post_delete_work))
+        .service(web::resource("/works/{id}/media/{media}/delete").post(work_page::post_delete_media))
         .service(web::resource("/review").get(production::get_review))
         .service(web::resource("/board").get(production::get_board))
         .service(web::resource("/search").get(search::get_search))

@@ -233,6 +233,8 @@ fn notice_text(t: &'static Text, key: &str) -> Option<String> {
         "reopened" => t.comment_reopened,
         "user-created" => t.user_created,
         "user-updated" => t.user_updated,
+        "deleted" => t.work_deleted,
+        "media-deleted" => t.media_deleted,
         _ => return None,
     };
     Some(text.to_owned())

@@ -141,6 +141,8 @@ struct ActionButton {
 struct Field {
     label: &'static str,
     value: String,
+    /// Shown as a link (only `http`/`https`).
+    link: Option<String>,
 }
 
 #[derive(Template)]
@@ -154,6 +156,10 @@ struct WorkPage {
     tags: Vec<String>,
     error: Option<String>,
     can_edit: bool,
+    /// Reviewers and admins correct a work that went out (with a reason).
+    can_correct: bool,
+    /// Its author while unsubmitted, admins always (soft delete: admins restore it).
+    can_delete: bool,
     media: Vec<MediaItem>,
     player: Option<Player>,
     cuts: Vec<CutItem>,
@@ -171,6 +177,8 @@ struct WorkPage {
     barred_as_own_work: bool,
     two_level: bool,
     signoff_names: Vec<String>,
+    /// Comments, steps and history are for the team and reviewers, not for staff.
+    production: bool,
     comments: Vec<CommentItem>,
     history: Vec<HistoryItem>,
 }
@@ -409,11 +417,29 @@ fn history_text(entry: &AuditView, lang: Lang) -> String {
         }
         "work.created" => t.hist_created.to_owned(),
         "work.updated" => t.hist_updated.to_owned(),
+        "work.corrected" => format!("{}：{}", t.hist_corrected, detail("reason")),
         "work.signed_off" => t.hist_signed_off.to_owned(),
         "media.uploaded" => t.hist_media.to_owned(),
         "comment.created" => t.hist_comment.to_owned(),
         _ => t.hist_other.to_owned(),
     }
+}
+
+/// Every sign-off of the latest review round, who and when (`张三（2026-11-29 10:30）`): the
+/// first level's and the approval that completed it.
+fn round_signoffs(entries: &[AuditView], names: &HashMap<UserId, String>) -> Vec<String> {
+    let step = |entry: &AuditView| entry.details.get("action").and_then(|value| value.as_str()).map(str::to_owned);
+    let is_step =
+        |entry: &AuditView, action: &str| entry.action == "work.transition" && step(entry).as_deref() == Some(action);
+    let round_start = entries.iter().rposition(|entry| is_step(entry, "submit")).map_or(0, |index| index + 1);
+    entries[round_start..]
+        .iter()
+        .filter(|entry| entry.action == "work.signed_off" || is_step(entry, "approve"))
+        .map(|entry| {
+            let who = entry.actor_id.as_ref().and_then(|id| names.get(&UserId::from_db(id.clone()))).cloned();
+            format!("{}（{}）", who.unwrap_or_default(), forms::show_time(entry.at))
+        })
+        .collect()
 }
 
 fn history_items(entries: Vec<AuditView>, names: &HashMap<UserId, String>, lang: Lang) -> Vec<HistoryItem> {
@@ -434,10 +460,10 @@ fn history_items(entries: Vec<AuditView>, names: &HashMap<UserId, String>, lang:
 }
 
 fn field_list(work: &Work, t: &'static Text, creator: String, people: &HashMap<UserId, String>) -> Vec<Field> {
-    let mut fields = vec![Field { label: t.created_by, value: creator }];
+    let mut fields = vec![Field { label: t.created_by, value: creator, link: None }];
     let mut add = |label: &'static str, value: Option<String>| {
         if let Some(value) = value.filter(|text| !text.is_empty()) {
-            fields.push(Field { label, value });
+            fields.push(Field { label, value, link: None });
         }
     };
     add(t.unit, work.unit.clone());
@@ -448,10 +474,13 @@ fn field_list(work: &Work, t: &'static Text, creator: String, people: &HashMap<U
     );
     add(t.due_date, work.due_date.clone());
     add(t.channel, work.channel.clone());
-    add(t.external_url, work.external_url.clone());
     add(t.published_at, work.published_at.map(forms::show_time));
     add(t.created_at, Some(forms::show_time(work.created_at)));
     add(t.updated_at, Some(forms::show_time(work.updated_at)));
+    if let Some(url) = &work.external_url {
+        let link = crate::domain::archive::web_link(url);
+        fields.push(Field { label: t.external_url, value: url.clone(), link });
+    }
     fields
 }
 
@@ -488,6 +517,8 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
         tags: work.tags.clone(),
         error,
         can_edit: works::may_edit(user, &work),
+        can_correct: works::may_correct(user, &work),
+        can_delete: user.is_admin() || works::may_edit(user, &work),
         media: media.iter().map(|view| media_item(view, t)).collect(),
         cuts: cut_items(&media, player.as_ref(), &names),
         publications: publications.iter().map(|(row, latest)| publication_item(row, latest.as_ref())).collect(),
@@ -503,7 +534,8 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
         actions: action_buttons(&options.actions, lang),
         barred_as_own_work: options.barred_as_own_work,
         two_level: app.two_level_kinds.contains(&work.kind),
-        signoff_names: signoffs.iter().filter_map(|id| names.get(id).cloned()).collect(),
+        signoff_names: round_signoffs(&entries, &names),
+        production: crate::service::access::sees_production(user),
         comments,
         history: history_items(entries, &names, lang),
         work,
@@ -620,6 +652,32 @@ pub async fn post_publication(app: web::Data<AppState>, signed: SignedForm, path
     match publications::add(&app.db, &viewer.user, id.clone(), input).await {
         Ok(_) => Ok(page::redirect(&format!("/works/{}?done=saved#publications", id.as_str()))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
+    }
+}
+
+/// `POST /works/{id}/delete`: soft-deletes the work (its author while it is unsubmitted,
+/// admins always); admins can restore it.
+pub async fn post_delete_work(app: web::Data<AppState>, signed: SignedForm, path: web::Path<String>) -> PageResult {
+    let id = work_id(&path)?;
+    match works::delete_work(&app.db, &signed.viewer.user, id.clone()).await {
+        Ok(()) => Ok(page::redirect("/works?done=deleted")),
+        Err(error) => refused(&app, &signed.viewer, id, error.into()).await,
+    }
+}
+
+/// `POST /works/{id}/media/{media}/delete`: removes a wrong upload.
+pub async fn post_delete_media(
+    app: web::Data<AppState>,
+    signed: SignedForm,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (work, media) = path.into_inner();
+    let id = work_id(&work)?;
+    let media_id = crate::domain::ids::MediaId::parse(&media)
+        .ok_or_else(|| crate::error::ApiError::InvalidPath(format!("media id {media:?} is not a uuid")))?;
+    match crate::service::media::delete_media(&app.db, &app.media, &signed.viewer.user, media_id).await {
+        Ok(()) => Ok(page::redirect(&format!("/works/{}?done=media-deleted#media", id.as_str()))),
+        Err(error) => refused(&app, &signed.viewer, id, error.into()).await,
     }
 }
 

@@ -145,6 +145,8 @@ struct FormValues {
     published_at: String,
     due_date: String,
     assignees: Vec<String>,
+    /// Only when correcting a work that went out.
+    correction_reason: String,
 }
 
 impl FormValues {
@@ -162,6 +164,7 @@ impl FormValues {
             published_at: form.text("published_at"),
             due_date: form.text("due_date"),
             assignees: form.all("assignees").into_iter().filter(|id| !id.is_empty()).collect(),
+            correction_reason: form.text("correction_reason"),
         }
     }
 
@@ -179,6 +182,7 @@ impl FormValues {
             published_at: work.published_at.map(forms::to_local_input).unwrap_or_default(),
             due_date: work.due_date.clone().unwrap_or_default(),
             assignees: work.assignees.iter().map(UserId::to_string).collect(),
+            correction_reason: String::new(),
         }
     }
 
@@ -220,6 +224,7 @@ impl FormValues {
             published_at: Some(self.published_at()),
             assignees: Some(self.assignees.clone()),
             due_date: Some(Self::optional(&self.due_date)),
+            correction_reason: Self::optional(&self.correction_reason),
         })
     }
 }
@@ -239,6 +244,8 @@ struct WorkFormPage {
     banner: Option<&'static str>,
     /// The refused field (its base name: `credits` for `credits[2].name`) and why.
     error: Option<(String, String)>,
+    /// A correction of a work that went out: the form asks why.
+    correcting: bool,
 }
 
 impl WorkFormPage {
@@ -276,6 +283,7 @@ struct FormSpec {
     action: String,
     cancel_href: String,
     version: i64,
+    correcting: bool,
 }
 
 async fn form_page(
@@ -307,12 +315,13 @@ async fn form_page(
         values,
         banner,
         error,
+        correcting: spec.correcting,
     };
     page::render_with_status(status, &page)
 }
 
 fn new_spec() -> FormSpec {
-    FormSpec { is_new: true, action: "/works/new".into(), cancel_href: "/works".into(), version: 0 }
+    FormSpec { is_new: true, action: "/works/new".into(), cancel_href: "/works".into(), version: 0, correcting: false }
 }
 
 /// `GET /works/new`.
@@ -337,17 +346,20 @@ pub async fn post_new_work(app: web::Data<AppState>, signed: SignedForm) -> Page
     }
 }
 
-fn edit_spec(work_id: &str, version: i64) -> FormSpec {
+fn edit_spec(work_id: &str, version: i64, correcting: bool) -> FormSpec {
     let href = format!("/works/{work_id}");
-    FormSpec { is_new: false, action: format!("{href}/edit"), cancel_href: href, version }
+    FormSpec { is_new: false, action: format!("{href}/edit"), cancel_href: href, version, correcting }
 }
 
 /// `GET /works/{id}/edit`.
 pub async fn get_edit_work(app: web::Data<AppState>, viewer: Viewer, path: web::Path<String>) -> PageResult {
     let id = crate::edge::params::work_id(&path)?;
     let work = service::get_work(&app.db, &viewer.user, id).await?;
-    service::ensure_editable(&viewer.user, &work)?;
-    let spec = edit_spec(&work.id, work.version);
+    let correcting = service::may_correct(&viewer.user, &work);
+    if !correcting {
+        service::ensure_editable(&viewer.user, &work)?;
+    }
+    let spec = edit_spec(&work.id, work.version, correcting);
     form_page(&app, &viewer, spec, FormValues::from_work(&work), None).await
 }
 
@@ -357,12 +369,16 @@ pub async fn post_edit_work(app: web::Data<AppState>, signed: SignedForm, path: 
     let id: WorkId = crate::edge::params::work_id(&path)?;
     let version: i64 = form.get("version").and_then(|raw| raw.parse().ok()).unwrap_or(-1);
     let values = FormValues::from_form(&form);
+    let correcting = form.get("correcting") == Some("1");
     let saved = match values.edit() {
         Ok(edit) => service::update_work(&app.db, &viewer.user, id.clone(), version, edit).await,
         Err(field) => Err(field.into()),
     };
     match saved {
         Ok(work) => Ok(page::redirect(&format!("/works/{}?done=saved", work.id))),
-        Err(error) => form_page(&app, &viewer, edit_spec(id.as_str(), version), values, Some(error.into())).await,
+        Err(error) => {
+            let spec = edit_spec(id.as_str(), version, correcting);
+            form_page(&app, &viewer, spec, values, Some(error.into())).await
+        }
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod crash;
 mod database;
 mod errors;
+mod everyday;
 mod film_review;
 mod fixtures;
 mod helpers;
