@@ -37,6 +37,7 @@ pub struct Application {
     workers: Workers,
     indexer: tokio::task::JoinHandle<()>,
     change_watch: tokio::task::JoinHandle<()>,
+    reminders: tokio::task::JoinHandle<()>,
 }
 
 /// How often the read cache looks for other processes' changes.
@@ -69,7 +70,8 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let server = serve(listener, db.clone(), media, search, settings)?;
-        Ok(Self { port, server, db, workers, indexer, change_watch })
+        let reminders = crate::jobs::reminders::start(db.clone(), crate::jobs::reminders::SWEEP_INTERVAL);
+        Ok(Self { port, server, db, workers, indexer, change_watch, reminders })
     }
 
     /// The port actually bound (useful with port 0).
@@ -93,11 +95,11 @@ impl Application {
         self.workers.stop();
         self.indexer.abort();
         self.change_watch.abort();
+        self.reminders.abort();
         served
     }
 }
 
-/// Connects and migrates on a blocking thread (pool set-up and migrations do I/O).
 /// The store, limits and job wake-up media use cases run with.
 pub fn media_context(settings: &Settings, store: LocalStore, wake: Arc<Notify>) -> MediaContext {
     let limits = UploadLimits {
@@ -108,6 +110,7 @@ pub fn media_context(settings: &Settings, store: LocalStore, wake: Arc<Notify>) 
     MediaContext::new(store, limits, wake, settings.job_max_attempts)
 }
 
+/// Connects and migrates on a blocking thread (pool set-up and migrations do I/O).
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     let url = DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
     let pool_size = settings.db_pool_size;

@@ -20,6 +20,23 @@
 
   const $ = (selector, root) => (root || document).querySelector(selector);
 
+  // The bell's unread count, on every page, kept fresh while the page is open.
+  const bellCount = document.getElementById('bell-count');
+  function refreshBell() {
+    fetch('/api/v1/notifications?unread=true&per_page=1', { credentials: 'same-origin' })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((inbox) => {
+        if (!inbox) return;
+        bellCount.textContent = inbox.unread > 99 ? '99+' : String(inbox.unread);
+        bellCount.hidden = inbox.unread === 0;
+      })
+      .catch(() => {});
+  }
+  if (bellCount) {
+    refreshBell();
+    window.setInterval(refreshBell, 60 * 1000);
+  }
+
   // On a phone the facets would fill the first screen: fold them under 筛选 (one tap away).
   const facetFold = document.getElementById('facet-fold');
   if (facetFold && window.matchMedia('(max-width: 760px)').matches) facetFold.open = false;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod comments;
 pub mod jobs;
 pub mod media;
+pub mod notifications;
 pub mod outbox;
 pub mod publications;
 pub mod read_cache;

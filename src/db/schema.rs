@@ -221,6 +221,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        event -> Text,
+        work_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        text -> Text,
+        read_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_mutes (user_id, event) {
+        user_id -> Text,
+        event -> Text,
+    }
+}
+
 diesel::joinable!(jobs -> media (media_id));
 diesel::joinable!(publication_metrics -> publications (publication_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -233,5 +254,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     search_outbox,
     publications,
-    publication_metrics
+    publication_metrics,
+    notifications,
+    notification_mutes
 );

@@ -122,6 +122,17 @@ pub fn overdue_for(
         .load(conn)
 }
 
+/// Every live work past its due date that is not finished (the daily reminder).
+pub fn overdue_all(conn: &mut DbConnection, today: &str) -> QueryResult<Vec<WorkRow>> {
+    works::table
+        .filter(works::deleted_at.is_null())
+        .filter(works::due_date.lt(today.to_owned()))
+        .filter(works::status.ne_all(FINAL_STATES))
+        .order((works::due_date.asc(), works::id.asc()))
+        .select(WorkRow::as_select())
+        .load(conn)
+}
+
 /// The facts of every live work visible with `visibility`, oldest first.
 pub fn visible_facts(conn: &mut DbConnection, visibility: &Visibility) -> QueryResult<Vec<WorkFacts>> {
     visible(works::table.into_boxed(), visibility)

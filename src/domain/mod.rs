@@ -8,6 +8,7 @@ pub mod frames;
 pub mod ids;
 pub mod lifecycle;
 pub mod media;
+pub mod notice;
 pub mod page;
 pub mod preview;
 pub mod subtitles;

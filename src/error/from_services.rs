@@ -9,6 +9,7 @@ use crate::service::import::ImportError;
 use crate::service::import_jobs::JobError;
 use crate::service::import_sources::SourceError;
 use crate::service::media::{MediaError, ReceiveError};
+use crate::service::notify::NotifyError;
 use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
 use crate::service::stats::StatsError;
@@ -23,6 +24,12 @@ fn forbidden(refusal: impl ToString) -> ApiError {
 /// A 409 with `code` and the refusal's own message.
 fn conflict(code: &'static str, refusal: impl ToString, field: Option<&str>) -> ApiError {
     ApiError::Conflict { code, message: refusal.to_string(), field: field.map(str::to_owned) }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(error: NotifyError) -> Self {
+        ApiError::internal(error)
+    }
 }
 
 impl From<ImportError> for ApiError {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod imports;
 pub mod media;
 pub mod multipart;
+pub mod notifications;
 pub mod openapi;
 pub mod publications;
 pub mod review;
@@ -86,6 +87,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/imports/{id}/report").get(imports::import_report))
             .service(web::resource("/publications/{id}/metrics").post(publications::add_metrics))
             .service(web::resource("/works/{id}/history").get(audit::get_history))
+            .service(web::resource("/notifications").get(notifications::list_notifications))
+            .service(web::resource("/notifications/read").post(notifications::mark_read))
+            .service(
+                web::resource("/notifications/settings")
+                    .get(notifications::get_settings)
+                    .put(notifications::put_settings),
+            )
             .service(web::resource("/audit").get(audit::list_audit))
             .service(web::resource("/review-queue").get(review::get_review_queue))
             .service(web::resource("/board").get(board::get_board))

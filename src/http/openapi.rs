@@ -5,7 +5,8 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 use super::{
-    audit, board, comments, health, imports, media, publications, review, search, session, stats, users, works,
+    audit, board, comments, health, imports, media, notifications, publications, review, search, session, stats, users,
+    works,
 };
 
 #[derive(OpenApi)]
@@ -46,6 +47,10 @@ use super::{
         imports::run_import,
         imports::get_import,
         imports::import_report,
+        notifications::list_notifications,
+        notifications::mark_read,
+        notifications::get_settings,
+        notifications::put_settings,
         audit::get_history,
         audit::list_audit,
         review::get_review_queue,

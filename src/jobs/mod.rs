@@ -3,5 +3,6 @@
 
 pub mod indexer;
 pub mod media;
+pub mod reminders;
 
 pub use media::{JobRunner, PreviewRules, Workers};

@@ -126,7 +126,7 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
     let row = db
         .write(move |conn| -> Result<_, WorkError> {
             // Visibility first: a caller who may not see the work learns nothing else.
-            load_visible(conn, &caller, &work_id)?;
+            let work = load_visible(conn, &caller, &work_id)?;
             check_production(&caller)?;
             let body = bounded_text("body", &input.body, COMMENT_MAX_CHARS)?;
             if input.timecode_ms.is_some_and(|timecode| !(0..=MAX_TIMECODE_MS).contains(&timecode)) {
@@ -155,11 +155,14 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
             if input.drawing.is_some() && timecode_ms.is_none() {
                 return Err(FieldError::invalid("drawing", "needs the frame it was drawn on (media_id and frame)").into());
             }
-            if let Some(parent) = &input.reply_to
-                && !comments::exists_on(conn, &work_id, parent)?
-            {
-                return Err(FieldError::invalid("reply_to", "must be a comment on this work").into());
-            }
+            let parent = match &input.reply_to {
+                Some(parent) => Some(
+                    comments::find(conn, parent)?
+                        .filter(|found| found.work_id == work_id)
+                        .ok_or_else(|| FieldError::invalid("reply_to", "must be a comment on this work"))?,
+                ),
+                None => None,
+            };
             let stamp = now();
             let row = CommentRow {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -178,6 +181,8 @@ pub async fn create(db: &Db, user: &AuthUser, work_id: WorkId, input: NewComment
             comments::insert(conn, &row)?;
             let details = json!({"comment_id": row.id, "media_id": row.media_id, "timecode_ms": row.timecode_ms, "frame": row.frame, "chars": row.body.chars().count()});
             audit::record(conn, Some(&caller), "comment.created", ("work", &work_id), details, stamp)?;
+            let replied_to = parent.as_ref().map(|found| &found.author_id);
+            super::notify::commented(conn, &caller, &work, (&row.body, replied_to), stamp)?;
             Ok(row)
         })
         .await?;

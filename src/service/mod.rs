@@ -14,6 +14,7 @@ mod import_extras;
 pub mod import_jobs;
 pub mod import_sources;
 pub mod media;
+pub mod notify;
 pub mod publications;
 pub mod review;
 pub mod search;

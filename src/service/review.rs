@@ -220,6 +220,8 @@ impl Step<'_> {
         audit::record(conn, Some(self.caller), "work.transition", ("work", &row.id), details, stamp)?;
         let signed = review::signoffs_of(conn, &row.id, change.review_round)?;
         let after = crate::db::works::find(conn, &row.id)?.expect("the work was just updated");
+        let step = (self.step.action, next);
+        super::notify::step_taken(conn, self.caller, &after, step, self.step.comment.as_deref(), stamp)?;
         Ok((after, signed))
     }
 

@@ -233,6 +233,7 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         let details =
             serde_json::json!({"kind": stored.kind.as_str(), "title": stored.title, "status": stored.status.as_str()});
         audit::record(conn, Some(&caller), "work.created", ("work", stored.id.as_str()), details, stored.created_at)?;
+        super::notify::assigned(conn, &caller, &stored, &[], stored.created_at)?;
         Ok(())
     })
     .await?;
@@ -420,6 +421,7 @@ pub async fn update_work(
                 object.insert("reason".into(), serde_json::Value::from(reason));
             }
             audit::record(conn, Some(&caller), action, ("work", id.as_str()), details, now())?;
+            super::notify::assigned(conn, &caller, &after, row.assignees.value(), now())?;
             Ok(after)
         })
         .await?;

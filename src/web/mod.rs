@@ -10,6 +10,7 @@ pub mod compare;
 pub mod dashboard;
 pub mod forms;
 pub mod i18n;
+pub mod notifications;
 pub mod page;
 pub mod production;
 pub mod search;
@@ -38,6 +39,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works/{id}/publications").post(work_page::post_publication))
         .service(web::resource("/works/{id}/delete").post(work_page::post_delete_work))
         .service(web::resource("/works/{id}/media/{media}/delete").post(work_page::post_delete_media))
+        .service(web::resource("/notifications").get(notifications::get_notifications))
+        .service(web::resource("/notifications/read").post(notifications::post_read_all))
+        .service(web::resource("/notifications/settings").post(notifications::post_settings))
+        .service(web::resource("/notifications/{id}/open").post(notifications::post_open))
         .service(web::resource("/review").get(production::get_review))
         .service(web::resource("/board").get(production::get_board))
         .service(web::resource("/search").get(search::get_search))

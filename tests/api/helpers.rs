@@ -213,6 +213,10 @@ impl TestApp {
         self.request(Method::PATCH, path, Some(&session.token), Some(body)).await
     }
 
+    pub async fn put_json(&self, path: &str, session: &Session, body: &Value) -> Reply {
+        self.request(Method::PUT, path, Some(&session.token), Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str, session: &Session) -> Reply {
         self.request(Method::DELETE, path, Some(&session.token), None).await
     }

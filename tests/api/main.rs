@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod load;
 mod media;
+mod notifications;
 mod pages;
 mod production;
 mod read_cache;

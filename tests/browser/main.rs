@@ -25,6 +25,7 @@ mod accounts;
 mod archive;
 mod film;
 mod film_review;
+mod notifications;
 mod review;
 mod safety;
 mod search;

@@ -1,0 +1,2 @@
+DROP TABLE notification_mutes;
+DROP TABLE notifications;
