@@ -38,6 +38,7 @@ pub struct Application {
     indexer: tokio::task::JoinHandle<()>,
     change_watch: tokio::task::JoinHandle<()>,
     reminders: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 /// How often the read cache looks for other processes' changes.
@@ -69,9 +70,11 @@ impl Application {
         purge_expired_sessions(&db).await;
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let rules = delivery_rules(&settings, port);
         let server = serve(listener, db.clone(), media, search, settings)?;
         let reminders = crate::jobs::reminders::start(db.clone(), crate::jobs::reminders::SWEEP_INTERVAL);
-        Ok(Self { port, server, db, workers, indexer, change_watch, reminders })
+        let webhooks = crate::jobs::webhooks::start(db.clone(), rules);
+        Ok(Self { port, server, db, workers, indexer, change_watch, reminders, webhooks })
     }
 
     /// The port actually bound (useful with port 0).
@@ -96,7 +99,19 @@ impl Application {
         self.indexer.abort();
         self.change_watch.abort();
         self.reminders.abort();
+        self.webhooks.abort();
         served
+    }
+}
+
+/// How webhook deliveries are made: links point at `public_url`, else at the bound address.
+fn delivery_rules(settings: &Settings, port: u16) -> crate::service::webhooks::DeliveryRules {
+    let host = settings.listen.rsplit_once(':').map_or(settings.listen.as_str(), |(host, _)| host);
+    crate::service::webhooks::DeliveryRules {
+        public_url: settings.public_url.clone().unwrap_or_else(|| format!("http://{host}:{port}")),
+        max_attempts: settings.webhook_max_attempts,
+        retry_base: Duration::from_millis(settings.webhook_retry_base_ms.max(1)),
+        timeout: Duration::from_secs(10),
     }
 }
 

@@ -112,6 +112,14 @@ pub struct Settings {
     pub read_cache_ms: u64,
     /// Extra words for Chinese segmentation (jieba format: `word [frequency] [tag]` per line).
     pub search_dictionary: Option<PathBuf>,
+    /// The address people open microcat at (`https://cms.example.gov.cn`), for the links
+    /// back to a work in group-chat messages; `http://<listen>` when unset.
+    pub public_url: Option<String>,
+    /// Attempts at a webhook delivery before it is given up (and shown as failed).
+    pub webhook_max_attempts: i32,
+    /// First wait before a webhook delivery is retried, in milliseconds (doubles each time,
+    /// at most an hour).
+    pub webhook_retry_base_ms: u64,
 }
 
 impl Default for Settings {
@@ -149,6 +157,9 @@ impl Default for Settings {
             search_commit_interval_ms: 250,
             read_cache_ms: 10_000,
             two_level_signoff_kinds: vec!["micro_film".into()],
+            public_url: None,
+            webhook_max_attempts: 8,
+            webhook_retry_base_ms: 5_000,
         }
     }
 }
@@ -222,6 +233,9 @@ const KEYS: &[(&str, ValueKind)] = &[
     ("search_commit_interval_ms", ValueKind::Integer),
     ("read_cache_ms", ValueKind::Integer),
     ("search_dictionary", ValueKind::OptionalText),
+    ("public_url", ValueKind::OptionalText),
+    ("webhook_max_attempts", ValueKind::Integer),
+    ("webhook_retry_base_ms", ValueKind::Integer),
 ];
 
 impl Settings {
@@ -269,6 +283,7 @@ impl Settings {
         self.media_timeout_secs = self.media_timeout_secs.max(1);
         self.media_memory_mb = self.media_memory_mb.max(64);
         self.job_max_attempts = self.job_max_attempts.max(1);
+        self.webhook_max_attempts = self.webhook_max_attempts.max(1);
         self.search_commit_interval_ms = self.search_commit_interval_ms.max(10);
         self.read_cache_ms = self.read_cache_ms.min(60_000);
         self.preview_crf = self.preview_crf.min(51);

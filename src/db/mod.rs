@@ -15,6 +15,7 @@ pub mod schema;
 pub mod sessions;
 pub mod types;
 pub mod users;
+pub mod webhooks;
 pub mod works;
 
 use std::path::{Path, PathBuf};

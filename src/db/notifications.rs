@@ -25,8 +25,10 @@ pub struct NotificationRow {
     pub dedupe_key: Option<String>,
 }
 
-/// Stores notices; one whose `dedupe_key` is already there is skipped.
-pub fn insert(conn: &mut DbConnection, rows: &[NotificationRow]) -> QueryResult<()> {
+/// Stores notices; one whose `dedupe_key` is already there is skipped. Returns how many
+/// were stored.
+pub fn insert(conn: &mut DbConnection, rows: &[NotificationRow]) -> QueryResult<usize> {
+    let mut stored = 0;
     for row in rows {
         if let Some(key) = &row.dedupe_key {
             let known: i64 = notifications::table.filter(notifications::dedupe_key.eq(key)).count().get_result(conn)?;
@@ -34,9 +36,9 @@ pub fn insert(conn: &mut DbConnection, rows: &[NotificationRow]) -> QueryResult<
                 continue;
             }
         }
-        diesel::insert_into(notifications::table).values(row).execute(conn)?;
+        stored += diesel::insert_into(notifications::table).values(row).execute(conn)?;
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// A page of a person's inbox, newest first (only unread ones if asked).

@@ -242,6 +242,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        kind -> Text,
+        url -> Text,
+        events -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event -> Text,
+        work_id -> Nullable<Text>,
+        title -> Text,
+        text -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(jobs -> media (media_id));
 diesel::joinable!(publication_metrics -> publications (publication_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -256,5 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     publications,
     publication_metrics,
     notifications,
-    notification_mutes
+    notification_mutes,
+    webhooks,
+    webhook_deliveries
 );

@@ -14,6 +14,7 @@ pub mod preview;
 pub mod subtitles;
 pub mod transition;
 pub mod user;
+pub mod webhook;
 pub mod work;
 
 pub use fields::FieldError;

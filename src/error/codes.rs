@@ -51,6 +51,8 @@ codes! {
     PUBLICATION_NOT_FOUND = "publication-not-found";
     /// No such import job (they last as long as the server process).
     IMPORT_NOT_FOUND = "import-not-found";
+    /// No such webhook.
+    WEBHOOK_NOT_FOUND = "webhook-not-found";
     /// No such route.
     ROUTE_NOT_FOUND = "route-not-found";
     /// No such derivative of a medium.

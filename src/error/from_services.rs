@@ -13,6 +13,7 @@ use crate::service::notify::NotifyError;
 use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
 use crate::service::stats::StatsError;
+use crate::service::webhooks::WebhookError;
 use crate::service::works::WorkError;
 use crate::storage::ingest::UploadRefusal;
 
@@ -24,6 +25,17 @@ fn forbidden(refusal: impl ToString) -> ApiError {
 /// A 409 with `code` and the refusal's own message.
 fn conflict(code: &'static str, refusal: impl ToString, field: Option<&str>) -> ApiError {
     ApiError::Conflict { code, message: refusal.to_string(), field: field.map(str::to_owned) }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(error: WebhookError) -> Self {
+        match error {
+            WebhookError::AdminRequired => forbidden(error),
+            WebhookError::NotFound => ApiError::NotFound { code: codes::WEBHOOK_NOT_FOUND, message: error.to_string() },
+            WebhookError::Field(field) => ApiError::Field(field),
+            WebhookError::Db(_) => ApiError::internal(error),
+        }
+    }
 }
 
 impl From<NotifyError> for ApiError {

@@ -18,6 +18,7 @@ pub mod session;
 pub mod stats;
 pub mod timestamps;
 pub mod users;
+pub mod webhooks;
 pub mod works;
 
 use actix_web::body::BoxBody;
@@ -88,6 +89,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/publications/{id}/metrics").post(publications::add_metrics))
             .service(web::resource("/works/{id}/history").get(audit::get_history))
             .service(web::resource("/notifications").get(notifications::list_notifications))
+            .service(web::resource("/webhooks").get(webhooks::list_webhooks).post(webhooks::create_webhook))
+            .service(web::resource("/webhooks/{id}").patch(webhooks::update_webhook).delete(webhooks::delete_webhook))
             .service(web::resource("/notifications/read").post(notifications::mark_read))
             .service(
                 web::resource("/notifications/settings")

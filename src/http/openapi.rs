@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use super::{
     audit, board, comments, health, imports, media, notifications, publications, review, search, session, stats, users,
-    works,
+    webhooks, works,
 };
 
 #[derive(OpenApi)]
@@ -51,6 +51,10 @@ use super::{
         notifications::mark_read,
         notifications::get_settings,
         notifications::put_settings,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
         audit::get_history,
         audit::list_audit,
         review::get_review_queue,

@@ -4,5 +4,6 @@
 pub mod indexer;
 pub mod media;
 pub mod reminders;
+pub mod webhooks;
 
 pub use media::{JobRunner, PreviewRules, Workers};

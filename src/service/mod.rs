@@ -21,6 +21,7 @@ pub mod search;
 pub mod session_cache;
 pub mod sessions;
 pub mod stats;
+pub mod webhooks;
 pub mod work_detail;
 pub mod works;
 

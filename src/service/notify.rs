@@ -38,19 +38,19 @@ pub struct Notice<'a> {
 }
 
 /// Stores a notice for each recipient, except the one who caused it and those who turned its
-/// kind off; each person once.
+/// kind off; each person once. Returns how many were stored.
 pub fn send(
     conn: &mut DbConnection,
     recipients: &[String],
     notice: Notice<'_>,
     stamp: NaiveDateTime,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<usize> {
     let actor = notice.actor.map(UserId::as_str);
     let mut seen = HashSet::new();
     let wanted: Vec<String> =
         recipients.iter().filter(|id| Some(id.as_str()) != actor && seen.insert(id.as_str())).cloned().collect();
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let muted: HashSet<String> = rows::muting(conn, notice.event.as_str(), &wanted)?.into_iter().collect();
     let rows: Vec<NotificationRow> = wanted
@@ -101,8 +101,9 @@ pub fn step_taken(
         _ => return Ok(()),
     };
     let text = notice::step_text(&work.title, event, next, comment);
+    super::webhooks::enqueue(conn, event, Some(work.id.as_str()), &text, stamp)?;
     let notice = Notice { event, work_id: Some(work.id.as_str()), actor: Some(&caller.id), text, dedupe_key: None };
-    send(conn, &recipients, notice, stamp)
+    send(conn, &recipients, notice, stamp).map(drop)
 }
 
 /// The notices of a new comment: the work's people, the author of the comment replied to,
@@ -127,7 +128,9 @@ pub fn commented(
         let notice = Notice { event, work_id: Some(work.id.as_str()), actor: Some(&caller.id), text, dedupe_key: None };
         send(conn, &recipients, notice, stamp)?;
     }
-    Ok(())
+    // The group hears of each comment once.
+    let text = notice::comment_text(author, &work.title, Event::Comment, body);
+    super::webhooks::enqueue(conn, Event::Comment, Some(work.id.as_str()), &text, stamp)
 }
 
 /// The notices of an assignment: those newly assigned.
@@ -140,7 +143,11 @@ pub fn assigned(
 ) -> diesel::QueryResult<()> {
     let new: Vec<String> =
         work.assignees.value().iter().filter(|id| !before.contains(id)).map(|id| id.as_str().to_owned()).collect();
+    if new.is_empty() {
+        return Ok(());
+    }
     let text = notice::step_text(&work.title, Event::Assigned, work.status, None);
+    super::webhooks::enqueue(conn, Event::Assigned, Some(work.id.as_str()), &text, stamp)?;
     let notice = Notice {
         event: Event::Assigned,
         work_id: Some(work.id.as_str()),
@@ -148,7 +155,7 @@ pub fn assigned(
         text,
         dedupe_key: None,
     };
-    send(conn, &new, notice, stamp)
+    send(conn, &new, notice, stamp).map(drop)
 }
 
 /// Tells the people of every overdue work, once a day each (blocking; the daily sweep).
@@ -159,14 +166,18 @@ pub fn remind_overdue(db: &Db, today: chrono::NaiveDate) -> Result<usize, Notify
         let stamp = now();
         for work in &overdue {
             let due = work.due_date.clone().unwrap_or_default();
+            let text = notice::overdue_text(&work.title, &due);
             let notice = Notice {
                 event: Event::Overdue,
                 work_id: Some(work.id.as_str()),
                 actor: None,
-                text: notice::overdue_text(&work.title, &due),
+                text: text.clone(),
                 dedupe_key: Some(format!("overdue:{}:{day}", work.id.as_str())),
             };
-            send(conn, &owners(work), notice, stamp)?;
+            // Only the first sweep of the day stores anything; only it tells the group.
+            if send(conn, &owners(work), notice, stamp)? > 0 {
+                super::webhooks::enqueue(conn, Event::Overdue, Some(work.id.as_str()), &text, stamp)?;
+            }
         }
         Ok(overdue.len())
     })

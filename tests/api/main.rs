@@ -24,4 +24,5 @@ mod snapshots;
 mod upload_memory;
 mod users;
 mod visibility;
+mod webhooks;
 mod works;

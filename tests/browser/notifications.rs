@@ -39,3 +39,27 @@ async fn a_reviewer_follows_the_bell_to_the_work_waiting_for_them() {
     browser.screenshot("inbox-phone").await;
     browser.finish().await;
 }
+
+#[actix_rt::test]
+async fn an_admin_adds_a_group_robot_and_sees_its_deliveries() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app, "webhooks").await;
+    browser.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    browser.goto("/admin/webhooks").await;
+    browser.wait_for("form#webhook-form").await;
+    browser.select("#webhook-kind", "dingtalk").await;
+    browser.fill("#webhook-url", "http://127.0.0.1:9/robot/send?access_token=secret").await;
+    browser.click("#webhook-form input[value=\"review_waiting\"]").await;
+    browser.click_and_load("#add-webhook").await;
+    let robot = browser.wait_text_contains("section.robot", "钉钉群机器人").await;
+    assert!(robot.contains("待我审核"), "{robot}");
+    assert!(!robot.contains("secret"), "the robot's key is not shown: {robot}");
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    api::submitted_film(&app, &author, "推送测试").await;
+    browser.reload().await;
+    browser.wait_text_contains("section.robot table.deliveries tbody", "待我审核").await;
+    browser.screenshot("robots").await;
+    browser.set_window(390, 844).await;
+    browser.screenshot("robots-phone").await;
+    browser.finish().await;
+}
