@@ -35,6 +35,38 @@ pub struct FieldError {
     pub code: &'static str,
     /// Lowercase sentence naming the field and the limit.
     pub message: String,
+    /// The limit a too-long field passed, for pages to say in the reader's language.
+    pub limit: Option<Limit>,
+}
+
+/// A size limit: how many of what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u64,
+    pub unit: LimitUnit,
+}
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitUnit {
+    Chars,
+    Bytes,
+    /// Entries of a list, with their English name (`tags`, `users`).
+    Items(&'static str),
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MIB: u64 = 1024 * 1024;
+        match self.unit {
+            LimitUnit::Chars => write!(formatter, "{} characters", self.max),
+            LimitUnit::Bytes if self.max >= MIB && self.max.is_multiple_of(MIB) => {
+                write!(formatter, "{} bytes ({} MiB)", self.max, self.max / MIB)
+            }
+            LimitUnit::Bytes => write!(formatter, "{} bytes", self.max),
+            LimitUnit::Items(noun) => write!(formatter, "{} {noun}", self.max),
+        }
+    }
 }
 
 impl FieldError {
@@ -42,14 +74,15 @@ impl FieldError {
     pub fn required(field: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} is required and must not be blank");
-        Self { field, code: codes::FIELD_REQUIRED, message }
+        Self { field, code: codes::FIELD_REQUIRED, message, limit: None }
     }
 
-    /// The field exceeded a limit; `limit` says which, with its unit.
-    pub fn too_long(field: impl Into<String>, limit: String) -> Self {
+    /// The field exceeded a limit of `max` of `unit`.
+    pub fn too_long(field: impl Into<String>, max: usize, unit: LimitUnit) -> Self {
         let field = field.into();
+        let limit = Limit { max: max as u64, unit };
         let message = format!("{field} must be at most {limit}");
-        Self { field, code: codes::FIELD_TOO_LONG, message }
+        Self { field, code: codes::FIELD_TOO_LONG, message, limit: Some(limit) }
     }
 
     /// The field's value lies outside the range its subject allows, with that range's own
@@ -57,14 +90,21 @@ impl FieldError {
     pub fn out_of_range(field: impl Into<String>, code: &'static str, why: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} {}", why.into());
-        Self { field, code, message }
+        Self { field, code, message, limit: None }
+    }
+
+    /// A field the endpoint does not take.
+    pub fn unknown(field: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = format!("{field} is not a known field");
+        Self { field, code: codes::UNKNOWN_FIELD, message, limit: None }
     }
 
     /// The field had the right type but an unacceptable value.
     pub fn invalid(field: impl Into<String>, why: impl Into<String>) -> Self {
         let field = field.into();
         let message = format!("{field} {}", why.into());
-        Self { field, code: codes::INVALID_FIELD, message }
+        Self { field, code: codes::INVALID_FIELD, message, limit: None }
     }
 }
 
@@ -75,7 +115,7 @@ pub fn bounded_text(field: &str, raw: &str, max_chars: usize) -> Result<String, 
         return Err(FieldError::required(field));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(FieldError::too_long(field, format!("{max_chars} characters")));
+        return Err(FieldError::too_long(field, max_chars, LimitUnit::Chars));
     }
     if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(FieldError::invalid(field, "must not contain control characters"));
@@ -117,7 +157,7 @@ pub fn reject_nul(field: &str, text: &str) -> Result<(), FieldError> {
 pub fn parse_body(raw: Option<String>) -> Result<String, FieldError> {
     let body = raw.unwrap_or_default();
     if body.len() > BODY_MAX_BYTES {
-        return Err(FieldError::too_long("body", format!("{BODY_MAX_BYTES} bytes (1 MiB)")));
+        return Err(FieldError::too_long("body", BODY_MAX_BYTES, LimitUnit::Bytes));
     }
     reject_nul("body", &body)?;
     Ok(body)
@@ -133,7 +173,7 @@ pub fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, FieldError> {
         }
     }
     if tags.len() > TAGS_MAX {
-        return Err(FieldError::too_long("tags", format!("{TAGS_MAX} tags")));
+        return Err(FieldError::too_long("tags", TAGS_MAX, LimitUnit::Items("tags")));
     }
     Ok(tags)
 }
@@ -180,7 +220,7 @@ pub fn keep_account_links(edited: &mut [Credit], stored: &[Credit]) {
 /// Trims and bounds every credit.
 pub fn parse_credits(raw: Vec<Credit>) -> Result<Vec<Credit>, FieldError> {
     if raw.len() > CREDITS_MAX {
-        return Err(FieldError::too_long("credits", format!("{CREDITS_MAX} entries")));
+        return Err(FieldError::too_long("credits", CREDITS_MAX, LimitUnit::Items("entries")));
     }
     raw.iter()
         .enumerate()
@@ -205,7 +245,7 @@ pub fn parse_external_url(raw: Option<&str>) -> Result<Option<String>, FieldErro
         return Ok(None);
     };
     if text.len() > URL_MAX_BYTES {
-        return Err(FieldError::too_long("external_url", format!("{URL_MAX_BYTES} bytes")));
+        return Err(FieldError::too_long("external_url", URL_MAX_BYTES, LimitUnit::Bytes));
     }
     match url::Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(url.into())),

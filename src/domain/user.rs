@@ -75,7 +75,7 @@ impl Username {
             return Err(FieldError::required("username"));
         }
         if name.len() > 32 {
-            return Err(FieldError::too_long("username", "32 characters".into()));
+            return Err(FieldError::too_long("username", 32, crate::domain::fields::LimitUnit::Chars));
         }
         if name.len() < 3 || !name.chars().all(allowed) {
             return Err(FieldError::invalid(
@@ -98,7 +98,7 @@ pub fn parse_new_password(raw: &str) -> Result<&str, FieldError> {
         return Err(FieldError::invalid("password", format!("must be at least {PASSWORD_MIN_CHARS} characters")));
     }
     if raw.len() > PASSWORD_MAX_BYTES {
-        return Err(FieldError::too_long("password", format!("{PASSWORD_MAX_BYTES} bytes")));
+        return Err(FieldError::too_long("password", PASSWORD_MAX_BYTES, crate::domain::fields::LimitUnit::Bytes));
     }
     Ok(raw)
 }

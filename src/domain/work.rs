@@ -245,7 +245,7 @@ pub const ASSIGNEES_MAX: usize = 20;
 /// Assignees are user ids; duplicates are dropped.
 pub fn parse_assignees(raw: &[String]) -> Result<Vec<UserId>, FieldError> {
     if raw.len() > ASSIGNEES_MAX {
-        return Err(FieldError::too_long("assignees", format!("{ASSIGNEES_MAX} users")));
+        return Err(FieldError::too_long("assignees", ASSIGNEES_MAX, crate::domain::fields::LimitUnit::Items("users")));
     }
     let mut ids: Vec<UserId> = Vec::with_capacity(raw.len());
     for (index, id) in raw.iter().enumerate() {

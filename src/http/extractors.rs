@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::FieldError;
 use crate::edge::auth::{self, Accept, Refusal, csrf_proven, is_safe};
 pub use crate::edge::params::{parse_query, user_id, work_id};
-use crate::error::{ApiError, codes};
+use crate::error::ApiError;
 use crate::service::auth::{AuthUser, Credential};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
@@ -157,7 +157,7 @@ fn data_error(path: &str, message: &str) -> FieldError {
     if let Some(name) = quoted("unknown field") {
         // The path already ends at the unknown key.
         let field = if path == "." || path.is_empty() { name } else { path.to_owned() };
-        return FieldError { message: format!("{field} is not a known field"), field, code: codes::UNKNOWN_FIELD };
+        return FieldError::unknown(field);
     }
     let field = if path == "." { "body".to_owned() } else { path.to_owned() };
     FieldError::invalid(field, format!("is not acceptable: {message}"))

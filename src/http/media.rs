@@ -227,11 +227,11 @@ async fn read_text(form: &mut Multipart<web::Payload>, name: &str, limit: usize)
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
         if bytes.len() + chunk.len() > limit {
-            return Err(ApiError::Field(crate::domain::FieldError {
-                field: name.to_owned(),
-                code: codes::FIELD_TOO_LONG,
-                message: format!("{name} must be at most {limit} bytes"),
-            }));
+            return Err(ApiError::Field(crate::domain::FieldError::too_long(
+                name,
+                limit,
+                crate::domain::fields::LimitUnit::Bytes,
+            )));
         }
         bytes.extend_from_slice(&chunk);
     }

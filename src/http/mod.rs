@@ -121,6 +121,25 @@ pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
         let is_rendered = response.headers().get(header::CONTENT_TYPE).is_some_and(|value| {
             value.as_bytes().starts_with(b"application/json") || value.as_bytes().starts_with(b"text/html")
         });
+        let page_error = response.response().extensions().get::<crate::web::page::PageErrorInfo>().copied();
+        if let Some(info) = page_error {
+            // A page's error, rendered in Chinese; an English reader gets it again in English.
+            let lang = crate::web::page::lang_of(response.request());
+            if lang != crate::web::i18n::Lang::Zh {
+                let (request, rendered) = response.into_parts();
+                let body = crate::web::page::error_page_html(lang, info);
+                let headers = rendered.headers().clone();
+                let mut english = HttpResponse::build(rendered.status()).body(body);
+                for (name, value) in headers.iter() {
+                    if name != header::CONTENT_LENGTH {
+                        english.headers_mut().insert(name.clone(), value.clone());
+                    }
+                }
+                return Ok(ErrorHandlerResponse::Response(
+                    ServiceResponse::new(request, english).map_into_right_body(),
+                ));
+            }
+        }
         if is_rendered {
             return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
         }

@@ -87,10 +87,7 @@ pub async fn get_users(app: web::Data<AppState>, viewer: Viewer, done: PageQuery
 }
 
 fn refusal(viewer: &Viewer, error: &ApiError) -> String {
-    match error {
-        ApiError::Field(field) => format!("{}: {}", field.field, viewer.lang.field_error(field.code, &field.message)),
-        other => format!("{other}（{}）", other.code()),
-    }
+    super::error_text::refusal(viewer.lang, error)
 }
 
 /// `POST /admin/users`: creates an account.

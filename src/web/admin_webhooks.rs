@@ -103,7 +103,7 @@ pub async fn post_webhook(app: web::Data<AppState>, signed: SignedForm) -> PageR
     match outcome {
         Ok(_) => Ok(page::redirect("/admin/webhooks?done=saved")),
         Err(ApiError::Field(field)) => {
-            let message = format!("{}：{}", field.field, viewer.lang.field_error(field.code, &field.message));
+            let message = super::error_text::field_error(viewer.lang, &field);
             render(&app, &viewer, Some(message)).await
         }
         Err(other) => Err(other.into()),

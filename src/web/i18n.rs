@@ -4,7 +4,6 @@
 use crate::domain::lifecycle::Action;
 use crate::domain::user::Role;
 use crate::domain::work::{Kind, Status};
-use crate::error::codes;
 
 /// The page language, from the `microcat_lang` cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,17 +93,6 @@ impl Lang {
             (Lang::En, Role::Reviewer) => "Reviewer",
             (Lang::En, Role::Staff) => "Staff",
             (Lang::En, Role::Admin) => "Admin",
-        }
-    }
-
-    /// A field error, by its stable code; `detail` is the server's sentence naming the limit.
-    pub fn field_error(self, code: &str, detail: &str) -> String {
-        let text = self.text();
-        match code {
-            codes::FIELD_REQUIRED => text.err_required.to_owned(),
-            codes::FIELD_TOO_LONG => format!("{}（{detail}）", text.err_too_long),
-            codes::TIMECODE_OUT_OF_RANGE => text.err_timecode_range.to_owned(),
-            _ => format!("{}（{detail}）", text.err_invalid),
         }
     }
 }
@@ -232,10 +220,6 @@ pub struct Text {
     pub edit_title: &'static str,
     pub form_has_errors: &'static str,
     pub version_conflict: &'static str,
-    pub err_required: &'static str,
-    pub err_too_long: &'static str,
-    pub err_invalid: &'static str,
-    pub err_timecode_range: &'static str,
     pub created_by: &'static str,
     pub created_at: &'static str,
     pub updated_at: &'static str,
@@ -477,10 +461,6 @@ pub static ZH: Text = Text {
     edit_title: "编辑作品",
     form_has_errors: "表单有误，请按提示修改",
     version_conflict: "作品已被他人修改，请刷新后重试",
-    err_required: "此项必填",
-    err_too_long: "超出长度上限",
-    err_invalid: "格式不正确",
-    err_timecode_range: "时间点超出了这一版影片的时长",
     created_by: "创建人",
     created_at: "创建时间",
     updated_at: "更新时间",
@@ -722,10 +702,6 @@ pub static EN: Text = Text {
     edit_title: "Edit work",
     form_has_errors: "Please correct the marked fields",
     version_conflict: "Someone else changed this work: reload and try again",
-    err_required: "Required",
-    err_too_long: "Too long",
-    err_invalid: "Not valid",
-    err_timecode_range: "The moment lies beyond the end of this cut",
     created_by: "Created by",
     created_at: "Created",
     updated_at: "Updated",

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod chart;
 pub mod compare;
 pub mod dashboard;
+pub mod error_text;
 pub mod forms;
 pub mod i18n;
 pub mod notifications;

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::assets;
-use super::i18n::{LANG_COOKIE, Lang, Text, ZH};
+use super::i18n::{LANG_COOKIE, Lang, Text};
 use crate::domain::user::Role;
 use crate::edge::auth::{self, Accept, Refusal};
 use crate::error::ApiError;
@@ -79,11 +79,33 @@ impl std::fmt::Display for WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    zh: &'static Text,
+    t: &'static Text,
+    html_lang: &'static str,
     status: u16,
     code: &'a str,
-    message: String,
+    message: &'static str,
     asset_version: &'static str,
+}
+
+/// What an error page was about, kept on the response so the error handler can render it
+/// again in the reader's language (a `ResponseError` does not see the request).
+#[derive(Debug, Clone, Copy)]
+pub struct PageErrorInfo {
+    pub status: u16,
+    pub code: &'static str,
+}
+
+/// An error page's HTML in `lang`: the code's sentence from the catalogue, never the API's.
+pub fn error_page_html(lang: super::i18n::Lang, info: PageErrorInfo) -> String {
+    let page = ErrorPage {
+        t: lang.text(),
+        html_lang: lang.html_lang(),
+        status: info.status,
+        code: info.code,
+        message: super::error_text::message(lang, info.code),
+        asset_version: asset_version(),
+    };
+    page.render().unwrap_or_else(|_| "error".to_owned())
 }
 
 impl ResponseError for WebError {
@@ -103,19 +125,12 @@ impl ResponseError for WebError {
         if let ApiError::Internal(detail) = api_error {
             tracing::error!(%detail, "page failed");
         }
-        let message = match api_error {
-            ApiError::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
-        };
-        let page = ErrorPage {
-            zh: &ZH,
-            status: api_error.status_code().as_u16(),
-            code: api_error.code(),
-            message,
-            asset_version: asset_version(),
-        };
-        let body = page.render().unwrap_or_else(|_| "error".to_owned());
-        with_page_headers(HttpResponse::build(api_error.status_code())).body(body)
+        let info = PageErrorInfo { status: api_error.status_code().as_u16(), code: api_error.code() };
+        // Chinese, the default; the error handler renders it again for English readers.
+        let mut response = with_page_headers(HttpResponse::build(api_error.status_code()))
+            .body(error_page_html(super::i18n::Lang::Zh, info));
+        response.extensions_mut().insert(info);
+        response
     }
 }
 

@@ -176,11 +176,13 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
     }
     let input = match params.to_input() {
         Ok(input) => input,
-        Err(error) => return refused(page, error),
+        Err(error) => return refused(page, viewer.lang, error),
     };
     let outcome = match service::search(&app.db, &app.search, &viewer.user, input).await.map_err(ApiError::from) {
         Ok(outcome) => outcome,
-        Err(error @ (ApiError::InvalidSearch(_) | ApiError::InvalidQuery { .. })) => return refused(page, error),
+        Err(error @ (ApiError::InvalidSearch(_) | ApiError::InvalidQuery { .. })) => {
+            return refused(page, viewer.lang, error);
+        }
         Err(other) => return Err(other.into()),
     };
     page.total = outcome.total;
@@ -208,7 +210,7 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
 }
 
 /// The page with the query's problem shown above the box.
-fn refused(mut page: SearchPage, error: ApiError) -> PageResult {
-    page.error = Some(format!("{error}（{}）", error.code()));
+fn refused(mut page: SearchPage, lang: super::i18n::Lang, error: ApiError) -> PageResult {
+    page.error = Some(super::error_text::refusal(lang, &error));
     page::render_with_status(StatusCode::BAD_REQUEST, &page)
 }

@@ -559,7 +559,7 @@ async fn refused(app: &AppState, viewer: &Viewer, id: WorkId, error: ApiError) -
         return Err(error.into());
     }
     let status = error.status_code();
-    let message = format!("{}（{}）", error, error.code());
+    let message = super::error_text::refusal(viewer.lang, &error);
     let mut response = work_page(app, viewer, id, &WorkView::default(), Some(message)).await?;
     *response.status_mut() = if status == StatusCode::OK { StatusCode::BAD_REQUEST } else { status };
     Ok(response)

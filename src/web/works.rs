@@ -297,7 +297,7 @@ async fn form_page(
     let (banner, error, status) = match failure {
         None => (None, None, StatusCode::OK),
         Some(ApiError::Field(field)) => {
-            let message = viewer.lang.field_error(field.code, &field.message);
+            let message = super::error_text::field_error(viewer.lang, &field);
             (Some(t.form_has_errors), Some((base_field(&field.field), message)), StatusCode::UNPROCESSABLE_ENTITY)
         }
         Some(ApiError::VersionConflict { .. }) => (Some(t.version_conflict), None, StatusCode::CONFLICT),

@@ -145,7 +145,8 @@ async fn a_refused_form_keeps_what_was_typed_and_names_the_field() {
     assert_eq!(reply.status, 422);
     let html = reply.text();
     assert!(html.contains("id=\"error-title\""), "{html}");
-    assert!(html.contains("200 characters"));
+    assert!(html.contains("标题最多 200 个字"), "the limit, in Chinese: {html}");
+    assert!(!html.contains("must be at most"), "never the API's English");
     assert!(html.contains("剧情梗概：反诈宣传进万家"), "the typed text comes back");
     assert_eq!(app.get("/api/v1/works", &author).await.json()["total"], 0);
 
@@ -194,7 +195,17 @@ async fn search_page_shows_a_bad_query_instead_of_failing() {
     let staff = app.user_with_roles("staff", &[Role::Staff]).await;
     let reply = page(&app, "/search?q=%22%22+OR+-", &staff).await;
     assert_eq!(reply.status, 400);
-    assert!(reply.text().contains("invalid-query") && reply.text().contains("id=\"q\""));
+    assert!(reply.text().contains("检索词无法识别") && reply.text().contains("id=\"q\""), "{}", reply.text());
+    let missing = page(&app, "/works/01900000-0000-7000-8000-000000000000", &staff).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("找不到该作品") && missing.text().contains("id=\"mainnav\""), "{}", missing.text());
+    let english_cookie = format!("{}; microcat_lang=en", cookie(&staff));
+    let english = app
+        .raw(Method::GET, "/works/01900000-0000-7000-8000-000000000000", &[("cookie", &english_cookie)], Vec::new())
+        .await;
+    assert_eq!(english.status, 404);
+    assert!(english.text().contains("No such work") && english.text().contains("lang=\"en\""), "{}", english.text());
+    assert!(!english.text().contains("找不到"), "one language at a time");
     let fine = page(&app, "/search?q=%E5%8F%8D%E8%AF%88&kind=micro_film&year=2026", &staff).await;
     assert_eq!(fine.status, 200, "{}", fine.text());
 }
