@@ -344,6 +344,12 @@ impl Browser {
         self.ok(typed, &format!("typing into `{css}`")).await;
     }
 
+    /// Runs a script in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        let ran = self.client.execute(script, Vec::new()).await;
+        self.ok(ran, &format!("running {script}")).await
+    }
+
     /// Sets the value of the input matching `css` as a picker would (date and time inputs take
     /// typed keys in the browser's locale order, which a test should not depend on).
     pub async fn set_value(&self, css: &str, value: &str) {

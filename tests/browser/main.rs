@@ -26,6 +26,7 @@ mod archive;
 mod film;
 mod film_review;
 mod notifications;
+mod pages;
 mod review;
 mod safety;
 mod search;
