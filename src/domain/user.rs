@@ -147,6 +147,8 @@ pub struct UserUpdateInput {
     pub password: Option<String>,
     pub roles: Option<Vec<String>>,
     pub disabled: Option<bool>,
+    /// Clears the failed-login count, ending a lockout at once.
+    pub unlock: Option<bool>,
 }
 
 /// A change to an account, checked.
@@ -156,6 +158,7 @@ pub struct UserUpdate {
     pub password: Option<String>,
     pub roles: Option<Vec<Role>>,
     pub disabled: Option<bool>,
+    pub unlock: bool,
 }
 
 impl UserUpdate {
@@ -164,7 +167,7 @@ impl UserUpdate {
         let roles = input.roles.as_deref().map(parse_roles).transpose()?;
         let display_name = input.display_name.as_deref().map(parse_display_name).transpose()?;
         let password = input.password.as_deref().map(parse_new_password).transpose()?.map(str::to_owned);
-        Ok(Self { display_name, password, roles, disabled: input.disabled })
+        Ok(Self { display_name, password, roles, disabled: input.disabled, unlock: input.unlock == Some(true) })
     }
 }
 

@@ -21,6 +21,9 @@ pub struct UserResponse {
     roles: Vec<Role>,
     disabled: bool,
     created_at: DateTime<Utc>,
+    /// Failed logins in a row (the login policy locks the account after enough of them).
+    failed_logins: i32,
+    last_failed_login_at: Option<DateTime<Utc>>,
 }
 
 impl From<UserView> for UserResponse {
@@ -32,6 +35,8 @@ impl From<UserView> for UserResponse {
             roles: view.roles,
             disabled: view.disabled,
             created_at: view.created_at,
+            failed_logins: view.failed_logins,
+            last_failed_login_at: view.last_failed_login_at,
         }
     }
 }
@@ -61,6 +66,8 @@ pub struct UpdateUserRequest {
     password: Option<String>,
     roles: Option<Vec<String>>,
     disabled: Option<bool>,
+    /// `true` ends a lockout at once (a new password does too).
+    unlock: Option<bool>,
 }
 
 /// Creates an account (admin).
@@ -127,6 +134,7 @@ pub async fn update_user(
         password: request.password,
         roles: request.roles,
         disabled: request.disabled,
+        unlock: request.unlock,
     };
     let updated =
         accounts::update_user(&app.db, &app.sessions, &admin.0, id.as_str(), UserUpdate::parse(input)?).await?;

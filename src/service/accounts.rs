@@ -60,6 +60,9 @@ pub struct UserView {
     pub roles: Vec<Role>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Failed logins in a row, and the last one (a lockout follows from the login policy).
+    pub failed_logins: i32,
+    pub last_failed_login_at: Option<DateTime<Utc>>,
 }
 
 impl UserView {
@@ -71,6 +74,8 @@ impl UserView {
             roles,
             disabled: row.disabled,
             created_at: row.created_at.and_utc(),
+            failed_logins: row.failed_logins,
+            last_failed_login_at: row.last_failed_login_at.map(|time| time.and_utc()),
         }
     }
 }
@@ -164,7 +169,7 @@ pub async fn update_user(
 ) -> Result<UserView, AccountError> {
     ensure_admin_caller(actor)?;
     cache.forget_user(id);
-    let UserUpdate { display_name, password, roles, disabled } = update;
+    let UserUpdate { display_name, password, roles, disabled, unlock } = update;
     if actor.id.as_str() == id {
         refuse_self_lockout(roles.as_deref(), disabled)?;
     }
@@ -177,12 +182,17 @@ pub async fn update_user(
     let target = id.to_owned();
     let caller = actor.clone();
     let password_changed = changes.password_hash.is_some();
+    // A new password set by an admin is the usual way out of a lockout: it unlocks too.
+    let unlock = unlock || password_changed;
     db.write(move |conn| {
         let roles_before: Vec<&str> = users::roles_of(conn, &target)?.into_iter().map(Role::as_str).collect();
         if !users::update(conn, &target, &changes)? {
             return Err(AccountError::UserNotFound);
         }
-        let mut details = serde_json::json!({"display_name": changes.display_name, "disabled": changes.disabled, "password_changed": password_changed});
+        if unlock {
+            users::reset_failed_logins(conn, &target)?;
+        }
+        let mut details = serde_json::json!({"display_name": changes.display_name, "disabled": changes.disabled, "password_changed": password_changed, "unlocked": unlock});
         if let Some(roles) = &roles {
             let after: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
             details["roles"] = serde_json::json!({"before": roles_before, "after": after});

@@ -30,6 +30,8 @@ struct UserRow {
     roles: Vec<RoleBox>,
     disabled: bool,
     created: String,
+    /// Until when failed logins lock the account out (Beijing time), if they do.
+    locked_until: Option<String>,
 }
 
 #[derive(Template)]
@@ -60,6 +62,7 @@ async fn users_page(app: &AppState, viewer: &Viewer, notice: Option<&str>, error
         users: users
             .into_iter()
             .map(|user| UserRow {
+                locked_until: locked_until(app, &user).map(forms::show_time),
                 roles: boxes(&user.roles),
                 created: forms::show_time(user.created_at),
                 id: user.id.into_string(),
@@ -72,6 +75,13 @@ async fn users_page(app: &AppState, viewer: &Viewer, notice: Option<&str>, error
         error,
     };
     page::render_with_status(status, &page)
+}
+
+/// When the account's lockout ends, if failed logins locked it.
+fn locked_until(app: &AppState, user: &accounts::UserView) -> Option<chrono::DateTime<chrono::Utc>> {
+    let policy = app.login_policy;
+    let until = user.last_failed_login_at? + policy.lockout;
+    (user.failed_logins >= policy.max_failures && until > chrono::Utc::now()).then_some(until)
 }
 
 /// The confirmation to show after a redirect.
@@ -120,6 +130,7 @@ pub async fn post_user_update(app: web::Data<AppState>, signed: SignedForm, path
         password: form.optional("password"),
         roles: Some(form.all("roles")),
         disabled: Some(form.get("disabled").is_some()),
+        unlock: Some(form.get("unlock").is_some()),
     };
     let updated = match UserUpdate::parse(input) {
         Ok(update) => accounts::update_user(&app.db, &app.sessions, &viewer.user, &path, update).await,

@@ -25,7 +25,7 @@ struct LoginPage {
     csrf: String,
     next: String,
     username: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 /// Where to go after logging in, and why the login page was shown.
@@ -48,7 +48,7 @@ fn login_page(req: &HttpRequest, status: StatusCode, page: LoginPage) -> PageRes
     Ok(response)
 }
 
-fn new_login_page(req: &HttpRequest, next: String, username: String, error: Option<&'static str>) -> LoginPage {
+fn new_login_page(req: &HttpRequest, next: String, username: String, error: Option<String>) -> LoginPage {
     let lang = page::lang_of(req);
     LoginPage { chrome: Chrome::anonymous(lang, "/login"), csrf: auth::random_secret(24), next, username, error }
 }
@@ -62,7 +62,7 @@ pub async fn get_login(req: HttpRequest, viewer: Option<Viewer>, query: PageQuer
     }
     let lang = page::lang_of(&req);
     let error = query.expired.is_some().then_some(lang.text().login_expired);
-    login_page(&req, StatusCode::OK, new_login_page(&req, next, String::new(), error))
+    login_page(&req, StatusCode::OK, new_login_page(&req, next, String::new(), error.map(str::to_owned)))
 }
 
 /// `POST /login`: checks the password, sets the session cookies, goes on to `next`.
@@ -80,9 +80,16 @@ pub async fn post_login(req: HttpRequest, app: web::Data<AppState>, body: web::B
     let result = sessions::login(&app.db, app.login_policy, &username, &form.text("password"), client_addr).await;
     let (status, message) = match result {
         Ok(granted) => return Ok(logged_in(&granted, app.settings.cookie_secure, &next)),
-        Err(AccountError::TooManyAttempts { .. }) => (StatusCode::TOO_MANY_REQUESTS, text.login_throttled),
+        Err(AccountError::TooManyAttempts { retry_after_secs }) => {
+            // Say until when, in the team's clock: "try later" leaves people guessing.
+            let until = chrono::Utc::now() + chrono::TimeDelta::seconds(retry_after_secs as i64 + 59);
+            let until = until.with_timezone(&crate::clock::beijing()).format("%H:%M");
+            let message =
+                format!("{}{} {until} {}", text.login_throttled, text.retry_after_prefix, text.retry_after_suffix);
+            (StatusCode::TOO_MANY_REQUESTS, message)
+        }
         Err(AccountError::InvalidCredentials | AccountError::AccountDisabled) => {
-            (StatusCode::UNAUTHORIZED, text.login_failed)
+            (StatusCode::UNAUTHORIZED, text.login_failed.to_owned())
         }
         Err(other) => return Err(other.into()),
     };

@@ -182,3 +182,23 @@ async fn staff_read_adopted_proposals_but_not_the_notes_behind_published_works()
     let team_page = crate::pages::page(&app, &format!("/works/{work}"), &author).await.text();
     assert!(team_page.contains("内部审核意见"), "the team still sees them");
 }
+
+#[actix_web::test]
+async fn a_locked_out_user_is_told_until_when_and_an_admin_unlocks_them() {
+    let app = TestApp::spawn().await;
+    app.user_with_roles("zhangsan", &[Role::Contributor]).await;
+    for _ in 0..5 {
+        assert_eq!(app.try_login("zhangsan", "wrong-password-1").await.status, 401);
+    }
+    assert_eq!(app.try_login("zhangsan", crate::helpers::PASSWORD).await.status, 429, "locked out");
+    let users = crate::pages::page(&app, "/admin/users", &app.admin).await.text();
+    assert!(users.contains("登录已锁定至"), "the admin sees the lockout: {users}");
+    let listed = app.get("/api/v1/users", &app.admin).await.json();
+    let row = listed["items"].as_array().unwrap().iter().find(|user| user["username"] == "zhangsan").unwrap().clone();
+    assert_eq!(row["failed_logins"], 5);
+    let id = row["id"].as_str().unwrap();
+    let unlocked = app.patch(&format!("/api/v1/users/{id}"), &app.admin, &json!({"unlock": true})).await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.text());
+    assert_eq!(unlocked.json()["failed_logins"], 0);
+    assert_eq!(app.try_login("zhangsan", crate::helpers::PASSWORD).await.status, 200, "unlocked at once");
+}
