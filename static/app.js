@@ -113,6 +113,7 @@
   /** Brings one li.media-item in line with the media JSON from the API. */
   function applyMedia(li, media) {
     const kind = kindOf(media.content_type);
+    if (media.original_filename) ensureChild(li, 'span.media-name', 'span', 'media-name').textContent = media.original_filename;
     li.setAttribute('data-status', media.status);
     li.setAttribute('data-kind', kind);
     const state = media.status === 'ready' || media.status === 'failed' ? media.status : 'processing';
@@ -238,8 +239,11 @@
     function fail(li, xhr) {
       const envelope = (parseJson(xhr.responseText) || {}).error || {};
       const local = envelope.code ? form.getAttribute(`data-msg-code-${envelope.code}`) : null;
-      const server = envelope.message || `HTTP ${xhr.status}`;
-      failWith(li, local ? `${local}: ${server}` : server);
+      // The page's own words for the code (the API's English sentence never reaches the reader),
+      // with the size limit it names, which reads the same in every language.
+      const size = /\d+(?:\.\d+)?\s?[KMGT]iB/.exec(envelope.message || '');
+      const words = local || `${msg('failed')}（${envelope.code || `HTTP ${xhr.status}`}）`;
+      failWith(li, size ? `${words}（${size[0]}）` : words);
     }
 
     function failWith(li, text) {
@@ -312,6 +316,10 @@
     const first = section.firstElementChild;
     section.insertBefore(box, first && /^H[1-6]$/.test(first.tagName) ? first.nextSibling : section.firstChild);
     initScrubber();
+    // The comment form can point at a moment of this cut now, without a reload.
+    const mediaField = $('#comment-media'), timecodeField = $('#timecode-field');
+    if (mediaField && !mediaField.value) mediaField.value = String(media.id);
+    if (timecodeField) timecodeField.hidden = false;
   }
 
   const parseTimestamp = (text) => text.split(':').reduce((acc, part) => acc * 60 + parseFloat(part), 0);

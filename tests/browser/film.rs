@@ -88,6 +88,10 @@ async fn upload_and_process(browser: &Browser, still: &Path, cut: &Path) {
     assert_eq!(browser.count("#gallery li.media-item[data-kind=image]").await, 1);
     assert_eq!(browser.count("#gallery li.media-item[data-kind=video]").await, 1);
     browser.wait_for("video#player").await;
+    assert_eq!(browser.count("#gallery li.media-item span.media-name").await, 2, "each new upload is named at once");
+    browser.wait_for("#timecode-field:not([hidden])").await;
+    let cut = browser.attr_now("#comment-media", "value").await.unwrap_or_default();
+    assert!(!cut.is_empty(), "comments now point at the new cut, without a reload");
     assert!(browser.same_page().await, "{}", browser.report("the page reloaded during upload or processing").await);
     browser.screenshot("processed").await;
 }
