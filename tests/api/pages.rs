@@ -302,3 +302,52 @@ async fn the_dashboard_reminds_creators_and_assignees_of_their_overdue_works_onl
         "a reviewer who sees every work is reminded of their own only"
     );
 }
+
+#[actix_web::test]
+async fn authors_delete_unsubmitted_works_and_wrong_uploads_from_the_page() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let other = app.user_with_roles("other", &[Role::Contributor]).await;
+    let work = app.create_work(&author, work_json("weibo_post", "误建的作品")).await;
+    let id = work["id"].as_str().unwrap();
+    let photo = app.upload(&author, id, "wrong.jpg", &crate::fixtures::jpeg(64, 48), Some("still")).await.json();
+    let page_html = page(&app, &format!("/works/{id}"), &author).await.text();
+    assert!(page_html.contains("id=\"delete-work\"") && page_html.contains("确认删除"), "asks before deleting");
+    let media_path = format!("/works/{id}/media/{}/delete", photo["id"].as_str().unwrap());
+    let removed = post_form(&app, &media_path, &author, &[("csrf", author.csrf_token.as_str())]).await;
+    assert_eq!(removed.status, 303, "{}", removed.text());
+    assert_eq!(app.get(&format!("/api/v1/works/{id}/media"), &author).await.json()["items"], json!([]));
+    let not_theirs = post_form(&app, &format!("/works/{id}/delete"), &other, &[("csrf", other.csrf_token.as_str())]).await;
+    assert_ne!(not_theirs.status, 303, "only its author (or an admin)");
+    let deleted = post_form(&app, &format!("/works/{id}/delete"), &author, &[("csrf", author.csrf_token.as_str())]).await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(deleted.header("location").as_deref(), Some("/works?done=deleted"));
+    assert_eq!(app.get(&format!("/api/v1/works/{id}"), &author).await.status, 404);
+    let restored = app.post(&format!("/api/v1/works/{id}/restore"), &app.admin, &json!({})).await;
+    assert_eq!(restored.status, 200, "an admin brings it back: {}", restored.text());
+}
+
+#[actix_web::test]
+async fn the_dashboard_lists_sent_back_works_and_the_queue_oldest_first() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let reviewer = app.user_with_roles("chushen", &[Role::Reviewer]).await;
+    let mut ids = Vec::new();
+    for title in ["最早送审", "后来送审"] {
+        let work = app.create_work(&author, work_json("weibo_post", title)).await;
+        let id = work["id"].as_str().unwrap().to_owned();
+        let step = json!({"action": "submit", "version": work["version"]});
+        app.post(&format!("/api/v1/works/{id}/transitions"), &author, &step).await;
+        ids.push(id);
+    }
+    let waiting = page(&app, "/", &reviewer).await.text();
+    let queue = waiting.split("id=\"queue-list\"").nth(1).unwrap_or_default();
+    let (first, second) = (queue.find("最早送审"), queue.find("后来送审"));
+    assert!(first.is_some() && first < second, "oldest first: {queue}");
+    let current = app.get(&format!("/api/v1/works/{}", ids[0]), &app.admin).await.json();
+    let back = json!({"action": "request_changes", "version": current["version"], "comment": "配图太小"});
+    app.post(&format!("/api/v1/works/{}/transitions", ids[0]), &reviewer, &back).await;
+    let mine = page(&app, "/", &author).await.text();
+    let returned = mine.split("id=\"returned-list\"").nth(1).unwrap_or_default();
+    assert!(returned.contains("最早送审") && !returned.contains("后来送审"), "{returned}");
+}
