@@ -401,16 +401,7 @@ async fn imports_from_the_page_preview_then_run_with_progress_and_a_report() {
     };
     let send = |content_type: String, body: Vec<u8>, token: String| {
         let app = &app;
-        async move {
-            let bearer = format!("Bearer {token}");
-            app.raw(
-                awc::http::Method::POST,
-                "/api/v1/imports",
-                &[("authorization", &bearer), ("content-type", &content_type)],
-                body,
-            )
-            .await
-        }
+        async move { post_import(app, &token, &content_type, body).await }
     };
     let author = app.user_with_roles("author", &[Role::Contributor]).await;
     let (content_type, body) = form(&[("articles.json", WECHAT_JSON.as_bytes())]);
@@ -625,12 +616,16 @@ async fn stage(app: &TestApp, name: &str, bytes: &[u8]) -> crate::helpers::Reply
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/zip\r\n\r\n").into_bytes();
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let bearer = format!("Bearer {}", app.admin.token);
-    let content_type = format!("multipart/form-data; boundary={boundary}");
+    post_import(app, &app.admin.token, &format!("multipart/form-data; boundary={boundary}"), body).await
+}
+
+/// `POST /api/v1/imports` with a multipart body, as the holder of `token`.
+async fn post_import(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>) -> crate::helpers::Reply {
+    let bearer = format!("Bearer {token}");
     app.raw(
         awc::http::Method::POST,
         "/api/v1/imports",
-        &[("authorization", &bearer), ("content-type", &content_type)],
+        &[("authorization", &bearer), ("content-type", content_type)],
         body,
     )
     .await

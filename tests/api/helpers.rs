@@ -461,3 +461,21 @@ impl Drop for ServerProcess {
         self.kill();
     }
 }
+
+/// Takes a lifecycle step on a work at its current version (read as admin), with any extra
+/// fields (`comment`, publication details).
+pub async fn step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> Reply {
+    let current = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json();
+    let mut body = json!({"action": action, "version": current["version"]});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    app.post(&format!("/api/v1/works/{work}/transitions"), session, &body).await
+}
+
+/// [`step`], which must succeed; the work as it is after.
+pub async fn ok_step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> Value {
+    let reply = step(app, session, work, action, extra).await;
+    assert_eq!(reply.status, 200, "{action}: {}", reply.text());
+    reply.json()
+}

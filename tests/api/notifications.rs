@@ -4,18 +4,7 @@
 use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, assert_error_field, work_json};
-
-async fn step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> Value {
-    let current = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json();
-    let mut body = json!({"action": action, "version": current["version"]});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let reply = app.post(&format!("/api/v1/works/{work}/transitions"), session, &body).await;
-    assert_eq!(reply.status, 200, "{action}: {}", reply.text());
-    reply.json()
-}
+use crate::helpers::{Session, TestApp, assert_error_field, ok_step, work_json};
 
 async fn inbox(app: &TestApp, session: &Session) -> Value {
     let reply = app.get("/api/v1/notifications", session).await;
@@ -39,7 +28,7 @@ async fn steps_comments_mentions_and_assignments_reach_the_right_people() {
     let work = app.create_work(&author, draft).await["id"].as_str().unwrap().to_owned();
     assert_eq!(events(&inbox(&app, &helper).await), vec!["assigned"], "assigned on creation");
 
-    step(&app, &author, &work, "submit", json!({})).await;
+    ok_step(&app, &author, &work, "submit", json!({})).await;
     let waiting = inbox(&app, &reviewer).await;
     assert_eq!(events(&waiting), vec!["review_waiting"]);
     assert_eq!(waiting["unread"], 1);
@@ -48,7 +37,7 @@ async fn steps_comments_mentions_and_assignments_reach_the_right_people() {
     assert!(events(&inbox(&app, &author).await).is_empty(), "nobody is told of their own step");
     assert!(events(&inbox(&app, &staff).await).is_empty());
 
-    step(&app, &reviewer, &work, "request_changes", json!({"comment": "配图太小"})).await;
+    ok_step(&app, &reviewer, &work, "request_changes", json!({"comment": "配图太小"})).await;
     let sent_back = inbox(&app, &author).await;
     assert_eq!(events(&sent_back), vec!["sent_back"]);
     assert!(sent_back["items"][0]["text"].as_str().unwrap().ends_with("被退回修改：配图太小"), "{sent_back}");
@@ -63,11 +52,11 @@ async fn steps_comments_mentions_and_assignments_reach_the_right_people() {
     assert_eq!(events(&replied)[0], "reply");
     assert!(replied["items"][0]["text"].as_str().unwrap().contains("回复了你"), "{replied}");
 
-    step(&app, &author, &work, "submit", json!({})).await;
-    step(&app, &reviewer, &work, "approve", json!({})).await;
+    ok_step(&app, &author, &work, "submit", json!({})).await;
+    ok_step(&app, &reviewer, &work, "approve", json!({})).await;
     assert_eq!(events(&inbox(&app, &author).await)[0], "approved");
     let publish = json!({"channel": "官方微博", "external_url": "https://weibo.com/1", "published_at": "2026-05-01T08:00:00+08:00"});
-    step(&app, &reviewer, &work, "publish", publish).await;
+    ok_step(&app, &reviewer, &work, "publish", publish).await;
     assert_eq!(events(&inbox(&app, &author).await)[0], "published");
 }
 

@@ -317,9 +317,11 @@ async fn authors_delete_unsubmitted_works_and_wrong_uploads_from_the_page() {
     let removed = post_form(&app, &media_path, &author, &[("csrf", author.csrf_token.as_str())]).await;
     assert_eq!(removed.status, 303, "{}", removed.text());
     assert_eq!(app.get(&format!("/api/v1/works/{id}/media"), &author).await.json()["items"], json!([]));
-    let not_theirs = post_form(&app, &format!("/works/{id}/delete"), &other, &[("csrf", other.csrf_token.as_str())]).await;
+    let not_theirs =
+        post_form(&app, &format!("/works/{id}/delete"), &other, &[("csrf", other.csrf_token.as_str())]).await;
     assert_ne!(not_theirs.status, 303, "only its author (or an admin)");
-    let deleted = post_form(&app, &format!("/works/{id}/delete"), &author, &[("csrf", author.csrf_token.as_str())]).await;
+    let deleted =
+        post_form(&app, &format!("/works/{id}/delete"), &author, &[("csrf", author.csrf_token.as_str())]).await;
     assert_eq!(deleted.status, 303);
     assert_eq!(deleted.header("location").as_deref(), Some("/works?done=deleted"));
     assert_eq!(app.get(&format!("/api/v1/works/{id}"), &author).await.status, 404);

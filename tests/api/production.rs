@@ -6,22 +6,7 @@ use awc::http::Method;
 use microcat::domain::user::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, assert_error, assert_error_field, work_json};
-
-async fn step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> crate::helpers::Reply {
-    let current = app.get(&format!("/api/v1/works/{work}"), &app.admin).await.json();
-    let mut body = json!({"action": action, "version": current["version"]});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    app.post(&format!("/api/v1/works/{work}/transitions"), session, &body).await
-}
-
-async fn ok_step(app: &TestApp, session: &Session, work: &str, action: &str, extra: Value) -> Value {
-    let reply = step(app, session, work, action, extra).await;
-    assert_eq!(reply.status, 200, "{action}: {}", reply.text());
-    reply.json()
-}
+use crate::helpers::{Session, TestApp, assert_error, assert_error_field, ok_step, step, work_json};
 
 struct Team {
     author: Session,
