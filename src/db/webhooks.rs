@@ -93,6 +93,20 @@ pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResu
         .load(conn)
 }
 
+/// Takes a due delivery for one attempt: pushes its next attempt to `lease_until` if it is
+/// still pending and due. Only one worker (of any process) wins; the rest skip it.
+pub fn claim(conn: &mut DbConnection, id: &str, now: NaiveDateTime, lease_until: NaiveDateTime) -> QueryResult<bool> {
+    let claimed = diesel::update(
+        webhook_deliveries::table
+            .find(id)
+            .filter(webhook_deliveries::state.eq(PENDING))
+            .filter(webhook_deliveries::next_attempt_at.le(now)),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(lease_until))
+    .execute(conn)?;
+    Ok(claimed == 1)
+}
+
 /// Records an attempt's outcome: delivered, another try at `next` (`None`: given up).
 pub fn record_attempt(
     conn: &mut DbConnection,

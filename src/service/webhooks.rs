@@ -212,6 +212,11 @@ pub fn deliver_due(db: &Db, rules: &DeliveryRules) -> Result<usize, WebhookError
     let agent: ureq::Agent =
         ureq::Agent::config_builder().timeout_global(Some(rules.timeout)).http_status_as_error(false).build().into();
     for delivery in &due {
+        // Claimed first, so two workers (a restart's overlap, or several servers) never both send it.
+        let lease = now() + chrono::TimeDelta::from_std(rules.timeout * 3).unwrap_or(chrono::TimeDelta::minutes(1));
+        if !db.write_blocking(|conn| rows::claim(conn, &delivery.id, now(), lease))? {
+            continue;
+        }
         let Some(hook) = rows::find(&mut conn, &delivery.webhook_id)? else { continue };
         let outcome = send_one(&agent, &hook, delivery, &rules.public_url);
         let attempts = delivery.attempts + 1;

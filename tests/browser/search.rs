@@ -33,7 +33,19 @@ async fn staff_find_a_work_by_a_chinese_phrase_with_highlighting() {
     browser.submit_text("#q", PHRASE).await;
     see_highlighted_hits(&browser, &id).await;
     narrow_by_a_facet(&browser).await;
+    facets_fold_on_a_phone(&browser).await;
     browser.finish().await;
+}
+
+/// On a phone the facets start folded under 筛选, one tap away; the results come first.
+async fn facets_fold_on_a_phone(browser: &Browser) {
+    browser.set_window(390, 844).await;
+    browser.reload().await;
+    browser.wait_for("details#facet-fold:not([open])").await;
+    browser.screenshot("search-phone-folded").await;
+    browser.click("details#facet-fold > summary").await;
+    browser.wait_for("details#facet-fold[open]").await;
+    browser.set_window(1366, 900).await;
 }
 
 /// The results page keeps the query and marks the matched words.
