@@ -27,7 +27,7 @@ use crate::domain::transition::{Transition, TransitionInput};
 use crate::domain::user::Role;
 use crate::edge::links;
 use crate::edge::params::work_id;
-use crate::error::ApiError;
+use crate::error::{ApiError, codes};
 use crate::service::audit::AuditView;
 use crate::service::comments::{self, CommentView, NewComment};
 use crate::service::media::MediaView;
@@ -160,6 +160,8 @@ struct WorkPage {
     can_correct: bool,
     /// Its author while unsubmitted, admins always (soft delete: admins restore it).
     can_delete: bool,
+    /// What the upload script says for each refusal code, in the reader's language.
+    upload_messages: Vec<(&'static str, &'static str)>,
     media: Vec<MediaItem>,
     player: Option<Player>,
     cuts: Vec<CutItem>,
@@ -519,6 +521,7 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
         can_edit: works::may_edit(user, &work),
         can_correct: works::may_correct(user, &work),
         can_delete: user.is_admin() || works::may_edit(user, &work),
+        upload_messages: UPLOAD_CODES.iter().map(|code| (*code, super::error_text::message(lang, code))).collect(),
         media: media.iter().map(|view| media_item(view, t)).collect(),
         cuts: cut_items(&media, player.as_ref(), &names),
         publications: publications.iter().map(|(row, latest)| publication_item(row, latest.as_ref())).collect(),
@@ -654,6 +657,23 @@ pub async fn post_publication(app: web::Data<AppState>, signed: SignedForm, path
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }
 }
+
+/// The refusals an upload can meet, each said in the page's words by the upload script.
+const UPLOAD_CODES: [&str; 13] = [
+    codes::UPLOAD_TOO_LARGE,
+    codes::PAYLOAD_TOO_LARGE,
+    codes::UNSUPPORTED_MEDIA_TYPE,
+    codes::INSUFFICIENT_STORAGE,
+    codes::WORK_NOT_EDITABLE,
+    codes::FORBIDDEN,
+    codes::EMPTY_FILE,
+    codes::TOO_MANY_FILES,
+    codes::FILE_MISSING,
+    codes::INVALID_FIELD,
+    codes::MALFORMED_FORM,
+    codes::UNAUTHENTICATED,
+    codes::CSRF_REJECTED,
+];
 
 /// `POST /works/{id}/delete`: soft-deletes the work (its author while it is unsubmitted,
 /// admins always); admins can restore it.

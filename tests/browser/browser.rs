@@ -199,6 +199,12 @@ impl Browser {
         self.ok(reloaded, "reloading").await;
     }
 
+    /// Goes back one page in the history, as the browser's back button does.
+    pub async fn back(&self) {
+        let went = self.client.back().await;
+        self.ok(went, "going back").await;
+    }
+
     /// The current URL.
     pub async fn url(&self) -> url::Url {
         let url = self.client.current_url().await;

@@ -63,3 +63,24 @@ async fn an_admin_adds_a_group_robot_and_sees_its_deliveries() {
     browser.screenshot("robots-phone").await;
     browser.finish().await;
 }
+
+#[actix_rt::test]
+async fn the_back_button_after_a_step_shows_the_work_as_it_is_now() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let draft = app
+        .create_work(&author, serde_json::json!({"kind": "weibo_post", "title": "返回键测试", "body": "正文"}))
+        .await;
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let browser = Browser::start(&app, "back-button").await;
+    browser.login("author", PASSWORD).await;
+    browser.goto(&format!("/works/{id}")).await;
+    browser.wait_class("#work-status", "status-draft").await;
+    browser.click_and_load("button.action[value=\"submit\"]").await;
+    browser.wait_class("#work-status", "status-submitted").await;
+    browser.back().await;
+    // Whether the browser keeps the page in its back-forward cache or not, it shows now's state.
+    browser.wait_class("#work-status", "status-submitted").await;
+    assert!(browser.count("button.action[value=\"submit\"]").await == 0, "no stale submit button");
+    browser.finish().await;
+}
