@@ -61,6 +61,23 @@ pub fn inbox(
         .load(conn)
 }
 
+/// Marks one of the person's notices read; the work it is about, if it is theirs.
+pub fn open(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Option<String>>> {
+    let mine = notifications::table.filter(notifications::user_id.eq(user_id)).filter(notifications::id.eq(id));
+    let work = mine.select(notifications::work_id).first::<Option<String>>(conn).optional()?;
+    if work.is_some() {
+        diesel::update(mine.filter(notifications::read_at.is_null()))
+            .set(notifications::read_at.eq(Some(now)))
+            .execute(conn)?;
+    }
+    Ok(work)
+}
+
 /// How many notices the person has not read.
 pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
     notifications::table

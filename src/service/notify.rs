@@ -210,6 +210,13 @@ pub async fn mark_read(db: &Db, user: &AuthUser, ids: Option<Vec<String>>) -> Re
         .await?)
 }
 
+/// Opens one of the caller's notices: marks it read and says which work it is about
+/// (`None` when it is not theirs, or about no work).
+pub async fn open(db: &Db, user: &AuthUser, id: String) -> Result<Option<String>, NotifyError> {
+    let me = user.id.as_str().to_owned();
+    Ok(db.write(move |conn| rows::open(conn, &me, &id, now())).await?.flatten())
+}
+
 /// The kinds of notice the caller gets.
 pub async fn wanted_events(db: &Db, user: &AuthUser) -> Result<Vec<(Event, bool)>, NotifyError> {
     let me = user.id.as_str().to_owned();

@@ -77,13 +77,8 @@ pub async fn post_read_all(app: web::Data<AppState>, signed: SignedForm) -> Page
 
 /// `POST /notifications/{id}/open`: marks one notice read and goes to its work.
 pub async fn post_open(app: web::Data<AppState>, signed: SignedForm, path: web::Path<String>) -> PageResult {
-    let id = path.into_inner();
-    let (_, rows) = notify::inbox(&app.db, &signed.viewer.user, false, Page { page: 1, per_page: SHOWN })
-        .await
-        .map_err(ApiError::from)?;
-    let target = rows.iter().find(|row| row.id == id).and_then(|row| row.work_id.clone());
-    notify::mark_read(&app.db, &signed.viewer.user, Some(vec![id])).await.map_err(ApiError::from)?;
-    Ok(page::redirect(&target.map_or_else(|| "/notifications".to_owned(), |work| format!("/works/{work}"))))
+    let work = notify::open(&app.db, &signed.viewer.user, path.into_inner()).await.map_err(ApiError::from)?;
+    Ok(page::redirect(&work.map_or_else(|| "/notifications".to_owned(), |work| format!("/works/{work}"))))
 }
 
 /// `POST /notifications/settings`: the kinds ticked are the kinds received.

@@ -353,3 +353,35 @@ async fn the_dashboard_lists_sent_back_works_and_the_queue_oldest_first() {
     let returned = mine.split("id=\"returned-list\"").nth(1).unwrap_or_default();
     assert!(returned.contains("最早送审") && !returned.contains("后来送审"), "{returned}");
 }
+
+#[actix_web::test]
+async fn robots_and_other_peoples_notices_stay_out_of_reach() {
+    let app = TestApp::spawn().await;
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    let reviewer = app.user_with_roles("chushen", &[Role::Reviewer]).await;
+    assert_eq!(page(&app, "/admin/webhooks", &author).await.status, 403, "robots are for admins");
+    let robot = [
+        ("csrf", author.csrf_token.as_str()),
+        ("kind", "wecom"),
+        ("url", "https://qyapi.weixin.qq.com/x"),
+        ("events", "comment"),
+    ];
+    assert_eq!(post_form(&app, "/admin/webhooks", &author, &robot).await.status, 403);
+    let work = app.create_work(&author, work_json("weibo_post", "通知归属")).await;
+    let id = work["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/works/{id}/transitions"),
+        &author,
+        &json!({"action": "submit", "version": work["version"]}),
+    )
+    .await;
+    let notice =
+        app.get("/api/v1/notifications", &reviewer).await.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/notifications/{notice}/open");
+    let stranger = post_form(&app, &path, &author, &[("csrf", author.csrf_token.as_str())]).await;
+    assert_eq!(stranger.header("location").as_deref(), Some("/notifications"), "not theirs: nowhere");
+    assert_eq!(app.get("/api/v1/notifications", &reviewer).await.json()["unread"], 1, "and still unread");
+    let own = post_form(&app, &path, &reviewer, &[("csrf", reviewer.csrf_token.as_str())]).await;
+    assert_eq!(own.header("location").as_deref(), Some(format!("/works/{id}").as_str()));
+    assert_eq!(app.get("/api/v1/notifications", &reviewer).await.json()["unread"], 0);
+}
