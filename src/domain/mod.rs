@@ -2,8 +2,10 @@
 //! roles. Nothing here knows about HTTP, the database or the search index.
 
 pub mod archive;
+pub mod compliance;
 pub mod fields;
 pub mod filter;
+pub mod fold;
 pub mod frames;
 pub mod ids;
 pub mod lifecycle;

@@ -37,31 +37,6 @@ impl Normalized {
     }
 }
 
-/// One character, normalised: full-width ASCII to half-width, ideographic space to space,
-/// uppercase to lowercase.
-fn normalize_char(c: char) -> char {
-    // Most characters are ideographs or ASCII: answer those without Unicode table lookups.
-    if c.is_ascii() {
-        return c.to_ascii_lowercase();
-    }
-    if is_cjk(c) {
-        return c;
-    }
-    let half_width = match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    };
-    if !half_width.is_uppercase() {
-        return half_width;
-    }
-    let mut lower = half_width.to_lowercase();
-    match (lower.next(), lower.next()) {
-        (Some(single), None) => single,
-        _ => half_width,
-    }
-}
-
 /// Normalises text for both analyses.
 pub fn normalize(original: &str) -> Normalized {
     let simplified = fast2s::convert(original);
@@ -76,10 +51,8 @@ pub fn normalize(original: &str) -> Normalized {
     Normalized { text, origin, original_len: original.len() }
 }
 
-/// Whether a character is a CJK ideograph.
-pub fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2A6DF}')
-}
+pub use crate::domain::fold::is_cjk;
+use crate::domain::fold::fold_char as normalize_char;
 
 /// The process-wide segmenter: jieba's dictionary plus ours plus the configured one.
 pub fn segmenter(extra_dictionary: Option<&std::path::Path>) -> Arc<Jieba> {
