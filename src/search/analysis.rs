@@ -39,12 +39,10 @@ impl Normalized {
 
 /// Normalises text for both analyses.
 pub fn normalize(original: &str) -> Normalized {
-    let simplified = fast2s::convert(original);
     let mut text = String::with_capacity(original.len());
     let mut origin = Vec::with_capacity(original.len());
-    // fast2s converts character for character, so the two sequences line up.
-    for ((offset, _), converted) in original.char_indices().zip(simplified.chars()) {
-        let normalized = normalize_char(converted);
+    // Folding keeps one character for each, so the two sequences line up.
+    for ((offset, _), normalized) in original.char_indices().zip(fold_chars(original)) {
         text.push(normalized);
         origin.extend(std::iter::repeat_n(offset as u32, normalized.len_utf8()));
     }
@@ -52,7 +50,7 @@ pub fn normalize(original: &str) -> Normalized {
 }
 
 pub use crate::domain::fold::is_cjk;
-use crate::domain::fold::fold_char as normalize_char;
+use crate::domain::fold::fold_chars;
 
 /// The process-wide segmenter: jieba's dictionary plus ours plus the configured one.
 pub fn segmenter(extra_dictionary: Option<&std::path::Path>) -> Arc<Jieba> {

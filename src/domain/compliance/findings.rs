@@ -50,11 +50,11 @@ pub struct StoredFinding {
 
 /// The outcome of matching a new check against the stored findings.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reconciled {
+pub struct Reconciled<'t> {
     /// Found now and not before: to be opened.
-    pub opened: Vec<Hit>,
+    pub opened: Vec<Hit<'t>>,
     /// Found before and still there (its new place).
-    pub kept: Vec<(String, Hit)>,
+    pub kept: Vec<(String, Hit<'t>)>,
     /// Found before, gone now: fixed.
     pub fixed: Vec<String>,
 }
@@ -63,7 +63,7 @@ type Key = (String, String, String);
 
 /// Matches `current` (a fresh check, in order of position) against `stored` (in the order
 /// they were opened). Fixed findings are history: something found again is a new finding.
-pub fn reconcile(stored: &[StoredFinding], current: Vec<Hit>) -> Reconciled {
+pub fn reconcile<'t>(stored: &[StoredFinding], current: Vec<Hit<'t>>) -> Reconciled<'t> {
     let mut waiting: HashMap<Key, std::collections::VecDeque<&StoredFinding>> = HashMap::new();
     for finding in stored.iter().filter(|finding| finding.state != FindingState::Fixed) {
         let key = (finding.field.clone(), finding.category.clone(), finding.excerpt.clone());
@@ -71,7 +71,7 @@ pub fn reconcile(stored: &[StoredFinding], current: Vec<Hit>) -> Reconciled {
     }
     let mut outcome = Reconciled::default();
     for hit in current {
-        let key = (hit.field.clone(), hit.found.category.as_str().to_owned(), hit.found.excerpt.clone());
+        let key = (hit.field.clone(), hit.found.category.as_str().to_owned(), hit.found.excerpt.to_string());
         match waiting.get_mut(&key).and_then(|queue| queue.pop_front()) {
             Some(finding) => outcome.kept.push((finding.id.clone(), hit)),
             None => outcome.opened.push(hit),
@@ -88,7 +88,7 @@ mod tests {
     use super::super::{Category, Found, Level};
     use super::*;
 
-    fn hit(field: &str, excerpt: &str, start: usize) -> Hit {
+    fn hit(field: &str, excerpt: &'static str, start: usize) -> Hit<'static> {
         let found = Found { start, end: start + 11, category: Category::Mobile, level: Level::Block, excerpt: excerpt.into() };
         Hit { field: field.into(), found }
     }
@@ -110,7 +110,7 @@ mod tests {
         assert_eq!((outcome.kept[0].0.as_str(), outcome.kept[0].1.found.start), ("a", 40));
         assert_eq!(outcome.fixed, vec!["b".to_owned()]);
         let opened: Vec<(&str, &str)> =
-            outcome.opened.iter().map(|hit| (hit.field.as_str(), hit.found.excerpt.as_str())).collect();
+            outcome.opened.iter().map(|hit| (hit.field.as_str(), hit.found.excerpt.as_ref())).collect();
         assert_eq!(opened, vec![("title", "138****5678"), ("body", "137****1111")]);
     }
 

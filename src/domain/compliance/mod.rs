@@ -12,6 +12,7 @@ mod marks;
 mod numbers;
 pub mod words;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use findings::{FindingState, Reconciled, StoredFinding, reconcile};
@@ -123,19 +124,20 @@ struct Detected {
 
 /// One finding in one text: character offsets into that text, and the masked excerpt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub struct Found<'t> {
     pub start: usize,
     pub end: usize,
     pub category: Category,
     pub level: Level,
-    pub excerpt: String,
+    /// Masked personal data, or the words as written (borrowed: a list's matches are many).
+    pub excerpt: Cow<'t, str>,
 }
 
 /// A finding in a named field of a work.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
+pub struct Hit<'t> {
     pub field: String,
-    pub found: Found,
+    pub found: Found<'t>,
 }
 
 /// The detectors plus the current word lists.
@@ -155,43 +157,43 @@ impl Checker {
     }
 
     /// Every finding in one text, in order of position.
-    pub fn scan(&self, text: &str) -> Vec<Found> {
+    pub fn scan<'t>(&self, text: &'t str) -> Vec<Found<'t>> {
         if text.is_empty() {
             return Vec::new();
         }
         let folded = fold_chars(text);
-        let original: Vec<char> = text.chars().collect();
-        let mut detected = Vec::new();
-        numbers::find(&folded, &mut detected);
-        marks::find_plates(&folded, &mut detected);
-        marks::find_emails(&folded, &mut detected);
-        let mut found: Vec<Found> = detected
+        let detected = detect(&folded);
+        let mut words = Vec::new();
+        if let Some(matcher) = &self.words {
+            matcher.find(&folded, &mut words);
+        }
+        if detected.is_empty() && words.is_empty() {
+            return Vec::new();
+        }
+        let spans = CharSpans::new(text, detected.iter().map(|hit| (hit.start, hit.end)).chain(words.iter().map(|hit| (hit.start, hit.end))));
+        let mut found: Vec<Found<'t>> = detected
             .into_iter()
             .map(|hit| Found {
-                excerpt: mask(&hit.category, &original[hit.start..hit.end], &folded[hit.start..hit.end]),
+                excerpt: Cow::Owned(mask(&hit.category, spans.text(hit.start, hit.end), &folded[hit.start..hit.end])),
                 level: hit.category.detector_level(),
                 start: hit.start,
                 end: hit.end,
                 category: hit.category,
             })
             .collect();
-        if let Some(words) = &self.words {
-            let mut hits = Vec::new();
-            words.find(&folded, &mut hits);
-            found.extend(hits.into_iter().map(|hit| Found {
-                excerpt: original[hit.start..hit.end].iter().collect(),
-                start: hit.start,
-                end: hit.end,
-                category: Category::Word(hit.category),
-                level: hit.level,
-            }));
-        }
+        found.extend(words.into_iter().map(|hit| Found {
+            excerpt: Cow::Borrowed(spans.text(hit.start, hit.end)),
+            start: hit.start,
+            end: hit.end,
+            category: Category::Word(hit.category),
+            level: hit.level,
+        }));
         found.sort_by_key(|hit| (hit.start, hit.end));
         found
     }
 
     /// Every finding in a work's named texts.
-    pub fn scan_fields<'a>(&self, fields: impl IntoIterator<Item = (String, &'a str)>) -> Vec<Hit> {
+    pub fn scan_fields<'t>(&self, fields: impl IntoIterator<Item = (String, &'t str)>) -> Vec<Hit<'t>> {
         fields
             .into_iter()
             .flat_map(|(field, text)| {
@@ -201,40 +203,98 @@ impl Checker {
     }
 }
 
+/// Every detector, in one pass over the folded text.
+fn detect(folded: &[char]) -> Vec<Detected> {
+    let mut detected = Vec::new();
+    let mut index = 0;
+    while index < folded.len() {
+        let c = folded[index];
+        if c.is_ascii_digit() {
+            index = numbers::find_at(folded, index, &mut detected);
+            continue;
+        }
+        if c == '@' {
+            marks::email_at(folded, index, &mut detected);
+        } else if marks::is_province(c) {
+            marks::plate_at(folded, index, &mut detected);
+        }
+        index += 1;
+    }
+    detected
+}
+
+/// The text of character ranges, found in one walk over the text (findings are few and
+/// spread out; a copy of the whole text as characters is what the check cannot afford).
+struct CharSpans<'a> {
+    text: &'a str,
+    /// Sorted character indices and their byte offsets.
+    offsets: Vec<(usize, usize)>,
+}
+
+impl<'a> CharSpans<'a> {
+    fn new(text: &'a str, ranges: impl Iterator<Item = (usize, usize)>) -> Self {
+        let mut wanted: Vec<usize> = ranges.flat_map(|(start, end)| [start, end]).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        // Counting the bytes that start a character is cheaper than decoding every one.
+        let bytes = text.as_bytes();
+        let mut offsets = Vec::with_capacity(wanted.len());
+        let (mut index, mut byte) = (0, 0);
+        for target in wanted {
+            while index < target && byte < bytes.len() {
+                byte += 1;
+                while byte < bytes.len() && bytes[byte] & 0xC0 == 0x80 {
+                    byte += 1;
+                }
+                index += 1;
+            }
+            offsets.push((target, byte));
+        }
+        Self { text, offsets }
+    }
+
+    fn byte(&self, index: usize) -> usize {
+        self.offsets.binary_search_by_key(&index, |(at, _)| *at).map_or(self.text.len(), |found| self.offsets[found].1)
+    }
+
+    fn text(&self, start: usize, end: usize) -> &'a str {
+        &self.text[self.byte(start)..self.byte(end)]
+    }
+}
+
 /// A value with its middle letters and digits replaced by `*`: `3201**********1234`,
 /// `138****5678`, `z***@example.com`. `folded` is the same range folded (it decides which
 /// characters count); anything else (separators, `·`) is kept as written.
-pub fn mask(category: &Category, original: &[char], folded: &[char]) -> String {
-    let Some((head, tail)) = category.visible_ends() else { return original.iter().collect() };
+pub fn mask(category: &Category, original: &str, folded: &[char]) -> String {
+    let Some((head, tail)) = category.visible_ends() else { return original.to_owned() };
     // An address keeps its domain: only the part before `@` is masked.
     let masked_len = match category {
         Category::Email => folded.iter().position(|c| *c == '@').unwrap_or(folded.len()),
         _ => folded.len(),
     };
-    let significant: Vec<usize> =
-        (0..masked_len).filter(|index| folded[*index].is_alphanumeric()).collect();
-    let hidden = significant.len().saturating_sub(head + tail).max(usize::from(significant.len() > head));
-    let hidden: std::collections::HashSet<usize> =
-        significant.iter().skip(head).take(hidden).copied().collect();
-    let mut out = String::new();
-    for (index, c) in original.iter().enumerate() {
-        out.push(if hidden.contains(&index) { '*' } else { *c });
+    let significant = folded[..masked_len].iter().filter(|c| c.is_alphanumeric()).count();
+    let hidden = significant.saturating_sub(head + tail).max(usize::from(significant > head));
+    let mut seen = 0;
+    let mut out = String::with_capacity(original.len());
+    for (c, folded) in original.chars().zip(folded) {
+        let counts = seen < significant && folded.is_alphanumeric();
+        let hide = counts && (head..head + hidden).contains(&seen);
+        seen += usize::from(counts);
+        out.push(if hide { '*' } else { c });
     }
     out
 }
 
 /// Masks the range `start..end` (characters) of `text` as [`mask`] does: "mask it".
 pub fn mask_in_text(text: &str, start: usize, end: usize, category: &Category) -> Option<String> {
-    let original: Vec<char> = text.chars().collect();
-    if start >= end || end > original.len() {
+    let folded = fold_chars(text);
+    if start >= end || end > folded.len() {
         return None;
     }
-    let folded = fold_chars(text);
-    let masked = mask(category, &original[start..end], &folded[start..end]);
-    let mut out: String = original[..start].iter().collect();
-    out.push_str(&masked);
-    out.extend(&original[end..]);
-    Some(out)
+    let spans = CharSpans::new(text, std::iter::once((start, end)));
+    let (from, to) = (spans.byte(start), spans.byte(end));
+    let masked = mask(category, &text[from..to], &folded[start..end]);
+    Some(format!("{}{masked}{}", &text[..from], &text[to..]))
 }
 
 #[cfg(test)]
@@ -262,8 +322,7 @@ mod tests {
             (Category::Email, "zhang.san@example.com", "z****.***@example.com"),
         ];
         for (category, value, expected) in cases {
-            let original: Vec<char> = value.chars().collect();
-            assert_eq!(mask(category, &original, &fold_chars(value)), *expected, "{value}");
+            assert_eq!(mask(category, value, &fold_chars(value)), *expected, "{value}");
         }
     }
 
@@ -272,7 +331,7 @@ mod tests {
         let text = "张某（身份证号320102199003071239，电话13812345678）驾驶苏A12345，材料系内部资料。";
         let found = checker("内部资料").scan(text);
         let summary: Vec<(&str, Level, &str)> =
-            found.iter().map(|hit| (hit.category.as_str(), hit.level, hit.excerpt.as_str())).collect();
+            found.iter().map(|hit| (hit.category.as_str(), hit.level, hit.excerpt.as_ref())).collect();
         assert_eq!(summary, vec![
             ("id_card", Level::Block, "3201**********1239"),
             ("mobile", Level::Block, "138****5678"),

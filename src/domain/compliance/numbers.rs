@@ -23,20 +23,13 @@ struct Run {
     end: usize,
 }
 
-/// Every identifying number in `chars`.
-pub(super) fn find(chars: &[char], out: &mut Vec<Detected>) {
-    let mut index = 0;
-    while index < chars.len() {
-        if !chars[index].is_ascii_digit() {
-            index += 1;
-            continue;
-        }
-        let run = read_run(chars, index);
-        if run.groups.len() <= MAX_GROUPS {
-            classify_run(chars, &run, out);
-        }
-        index = run.end;
+/// The identifying numbers in the run of digits starting at `start`; answers where the run ends.
+pub(super) fn find_at(chars: &[char], start: usize, out: &mut Vec<Detected>) -> usize {
+    let run = read_run(chars, start);
+    if run.groups.len() <= MAX_GROUPS {
+        classify_run(chars, &run, out);
     }
+    run.end
 }
 
 fn is_separator(c: char) -> bool {
@@ -152,9 +145,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(String, Category)> {
-        let chars = fold(text);
-        let mut out = Vec::new();
-        find(&chars, &mut out);
+        let out = super::super::detect(&fold(text));
         let original: Vec<char> = text.chars().collect();
         out.into_iter().map(|hit| (original[hit.start..hit.end].iter().collect(), hit.category)).collect()
     }
