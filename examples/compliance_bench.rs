@@ -44,15 +44,28 @@ fn body(bytes: usize) -> String {
     text
 }
 
+/// The 3 755 common ideographs of GB 2312 level 1 (what real word lists are written in).
+fn common_ideographs() -> Vec<char> {
+    let mut bytes = Vec::new();
+    for high in 0xB0u8..=0xD7 {
+        for low in 0xA1u8..=0xFE {
+            bytes.extend([high, low]);
+        }
+    }
+    let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+    text.chars().filter(|c| microcat::domain::fold::is_cjk(*c)).collect()
+}
+
 /// `count` terms of 2–4 common ideographs, plus a few the body really contains.
 fn terms(count: usize) -> Vec<String> {
+    let alphabet = common_ideographs();
     let mut rng = Rng(11);
     let mut terms: Vec<String> = ["电信诈骗", "陌生来电", "酒驾醉驾"].iter().map(|term| (*term).to_owned()).collect();
     let mut seen: std::collections::HashSet<String> = terms.iter().cloned().collect();
     while terms.len() < count {
         let length = 2 + rng.next() as usize % 3;
         let term: String =
-            (0..length).map(|_| char::from_u32(0x4E00 + (rng.next() % 0x51A5) as u32).unwrap_or('字')).collect();
+            (0..length).map(|_| alphabet[rng.next() as usize % alphabet.len()]).collect();
         if seen.insert(term.clone()) {
             terms.push(term);
         }

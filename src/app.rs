@@ -39,6 +39,7 @@ pub struct Application {
     change_watch: tokio::task::JoinHandle<()>,
     reminders: tokio::task::JoinHandle<()>,
     webhooks: tokio::task::JoinHandle<()>,
+    compliance_sweep: tokio::task::JoinHandle<()>,
 }
 
 /// How often the read cache looks for other processes' changes.
@@ -71,10 +72,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let rules = delivery_rules(&settings, port);
-        let server = serve(listener, db.clone(), media, search, settings)?;
+        let compliance = crate::service::compliance::Compliance::new();
+        let compliance_sweep = crate::jobs::compliance::start(db.clone(), compliance.clone());
+        let server = serve(listener, db.clone(), Services { media, search, compliance }, settings)?;
         let reminders = crate::jobs::reminders::start(db.clone(), crate::jobs::reminders::SWEEP_INTERVAL);
         let webhooks = crate::jobs::webhooks::start(db.clone(), rules);
-        Ok(Self { port, server, db, workers, indexer, change_watch, reminders, webhooks })
+        Ok(Self { port, server, db, workers, indexer, change_watch, reminders, webhooks, compliance_sweep })
     }
 
     /// The port actually bound (useful with port 0).
@@ -100,6 +103,7 @@ impl Application {
         self.change_watch.abort();
         self.reminders.abort();
         self.webhooks.abort();
+        self.compliance_sweep.abort();
         served
     }
 }
@@ -216,13 +220,15 @@ pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<Sea
     Ok(Arc::new(index))
 }
 
-fn serve(
-    listener: TcpListener,
-    db: Db,
+/// The services' handles the server shares with its handlers.
+struct Services {
     media: MediaContext,
     search: Arc<SearchIndex>,
-    settings: Settings,
-) -> anyhow::Result<Server> {
+    compliance: Arc<crate::service::compliance::Compliance>,
+}
+
+fn serve(listener: TcpListener, db: Db, services: Services, settings: Settings) -> anyhow::Result<Server> {
+    let Services { media, search, compliance } = services;
     let workers = if settings.http_workers == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
     } else {
@@ -246,6 +252,7 @@ fn serve(
         settings,
         login_policy,
         imports: Default::default(),
+        compliance,
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -14,6 +14,8 @@ pub struct AppState {
     /// Kinds whose approval needs two reviewers.
     pub two_level_kinds: Vec<crate::domain::work::Kind>,
     pub search: std::sync::Arc<crate::search::SearchIndex>,
+    /// The compliance check's current word lists.
+    pub compliance: std::sync::Arc<crate::service::compliance::Compliance>,
     pub media: MediaContext,
     pub settings: Settings,
     pub login_policy: LoginPolicy,

@@ -50,6 +50,8 @@ pub struct MediaRow {
     pub preview_error: Option<String>,
     /// The cues of a subtitle upload.
     pub transcript: Option<Json<Vec<Cue>>>,
+    /// Whether the original (a photo) carries GPS coordinates; unknown until processed.
+    pub gps: Option<bool>,
 }
 
 /// A new upload's record: what is known before processing (the rest starts empty).
@@ -103,6 +105,7 @@ pub struct ProcessedFields {
     pub preview_progress: i32,
     pub preview_error: Option<String>,
     pub transcript: Option<Json<Vec<Cue>>>,
+    pub gps: Option<bool>,
 }
 
 /// Stores a new record.

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod comments;
+pub mod compliance;
 pub mod jobs;
 pub mod media;
 pub mod notifications;

@@ -55,6 +55,9 @@ diesel::table! {
         review_round -> Integer,
         status_changed_at -> Nullable<Timestamp>,
         source_key -> Nullable<Text>,
+        findings_block -> Integer,
+        findings_review -> Integer,
+        checked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -102,6 +105,7 @@ diesel::table! {
         preview_progress -> Integer,
         preview_error -> Nullable<Text>,
         transcript -> Nullable<Text>,
+        gps -> Nullable<Bool>,
     }
 }
 
@@ -275,7 +279,45 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(jobs -> media (media_id));
 diesel::joinable!(publication_metrics -> publications (publication_id));
+diesel::table! {
+    wordlists (id) {
+        id -> Text,
+        name -> Text,
+        category -> Text,
+        level -> Text,
+        terms -> Text,
+        term_count -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    findings (id) {
+        id -> Text,
+        work_id -> Text,
+        field -> Text,
+        start_char -> Integer,
+        end_char -> Integer,
+        category -> Text,
+        level -> Text,
+        excerpt -> Text,
+        status -> Text,
+        override_by -> Nullable<Text>,
+        override_at -> Nullable<Timestamp>,
+        override_reason -> Nullable<Text>,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(findings -> works (work_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    wordlists,
+    findings,
     users,
     user_roles,
     sessions,

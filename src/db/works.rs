@@ -44,6 +44,11 @@ pub struct WorkRow {
     pub status_changed_at: Option<NaiveDateTime>,
     /// The key an imported work had in its export (`wechat:…`, `weibo:…`).
     pub source_key: Option<String>,
+    /// Open compliance findings of level `block`, and of level `review`.
+    pub findings_block: i32,
+    pub findings_review: i32,
+    /// When the compliance check last ran (none: since its lists changed, or never).
+    pub checked_at: Option<NaiveDateTime>,
 }
 
 /// The update form of a work; outer `None` leaves a column alone.

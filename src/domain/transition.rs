@@ -18,6 +18,8 @@ pub struct TransitionInput {
     pub channel: Option<String>,
     pub external_url: Option<String>,
     pub published_at: Option<String>,
+    /// The deciding reviewer has read the open `review` compliance findings.
+    pub acknowledge_findings: bool,
 }
 
 /// A step, checked.
@@ -30,6 +32,8 @@ pub struct Transition {
     pub comment: Option<String>,
     /// Where and when the work went out, for `publish` (empty otherwise).
     pub publication: Publication,
+    /// The deciding reviewer has read the open `review` compliance findings.
+    pub acknowledge_findings: bool,
 }
 
 /// Publication details exactly as sent. They are checked only when the step is allowed
@@ -67,7 +71,7 @@ impl Transition {
             },
             _ => Publication::default(),
         };
-        Ok(Self { action, version, comment, publication })
+        Ok(Self { action, version, comment, publication, acknowledge_findings: input.acknowledge_findings })
     }
 }
 

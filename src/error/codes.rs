@@ -53,6 +53,10 @@ codes! {
     IMPORT_NOT_FOUND = "import-not-found";
     /// No such webhook.
     WEBHOOK_NOT_FOUND = "webhook-not-found";
+    /// No such compliance finding on that work.
+    FINDING_NOT_FOUND = "finding-not-found";
+    /// No such word list.
+    WORDLIST_NOT_FOUND = "wordlist-not-found";
     /// No such route.
     ROUTE_NOT_FOUND = "route-not-found";
     /// No such derivative of a medium.
@@ -74,6 +78,14 @@ codes! {
     ILLEGAL_TRANSITION = "illegal-transition";
     /// The reviewer already signed this review round off.
     ALREADY_SIGNED_OFF = "already-signed-off";
+    /// Approval or publication with open `block` compliance findings (listed in `findings`).
+    COMPLIANCE_BLOCKED = "compliance-blocked";
+    /// Approval or publication with open `review` findings the reviewer did not acknowledge.
+    COMPLIANCE_UNACKNOWLEDGED = "compliance-unacknowledged";
+    /// Overriding or masking a finding that is fixed or already overridden.
+    FINDING_NOT_OPEN = "finding-not-open";
+    /// "Mask it" on a finding that is not personal data in the title, summary or body.
+    FINDING_NOT_MASKABLE = "finding-not-maskable";
     // Bodies and uploads (413, 415, 422, 507).
     /// The request body is larger than the endpoint takes.
     PAYLOAD_TOO_LARGE = "payload-too-large";

@@ -5,6 +5,7 @@
 use super::{ApiError, codes};
 use crate::service::accounts::AccountError;
 use crate::service::audit::AuditError;
+use crate::service::compliance::ComplianceError;
 use crate::service::import::ImportError;
 use crate::service::import_jobs::JobError;
 use crate::service::import_sources::SourceError;
@@ -107,8 +108,32 @@ impl From<ReviewError> for ApiError {
             },
             ReviewError::AlreadySignedOff => conflict(codes::ALREADY_SIGNED_OFF, error, None),
             ReviewError::AlreadyDecided => conflict(codes::ILLEGAL_TRANSITION, error, Some("action")),
+            ReviewError::Compliance(compliance) => compliance.into(),
             ReviewError::Field(field) => ApiError::Field(field),
             ReviewError::Db(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<ComplianceError> for ApiError {
+    fn from(error: ComplianceError) -> Self {
+        let message = error.to_string();
+        match error {
+            ComplianceError::Blocked(findings) => {
+                ApiError::Compliance { code: codes::COMPLIANCE_BLOCKED, message, findings }
+            }
+            ComplianceError::Unacknowledged(findings) => {
+                ApiError::Compliance { code: codes::COMPLIANCE_UNACKNOWLEDGED, message, findings }
+            }
+            ComplianceError::FindingNotFound => ApiError::NotFound { code: codes::FINDING_NOT_FOUND, message },
+            ComplianceError::ListNotFound => ApiError::NotFound { code: codes::WORDLIST_NOT_FOUND, message },
+            ComplianceError::NotOpen(_) => conflict(codes::FINDING_NOT_OPEN, message, Some("status")),
+            ComplianceError::NotMaskable(_) => conflict(codes::FINDING_NOT_MASKABLE, message, Some("field")),
+            ComplianceError::RoleRequired(_) => forbidden(message),
+            ComplianceError::SelfReview => ApiError::SelfReview,
+            ComplianceError::Work(work) => work.into(),
+            ComplianceError::Field(field) => ApiError::Field(field),
+            ComplianceError::Db(_) => ApiError::internal(error),
         }
     }
 }

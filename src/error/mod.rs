@@ -74,6 +74,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String, field: Option<String> },
+    /// The compliance gate refused a step (409), listing the open findings.
+    #[error("{message}")]
+    Compliance { code: &'static str, message: String, findings: Vec<crate::service::compliance::OpenFinding> },
     /// An upload over its class's size limit (413); the message names the limit.
     #[error("{0}")]
     UploadTooLarge(String),
@@ -106,6 +109,9 @@ struct Body<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// The open compliance findings a step was refused for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<&'a [crate::service::compliance::OpenFinding]>,
 }
 
 impl ApiError {
@@ -127,7 +133,7 @@ impl ApiError {
             ApiError::Forbidden(_) => codes::FORBIDDEN,
             ApiError::CsrfRejected => codes::CSRF_REJECTED,
             ApiError::SelfReview => codes::SELF_REVIEW,
-            ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } | ApiError::Compliance { code, .. } => code,
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::VersionConflict { .. } => codes::VERSION_CONFLICT,
             ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
@@ -226,7 +232,9 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::VersionConflict { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::VersionConflict { .. } | ApiError::Conflict { .. } | ApiError::Compliance { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -240,7 +248,12 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(source) = self {
             tracing::error!(error.detail = %source_chain(source.as_ref()), "internal error answered with 500");
         }
-        let envelope = Envelope { error: Body { code: self.code(), message: self.to_string(), field: self.field() } };
+        let findings = match self {
+            ApiError::Compliance { findings, .. } => Some(findings.as_slice()),
+            _ => None,
+        };
+        let envelope =
+            Envelope { error: Body { code: self.code(), message: self.to_string(), field: self.field(), findings } };
         let mut response = HttpResponse::build(self.status_code()).json(envelope);
         if let ApiError::TooManyAttempts { retry_after_secs } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())

@@ -95,6 +95,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
+/// A `text/plain` UTF-8 body (a word list), up to the word lists' size limit; like
+/// [`ApiJson`], its errors wait for the handler.
+#[derive(Debug)]
+pub struct PlainText(Result<String, ApiError>);
+
+impl PlainText {
+    /// The text (without a byte-order mark), or why it could not be read.
+    pub fn into_inner(self) -> Result<String, ApiError> {
+        self.0
+    }
+}
+
+impl FromRequest for PlainText {
+    type Error = ApiError;
+    type Future = BoxFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+            let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if essence != "text/plain" {
+                let message = format!("request body must be text/plain, not {content_type:?}");
+                return Ok(PlainText(Err(ApiError::UnsupportedContentType(message))));
+            }
+            let limit = crate::service::wordlists::TERMS_MAX_BYTES;
+            let text = read_limited(&req, &mut payload, limit).await.and_then(|body| {
+                String::from_utf8(body.to_vec())
+                    .map(|text| text.trim_start_matches('\u{FEFF}').to_owned())
+                    .map_err(|_| ApiError::MalformedForm("the text is not UTF-8: save it as UTF-8 and send it again".into()))
+            });
+            Ok(PlainText(text))
+        })
+    }
+}
+
 fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

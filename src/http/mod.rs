@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod board;
 pub mod comments;
+pub mod compliance;
 pub mod extractors;
 pub mod health;
 pub mod imports;
@@ -98,6 +99,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .put(notifications::put_settings),
             )
             .service(web::resource("/audit").get(audit::list_audit))
+            .service(web::resource("/works/{id}/findings").get(compliance::list_findings))
+            .service(web::resource("/works/{id}/findings/{finding_id}/override").post(compliance::override_finding))
+            .service(web::resource("/works/{id}/findings/{finding_id}/mask").post(compliance::mask_finding))
+            .service(web::resource("/wordlists").get(compliance::list_wordlists).post(compliance::create_wordlist))
+            .service(
+                web::resource("/wordlists/{id}")
+                    .get(compliance::get_wordlist)
+                    .patch(compliance::update_wordlist)
+                    .delete(compliance::delete_wordlist),
+            )
+            .service(web::resource("/wordlists/{id}/terms").put(compliance::put_wordlist_terms))
+            .service(web::resource("/compliance/check").post(compliance::check_text))
             .service(web::resource("/review-queue").get(review::get_review_queue))
             .service(web::resource("/board").get(board::get_board))
             .service(web::resource("/stats").get(stats::get_stats))

@@ -5,7 +5,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 use super::{
-    audit, board, comments, health, imports, media, notifications, publications, review, search, session, stats, users,
+    audit, board, comments, compliance, health, imports, media, notifications, publications, review, search, session, stats, users,
     webhooks, works,
 };
 
@@ -61,6 +61,16 @@ use super::{
         board::get_board,
         stats::get_stats,
         stats::export_stats,
+        compliance::list_findings,
+        compliance::override_finding,
+        compliance::mask_finding,
+        compliance::list_wordlists,
+        compliance::create_wordlist,
+        compliance::get_wordlist,
+        compliance::update_wordlist,
+        compliance::put_wordlist_terms,
+        compliance::delete_wordlist,
+        compliance::check_text,
     ),
     components(schemas(
         crate::domain::fields::Credit,

@@ -29,6 +29,9 @@ pub struct TransitionRequest {
     channel: Option<String>,
     external_url: Option<String>,
     published_at: Option<String>,
+    /// For approve, publish, recommend and report: the deciding reviewer has read the work's
+    /// open `review` compliance findings (refused with `compliance-unacknowledged` otherwise).
+    acknowledge_findings: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,9 +60,10 @@ pub async fn create_transition(
         channel: request.channel,
         external_url: request.external_url,
         published_at: request.published_at,
+        acknowledge_findings: request.acknowledge_findings.unwrap_or(false),
     };
     let step = Transition::parse(input)?;
-    let outcome = review_service::transition(&app.db, &app.two_level_kinds, &user.0, id, step).await?;
+    let outcome = review_service::transition(&app.db, &app.compliance, &app.two_level_kinds, &user.0, id, step).await?;
     Ok(web::Json(TransitionResponse {
         work: WorkResponse::full(outcome.work),
         signoffs: outcome.signoffs.into_iter().map(UserId::into_string).collect(),

@@ -46,6 +46,8 @@ pub struct WorkResponse {
     deleted_at: Option<DateTime<Utc>>,
     assignees: Vec<String>,
     due_date: Option<String>,
+    /// Open compliance findings by level: `block` ones stop approval and publication.
+    findings: crate::service::works::FindingCounts,
 }
 
 impl WorkResponse {
@@ -75,6 +77,7 @@ impl WorkResponse {
             deleted_at: work.deleted_at,
             assignees: work.assignees.into_iter().map(UserId::into_string).collect(),
             due_date: work.due_date,
+            findings: work.findings,
         }
     }
 }
@@ -262,7 +265,7 @@ pub async fn create_work(
 ) -> Result<HttpResponse, ApiError> {
     service::ensure_can_create(&user.0)?;
     let fields = body.into_inner()?.into_fields()?;
-    let work = service::create_work(&app.db, &user.0, fields).await?;
+    let work = service::create_work(&app.db, &app.compliance, &user.0, fields).await?;
     let location = format!("/api/v1/works/{}", work.id);
     Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(WorkResponse::full(work)))
 }
@@ -335,7 +338,7 @@ pub async fn update_work(
     let request = body.into_inner()?;
     let version = expected_version(&req, request.version)?;
     let edit = request.into_edit()?;
-    let work = service::update_work(&app.db, &user.0, id, version, edit).await?;
+    let work = service::update_work(&app.db, &app.compliance, &user.0, id, version, edit).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, format!("\"{}\"", work.version))).json(WorkResponse::full(work)))
 }
 

@@ -277,6 +277,8 @@ fn record_derivatives(
             let Some(row) = media_rows::find(conn, &job.media_id)? else { return jobs::finish(conn, &job.id, stamp) };
             let preview = preview_status_for(&metadata, &row.format, rules);
             media_rows::set_ready(conn, &job.media_id, &processed_fields(&metadata, &names, preview), stamp)?;
+            // What processing learned (GPS, subtitles) is for the compliance sweep to check.
+            crate::db::compliance::mark_unchecked(conn, row.work_id.as_str())?;
             if metadata.transcript.is_some() {
                 // Its lines are searchable now: index the work again.
                 crate::db::outbox::enqueue(conn, &row.work_id, stamp)?;
@@ -398,5 +400,6 @@ fn processed_fields(metadata: &MediaMetadata, names: &[String], preview: Preview
         preview_progress: 0,
         preview_error: None,
         transcript: metadata.transcript.clone().map(Json::new),
+        gps: metadata.gps,
     }
 }

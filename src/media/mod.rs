@@ -86,4 +86,7 @@ pub struct MediaMetadata {
     /// The cues of a subtitle file.
     #[serde(default)]
     pub transcript: Option<Vec<crate::domain::subtitles::Cue>>,
+    /// Whether the photo's EXIF carries GPS coordinates (the compliance check asks).
+    #[serde(default)]
+    pub gps: Option<bool>,
 }

@@ -22,6 +22,8 @@ pub struct ExifFacts {
     pub orientation: u8,
     pub taken_at: Option<String>,
     pub camera: Option<String>,
+    /// GPS latitude and longitude are both present.
+    pub gps: bool,
 }
 
 /// Reads orientation, capture time and camera from EXIF, if present.
@@ -45,7 +47,10 @@ pub fn read_exif(bytes: &[u8]) -> ExifFacts {
         (make, model) => make.or(model),
     }
     .filter(|name| !name.is_empty());
-    ExifFacts { orientation, taken_at: text(exif::Tag::DateTimeOriginal).or_else(|| text(exif::Tag::DateTime)), camera }
+    let has = |tag| exif.get_field(tag, exif::In::PRIMARY).is_some();
+    let gps = has(exif::Tag::GPSLatitude) && has(exif::Tag::GPSLongitude);
+    let taken_at = text(exif::Tag::DateTimeOriginal).or_else(|| text(exif::Tag::DateTime));
+    ExifFacts { orientation, taken_at, camera, gps }
 }
 
 /// A decoded, upright photo and what we learned about it.
@@ -100,6 +105,7 @@ pub fn decode(
         height: Some(height),
         rotation: Some(0),
         taken_at: exif.taken_at,
+        gps: Some(exif.gps),
         camera: exif.camera,
         ..MediaMetadata::default()
     };

@@ -40,9 +40,23 @@ pub fn record(
         action: action.to_owned(),
         target_type: target.0.to_owned(),
         target_id: Some(target.1.to_owned()),
-        details,
+        details: redacted(details),
     };
     audit::append(conn, entry, now)
+}
+
+/// Details with every string's personal data masked: the trail keeps that a value changed,
+/// never the ID or phone number itself.
+fn redacted(details: Value) -> Value {
+    match details {
+        Value::String(text) => match crate::domain::compliance::redact(&text) {
+            std::borrow::Cow::Borrowed(_) => Value::String(text),
+            std::borrow::Cow::Owned(masked) => Value::String(masked),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(redacted).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(key, value)| (key, redacted(value))).collect()),
+        other => other,
+    }
 }
 
 /// Appends an entry with no authenticated actor (failed logins).

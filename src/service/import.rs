@@ -116,6 +116,9 @@ fn work_of(record: &ImportRecord, user: &AuthUser, unit: Option<&str>) -> Result
         review_round: 0,
         status_changed_at: Some(published),
         source_key: Some(record.source_key.clone()),
+        findings_block: 0,
+        findings_review: 0,
+        checked_at: None,
     })
 }
 

@@ -267,6 +267,7 @@ fn record_upload(
         }
         upload.version = rows::count_with_role(conn, work_id, role)? as i32 + 1;
         rows::insert(conn, &upload)?;
+        crate::db::compliance::mark_unchecked(conn, upload.work_id.as_str())?;
         jobs::insert(conn, &jobs::new_job(&upload.id, jobs::PROCESS_MEDIA, max_attempts, stamp))?;
         outbox::enqueue(conn, work_id, stamp)?;
         let details = serde_json::json!({"media_id": upload.id, "sha256": upload.sha256, "size": upload.size, "role": role.as_str(), "filename": upload.original_filename});
@@ -331,6 +332,7 @@ pub async fn delete_media(db: &Db, context: &MediaContext, user: &AuthUser, id: 
             editable_by(conn, &caller, &row.work_id)?;
             rows::delete(conn, &id)?;
             outbox::enqueue(conn, &row.work_id, now())?;
+            crate::db::compliance::mark_unchecked(conn, row.work_id.as_str())?;
             let details =
                 serde_json::json!({"media_id": row.id, "sha256": row.sha256, "filename": row.original_filename});
             super::audit::record(conn, Some(&caller), "media.deleted", ("work", &row.work_id), details, now())?;

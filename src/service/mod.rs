@@ -6,8 +6,10 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod comments;
+pub mod compliance;
 pub mod export;
 pub mod film_facts;
+pub mod findings;
 pub mod health;
 pub mod import;
 mod import_extras;
@@ -22,6 +24,7 @@ pub mod session_cache;
 pub mod sessions;
 pub mod stats;
 pub mod webhooks;
+pub mod wordlists;
 pub mod work_detail;
 pub mod works;
 

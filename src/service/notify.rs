@@ -53,6 +53,8 @@ pub fn send(
         return Ok(0);
     }
     let muted: HashSet<String> = rows::muting(conn, notice.event.as_str(), &wanted)?.into_iter().collect();
+    // A notice quotes titles and comments: never a person's ID or phone number.
+    let text = crate::domain::compliance::redact(&notice.text).into_owned();
     let rows: Vec<NotificationRow> = wanted
         .into_iter()
         .filter(|id| !muted.contains(id))
@@ -63,7 +65,7 @@ pub fn send(
             event: notice.event.as_str().to_owned(),
             work_id: notice.work_id.map(str::to_owned),
             actor_id: actor.map(str::to_owned),
-            text: notice.text.clone(),
+            text: text.clone(),
             read_at: None,
             created_at: stamp,
         })

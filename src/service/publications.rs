@@ -120,6 +120,7 @@ pub async fn add(
         let details = json!({"publication_id": row.id, "platform": row.platform, "account": row.account, "url": row.url, "published_at": input.published_at});
         audit::record(conn, Some(&caller), "publication.added", ("work", work_id.as_str()), details, stamp)?;
         crate::db::outbox::enqueue(conn, &work_id, stamp)?;
+        crate::db::compliance::mark_unchecked(conn, work_id.as_str())?;
         Ok(PublicationView { row, latest })
     })
     .await
@@ -169,6 +170,7 @@ pub async fn correct(
         let details = json!({"publication_id": id, "before": view(&before), "after": view(&after)});
         audit::record(conn, Some(&caller), "publication.corrected", ("work", before.work_id.as_str()), details, stamp)?;
         crate::db::outbox::enqueue(conn, &before.work_id, stamp)?;
+        crate::db::compliance::mark_unchecked(conn, before.work_id.as_str())?;
         Ok(PublicationView { latest: publications::latest_metrics(conn, &after.id)?, row: after })
     })
     .await

@@ -2,12 +2,14 @@
 //! optimistic locking), the reviewers' queue and the production board.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 
 use super::audit;
 use super::auth::AuthUser;
+use super::compliance::{Compliance, ComplianceError, gate};
 use super::film_facts::{FilmFacts, film_facts};
 use super::works::WorkError;
 use super::works::{Work, WorkQuery, load_live};
@@ -52,6 +54,9 @@ pub enum ReviewError {
     /// A withdrawal after a reviewer already signed the round off.
     #[error("a reviewer has already signed this submission off: it can no longer be withdrawn")]
     AlreadyDecided,
+    /// The compliance gate refused the step (open findings).
+    #[error(transparent)]
+    Compliance(#[from] ComplianceError),
     /// An input field was refused.
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -76,7 +81,7 @@ pub struct TransitionOutcome {
 }
 
 /// Whether the caller is named in the credits or among the assignees.
-fn is_team_member(user: &AuthUser, credits: &[Credit], assignees: &[UserId]) -> bool {
+pub(crate) fn is_team_member(user: &AuthUser, credits: &[Credit], assignees: &[UserId]) -> bool {
     let names = [user.display_name.as_str(), user.username.as_str()];
     credits.iter().any(|credit| credit.is(&user.id, &names)) || assignees.contains(&user.id)
 }
@@ -103,16 +108,17 @@ fn publish_details(sent: &Publication, row: &WorkRow) -> Result<Published, Field
 /// Takes one lifecycle step.
 pub async fn transition(
     db: &Db,
+    compliance: &Arc<Compliance>,
     two_level_kinds: &[Kind],
     user: &AuthUser,
     work_id: WorkId,
     step: Transition,
 ) -> Result<TransitionOutcome, ReviewError> {
-    let caller = user.clone();
+    let (caller, compliance) = (user.clone(), compliance.clone());
     let two_level = two_level_kinds.to_vec();
     let (row, signoffs) = db
         .write(move |conn| {
-            let step = Step { caller: &caller, step: &step, two_level: &two_level };
+            let step = Step { caller: &caller, step: &step, two_level: &two_level, compliance: &compliance };
             step.run(conn, &work_id)
         })
         .await?;
@@ -123,13 +129,17 @@ struct Step<'a> {
     caller: &'a AuthUser,
     step: &'a Transition,
     two_level: &'a [Kind],
+    compliance: &'a Compliance,
 }
+
+/// The steps that send a work on or out, and so pass the compliance gate first.
+const GATED: [Action; 4] = [Action::Approve, Action::Publish, Action::Recommend, Action::Report];
 
 type StepResult = Result<(WorkRow, Vec<UserId>), ReviewError>;
 
 impl Step<'_> {
     fn run(&self, conn: &mut DbConnection, work_id: &str) -> StepResult {
-        let row = load_live(conn, self.caller, work_id)?;
+        let mut row = load_live(conn, self.caller, work_id)?;
         if row.version != self.step.version {
             return Err(WorkError::VersionConflict { current: row.version }.into());
         }
@@ -141,6 +151,16 @@ impl Step<'_> {
         };
         let mut next = lifecycle::check(kind, status, self.step.action, &actor, self.step.comment.as_deref())
             .map_err(|refusal| refusal_error(refusal, status))?;
+        if GATED.contains(&self.step.action) {
+            let checker = self.compliance.checker(conn)?;
+            let acknowledged =
+                gate(conn, &checker, &mut row, self.caller, self.step.acknowledge_findings, now())?;
+            if !acknowledged.is_empty() {
+                let ids: Vec<&str> = acknowledged.iter().map(|finding| finding.id.as_str()).collect();
+                let details = json!({"action": self.step.action.as_str(), "findings": ids});
+                audit::record(conn, Some(self.caller), "finding.acknowledged", ("work", &row.id), details, now())?;
+            }
+        }
         if self.step.action == Action::Withdraw {
             if !review::signoffs_of(conn, work_id, row.review_round)?.is_empty() {
                 return Err(ReviewError::AlreadyDecided);

@@ -178,7 +178,8 @@ pub fn enqueue(
             event: event.as_str().to_owned(),
             work_id: work_id.map(str::to_owned),
             title: event.label_zh().to_owned(),
-            text: text.to_owned(),
+            // A chat message quotes titles and comments: never a person's ID or phone number.
+            text: crate::domain::compliance::redact(text).into_owned(),
             state: rows::PENDING.to_owned(),
             attempts: 0,
             next_attempt_at: stamp,

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::access::{self, WorkFacts};
 use super::audit;
 use super::auth::AuthUser;
+use super::compliance::{Compliance, recheck};
 use crate::clock::now;
 use crate::db::DbError;
 use crate::db::audit as audit_rows;
@@ -61,6 +62,13 @@ pub enum WorkError {
 
 crate::query_errors_through_db_error!(WorkError);
 
+/// Open compliance findings of a work, by level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FindingCounts {
+    pub block: i32,
+    pub review: i32,
+}
+
 /// A work as the service hands it out: typed, with JSON columns decoded.
 #[derive(Debug, Clone)]
 pub struct Work {
@@ -84,6 +92,8 @@ pub struct Work {
     pub assignees: Vec<UserId>,
     pub due_date: Option<String>,
     pub review_round: i32,
+    /// Open compliance findings.
+    pub findings: FindingCounts,
 }
 
 impl Weigh for Work {
@@ -123,6 +133,7 @@ impl Work {
             version: row.version,
             due_date: row.due_date,
             review_round: row.review_round,
+            findings: FindingCounts { block: row.findings_block, review: row.findings_review },
         }
     }
 
@@ -196,7 +207,12 @@ pub fn ensure_can_create(user: &AuthUser) -> Result<(), WorkError> {
 }
 
 /// Creates a work in its kind's initial state (contributors and admins).
-pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Result<Work, WorkError> {
+pub async fn create_work(
+    db: &Db,
+    compliance: &Arc<Compliance>,
+    user: &AuthUser,
+    fields: NewWorkFields,
+) -> Result<Work, WorkError> {
     ensure_can_create(user)?;
     let stamp = now();
     let row = WorkRow {
@@ -222,11 +238,14 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
         review_round: 0,
         status_changed_at: Some(stamp),
         source_key: None,
+        findings_block: 0,
+        findings_review: 0,
+        checked_at: None,
     };
     let tags = fields.tags;
-    let stored = row.clone();
-    let caller = user.clone();
-    db.write(move |conn| -> Result<(), WorkError> {
+    let mut stored = row;
+    let (caller, compliance) = (user.clone(), compliance.clone());
+    let row = db.write(move |conn| -> Result<WorkRow, WorkError> {
         check_credited_accounts(conn, stored.credits.value())?;
         rows::insert(conn, &stored, &tags)?;
         outbox::enqueue(conn, stored.id.as_str(), stored.created_at)?;
@@ -234,7 +253,9 @@ pub async fn create_work(db: &Db, user: &AuthUser, fields: NewWorkFields) -> Res
             serde_json::json!({"kind": stored.kind.as_str(), "title": stored.title, "status": stored.status.as_str()});
         audit::record(conn, Some(&caller), "work.created", ("work", stored.id.as_str()), details, stored.created_at)?;
         super::notify::assigned(conn, &caller, &stored, &[], stored.created_at)?;
-        Ok(())
+        let checker = compliance.checker(conn)?;
+        recheck(conn, &checker, &mut stored, stamp)?;
+        Ok(stored)
     })
     .await?;
     Ok(Work::from_row(row))
@@ -389,12 +410,13 @@ pub(crate) fn check_editable(user: &AuthUser, row: &WorkRow) -> Result<(), WorkE
 /// Edits a work if `expected_version` is still current; otherwise `version-conflict`.
 pub async fn update_work(
     db: &Db,
+    compliance: &Arc<Compliance>,
     user: &AuthUser,
     id: WorkId,
     expected_version: i64,
     edit: WorkEdit,
 ) -> Result<Work, WorkError> {
-    let caller = user.clone();
+    let (caller, compliance) = (user.clone(), compliance.clone());
     let reason = edit.correction_reason.clone();
     let (mut changes, tags) = edit_to_changes(edit);
     let row = db
@@ -414,7 +436,9 @@ pub async fn update_work(
                 return Err(WorkError::VersionConflict { current: row.version + 1 });
             }
             outbox::enqueue(conn, id.as_str(), now())?;
-            let after = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
+            let mut after = rows::find(conn, id.as_str())?.ok_or(WorkError::NotFound)?;
+            let checker = compliance.checker(conn)?;
+            recheck(conn, &checker, &mut after, now())?;
             let mut details = audit::work_changes(&row, &after);
             let action = if correcting { "work.corrected" } else { "work.updated" };
             if let (true, Some(object), Some(reason)) = (correcting, details.as_object_mut(), reason.as_deref()) {

@@ -579,13 +579,14 @@ pub async fn post_transition(app: web::Data<AppState>, signed: SignedForm, path:
         channel: form.optional("channel"),
         external_url: form.optional("external_url"),
         published_at: form.optional("published_at").map(|raw| forms::local_input_to_rfc3339(&raw)),
+        acknowledge_findings: form.get("acknowledge_findings").is_some(),
     };
     let back = page::local_path(form.get("back").or(Some(&format!("/works/{}", id.as_str()))));
     let step = match Transition::parse(input) {
         Ok(step) => step,
         Err(error) => return refused(&app, &viewer, id, error.into()).await,
     };
-    match review::transition(&app.db, &app.two_level_kinds, &viewer.user, id.clone(), step).await {
+    match review::transition(&app.db, &app.compliance, &app.two_level_kinds, &viewer.user, id.clone(), step).await {
         Ok(_) => Ok(page::redirect(&with_done(&back, "step"))),
         Err(error) => refused(&app, &viewer, id, error.into()).await,
     }

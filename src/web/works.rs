@@ -337,7 +337,7 @@ pub async fn post_new_work(app: web::Data<AppState>, signed: SignedForm) -> Page
     service::ensure_can_create(&viewer.user)?;
     let values = FormValues::from_form(&form);
     let created = match values.new_work() {
-        Ok(fields) => service::create_work(&app.db, &viewer.user, fields).await,
+        Ok(fields) => service::create_work(&app.db, &app.compliance, &viewer.user, fields).await,
         Err(field) => Err(field.into()),
     };
     match created {
@@ -371,7 +371,7 @@ pub async fn post_edit_work(app: web::Data<AppState>, signed: SignedForm, path: 
     let values = FormValues::from_form(&form);
     let correcting = form.get("correcting") == Some("1");
     let saved = match values.edit() {
-        Ok(edit) => service::update_work(&app.db, &viewer.user, id.clone(), version, edit).await,
+        Ok(edit) => service::update_work(&app.db, &app.compliance, &viewer.user, id.clone(), version, edit).await,
         Err(field) => Err(field.into()),
     };
     match saved {
