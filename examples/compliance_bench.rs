@@ -64,8 +64,7 @@ fn terms(count: usize) -> Vec<String> {
     let mut seen: std::collections::HashSet<String> = terms.iter().cloned().collect();
     while terms.len() < count {
         let length = 2 + rng.next() as usize % 3;
-        let term: String =
-            (0..length).map(|_| alphabet[rng.next() as usize % alphabet.len()]).collect();
+        let term: String = (0..length).map(|_| alphabet[rng.next() as usize % alphabet.len()]).collect();
         if seen.insert(term.clone()) {
             terms.push(term);
         }
@@ -86,7 +85,8 @@ fn main() {
     fold_term("預熱");
     let fold_table_ms = started.elapsed().as_secs_f64() * 1000.0;
     let started = Instant::now();
-    let term_rows = list.iter().map(|raw| Term { text: fold_term(raw), category: "词表".into(), level: Level::Block });
+    let term_rows =
+        list.iter().map(|raw| Term { text: fold_term(raw), category: "词表".into(), level: Level::Block });
     let checker = Checker::new(WordMatcher::build(term_rows));
     let build_ms = started.elapsed().as_secs_f64() * 1000.0;
     let peer = AhoCorasick::new(&list).expect("the peer builds");

@@ -57,7 +57,10 @@ pub fn lists_version(conn: &mut DbConnection) -> QueryResult<ListsVersion> {
 }
 
 pub fn all_lists(conn: &mut DbConnection) -> QueryResult<Vec<WordlistRow>> {
-    wordlists::table.order((wordlists::created_at.asc(), wordlists::id.asc())).select(WordlistRow::as_select()).load(conn)
+    wordlists::table
+        .order((wordlists::created_at.asc(), wordlists::id.asc()))
+        .select(WordlistRow::as_select())
+        .load(conn)
 }
 
 pub fn find_list(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WordlistRow>> {
@@ -134,7 +137,13 @@ pub fn insert(conn: &mut DbConnection, rows: &[FindingRow]) -> QueryResult<()> {
 }
 
 /// A finding still there: its place and level now.
-pub fn move_to(conn: &mut DbConnection, id: &str, place: (i32, i32), level: &str, stamp: NaiveDateTime) -> QueryResult<()> {
+pub fn move_to(
+    conn: &mut DbConnection,
+    id: &str,
+    place: (i32, i32),
+    level: &str,
+    stamp: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(findings::table.find(id))
         .set((
             findings::start_char.eq(place.0),
@@ -153,7 +162,13 @@ pub fn mark_fixed(conn: &mut DbConnection, ids: &[String], stamp: NaiveDateTime)
         .map(drop)
 }
 
-pub fn set_override(conn: &mut DbConnection, id: &str, by: &str, reason: &str, stamp: NaiveDateTime) -> QueryResult<()> {
+pub fn set_override(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    reason: &str,
+    stamp: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(findings::table.find(id))
         .set((
             findings::status.eq("overridden"),

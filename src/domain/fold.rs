@@ -86,7 +86,8 @@ pub fn is_noise(c: char) -> bool {
     }
     // Chinese text's own punctuation, answered without Unicode table lookups: general
     // punctuation, CJK symbols and punctuation (、。「」), half- and full-width forms' symbols.
-    if matches!(c, '\u{2000}'..='\u{206F}' | '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}' | '\u{FF5B}'..='\u{FF65}') {
+    if matches!(c, '\u{2000}'..='\u{206F}' | '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}' | '\u{FF5B}'..='\u{FF65}')
+    {
         return true;
     }
     !c.is_alphanumeric()
@@ -105,7 +106,8 @@ mod tests {
 
     #[test]
     fn the_table_folds_exactly_as_the_whole_string_conversion() {
-        for text in ["乾隆年間，天氣乾燥", "看著計畫書", "網絡謠言 ＡＢＣ 😀 ß", "我們的警營開放日"] {
+        for text in ["乾隆年間，天氣乾燥", "看著計畫書", "網絡謠言 ＡＢＣ 😀 ß", "我們的警營開放日"]
+        {
             let exact: Vec<char> = fast2s::convert(text).chars().map(fold_char).collect();
             assert_eq!(fold_chars(text), exact, "{text}");
         }

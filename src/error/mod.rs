@@ -133,7 +133,9 @@ impl ApiError {
             ApiError::Forbidden(_) => codes::FORBIDDEN,
             ApiError::CsrfRejected => codes::CSRF_REJECTED,
             ApiError::SelfReview => codes::SELF_REVIEW,
-            ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } | ApiError::Compliance { code, .. } => code,
+            ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } | ApiError::Compliance { code, .. } => {
+                code
+            }
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::VersionConflict { .. } => codes::VERSION_CONFLICT,
             ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,

@@ -193,7 +193,10 @@ impl From<WordlistRequest> for WordlistInput {
 
 /// Every word list (admins).
 #[utoipa::path(get, path = "/api/v1/wordlists", tag = "compliance", responses((status = 200, body = WordlistListResponse), (status = 403)))]
-pub async fn list_wordlists(app: web::Data<AppState>, user: CurrentUser) -> Result<web::Json<WordlistListResponse>, ApiError> {
+pub async fn list_wordlists(
+    app: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<web::Json<WordlistListResponse>, ApiError> {
     let lists = wordlists::list(&app.db, &user.0).await?;
     Ok(web::Json(WordlistListResponse { items: lists.into_iter().map(WordlistResponse::from).collect() }))
 }

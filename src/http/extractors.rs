@@ -115,7 +115,8 @@ impl FromRequest for PlainText {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+            let content_type =
+                req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if essence != "text/plain" {
                 let message = format!("request body must be text/plain, not {content_type:?}");
@@ -123,9 +124,9 @@ impl FromRequest for PlainText {
             }
             let limit = crate::service::wordlists::TERMS_MAX_BYTES;
             let text = read_limited(&req, &mut payload, limit).await.and_then(|body| {
-                String::from_utf8(body.to_vec())
-                    .map(|text| text.trim_start_matches('\u{FEFF}').to_owned())
-                    .map_err(|_| ApiError::MalformedForm("the text is not UTF-8: save it as UTF-8 and send it again".into()))
+                String::from_utf8(body.to_vec()).map(|text| text.trim_start_matches('\u{FEFF}').to_owned()).map_err(
+                    |_| ApiError::MalformedForm("the text is not UTF-8: save it as UTF-8 and send it again".into()),
+                )
             });
             Ok(PlainText(text))
         })

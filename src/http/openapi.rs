@@ -5,8 +5,8 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 use super::{
-    audit, board, comments, compliance, health, imports, media, notifications, publications, review, search, session, stats, users,
-    webhooks, works,
+    audit, board, comments, compliance, health, imports, media, notifications, publications, review, search, session,
+    stats, users, webhooks, works,
 };
 
 #[derive(OpenApi)]

@@ -49,8 +49,8 @@ pub fn normalize(original: &str) -> Normalized {
     Normalized { text, origin, original_len: original.len() }
 }
 
-pub use crate::domain::fold::is_cjk;
 use crate::domain::fold::fold_chars;
+pub use crate::domain::fold::is_cjk;
 
 /// The process-wide segmenter: jieba's dictionary plus ours plus the configured one.
 pub fn segmenter(extra_dictionary: Option<&std::path::Path>) -> Arc<Jieba> {

@@ -12,8 +12,10 @@ use super::auth::AuthUser;
 use crate::db::DbConnection;
 use crate::db::compliance::{self as rows, FindingRow, ListsVersion, WordlistRow};
 use crate::db::works::WorkRow;
-use crate::domain::compliance::{Category, Checker, FindingState, Found, Hit, Level, StoredFinding, WordMatcher, reconcile};
 use crate::domain::compliance::words::parse_terms;
+use crate::domain::compliance::{
+    Category, Checker, FindingState, Found, Hit, Level, StoredFinding, WordMatcher, reconcile,
+};
 
 /// The current lists' checker, shared by every request of this process. Each use compares
 /// the lists' version in the database (one small query), so a list changed through another
@@ -69,7 +71,12 @@ pub struct Counts {
 /// records, its media's original filenames and subtitles.
 fn work_texts(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<(Vec<(String, String)>, Vec<String>)> {
     let mut texts = vec![("title".to_owned(), row.title.clone()), ("body".to_owned(), row.body.clone())];
-    let optional = [("summary", &row.summary), ("unit", &row.unit), ("channel", &row.channel), ("external_url", &row.external_url)];
+    let optional = [
+        ("summary", &row.summary),
+        ("unit", &row.unit),
+        ("channel", &row.channel),
+        ("external_url", &row.external_url),
+    ];
     texts.extend(optional.into_iter().filter_map(|(field, value)| value.clone().map(|text| (field.to_owned(), text))));
     for (index, tag) in row.tags.value().iter().enumerate() {
         texts.push((format!("tags[{index}]"), tag.clone()));
@@ -107,12 +114,23 @@ pub const GPS_EXCERPT: &str = "GPS";
 
 /// Checks a work now and stores what changed: new findings opened, gone ones fixed, the rest
 /// moved to where they are now; the open counts land on `row` and in the database.
-pub fn recheck(conn: &mut DbConnection, checker: &Checker, row: &mut WorkRow, stamp: NaiveDateTime) -> QueryResult<Counts> {
+pub fn recheck(
+    conn: &mut DbConnection,
+    checker: &Checker,
+    row: &mut WorkRow,
+    stamp: NaiveDateTime,
+) -> QueryResult<Counts> {
     let (texts, located) = work_texts(conn, row)?;
     let mut hits = checker.scan_fields(texts.iter().map(|(field, text)| (field.clone(), text.as_str())));
     hits.extend(located.into_iter().map(|field| Hit {
         field,
-        found: Found { start: 0, end: 0, category: Category::Gps, level: Level::Review, excerpt: Cow::Borrowed(GPS_EXCERPT) },
+        found: Found {
+            start: 0,
+            end: 0,
+            category: Category::Gps,
+            level: Level::Review,
+            excerpt: Cow::Borrowed(GPS_EXCERPT),
+        },
     }));
     let stored = rows::for_work(conn, row.id.as_str())?;
     let known: Vec<StoredFinding> = stored.iter().map(stored_finding).collect();
@@ -127,7 +145,9 @@ pub fn recheck(conn: &mut DbConnection, checker: &Checker, row: &mut WorkRow, st
     let open_levels = outcome
         .kept
         .iter()
-        .filter(|(id, _)| stored.iter().any(|finding| &finding.id == id && finding.status == FindingState::Open.as_str()))
+        .filter(|(id, _)| {
+            stored.iter().any(|finding| &finding.id == id && finding.status == FindingState::Open.as_str())
+        })
         .map(|(_, hit)| hit.found.level)
         .chain(outcome.opened.iter().map(|hit| hit.found.level));
     for level in open_levels {
@@ -223,8 +243,10 @@ pub enum ComplianceError {
 crate::query_errors_through_db_error!(ComplianceError);
 
 fn describe(findings: &[OpenFinding]) -> String {
-    let listed: Vec<String> =
-        findings.iter().map(|finding| format!("{} {} in {}", finding.category, finding.excerpt, finding.field)).collect();
+    let listed: Vec<String> = findings
+        .iter()
+        .map(|finding| format!("{} {} in {}", finding.category, finding.excerpt, finding.field))
+        .collect();
     listed.join("; ")
 }
 

@@ -70,7 +70,8 @@ fn views(conn: &mut DbConnection, work_id: &str) -> Result<Vec<FindingView>, Com
     let people: Vec<String> =
         found.iter().flat_map(|row| [row.override_by.clone(), row.acknowledged_by.clone()]).flatten().collect();
     let names = crate::db::users::display_names(conn, &people)?;
-    let name_of = |id: &str| names.iter().find(|(known, _)| known == id).map_or_else(String::new, |(_, name)| name.clone());
+    let name_of =
+        |id: &str| names.iter().find(|(known, _)| known == id).map_or_else(String::new, |(_, name)| name.clone());
     let mut views: Vec<FindingView> = found.into_iter().map(|row| view(row, &name_of)).collect();
     views.sort_by_key(|view| (view.status != "open", view.status == "fixed", view.field.clone(), view.start));
     Ok(views)
@@ -115,7 +116,9 @@ pub async fn override_finding(
     let caller = user.clone();
     db.write(move |conn| {
         let row = load_live(conn, &caller, work_id.as_str())?;
-        if super::review::is_team_member(&caller, row.credits.value(), row.assignees.value()) || row.created_by == caller.id {
+        if super::review::is_team_member(&caller, row.credits.value(), row.assignees.value())
+            || row.created_by == caller.id
+        {
             return Err(ComplianceError::SelfReview);
         }
         let finding = open_finding(conn, work_id.as_str(), &finding_id)?;
@@ -137,9 +140,13 @@ pub async fn override_finding(
 /// Open counts again, after an override (nothing in the texts changed).
 fn recount(conn: &mut DbConnection, work: &mut WorkRow, stamp: chrono::NaiveDateTime) -> Result<(), ComplianceError> {
     let open = rows::for_work(conn, work.id.as_str())?.into_iter().filter(|finding| finding.status == "open");
-    let (block, review) = open.fold((0, 0), |(block, review), finding| {
-        if finding.level == "block" { (block + 1, review) } else { (block, review + 1) }
-    });
+    let (block, review) =
+        open.fold(
+            (0, 0),
+            |(block, review), finding| {
+                if finding.level == "block" { (block + 1, review) } else { (block, review + 1) }
+            },
+        );
     rows::set_counts(conn, work.id.as_str(), (block, review), stamp)?;
     Ok(())
 }

@@ -153,8 +153,7 @@ impl Step<'_> {
             .map_err(|refusal| refusal_error(refusal, status))?;
         if GATED.contains(&self.step.action) {
             let checker = self.compliance.checker(conn)?;
-            let acknowledged =
-                gate(conn, &checker, &mut row, self.caller, self.step.acknowledge_findings, now())?;
+            let acknowledged = gate(conn, &checker, &mut row, self.caller, self.step.acknowledge_findings, now())?;
             if !acknowledged.is_empty() {
                 let ids: Vec<&str> = acknowledged.iter().map(|finding| finding.id.as_str()).collect();
                 let details = json!({"action": self.step.action.as_str(), "findings": ids});

@@ -100,7 +100,8 @@ fn apply(mut row: WordlistRow, input: WordlistInput) -> Result<WordlistRow, Comp
         row.category = category;
     }
     if let Some(level) = input.level {
-        let level = Level::parse(level.trim()).ok_or_else(|| FieldError::invalid("level", "must be block or review"))?;
+        let level =
+            Level::parse(level.trim()).ok_or_else(|| FieldError::invalid("level", "must be block or review"))?;
         row.level = level.as_str().to_owned();
     }
     if let Some(terms) = input.terms {
@@ -110,8 +111,8 @@ fn apply(mut row: WordlistRow, input: WordlistInput) -> Result<WordlistRow, Comp
         row.terms = terms;
     }
     let level = Level::parse(&row.level).unwrap_or(Level::Review);
-    let parsed =
-        parse_terms(&row.terms, &row.category, level).map_err(|error| FieldError::invalid("terms", error.to_string()))?;
+    let parsed = parse_terms(&row.terms, &row.category, level)
+        .map_err(|error| FieldError::invalid("terms", error.to_string()))?;
     row.term_count = parsed.len() as i32;
     Ok(row)
 }

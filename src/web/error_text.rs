@@ -43,6 +43,8 @@ fn zh(code: &str) -> Option<&'static str> {
         codes::PUBLICATION_NOT_FOUND => "找不到该发布记录",
         codes::IMPORT_NOT_FOUND => "找不到该导入任务（服务重启后需重新上传）",
         codes::WEBHOOK_NOT_FOUND => "找不到该群机器人",
+        codes::FINDING_NOT_FOUND => "找不到该合规提示",
+        codes::WORDLIST_NOT_FOUND => "找不到该词表",
         codes::ROUTE_NOT_FOUND => "页面不存在",
         codes::DERIVATIVE_NOT_FOUND => "该文件的预览尚未生成",
         codes::METHOD_NOT_ALLOWED => "不支持此操作",
@@ -53,6 +55,10 @@ fn zh(code: &str) -> Option<&'static str> {
         codes::USERNAME_TAKEN => "该用户名已被使用",
         codes::ILLEGAL_TRANSITION => "作品当前状态不能进行这一步（可能已由他人处理，请刷新）",
         codes::ALREADY_SIGNED_OFF => "你已签过本轮审核，需另一位审核员终审",
+        codes::COMPLIANCE_BLOCKED => "作品还有未处理的“阻断”级合规问题：请先修改或脱敏，或由审核员说明理由后放行",
+        codes::COMPLIANCE_UNACKNOWLEDGED => "作品有“需复核”的合规提示：请逐条核看后勾选“我已核看”再提交",
+        codes::FINDING_NOT_OPEN => "该提示已修复或已放行，无需再处理",
+        codes::FINDING_NOT_MASKABLE => "只有标题、摘要和正文中的个人信息可以一键脱敏，其他位置请到原处修改",
         codes::PAYLOAD_TOO_LARGE => "提交的内容太大",
         codes::UPLOAD_TOO_LARGE => "文件超过大小上限",
         codes::UNSUPPORTED_CONTENT_TYPE => "不支持的提交格式",
@@ -113,6 +119,8 @@ fn en(code: &str) -> Option<&'static str> {
         codes::PUBLICATION_NOT_FOUND => "No such publication record",
         codes::IMPORT_NOT_FOUND => "No such import (after a server restart, upload again)",
         codes::WEBHOOK_NOT_FOUND => "No such robot",
+        codes::FINDING_NOT_FOUND => "No such compliance finding",
+        codes::WORDLIST_NOT_FOUND => "No such word list",
         codes::ROUTE_NOT_FOUND => "This page does not exist",
         codes::DERIVATIVE_NOT_FOUND => "This file's preview is not made yet",
         codes::METHOD_NOT_ALLOWED => "This action is not supported here",
@@ -125,6 +133,16 @@ fn en(code: &str) -> Option<&'static str> {
             "This step is not possible from the work's state (someone may have acted already; reload)"
         }
         codes::ALREADY_SIGNED_OFF => "You already signed this round off; another reviewer must approve",
+        codes::COMPLIANCE_BLOCKED => {
+            "The work has open blocking compliance findings: fix or mask them, or a reviewer overrides them with a reason"
+        }
+        codes::COMPLIANCE_UNACKNOWLEDGED => {
+            "The work has compliance findings to review: read them and tick \"I have read them\" before deciding"
+        }
+        codes::FINDING_NOT_OPEN => "That finding is already fixed or overridden",
+        codes::FINDING_NOT_MASKABLE => {
+            "Only personal data in the title, summary or body can be masked; edit it where it is"
+        }
         codes::PAYLOAD_TOO_LARGE => "What was sent is too large",
         codes::UPLOAD_TOO_LARGE => "The file is over the size limit",
         codes::UNSUPPORTED_CONTENT_TYPE => "This kind of submission is not supported",

@@ -4,6 +4,7 @@
 mod access;
 mod archive;
 mod auth;
+mod compliance;
 mod crash;
 mod database;
 mod errors;

@@ -89,7 +89,8 @@ mod tests {
     use super::*;
 
     fn hit(field: &str, excerpt: &'static str, start: usize) -> Hit<'static> {
-        let found = Found { start, end: start + 11, category: Category::Mobile, level: Level::Block, excerpt: excerpt.into() };
+        let found =
+            Found { start, end: start + 11, category: Category::Mobile, level: Level::Block, excerpt: excerpt.into() };
         Hit { field: field.into(), found }
     }
 

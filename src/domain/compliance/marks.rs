@@ -21,7 +21,9 @@ static PROVINCE_BITS: [u64; 328] = {
     let mut index = 0;
     while index < bytes.len() {
         // Every abbreviation is three bytes of UTF-8: 1110xxxx 10xxxxxx 10xxxxxx.
-        let code = ((bytes[index] as u32 & 0x0F) << 12) | ((bytes[index + 1] as u32 & 0x3F) << 6) | (bytes[index + 2] as u32 & 0x3F);
+        let code = ((bytes[index] as u32 & 0x0F) << 12)
+            | ((bytes[index + 1] as u32 & 0x3F) << 6)
+            | (bytes[index + 2] as u32 & 0x3F);
         let offset = (code - CJK_BASE) as usize;
         bits[offset / 64] |= 1 << (offset % 64);
         index += 3;
@@ -71,9 +73,7 @@ fn plate_end(chars: &[char], start: usize) -> Option<usize> {
 }
 
 fn is_new_energy(body: &[char]) -> bool {
-    let small = "abcdefghjk".contains(body[0])
-        && is_plate_char(body[1])
-        && body[2..].iter().all(char::is_ascii_digit);
+    let small = "abcdefghjk".contains(body[0]) && is_plate_char(body[1]) && body[2..].iter().all(char::is_ascii_digit);
     let large = body[..5].iter().all(char::is_ascii_digit) && matches!(body[5], 'd' | 'f');
     small || large
 }
@@ -126,7 +126,10 @@ mod tests {
     fn found(text: &str, category: Category) -> Vec<String> {
         let out = super::super::detect(&fold(text));
         let original: Vec<char> = text.chars().collect();
-        out.into_iter().filter(|hit| hit.category == category).map(|hit| original[hit.start..hit.end].iter().collect()).collect()
+        out.into_iter()
+            .filter(|hit| hit.category == category)
+            .map(|hit| original[hit.start..hit.end].iter().collect())
+            .collect()
     }
 
     #[test]

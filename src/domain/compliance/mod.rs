@@ -170,7 +170,10 @@ impl Checker {
         if detected.is_empty() && words.is_empty() {
             return Vec::new();
         }
-        let spans = CharSpans::new(text, detected.iter().map(|hit| (hit.start, hit.end)).chain(words.iter().map(|hit| (hit.start, hit.end))));
+        let spans = CharSpans::new(
+            text,
+            detected.iter().map(|hit| (hit.start, hit.end)).chain(words.iter().map(|hit| (hit.start, hit.end))),
+        );
         let mut found: Vec<Found<'t>> = detected
             .into_iter()
             .map(|hit| Found {
@@ -196,9 +199,7 @@ impl Checker {
     pub fn scan_fields<'t>(&self, fields: impl IntoIterator<Item = (String, &'t str)>) -> Vec<Hit<'t>> {
         fields
             .into_iter()
-            .flat_map(|(field, text)| {
-                self.scan(text).into_iter().map(move |found| Hit { field: field.clone(), found })
-            })
+            .flat_map(|(field, text)| self.scan(text).into_iter().map(move |found| Hit { field: field.clone(), found }))
             .collect()
     }
 }
@@ -289,7 +290,9 @@ pub fn mask(category: &Category, original: &str, folded: &[char]) -> String {
 /// chat messages store, so a matched value never leaves the work's own text. Cheap when there
 /// is nothing that could be personal data (no digit, `@` or province abbreviation).
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let suspicious = text.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || c == '@' || c == '＠' || marks::is_province(c));
+    let suspicious = text
+        .chars()
+        .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c) || c == '@' || c == '＠' || marks::is_province(c));
     if !suspicious {
         return Cow::Borrowed(text);
     }
@@ -361,12 +364,15 @@ mod tests {
         let found = checker("内部资料").scan(text);
         let summary: Vec<(&str, Level, &str)> =
             found.iter().map(|hit| (hit.category.as_str(), hit.level, hit.excerpt.as_ref())).collect();
-        assert_eq!(summary, vec![
-            ("id_card", Level::Block, "3201**********1239"),
-            ("mobile", Level::Block, "138****5678"),
-            ("plate", Level::Review, "苏A***45"),
-            ("涉密标识", Level::Block, "内部资料"),
-        ]);
+        assert_eq!(
+            summary,
+            vec![
+                ("id_card", Level::Block, "3201**********1239"),
+                ("mobile", Level::Block, "138****5678"),
+                ("plate", Level::Review, "苏A***45"),
+                ("涉密标识", Level::Block, "内部资料"),
+            ]
+        );
         let chars: Vec<char> = text.chars().collect();
         assert_eq!(chars[found[0].start..found[0].end].iter().collect::<String>(), "320102199003071239");
     }
@@ -385,7 +391,10 @@ mod tests {
     #[test]
     fn redaction_masks_every_personal_value_and_leaves_the_rest() {
         let text = "张某（320102199003071239）来电13812345678，驾驶苏A12345，邮箱 zhang@example.com。2024年";
-        assert_eq!(redact(text), "张某（3201**********1239）来电138****5678，驾驶苏A***45，邮箱 z****@example.com。2024年");
+        assert_eq!(
+            redact(text),
+            "张某（3201**********1239）来电138****5678，驾驶苏A***45，邮箱 z****@example.com。2024年"
+        );
         assert!(matches!(redact("平安南京，守护你我"), Cow::Borrowed(_)));
         assert!(matches!(redact("2024年3月"), Cow::Borrowed(_)));
     }

@@ -105,15 +105,14 @@ fn is_id18(first17: &[u8], check: u8) -> bool {
 
 /// The 15-digit form (before 1999): region, `YYMMDD` in the 1900s, a sequence number.
 fn is_id15(digits: &[u8]) -> bool {
-    plausible_region(digits)
-        && real_date(1900 + number(&digits[6..8]), number(&digits[8..10]), number(&digits[10..12]))
+    plausible_region(digits) && real_date(1900 + number(&digits[6..8]), number(&digits[8..10]), number(&digits[10..12]))
 }
 
 /// The first two digits name a province-level division (GB/T 2260), 71/81/82/83 included.
 fn plausible_region(digits: &[u8]) -> bool {
     const PROVINCES: [u32; 35] = [
-        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61,
-        62, 63, 64, 65, 71, 81, 82, 83,
+        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62,
+        63, 64, 65, 71, 81, 82, 83,
     ];
     PROVINCES.contains(&number(&digits[..2]))
 }
@@ -169,8 +168,11 @@ mod tests {
         ];
         for (text, expected) in cases {
             let hits = found(text);
-            let ids: Vec<&str> =
-                hits.iter().filter(|(_, category)| *category == Category::IdCard).map(|(value, _)| value.as_str()).collect();
+            let ids: Vec<&str> = hits
+                .iter()
+                .filter(|(_, category)| *category == Category::IdCard)
+                .map(|(value, _)| value.as_str())
+                .collect();
             assert_eq!(ids, expected.iter().copied().collect::<Vec<_>>(), "{text}");
         }
     }
@@ -191,8 +193,11 @@ mod tests {
         ];
         for (text, expected) in cases {
             let hits = found(text);
-            let mobiles: Vec<&str> =
-                hits.iter().filter(|(_, category)| *category == Category::Mobile).map(|(value, _)| value.as_str()).collect();
+            let mobiles: Vec<&str> = hits
+                .iter()
+                .filter(|(_, category)| *category == Category::Mobile)
+                .map(|(value, _)| value.as_str())
+                .collect();
             assert_eq!(mobiles, expected.to_vec(), "{text}");
         }
     }

@@ -65,7 +65,9 @@ pub fn parse_terms(text: &str, category: &str, level: Level) -> Result<Vec<Term>
             None => category.to_owned(),
         };
         let level = match parts.next().map(str::trim).filter(|value| !value.is_empty()) {
-            Some(own) => Level::parse(own).ok_or_else(|| TermError::BadLevel { line: line_number, found: own.to_owned() })?,
+            Some(own) => {
+                Level::parse(own).ok_or_else(|| TermError::BadLevel { line: line_number, found: own.to_owned() })?
+            }
             None => level,
         };
         terms.push(Term { text: folded, category, level });
@@ -180,7 +182,8 @@ mod tests {
 
     #[test]
     fn lines_carry_their_own_category_and_level() {
-        let terms = parse_terms("# 注释\n诈骗\t涉诈\tblock\n\n內部資料\n Ａｂ-C \t\treview\n", "默认", Level::Review).unwrap();
+        let terms =
+            parse_terms("# 注释\n诈骗\t涉诈\tblock\n\n內部資料\n Ａｂ-C \t\treview\n", "默认", Level::Review).unwrap();
         let summary: Vec<(&str, &str, Level)> =
             terms.iter().map(|term| (term.text.as_str(), term.category.as_str(), term.level)).collect();
         assert_eq!(
@@ -191,12 +194,15 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert_eq!(parse_terms("好词\n坏词\tx\tnever", "c", Level::Block), Err(TermError::BadLevel {
-            line: 2,
-            found: "never".into()
-        }));
+        assert_eq!(
+            parse_terms("好词\n坏词\tx\tnever", "c", Level::Block),
+            Err(TermError::BadLevel { line: 2, found: "never".into() })
+        );
         assert_eq!(parse_terms("a\n", "c", Level::Block), Err(TermError::BadLength { line: 1 }));
-        assert!(matches!(parse_terms("手机\tmobile", "c", Level::Block), Err(TermError::ReservedCategory { line: 1, .. })));
+        assert!(matches!(
+            parse_terms("手机\tmobile", "c", Level::Block),
+            Err(TermError::ReservedCategory { line: 1, .. })
+        ));
     }
 
     #[test]
@@ -208,10 +214,10 @@ mod tests {
             assert!(hits[0].0.starts_with('诈') || hits[0].0.starts_with('詐'), "{text}: {hits:?}");
             assert_eq!(hits[0].1, Level::Block);
         }
-        assert_eq!(found(&matcher, "本文系內部資料，内部 资料"), vec![
-            ("內部資料".to_owned(), Level::Review),
-            ("内部 资料".to_owned(), Level::Review)
-        ]);
+        assert_eq!(
+            found(&matcher, "本文系內部資料，内部 资料"),
+            vec![("內部資料".to_owned(), Level::Review), ("内部 资料".to_owned(), Level::Review)]
+        );
         assert!(found(&matcher, "诈 欺 骗").is_empty());
     }
 
