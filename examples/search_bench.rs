@@ -232,6 +232,9 @@ fn insert_works(db: &Db, admin: &str, documents: &[(String, String)], rng: &mut 
                     review_round: 0,
                     status_changed_at: Some(created),
                     source_key: None,
+                    findings_block: 0,
+                    findings_review: 0,
+                    checked_at: None,
                 }
             })
             .collect();

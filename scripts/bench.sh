@@ -2,7 +2,7 @@
 # `make bench`: installs the peers from Debian's packages, builds release binaries, starts a
 # throwaway PostgreSQL for the pg_trgm peer, and runs bench/bench.py (one table, also saved
 # as target/bench/results.md). Pass section names to run only some:
-#   thumbnails poster preview processing upload archive search relevance api
+#   thumbnails poster preview processing upload archive search relevance compliance api
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/microcat-target}"

@@ -17,7 +17,7 @@ export RUSTC_BOOTSTRAP=1
 corpus_root=${FUZZ_CORPUS_DIR:-$HOME/.cache/microcat-fuzz-corpus}
 
 cargo fuzz build --sanitizer none --release
-for target in sniff search_query filename json_inputs multipart; do
+for target in sniff search_query filename json_inputs multipart compliance; do
   mkdir -p "$corpus_root/$target"
   echo "==> fuzz $target for ${seconds}s"
   log="$CARGO_TARGET_DIR/fuzz-$target.log"

@@ -85,6 +85,10 @@ enum Command {
     /// originals, a manifest of digests and a README; `microcat import OUT.zip` on another
     /// installation recreates them.
     Export(ExportArgs),
+    /// Print the compliance findings of a UTF-8 text file (`-`: standard input): personal
+    /// data and the installation's word lists (or only the `--list` files). Exits 1 when
+    /// anything of level `block` is found.
+    Check(CheckArgs),
     /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
     /// the server makes it.
     Preview(PreviewJob),
@@ -107,6 +111,17 @@ enum BackupCommand {
         /// The backup folder.
         dest: PathBuf,
     },
+}
+
+/// `check FILE [--list FILE]…`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The text to check, or `-` for standard input.
+    pub file: PathBuf,
+    /// A word list file (one term a line, or `term<TAB>category<TAB>level`) to use instead
+    /// of the installation's lists; may be given more than once.
+    #[arg(long = "list")]
+    pub lists: Vec<PathBuf>,
 }
 
 /// `export OUT.zip [filters]`.
@@ -304,6 +319,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(command) => user(settings, command).await,
             Command::Import(args) => crate::cli_import::run(settings, args).await,
             Command::Export(args) => crate::cli_export::run(settings, args).await,
+            Command::Check(args) => crate::cli_check::run(settings, args).await,
             Command::Backup(args) => backup(settings, args).await,
             Command::Restore { dest } => restore(settings, dest).await,
             Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod backup;
 pub mod cli;
+pub mod cli_check;
 pub mod cli_export;
 pub mod cli_import;
 pub mod clock;

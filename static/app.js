@@ -857,6 +857,46 @@
     });
   }
 
+  /* ------------------------------------------------------------ compliance */
+
+  /** The findings panel: "show" selects the finding in its field (offsets are UTF-16, as a
+   *  textarea counts), "override…" opens its dialog, and a word list file fills the terms. */
+  function initCompliance() {
+    $$('button.locate').forEach((button) => {
+      button.addEventListener('click', () => {
+        const field = document.getElementById(button.dataset.target);
+        const from = Number(button.dataset.from);
+        const to = Number(button.dataset.to);
+        if (field && typeof field.setSelectionRange === 'function') {
+          field.focus();
+          field.setSelectionRange(from, to);
+          field.scrollIntoView({ block: 'center' });
+          return;
+        }
+        const text = document.getElementById('work-' + button.dataset.target);
+        if (text) text.scrollIntoView({ block: 'center' });
+      });
+    });
+    $$('button.override').forEach((button) => {
+      const dialog = document.getElementById(button.dataset.dialog);
+      if (!dialog || typeof dialog.showModal !== 'function') return;
+      button.addEventListener('click', () => {
+        dialog.showModal();
+        const reason = $('textarea', dialog);
+        if (reason) reason.focus();
+      });
+      $$('.close-dialog', dialog).forEach((close) => close.addEventListener('click', () => dialog.close()));
+    });
+    $$('input[type=file][data-into]').forEach((input) => {
+      input.addEventListener('change', () => {
+        const target = document.getElementById(input.dataset.into);
+        const file = input.files && input.files[0];
+        if (!target || !file) return;
+        file.text().then((text) => { target.value = text.replace(/^\uFEFF/, ''); });
+      });
+    });
+  }
+
   /* ------------------------------------------------------------------ boot */
 
   function boot() {
@@ -870,6 +910,7 @@
     initCompare();
     initImport();
     initSubmitGuards();
+    initCompliance();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);

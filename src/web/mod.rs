@@ -10,6 +10,7 @@ pub mod chart;
 pub mod compare;
 pub mod dashboard;
 pub mod error_text;
+pub mod findings;
 pub mod forms;
 pub mod i18n;
 pub mod notifications;
@@ -18,6 +19,7 @@ pub mod production;
 pub mod search;
 pub mod views;
 pub mod work_page;
+pub mod wordlists;
 pub mod works;
 
 use actix_web::web;
@@ -40,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/works/{id}/comments/{comment}/resolve").post(work_page::post_resolve))
         .service(web::resource("/works/{id}/publications").post(work_page::post_publication))
         .service(web::resource("/works/{id}/delete").post(work_page::post_delete_work))
+        .service(web::resource("/works/{id}/findings/{finding}/override").post(findings::post_override))
+        .service(web::resource("/works/{id}/findings/{finding}/mask").post(findings::post_mask))
         .service(web::resource("/works/{id}/media/{media}/delete").post(work_page::post_delete_media))
         .service(web::resource("/notifications").get(notifications::get_notifications))
         .service(web::resource("/notifications/read").post(notifications::post_read_all))
@@ -52,6 +56,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/import").get(admin::get_import))
         .service(web::resource("/admin/webhooks").get(admin_webhooks::get_webhooks).post(admin_webhooks::post_webhook))
         .service(web::resource("/admin/webhooks/{id}/delete").post(admin_webhooks::post_delete_webhook))
+        .service(web::resource("/admin/wordlists").get(wordlists::get_wordlists).post(wordlists::post_wordlist))
+        .service(web::resource("/admin/wordlists/try").post(wordlists::post_try))
+        .service(web::resource("/admin/wordlists/{id}").get(wordlists::get_wordlist).post(wordlists::post_wordlist_update))
+        .service(web::resource("/admin/wordlists/{id}/delete").post(wordlists::post_delete_wordlist))
         .service(web::resource("/admin/users/{id}").post(admin::post_user_update));
 }
 

@@ -250,6 +250,8 @@ fn notice_text(t: &'static Text, key: &str) -> Option<String> {
         "user-updated" => t.user_updated,
         "deleted" => t.work_deleted,
         "media-deleted" => t.media_deleted,
+        "masked" | "overridden" => t.saved,
+        "wordlist" => t.wordlist_saved,
         _ => return None,
     };
     Some(text.to_owned())

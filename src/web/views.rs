@@ -28,6 +28,8 @@ pub struct WorkCard {
     pub creator: String,
     /// `第2版 · 01:00` for a film with a cut.
     pub cut: String,
+    /// Open compliance findings: `block`, `review`.
+    pub findings: (i32, i32),
 }
 
 impl WorkCard {
@@ -48,6 +50,7 @@ impl WorkCard {
             assignees: Vec::new(),
             creator: String::new(),
             cut: String::new(),
+            findings: (work.findings.block, work.findings.review),
         }
     }
 

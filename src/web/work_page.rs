@@ -183,6 +183,8 @@ struct WorkPage {
     production: bool,
     comments: Vec<CommentItem>,
     history: Vec<HistoryItem>,
+    /// The compliance check's findings (for the team and reviewers).
+    findings: Option<super::findings::FindingsPanel>,
 }
 
 /// The confirmation to show after a redirect.
@@ -511,7 +513,9 @@ async fn work_page(app: &AppState, viewer: &Viewer, id: WorkId, query: &WorkView
     let options = review::step_options(user, &work, &signoffs);
     let t = viewer.t();
     let lang = viewer.lang;
+    let findings = super::findings::panel(app, viewer, &work, "work").await?;
     let page = WorkPage {
+        findings,
         chrome: viewer.chrome("works", notice),
         kind_label: lang.kind(work.kind),
         status_label: lang.status(work.status),
@@ -557,7 +561,7 @@ pub async fn get_work(
 }
 
 /// Shows the page again with why a post was refused, answered with the refusal's status.
-async fn refused(app: &AppState, viewer: &Viewer, id: WorkId, error: ApiError) -> PageResult {
+pub(crate) async fn refused(app: &AppState, viewer: &Viewer, id: WorkId, error: ApiError) -> PageResult {
     if matches!(error, ApiError::Internal(_) | ApiError::Unauthenticated(_)) {
         return Err(error.into());
     }

@@ -246,6 +246,8 @@ struct WorkFormPage {
     error: Option<(String, String)>,
     /// A correction of a work that went out: the form asks why.
     correcting: bool,
+    /// The saved work's compliance findings, where they are.
+    findings: Option<super::findings::FindingsPanel>,
 }
 
 impl WorkFormPage {
@@ -284,6 +286,7 @@ struct FormSpec {
     cancel_href: String,
     version: i64,
     correcting: bool,
+    findings: Option<super::findings::FindingsPanel>,
 }
 
 async fn form_page(
@@ -316,12 +319,20 @@ async fn form_page(
         banner,
         error,
         correcting: spec.correcting,
+        findings: spec.findings,
     };
     page::render_with_status(status, &page)
 }
 
 fn new_spec() -> FormSpec {
-    FormSpec { is_new: true, action: "/works/new".into(), cancel_href: "/works".into(), version: 0, correcting: false }
+    FormSpec {
+        is_new: true,
+        action: "/works/new".into(),
+        cancel_href: "/works".into(),
+        version: 0,
+        correcting: false,
+        findings: None,
+    }
 }
 
 /// `GET /works/new`.
@@ -348,7 +359,7 @@ pub async fn post_new_work(app: web::Data<AppState>, signed: SignedForm) -> Page
 
 fn edit_spec(work_id: &str, version: i64, correcting: bool) -> FormSpec {
     let href = format!("/works/{work_id}");
-    FormSpec { is_new: false, action: format!("{href}/edit"), cancel_href: href, version, correcting }
+    FormSpec { is_new: false, action: format!("{href}/edit"), cancel_href: href, version, correcting, findings: None }
 }
 
 /// `GET /works/{id}/edit`.
@@ -359,7 +370,8 @@ pub async fn get_edit_work(app: web::Data<AppState>, viewer: Viewer, path: web::
     if !correcting {
         service::ensure_editable(&viewer.user, &work)?;
     }
-    let spec = edit_spec(&work.id, work.version, correcting);
+    let mut spec = edit_spec(&work.id, work.version, correcting);
+    spec.findings = super::findings::panel(&app, &viewer, &work, "edit").await?;
     form_page(&app, &viewer, spec, FormValues::from_work(&work), None).await
 }
 

@@ -37,6 +37,14 @@ impl Level {
         }
     }
 
+    /// How the pages and `microcat check` name it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Level::Block => "阻断",
+            Level::Review => "需复核",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "block" => Some(Level::Block),
@@ -105,6 +113,19 @@ impl Category {
             Category::Plate => Some((2, 2)),
             Category::Email => Some((1, 0)),
             Category::Gps | Category::Word(_) => None,
+        }
+    }
+
+    /// How the pages and `microcat check` name it.
+    pub fn label_zh(&self) -> &str {
+        match self {
+            Category::IdCard => "身份证号",
+            Category::Mobile => "手机号",
+            Category::BankCard => "银行卡号",
+            Category::Plate => "车牌号",
+            Category::Email => "电子邮箱",
+            Category::Gps => "照片位置信息",
+            Category::Word(name) => name,
         }
     }
 
