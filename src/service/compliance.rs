@@ -138,7 +138,15 @@ pub fn recheck(
     let opened: Vec<FindingRow> = outcome.opened.iter().map(|hit| new_row(row.id.as_str(), hit, stamp)).collect();
     rows::insert(conn, &opened)?;
     for (id, hit) in &outcome.kept {
-        rows::move_to(conn, id, (hit.found.start as i32, hit.found.end as i32), hit.found.level.as_str(), stamp)?;
+        let place = (hit.found.start as i32, hit.found.end as i32);
+        let level = hit.found.level.as_str();
+        // Most findings stay where they were: write only those that moved or changed level.
+        let unchanged = stored.iter().any(|finding| {
+            &finding.id == id && (finding.start_char, finding.end_char) == place && finding.level == level
+        });
+        if !unchanged {
+            rows::move_to(conn, id, place, level, stamp)?;
+        }
     }
     rows::mark_fixed(conn, &outcome.fixed, stamp)?;
     let mut counts = Counts::default();

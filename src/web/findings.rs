@@ -138,7 +138,9 @@ fn item(view: FindingView, work: &Work, lang: Lang) -> FindingItem {
         },
         category_label: category_label(lang, &view.category),
         field_label: field_label(lang, &view.field),
-        decision: view.overridden.map(|decision| format!("{}：{}", decision.by_name, decision.reason.unwrap_or_default())),
+        decision: view
+            .overridden
+            .map(|decision| format!("{}：{}", decision.by_name, decision.reason.unwrap_or_default())),
         acknowledged_by: view.acknowledged.map(|decision| decision.by_name),
         id: view.id,
         level: view.level,
@@ -162,7 +164,8 @@ pub async fn panel(
     if !crate::service::access::sees_production(&viewer.user) {
         return Ok(None);
     }
-    let views = findings::list_findings(&app.db, &viewer.user, work.id.clone()).await.map_err(crate::error::ApiError::from)?;
+    let views =
+        findings::list_findings(&app.db, &viewer.user, work.id.clone()).await.map_err(crate::error::ApiError::from)?;
     let fixed = views.iter().filter(|view| view.status == "fixed").count();
     let (open, decided): (Vec<FindingItem>, Vec<FindingItem>) = views
         .into_iter()

@@ -18,8 +18,8 @@ pub mod page;
 pub mod production;
 pub mod search;
 pub mod views;
-pub mod work_page;
 pub mod wordlists;
+pub mod work_page;
 pub mod works;
 
 use actix_web::web;
@@ -58,7 +58,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/webhooks/{id}/delete").post(admin_webhooks::post_delete_webhook))
         .service(web::resource("/admin/wordlists").get(wordlists::get_wordlists).post(wordlists::post_wordlist))
         .service(web::resource("/admin/wordlists/try").post(wordlists::post_try))
-        .service(web::resource("/admin/wordlists/{id}").get(wordlists::get_wordlist).post(wordlists::post_wordlist_update))
+        .service(
+            web::resource("/admin/wordlists/{id}").get(wordlists::get_wordlist).post(wordlists::post_wordlist_update),
+        )
         .service(web::resource("/admin/wordlists/{id}/delete").post(wordlists::post_delete_wordlist))
         .service(web::resource("/admin/users/{id}").post(admin::post_user_update));
 }

@@ -23,6 +23,7 @@ mod files;
 
 mod accounts;
 mod archive;
+mod compliance;
 mod film;
 mod film_review;
 mod notifications;
