@@ -37,7 +37,7 @@ fn body(bytes: usize) -> String {
     let mut text = String::with_capacity(bytes + 256);
     while text.len() < bytes {
         text.push_str(SENTENCES[rng.next() as usize % SENTENCES.len()]);
-        if rng.next() % 16 == 0 {
+        if rng.next().is_multiple_of(16) {
             text.push_str(PERSONAL[rng.next() as usize % PERSONAL.len()]);
         }
     }

@@ -53,7 +53,7 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 
 async fn installed_checker(settings: &Settings) -> anyhow::Result<Checker> {
     let db = app::open_database(settings).await?;
-    let lists = db.read(|conn| crate::db::compliance::all_lists(conn)).await?;
+    let lists = db.read(crate::db::compliance::all_lists).await?;
     Ok(build_checker(&lists))
 }
 

@@ -69,7 +69,13 @@ pub struct Counts {
 
 /// The texts of a work the check reads, by field name: its own fields, credits, publication
 /// records, its media's original filenames and subtitles.
-fn work_texts(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<(Vec<(String, String)>, Vec<String>)> {
+/// A work's texts by field name, and the fields of its photos that carry a location.
+struct WorkTexts {
+    texts: Vec<(String, String)>,
+    located: Vec<String>,
+}
+
+fn work_texts(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<WorkTexts> {
     let mut texts = vec![("title".to_owned(), row.title.clone()), ("body".to_owned(), row.body.clone())];
     let optional = [
         ("summary", &row.summary),
@@ -106,7 +112,7 @@ fn work_texts(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<(Vec<(Strin
             located.push(format!("media[{}].gps", media.id));
         }
     }
-    Ok((texts, located))
+    Ok(WorkTexts { texts, located })
 }
 
 /// What a photo's location finding shows (the coordinates themselves are never read out).
@@ -120,7 +126,7 @@ pub fn recheck(
     row: &mut WorkRow,
     stamp: NaiveDateTime,
 ) -> QueryResult<Counts> {
-    let (texts, located) = work_texts(conn, row)?;
+    let WorkTexts { texts, located } = work_texts(conn, row)?;
     let mut hits = checker.scan_fields(texts.iter().map(|(field, text)| (field.clone(), text.as_str())));
     hits.extend(located.into_iter().map(|field| Hit {
         field,

@@ -67,7 +67,7 @@ fn ensure_admin(user: &AuthUser) -> Result<(), ComplianceError> {
 
 pub async fn list(db: &Db, user: &AuthUser) -> Result<Vec<WordlistView>, ComplianceError> {
     ensure_admin(user)?;
-    let lists = db.read(|conn| rows::all_lists(conn)).await?;
+    let lists = db.read(rows::all_lists).await?;
     Ok(lists.into_iter().map(|row| WordlistView::from_row(row, false)).collect())
 }
 

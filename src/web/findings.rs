@@ -23,7 +23,7 @@ pub struct FindingItem {
     pub status: String,
     pub status_label: &'static str,
     /// The text around it, for findings in the title, summary or body: before, it, after.
-    pub context: Option<(String, String, String)>,
+    pub context: Option<Context>,
     /// Its place in UTF-16 code units (what a textarea selects), for "show".
     pub select: Option<(usize, usize)>,
     pub maskable: bool,
@@ -107,7 +107,11 @@ fn field_text<'a>(work: &'a Work, field: &str) -> Option<&'a str> {
 /// Characters shown on each side of a finding.
 const CONTEXT_CHARS: usize = 24;
 
-fn context_of(text: &str, start: usize, end: usize) -> Option<((String, String, String), (usize, usize))> {
+/// The text before a finding, the finding, and the text after it.
+type Context = (String, String, String);
+
+/// A finding's context and its place in UTF-16 code units.
+fn context_of(text: &str, start: usize, end: usize) -> Option<(Context, (usize, usize))> {
     let chars: Vec<char> = text.chars().collect();
     if start > end || end > chars.len() {
         return None;
