@@ -57,9 +57,7 @@ pub async fn list_findings(db: &Db, user: &AuthUser, work_id: WorkId) -> Result<
     let caller = user.clone();
     db.read(move |conn| {
         let row = load_live(conn, &caller, work_id.as_str())?;
-        if !access::sees_production(&caller) {
-            return Err(WorkError::NotFound.into());
-        }
+        access::check_production(&caller)?;
         views(conn, &row.id.to_string())
     })
     .await

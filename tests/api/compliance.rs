@@ -142,6 +142,10 @@ async fn blocked_until_fixed_masked_or_overridden_then_published() {
     assert_eq!(published.json()["findings"], json!({"block": 0, "review": 1}));
     let plate = find(&findings(&app, &first, &id).await, "plate").clone();
     assert_eq!(plate["acknowledged"]["by_name"], "zhongshen");
+    // Staff read the published work, not its production notes.
+    let staff = app.user_with_roles("staff", &[Role::Staff]).await;
+    assert_eq!(app.get(&format!("/api/v1/works/{id}"), &staff).await.status, 200);
+    assert_error(&app.get(&format!("/api/v1/works/{id}/findings"), &staff).await, 403, "forbidden");
 
     // The trail says who, when, why and which; the values themselves are nowhere but the text.
     let history = app.get(&format!("/api/v1/works/{id}/history"), &app.admin).await.json();

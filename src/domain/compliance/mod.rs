@@ -295,7 +295,10 @@ pub fn mask(category: &Category, original: &str, folded: &[char]) -> String {
         _ => folded.len(),
     };
     let significant = folded[..masked_len].iter().filter(|c| c.is_alphanumeric()).count();
-    let hidden = significant.saturating_sub(head + tail).max(usize::from(significant > head));
+    // Something is always hidden: a value too short to keep its ends keeps at most its first.
+    let start = head.min(significant.saturating_sub(1));
+    let hidden = significant.saturating_sub(start + tail).max(usize::from(significant > 0));
+    let head = start;
     let mut seen = 0;
     let mut out = String::with_capacity(original.len());
     for (c, folded) in original.chars().zip(folded) {
@@ -373,6 +376,9 @@ mod tests {
             (Category::BankCard, "6222021234567890128", "6222***********0128"),
             (Category::Plate, "苏A·12345", "苏A·***45"),
             (Category::Email, "zhang.san@example.com", "z****.***@example.com"),
+            // Found by the fuzzer: a one-letter address kept nothing hidden.
+            (Category::Email, "J@2.Jl", "*@2.Jl"),
+            (Category::Email, "ab@qq.com", "a*@qq.com"),
         ];
         for (category, value, expected) in cases {
             assert_eq!(mask(category, value, &fold_chars(value)), *expected, "{value}");
@@ -418,6 +424,36 @@ mod tests {
         );
         assert!(matches!(redact("平安南京，守护你我"), Cow::Borrowed(_)));
         assert!(matches!(redact("2024年3月"), Cow::Borrowed(_)));
+    }
+
+    /// The fuzz target's properties over many short texts of the characters that matter.
+    #[test]
+    fn masked_findings_are_never_found_again() {
+        let alphabet: Vec<char> = "0123456789１３８xXab.@-_ 苏京A·z+".chars().collect();
+        let checker = Checker::default();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let length = 1 + (state >> 60) as usize;
+            let text: String = (0..length * 2)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let count = text.chars().count();
+            for found in checker.scan(&text) {
+                assert!(found.start < found.end && found.end <= count, "{found:?} in {text:?}");
+                let masked = mask_in_text(&text, found.start, found.end, &found.category).unwrap();
+                let again = checker.scan(&masked);
+                assert!(
+                    !again.iter().any(|hit| hit.start == found.start && hit.category == found.category),
+                    "{found:?} of {text:?} found again in {masked:?}"
+                );
+            }
+            assert_eq!(redact(&text).chars().count(), count);
+        }
     }
 
     #[test]
