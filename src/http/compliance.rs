@@ -19,6 +19,7 @@ pub struct DecisionResponse {
     /// The reviewer's user id.
     by: String,
     by_name: String,
+    #[serde(serialize_with = "super::timestamps::rfc3339")]
     at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -152,6 +153,7 @@ pub struct WordlistResponse {
     term_count: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     terms: Option<String>,
+    #[serde(serialize_with = "super::timestamps::rfc3339")]
     updated_at: DateTime<Utc>,
 }
 

@@ -47,7 +47,14 @@ pub struct WorkResponse {
     assignees: Vec<String>,
     due_date: Option<String>,
     /// Open compliance findings by level: `block` ones stop approval and publication.
-    findings: crate::service::works::FindingCounts,
+    findings: FindingsSummary,
+}
+
+/// `{"block": n, "review": n}`: a work's open compliance findings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FindingsSummary {
+    block: i32,
+    review: i32,
 }
 
 impl WorkResponse {
@@ -77,7 +84,7 @@ impl WorkResponse {
             deleted_at: work.deleted_at,
             assignees: work.assignees.into_iter().map(UserId::into_string).collect(),
             due_date: work.due_date,
-            findings: work.findings,
+            findings: FindingsSummary { block: work.findings.block, review: work.findings.review },
         }
     }
 }

@@ -152,13 +152,7 @@ impl Step<'_> {
         let mut next = lifecycle::check(kind, status, self.step.action, &actor, self.step.comment.as_deref())
             .map_err(|refusal| refusal_error(refusal, status))?;
         if GATED.contains(&self.step.action) {
-            let checker = self.compliance.checker(conn)?;
-            let acknowledged = gate(conn, &checker, &mut row, self.caller, self.step.acknowledge_findings, now())?;
-            if !acknowledged.is_empty() {
-                let ids: Vec<&str> = acknowledged.iter().map(|finding| finding.id.as_str()).collect();
-                let details = json!({"action": self.step.action.as_str(), "findings": ids});
-                audit::record(conn, Some(self.caller), "finding.acknowledged", ("work", &row.id), details, now())?;
-            }
+            self.pass_compliance(conn, &mut row)?;
         }
         if self.step.action == Action::Withdraw {
             if !review::signoffs_of(conn, work_id, row.review_round)?.is_empty() {
@@ -176,6 +170,19 @@ impl Step<'_> {
             }
         }
         self.apply(conn, row, status, next)
+    }
+
+    /// The compliance gate: open block findings refuse the step; open review findings need
+    /// (and record) the deciding reviewer's acknowledgement.
+    fn pass_compliance(&self, conn: &mut DbConnection, row: &mut WorkRow) -> Result<(), ReviewError> {
+        let checker = self.compliance.checker(conn)?;
+        let acknowledged = gate(conn, &checker, row, self.caller, self.step.acknowledge_findings, now())?;
+        if !acknowledged.is_empty() {
+            let ids: Vec<&str> = acknowledged.iter().map(|finding| finding.id.as_str()).collect();
+            let details = json!({"action": self.step.action.as_str(), "findings": ids});
+            audit::record(conn, Some(self.caller), "finding.acknowledged", ("work", &row.id), details, now())?;
+        }
+        Ok(())
     }
 
     /// 初审: records the first approval; the work waits for a second reviewer.

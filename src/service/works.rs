@@ -63,7 +63,7 @@ pub enum WorkError {
 crate::query_errors_through_db_error!(WorkError);
 
 /// Open compliance findings of a work, by level.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FindingCounts {
     pub block: i32,
     pub review: i32,

@@ -229,12 +229,34 @@ pub fn field_label(lang: Lang, field: &str) -> String {
         "format" => "导出格式",
         "from" | "to" => "日期范围",
         "q" => "检索词",
+        "reason" => "放行理由",
+        "name" => "名称",
+        "category" => "类别",
+        "level" => "级别",
+        "terms" => "词条",
+        "text" => "文字",
         _ => return field.to_owned(),
     };
     match lang {
         Lang::Zh => zh.to_owned(),
         Lang::En => base.replace('_', " "),
     }
+}
+
+/// A word list's refused line, in Chinese: which line, and what is wrong with it (the
+/// service's message is `terms line N: …`, see `domain::compliance::words::TermError`).
+fn terms_error_zh(message: &str) -> String {
+    let line = message.split_once("line ").and_then(|(_, rest)| rest.split(':').next()).unwrap_or("");
+    let why = if message.contains("level") {
+        "级别只能是 block（阻断）或 review（需复核）"
+    } else if message.contains("reserved") {
+        "类别名称被内置检测占用"
+    } else if message.contains("at most") {
+        return "一个词表最多 200000 个词条".to_owned();
+    } else {
+        "每个词条须有 2–32 个字母、数字或汉字"
+    };
+    format!("词条第 {line} 行有误：{why}")
 }
 
 /// A refused field as the page shows it, in the reader's language: which field, and why
@@ -256,6 +278,9 @@ pub fn field_error(lang: Lang, error: &FieldError) -> String {
             "published_at" => "发布时间格式有误，或晚于现在（只能登记已发布的时间）".to_owned(),
             "external_url" | "url" => "链接须以 http:// 或 https:// 开头".to_owned(),
             "password" => "密码至少 8 位".to_owned(),
+            "terms" => terms_error_zh(&error.message),
+            "category" => "这个类别名称被内置检测（身份证号、手机号等）占用，请换一个".to_owned(),
+            "level" => "级别只能是“阻断”或“需复核”".to_owned(),
             "username" => "用户名只能用字母、数字和 _ . -".to_owned(),
             _ => format!("{label}填写有误"),
         },
@@ -273,6 +298,15 @@ fn unit_zh(unit: LimitUnit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_word_list_line_is_named_in_chinese() {
+        let refused = |line| FieldError::invalid("terms", line);
+        let level = refused("line 3: the level must be block or review, not \"x\"".to_owned());
+        assert_eq!(field_error(Lang::Zh, &level), "词条第 3 行有误：级别只能是 block（阻断）或 review（需复核）");
+        let short = refused("line 12: a term must have 2 to 32 letters, digits or ideographs".to_owned());
+        assert_eq!(field_error(Lang::Zh, &short), "词条第 12 行有误：每个词条须有 2–32 个字母、数字或汉字");
+    }
 
     #[test]
     fn every_code_speaks_both_languages() {
