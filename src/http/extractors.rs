@@ -115,31 +115,34 @@ impl FromRequest for PlainText {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let content_type =
-                req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
-            let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if essence != "text/plain" {
-                let message = format!("request body must be text/plain, not {content_type:?}");
-                return Ok(PlainText(Err(ApiError::UnsupportedContentType(message))));
-            }
             let limit = crate::service::wordlists::TERMS_MAX_BYTES;
-            let text = read_limited(&req, &mut payload, limit).await.and_then(|body| {
-                String::from_utf8(body.to_vec()).map(|text| text.trim_start_matches('\u{FEFF}').to_owned()).map_err(
-                    |_| ApiError::MalformedForm("the text is not UTF-8: save it as UTF-8 and send it again".into()),
-                )
-            });
+            let text = match require_content_type(&req, "text/plain", |essence| essence == "text/plain") {
+                Ok(()) => read_limited(&req, &mut payload, limit).await.and_then(|body| utf8_text(&body)),
+                Err(error) => Err(error),
+            };
             Ok(PlainText(text))
         })
     }
 }
 
-fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+fn utf8_text(body: &[u8]) -> Result<String, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::MalformedForm("the text is not UTF-8: save it as UTF-8 and send it again".into()))?;
+    Ok(text.trim_start_matches('\u{FEFF}').to_owned())
+}
+
+/// Refuses a body whose content type (without parameters) is not what `accepts` takes.
+fn require_content_type(req: &HttpRequest, wanted: &str, accepts: fn(&str) -> bool) -> Result<(), ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
+    if accepts(&essence) {
         return Ok(());
     }
-    Err(ApiError::UnsupportedContentType(format!("request body must be application/json, not {content_type:?}")))
+    Err(ApiError::UnsupportedContentType(format!("request body must be {wanted}, not {content_type:?}")))
+}
+
+fn require_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    require_content_type(req, "application/json", |essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
 async fn read_limited(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<web::BytesMut, ApiError> {

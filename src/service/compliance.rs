@@ -67,6 +67,25 @@ pub struct Counts {
     pub review: i32,
 }
 
+impl Counts {
+    fn of(levels: impl Iterator<Item = Level>) -> Self {
+        levels.fold(Self::default(), |counts, level| match level {
+            Level::Block => Self { block: counts.block + 1, ..counts },
+            Level::Review => Self { review: counts.review + 1, ..counts },
+        })
+    }
+}
+
+/// Counts a work's open findings as stored and keeps them on the work (after an override:
+/// nothing in its texts changed).
+pub fn store_open_counts(conn: &mut DbConnection, work_id: &str, stamp: NaiveDateTime) -> QueryResult<Counts> {
+    let open =
+        rows::for_work(conn, work_id)?.into_iter().filter(|finding| finding.status == FindingState::Open.as_str());
+    let counts = Counts::of(open.map(|finding| Level::parse(&finding.level).unwrap_or(Level::Review)));
+    rows::set_counts(conn, work_id, (counts.block, counts.review), stamp)?;
+    Ok(counts)
+}
+
 /// The texts of a work the check reads, by field name: its own fields, credits, publication
 /// records, its media's original filenames and subtitles.
 /// A work's texts by field name, and the fields of its photos that carry a location.
@@ -155,7 +174,6 @@ pub fn recheck(
         }
     }
     rows::mark_fixed(conn, &outcome.fixed, stamp)?;
-    let mut counts = Counts::default();
     let open_levels = outcome
         .kept
         .iter()
@@ -164,12 +182,7 @@ pub fn recheck(
         })
         .map(|(_, hit)| hit.found.level)
         .chain(outcome.opened.iter().map(|hit| hit.found.level));
-    for level in open_levels {
-        match level {
-            Level::Block => counts.block += 1,
-            Level::Review => counts.review += 1,
-        }
-    }
+    let counts = Counts::of(open_levels);
     rows::set_counts(conn, row.id.as_str(), (counts.block, counts.review), stamp)?;
     (row.findings_block, row.findings_review, row.checked_at) = (counts.block, counts.review, Some(stamp));
     Ok(counts)

@@ -127,26 +127,11 @@ pub async fn override_finding(
             "level": finding.level, "excerpt": finding.excerpt, "reason": reason,
         });
         audit::record(conn, Some(&caller), "finding.overridden", ("work", work_id.as_str()), details, stamp)?;
-        let mut work = row;
-        recount(conn, &mut work, stamp)?;
+        super::compliance::store_open_counts(conn, row.id.as_str(), stamp)?;
         let found = views(conn, work_id.as_str())?;
         Ok(found.into_iter().find(|view| view.id == finding.id).expect("the finding was just overridden"))
     })
     .await
-}
-
-/// Open counts again, after an override (nothing in the texts changed).
-fn recount(conn: &mut DbConnection, work: &mut WorkRow, stamp: chrono::NaiveDateTime) -> Result<(), ComplianceError> {
-    let open = rows::for_work(conn, work.id.as_str())?.into_iter().filter(|finding| finding.status == "open");
-    let (block, review) =
-        open.fold(
-            (0, 0),
-            |(block, review), finding| {
-                if finding.level == "block" { (block + 1, review) } else { (block, review + 1) }
-            },
-        );
-    rows::set_counts(conn, work.id.as_str(), (block, review), stamp)?;
-    Ok(())
 }
 
 fn open_finding(conn: &mut DbConnection, work_id: &str, finding_id: &str) -> Result<FindingRow, ComplianceError> {

@@ -72,26 +72,19 @@ pub fn category_label(lang: Lang, category: &str) -> String {
     }
 }
 
+/// Where a finding is, as the team reads it: the error catalogue's name of a work's field,
+/// or which part of a publication record or medium.
 fn field_label(lang: Lang, field: &str) -> String {
     let t = lang.text();
     let base = field.split(['[', '.']).next().unwrap_or(field);
     let part = field.rsplit('.').next().unwrap_or_default();
-    let label = match (base, part) {
-        ("title", _) => t.title,
-        ("body", _) => t.body,
-        ("summary", _) => t.summary,
-        ("tags", _) => t.tags,
-        ("unit", _) => t.unit,
-        ("channel", _) => t.channel,
-        ("external_url", _) => t.external_url,
-        ("credits", _) => t.credits,
-        ("publications", _) => t.field_publication,
-        ("media", "subtitles") => t.field_subtitles,
-        ("media", "gps") => t.field_photo,
-        ("media", _) => t.field_filename,
-        _ => field,
-    };
-    label.to_owned()
+    match (base, part) {
+        ("publications", _) => t.field_publication.to_owned(),
+        ("media", "subtitles") => t.field_subtitles.to_owned(),
+        ("media", "gps") => t.field_photo.to_owned(),
+        ("media", _) => t.field_filename.to_owned(),
+        _ => super::error_text::field_label(lang, field),
+    }
 }
 
 /// The text of a field of the work the panel can show in place.
@@ -237,7 +230,8 @@ mod tests {
     #[test]
     fn fields_are_named_for_people() {
         assert_eq!(field_label(Lang::Zh, "media[abc].subtitles"), "字幕");
-        assert_eq!(field_label(Lang::Zh, "credits[0].name"), Lang::Zh.text().credits);
+        assert_eq!(field_label(Lang::Zh, "credits[0].name"), "署名");
+        assert_eq!(field_label(Lang::Zh, "body"), "正文");
         assert_eq!(field_label(Lang::En, "publications[x].account"), "Publication record");
     }
 }

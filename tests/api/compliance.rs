@@ -97,6 +97,15 @@ async fn blocked_until_fixed_masked_or_overridden_then_published() {
         .await;
     assert_error(&masked_again, 409, "finding-not-open");
 
+    // A listed word is not personal data: it is edited, not masked; a stale page masks nothing.
+    let word = find(&findings(&app, &author, &id).await, "涉密标识")["id"].as_str().unwrap().to_owned();
+    let mask_word = format!("/api/v1/works/{id}/findings/{word}/mask");
+    assert_error(&app.post(&mask_word, &author, &json!({})).await, 409, "finding-not-maskable");
+    assert_error(&app.post(&mask_word, &author, &json!({"version": 1})).await, 409, "version-conflict");
+    let unknown =
+        app.post(&format!("/api/v1/works/{id}/findings/nonesuch/override"), &first, &json!({"reason": "x"})).await;
+    assert_error(&unknown, 404, "finding-not-found");
+
     // An edit that removes the listed word and the title's number fixes those.
     let current = app.get(&format!("/api/v1/works/{id}"), &author).await.json();
     let edited_body = current["body"].as_str().unwrap().replace("本文系内部资料。", "");
@@ -116,6 +125,20 @@ async fn blocked_until_fixed_masked_or_overridden_then_published() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["excerpt"], "138-****-5678");
 
+    // A reviewer credited on the work may not override its findings.
+    let credited = app.user_with_roles("credited", &[Role::Reviewer]).await;
+    app.execute_sql(&format!(
+        "UPDATE works SET credits = '[{{\"name\":\"credited\",\"role\":\"摄影\"}}]' WHERE id = '{id}'"
+    ));
+    let by_credited = app
+        .post(
+            &format!("/api/v1/works/{id}/findings/{}/override", mobile["id"].as_str().unwrap()),
+            &credited,
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_error(&by_credited, 403, "self-review");
+    app.execute_sql(&format!("UPDATE works SET credits = '[]' WHERE id = '{id}'"));
     // Only a reviewer overrides, and only with a reason.
     let override_path = format!("/api/v1/works/{id}/findings/{}/override", mobile["id"].as_str().unwrap());
     assert_error(&app.post(&override_path, &author, &json!({"reason": "家属同意"})).await, 403, "forbidden");
