@@ -4,7 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
-trap stop_postgres EXIT
+run_started=$(mktemp)
+finish() {
+  stop_postgres
+  # A CI run is a fresh clone whose own outputs no later run reuses; a developer's are kept.
+  [ "${CI:-}" = true ] && scripts/prune-target.sh "$run_started" "${CARGO_TARGET_DIR:-$HOME/.cache/microcat-target}" \
+    "${FUZZ_TARGET_DIR:-$HOME/.cache/microcat-fuzz-target}" || true
+  rm -f "$run_started"
+}
+trap finish EXIT
 
 step() { echo; echo "==> $*"; }
 
