@@ -82,7 +82,10 @@ impl From<SearchHit> for SearchHitResponse {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
+    /// How many works matched: exact up to 10 000, then estimated from a sample.
     total: usize,
+    /// Whether `total` and the facet counts are estimates.
+    total_is_estimate: bool,
     took_ms: u64,
     hits: Vec<SearchHitResponse>,
     /// Counts per `kind`, `status`, `unit` and `year`, over everything that matched.
@@ -131,6 +134,7 @@ pub async fn search_works(
     let outcome = service::search(&app.db, &app.search, &user.0, query.0.parse()?).await?;
     Ok(web::Json(SearchResponse {
         total: outcome.total,
+        total_is_estimate: outcome.total_is_estimate,
         took_ms: outcome.took_ms,
         hits: outcome.hits.into_iter().map(SearchHitResponse::from).collect(),
         facets: outcome.facets,

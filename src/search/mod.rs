@@ -4,8 +4,10 @@
 //! truth: the index only ever holds what the outbox says, and can always be rebuilt.
 
 pub mod analysis;
+pub mod facets;
 pub mod query;
 pub mod searcher;
+pub mod topk;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

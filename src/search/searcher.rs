@@ -3,20 +3,21 @@
 //! and facet counts never include what the caller may not see), facets counted in the same
 //! pass, and highlighting that escapes everything but the `<mark>` it adds.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use jieba_rs::Jieba;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Order, TantivyDocument, Term};
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::analysis::{bigram_pieces, normalize, word_pieces};
+pub use super::facets::FacetCounts;
 use super::query::{Clause, ParsedQuery};
-use super::{Fields, IndexError, SearchIndex};
+use super::{Fields, IndexError, SearchIndex, facets, topk};
 use crate::domain::user::Visibility;
 use crate::domain::work::Status;
 
@@ -43,13 +44,12 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
-/// Counts per facet value.
-pub type FacetCounts = BTreeMap<String, BTreeMap<String, u64>>;
-
 /// What a search found.
 #[derive(Debug, Clone, Default)]
 pub struct SearchResults {
+    /// Exact up to [`facets::EXACT_UP_TO`] matches, then estimated (and the facets with it).
     pub total: usize,
+    pub total_is_estimate: bool,
     /// `(score, work id)`, best first.
     pub hits: Vec<(f32, String)>,
     pub facets: FacetCounts,
@@ -77,27 +77,48 @@ fn areas(fields: &Fields) -> [(Field, Field, f32); 3] {
     ]
 }
 
+/// One way a clause can match: its pieces in one field, scored with one boost.
+enum Way {
+    /// Every piece somewhere in the field.
+    AllOf { field: Field, pieces: Vec<String>, boost: f32 },
+    /// The pieces in a row (quoted phrases): `(position, piece)`.
+    InARow { field: Field, pieces: Vec<(usize, String)>, boost: f32 },
+}
+
+impl Way {
+    fn query(&self) -> Box<dyn Query> {
+        let (query, boost) = match self {
+            Way::AllOf { field, pieces, boost } if pieces.len() == 1 => (term_query(*field, &pieces[0]), *boost),
+            Way::AllOf { field, pieces, boost } => {
+                let all = pieces.iter().map(|piece| (Occur::Must, term_query(*field, piece))).collect();
+                (Box::new(BooleanQuery::new(all)) as Box<dyn Query>, *boost)
+            }
+            Way::InARow { field, pieces, boost } => {
+                let terms =
+                    pieces.iter().map(|(offset, piece)| (*offset, Term::from_field_text(*field, piece))).collect();
+                (Box::new(PhraseQuery::new_with_offset(terms)) as Box<dyn Query>, *boost)
+            }
+        };
+        Box::new(BoostQuery::new(query, boost))
+    }
+}
+
 /// The bigram pieces of `text` in `field`: as consecutive positions when `exact` (quoted
 /// phrases), else all of them anywhere in the field. Position checks dominate query time on
 /// long bodies, and plain terms already get their precision from the word match.
-fn bigram_query(field: Field, text: &str, exact: bool) -> Option<Box<dyn Query>> {
+fn bigram_way(field: Field, text: &str, exact: bool, boost: f32) -> Option<Way> {
     let pieces = bigram_pieces(text);
     let first = pieces.first()?.position;
-    if pieces.len() == 1 {
-        return Some(term_query(field, &pieces[0].text));
+    if pieces.len() == 1 || !exact {
+        return Some(Way::AllOf { field, pieces: pieces.into_iter().map(|piece| piece.text).collect(), boost });
     }
-    if !exact {
-        let all = pieces.iter().map(|piece| (Occur::Must, term_query(field, &piece.text))).collect();
-        return Some(Box::new(BooleanQuery::new(all)));
-    }
-    let terms =
-        pieces.iter().map(|piece| (piece.position - first, Term::from_field_text(field, &piece.text))).collect();
-    Some(Box::new(PhraseQuery::new_with_offset(terms)))
+    let pieces = pieces.into_iter().map(|piece| (piece.position - first, piece.text)).collect();
+    Some(Way::InARow { field, pieces, boost })
 }
 
-/// One clause: for plain terms, "every word of it (boosted) or all its bigrams"; for quoted
-/// phrases, the characters in a row only.
-fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<dyn Query>> {
+/// The ways one clause matches: for plain terms, "every word of it (boosted) or all its
+/// bigrams" in each area; for quoted phrases, the characters in a row only.
+fn clause_ways(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Vec<Way> {
     let words = match clause {
         Clause::Term(text) => word_pieces(jieba, text, false),
         Clause::Phrase(_) => Vec::new(),
@@ -105,24 +126,28 @@ fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<d
     // A two-character word is its own only bigram: one term query finds it, at word weight.
     let bigrams = bigram_pieces(clause.text());
     let same_single_term = words.len() == 1 && bigrams.len() == 1 && words[0].text == bigrams[0].text;
-    let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut ways = Vec::new();
     for (words_field, bigrams_field, boost) in areas(fields) {
         if same_single_term {
-            alternatives.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(term_query(bigrams_field, &bigrams[0].text), boost * WORD_BOOST)),
-            ));
+            ways.push(Way::AllOf {
+                field: bigrams_field,
+                pieces: vec![bigrams[0].text.clone()],
+                boost: boost * WORD_BOOST,
+            });
             continue;
         }
-        if let Some(query) = bigram_query(bigrams_field, clause.text(), matches!(clause, Clause::Phrase(_))) {
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
-        }
+        ways.extend(bigram_way(bigrams_field, clause.text(), matches!(clause, Clause::Phrase(_)), boost));
         if !words.is_empty() {
-            let all_words = words.iter().map(|word| (Occur::Must, term_query(words_field, &word.text))).collect();
-            let query = Box::new(BooleanQuery::new(all_words));
-            alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, boost * WORD_BOOST))));
+            let pieces = words.iter().map(|word| word.text.clone()).collect();
+            ways.push(Way::AllOf { field: words_field, pieces, boost: boost * WORD_BOOST });
         }
     }
+    ways
+}
+
+fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<dyn Query>> {
+    let alternatives: Vec<(Occur, Box<dyn Query>)> =
+        clause_ways(fields, jieba, clause).iter().map(|way| (Occur::Should, way.query())).collect();
     (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
 }
 
@@ -190,51 +215,84 @@ fn filter_queries(fields: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     queries
 }
 
-/// The whole query: text, visibility and filters.
+/// The whole query: text, visibility and filters. Visibility and filters decide which works
+/// are found, never how they rank (a caller's own works are not ahead of others').
 pub fn build_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Box<dyn Query> {
     let mut parts = vec![(Occur::Must, text_query(fields, jieba, &request.query))];
-    if let Some(visible) = visibility_query(fields, &request.visibility) {
-        parts.push((Occur::Must, visible));
-    }
-    parts.extend(filter_queries(fields, &request.filters).into_iter().map(|query| (Occur::Must, query)));
+    let mut deciding: Vec<Box<dyn Query>> = visibility_query(fields, &request.visibility).into_iter().collect();
+    deciding.extend(filter_queries(fields, &request.filters));
+    parts.extend(
+        deciding.into_iter().map(|query| (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>)),
+    );
     Box::new(BooleanQuery::new(parts))
 }
 
-fn facet_request() -> Aggregations {
-    static REQUEST: std::sync::OnceLock<Aggregations> = std::sync::OnceLock::new();
-    REQUEST.get_or_init(parse_facet_request).clone()
+/// What the results must pass besides the words: visibility, filters and excluded words.
+/// `None` when nothing is left out.
+fn filter_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Option<Box<dyn Query>> {
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    parts.extend(visibility_query(fields, &request.visibility).map(|query| (Occur::Must, query)));
+    parts.extend(filter_queries(fields, &request.filters).into_iter().map(|query| (Occur::Must, query)));
+    let excluded = request.query.excluded.iter().filter_map(|clause| clause_query(fields, jieba, clause));
+    parts.extend(excluded.map(|query| (Occur::MustNot, query)));
+    if parts.is_empty() {
+        return None;
+    }
+    if !parts.iter().any(|(occur, _)| *occur == Occur::Must) {
+        parts.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Some(Box::new(BooleanQuery::new(parts)))
 }
 
-fn parse_facet_request() -> Aggregations {
-    serde_json::from_value(serde_json::json!({
-        "kind": {"terms": {"field": "kind", "size": 20}},
-        "status": {"terms": {"field": "status", "size": 20}},
-        "unit": {"terms": {"field": "unit", "size": 50}},
-        "year": {"terms": {"field": "year", "size": 100}},
-    }))
-    .expect("static aggregation request is valid")
-}
-
-fn facet_counts(results: &tantivy::aggregation::agg_result::AggregationResults) -> FacetCounts {
-    let json = serde_json::to_value(results).unwrap_or_default();
-    let mut facets = FacetCounts::new();
-    for name in ["kind", "status", "unit", "year"] {
-        let counts = facets.entry(name.to_owned()).or_default();
-        for bucket in json[name]["buckets"].as_array().into_iter().flatten() {
-            let key = match &bucket["key"] {
-                serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Number(number) => {
-                    number.as_f64().map_or_else(|| number.to_string(), |value| format!("{}", value as i64))
-                }
-                _ => continue,
-            };
-            if key.is_empty() {
-                continue;
+/// The words of the query as a sum over alternatives, when every clause is plain terms (quoted
+/// phrases need positions, which only tantivy's own scorer checks).
+fn scored_alternatives(
+    fields: &Fields,
+    jieba: &Jieba,
+    parsed: &ParsedQuery,
+) -> Option<(Vec<topk::Alternative>, usize)> {
+    let mut alternatives = Vec::new();
+    let mut groups = 0;
+    for group in &parsed.required {
+        let before = alternatives.len();
+        for clause in group {
+            for way in clause_ways(fields, jieba, clause) {
+                let Way::AllOf { field, pieces, boost } = way else { return None };
+                let terms = pieces.iter().map(|piece| Term::from_field_text(field, piece)).collect();
+                alternatives.push(topk::Alternative { group: groups, terms, boost });
             }
-            counts.insert(key, bucket["doc_count"].as_u64().unwrap_or(0));
+        }
+        // A group without searchable words is left out of the query, as in `text_query`.
+        if alternatives.len() > before {
+            groups += 1;
         }
     }
-    facets
+    (1..=topk::MAX_GROUPS).contains(&groups).then_some((alternatives, groups))
+}
+
+/// The page of hits: by date, by score with pruning when the query allows, else by scoring
+/// every match.
+fn top_hits(
+    searcher: &Searcher,
+    index: &SearchIndex,
+    query: &dyn Query,
+    request: &SearchRequest,
+) -> Result<Vec<(f32, DocAddress)>, IndexError> {
+    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+    if request.newest_first {
+        let found = searcher.search(query, &top.order_by_fast_field::<i64>("date", Order::Desc))?;
+        return Ok(found.into_iter().map(|(_, address)| (0.0, address)).collect());
+    }
+    let fields = &index.fields;
+    let Some((alternatives, groups)) = scored_alternatives(fields, index.jieba(), &request.query) else {
+        return Ok(searcher.search(query, &top.order_by_score())?);
+    };
+    let filter = filter_query(fields, index.jieba(), request)
+        .map(|filter| filter.weight(EnableScoring::disabled_from_searcher(searcher)))
+        .transpose()?;
+    let scored = topk::ScoredQuery { alternatives, groups, filter: filter.as_deref() };
+    let found = topk::top(searcher, &scored, request.offset + request.limit)?;
+    Ok(found.into_iter().skip(request.offset).collect())
 }
 
 /// Runs a search on the live generation.
@@ -243,20 +301,9 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     let searcher = generation.reader.searcher();
     let fields = &index.fields;
     let query = build_query(fields, index.jieba(), request);
-    let limits = AggregationLimitsGuard::default();
-    let aggregations = AggregationCollector::from_aggs(
-        facet_request(),
-        AggContextParams::new(limits, generation.index.tokenizers().clone()),
-    );
-    let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
-    let (total, addresses, facets): (usize, Vec<(f32, DocAddress)>, _) = if request.newest_first {
-        let (total, found, facets) =
-            searcher.search(&query, &(Count, top.order_by_fast_field::<i64>("date", Order::Desc), aggregations))?;
-        (total, found.into_iter().map(|(_, address)| (0.0, address)).collect(), facets)
-    } else {
-        let (total, found, facets) = searcher.search(&query, &(Count, top.order_by_score(), aggregations))?;
-        (total, found, facets)
-    };
+    let matching = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
+    let tally = facets::count(&searcher, matching.as_ref())?;
+    let addresses = top_hits(&searcher, index, query.as_ref(), request)?;
     let mut hits = Vec::with_capacity(addresses.len());
     for (score, address) in addresses.into_iter().take(request.limit) {
         let document: TantivyDocument = searcher.doc(address)?;
@@ -264,7 +311,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
             hits.push((score, id.to_owned()));
         }
     }
-    Ok(SearchResults { total, hits, facets: facet_counts(&facets) })
+    Ok(SearchResults { total: tally.total as usize, total_is_estimate: tally.estimated, hits, facets: tally.facets })
 }
 
 /// Escapes text for HTML.

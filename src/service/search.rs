@@ -72,7 +72,9 @@ pub struct SearchHit {
 /// A page of results with facet counts.
 #[derive(Debug, Clone)]
 pub struct SearchOutcome {
+    /// Exact up to `search::facets::EXACT_UP_TO` matches, then an estimate (facets too).
     pub total: usize,
+    pub total_is_estimate: bool,
     pub took_ms: u64,
     pub hits: Vec<SearchHit>,
     pub facets: FacetCounts,
@@ -105,6 +107,7 @@ pub async fn search(
     if visibility == Visibility::Nothing {
         return Ok(SearchOutcome {
             total: 0,
+            total_is_estimate: false,
             took_ms: 0,
             hits: Vec::new(),
             facets: FacetCounts::new(),
@@ -133,6 +136,7 @@ pub async fn search(
     let found = db.read_cached(key, move |conn| run_search(conn, &index, &request, &caller)).await?;
     Ok(SearchOutcome {
         total: found.total,
+        total_is_estimate: found.total_is_estimate,
         took_ms: started.elapsed().as_millis() as u64,
         hits: found.hits.clone(),
         facets: found.facets.clone(),
@@ -143,6 +147,7 @@ pub async fn search(
 /// What a search found, as any caller with the same visibility sees it.
 struct FoundPage {
     total: usize,
+    total_is_estimate: bool,
     hits: Vec<SearchHit>,
     facets: FacetCounts,
 }
@@ -174,7 +179,7 @@ fn run_search(
     let terms = searcher::highlight_terms(index.jieba(), &request.query);
     let mut hits = build_hits(caller, results.hits, rows, &thumbnails, &terms);
     attach_dialogue(conn, &mut hits, &terms)?;
-    Ok(FoundPage { total: results.total, hits, facets: results.facets })
+    Ok(FoundPage { total: results.total, total_is_estimate: results.total_is_estimate, hits, facets: results.facets })
 }
 
 /// Names, for each hit with subtitles, the first cue that matches the most query terms, so

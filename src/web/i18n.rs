@@ -45,6 +45,17 @@ impl Lang {
         }
     }
 
+    /// A count known only roughly, to two significant figures: "约 12 万", "about 120,000".
+    pub fn about(self, count: u64) -> String {
+        let rounded = two_figures(count);
+        match self {
+            Lang::Zh if rounded >= 100_000_000 => format!("约 {} 亿", decimal(rounded, 100_000_000)),
+            Lang::Zh if rounded >= 10_000 => format!("约 {} 万", decimal(rounded, 10_000)),
+            Lang::Zh => format!("约 {rounded}"),
+            Lang::En => format!("about {}", thousands(rounded)),
+        }
+    }
+
     /// The strings of this language.
     pub fn text(self) -> &'static Text {
         match self {
@@ -1021,3 +1032,49 @@ pub static EN: Text = Text {
     request_changes_notes: "Open notes the author is asked to address",
     compare_needs_two: "Comparing needs at least two cuts",
 };
+
+/// `count` rounded to two significant figures (half up).
+fn two_figures(count: u64) -> u64 {
+    let mut unit = 1;
+    while count / unit >= 100 {
+        unit *= 10;
+    }
+    (count + unit / 2) / unit * unit
+}
+
+/// `value / unit` with at most one decimal, none when it is whole: 1.2, 12, 120.
+fn decimal(value: u64, unit: u64) -> String {
+    let tenths = value * 10 / unit;
+    if tenths % 10 == 0 { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
+}
+
+/// 120000 → "120,000".
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod about_tests {
+    use super::*;
+
+    #[test]
+    fn rough_counts_read_like_people_say_them() {
+        assert_eq!(Lang::Zh.about(123_456), "约 12 万");
+        assert_eq!(Lang::Zh.about(15_300), "约 1.5 万");
+        assert_eq!(Lang::Zh.about(503_217), "约 50 万");
+        assert_eq!(Lang::Zh.about(1_000_000), "约 100 万");
+        assert_eq!(Lang::Zh.about(9_960), "约 1 万");
+        assert_eq!(Lang::Zh.about(3_449), "约 3400");
+        assert_eq!(Lang::Zh.about(123_000_000), "约 1.2 亿");
+        assert_eq!(Lang::En.about(123_456), "about 120,000");
+        assert_eq!(Lang::En.about(87), "about 87");
+    }
+}

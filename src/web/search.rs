@@ -96,7 +96,7 @@ struct ResultItem {
 
 struct FacetLink {
     label: String,
-    count: u64,
+    count: String,
     href: String,
     active: bool,
 }
@@ -113,7 +113,8 @@ struct SearchPage {
     q: String,
     searched: bool,
     error: Option<String>,
-    total: usize,
+    /// "1234 条结果" or, past the exact limit, "约 12 万条结果".
+    total: String,
     took_ms: u64,
     results: Vec<ResultItem>,
     facets: Vec<FacetGroup>,
@@ -131,7 +132,12 @@ fn facet_label(lang: Lang, group: &str, value: &str) -> String {
     .unwrap_or_else(|| value.to_owned())
 }
 
-fn facet_groups(params: &SearchParams, facets: &crate::search::searcher::FacetCounts, lang: Lang) -> Vec<FacetGroup> {
+fn facet_groups(
+    params: &SearchParams,
+    facets: &crate::search::searcher::FacetCounts,
+    shown: &dyn Fn(u64) -> String,
+    lang: Lang,
+) -> Vec<FacetGroup> {
     let t = lang.text();
     let titles = [("kind", t.kind), ("status", t.status), ("unit", t.unit), ("year", t.facet_year)];
     titles
@@ -143,7 +149,7 @@ fn facet_groups(params: &SearchParams, facets: &crate::search::searcher::FacetCo
                 .iter()
                 .map(|(value, count)| FacetLink {
                     label: facet_label(lang, group, value),
-                    count: *count,
+                    count: shown(*count),
                     active: current == *value,
                     href: params.with(group, if current == *value { "" } else { value }),
                 })
@@ -163,7 +169,7 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
         searched: !q.trim().is_empty(),
         q,
         error: None,
-        total: 0,
+        total: String::new(),
         took_ms: 0,
         results: Vec::new(),
         facets: Vec::new(),
@@ -185,9 +191,13 @@ pub async fn get_search(app: web::Data<AppState>, viewer: Viewer, params: PageQu
         }
         Err(other) => return Err(other.into()),
     };
-    page.total = outcome.total;
+    let shown = |count: u64| if outcome.total_is_estimate { lang.about(count) } else { count.to_string() };
+    let total = shown(outcome.total as u64);
+    // "约 12 万条结果" reads as one phrase; "1234 条结果" and "about 120,000 results" keep the space.
+    let joiner = if total.ends_with(['万', '亿']) { "" } else { " " };
+    page.total = format!("{total}{joiner}{}", lang.text().results_count);
     page.took_ms = outcome.took_ms;
-    page.facets = facet_groups(&params, &outcome.facets, lang);
+    page.facets = facet_groups(&params, &outcome.facets, &shown, lang);
     page.pager = Pager::new(outcome.page.page, PER_PAGE, outcome.total as i64, |number| params.page_href(number));
     page.results = outcome
         .hits
