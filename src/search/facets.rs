@@ -27,9 +27,10 @@ const YEAR: (&str, usize) = ("year", 100);
 /// Up to this many matches, the total and every facet count are exact.
 pub const EXACT_UP_TO: u64 = 10_000;
 /// Past the exact part, how many evenly spaced stripes of the rest are sampled, and how many
-/// matches each stripe counts before it stops.
+/// matches each stripe counts before it stops: 4 096 in all, a relative error of about 1.6 %,
+/// well inside the two figures shown ("约 12 万").
 const STRIPES: u64 = 16;
-const PER_STRIPE: u64 = EXACT_UP_TO / STRIPES;
+const PER_STRIPE: u64 = 256;
 
 /// How many documents matched, and the facet counts over them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -126,9 +127,17 @@ impl Counting {
     }
 }
 
-/// Counts the documents `weight` matches and their facets: exactly up to [`EXACT_UP_TO`], then
-/// from evenly spaced samples of the rest. `weight` must be built without scoring.
-pub fn count(searcher: &Searcher, weight: &dyn Weight) -> tantivy::Result<Tally> {
+/// Opens the matching documents of one segment, in order.
+pub type OpenMatches<'a> = dyn Fn(&SegmentReader) -> tantivy::Result<Box<dyn DocSet>> + 'a;
+
+/// The matches of a query tantivy runs (built without scoring).
+pub fn matches_of(weight: &dyn Weight) -> impl Fn(&SegmentReader) -> tantivy::Result<Box<dyn DocSet>> + '_ {
+    move |reader| Ok(Box::new(weight.scorer(reader, 1.0)?) as Box<dyn DocSet>)
+}
+
+/// Counts the documents `open` finds and their facets: exactly up to [`EXACT_UP_TO`], then
+/// from evenly spaced samples of the rest.
+pub fn count(searcher: &Searcher, open: &OpenMatches) -> tantivy::Result<Tally> {
     let readers = searcher.segment_readers();
     let mut counting = Counting::default();
     let mut budget = EXACT_UP_TO;
@@ -140,8 +149,8 @@ pub fn count(searcher: &Searcher, weight: &dyn Weight) -> tantivy::Result<Tally>
             continue;
         }
         let mut segment = FacetCollector.for_segment(ordinal as SegmentOrdinal, reader)?;
-        let mut scorer = weight.scorer(reader, 1.0)?;
-        let stopped = collect_until(&mut *scorer, reader, &mut segment, TERMINATED, budget);
+        let mut matches = open(reader)?;
+        let stopped = collect_until(&mut *matches, reader, &mut segment, TERMINATED, budget);
         budget -= segment.total;
         resume_at[ordinal] = stopped;
         counting.exact.push(segment.harvest());
@@ -154,7 +163,7 @@ pub fn count(searcher: &Searcher, weight: &dyn Weight) -> tantivy::Result<Tally>
     if rest > 0 {
         for (ordinal, (reader, resume)) in readers.iter().zip(&resume_at).enumerate() {
             if let Some(from) = *resume {
-                sample(&mut counting, weight, ordinal, reader, from, rest)?;
+                sample(&mut counting, open, ordinal, reader, from, rest)?;
             }
         }
     }
@@ -164,7 +173,7 @@ pub fn count(searcher: &Searcher, weight: &dyn Weight) -> tantivy::Result<Tally>
 /// Samples documents `from..max_doc` of one segment in stripes, its share of [`STRIPES`].
 fn sample(
     counting: &mut Counting,
-    weight: &dyn Weight,
+    open: &OpenMatches,
     ordinal: usize,
     reader: &SegmentReader,
     from: DocId,
@@ -172,7 +181,7 @@ fn sample(
 ) -> tantivy::Result<()> {
     let length = u64::from(reader.max_doc() - from);
     let stripes = (STRIPES * length).div_ceil(rest).max(1);
-    let mut scorer = weight.scorer(reader, 1.0)?;
+    let mut scorer = open(reader)?;
     for stripe in 0..stripes {
         let start = from + (length * stripe / stripes) as DocId;
         let end = from + (length * (stripe + 1) / stripes) as DocId;
@@ -194,7 +203,7 @@ fn sample(
 /// Collects matches below `end` until `budget` of them are counted. Returns the document
 /// after the last one counted when the budget ran out first.
 fn collect_until(
-    scorer: &mut dyn tantivy::query::Scorer,
+    scorer: &mut dyn DocSet,
     reader: &SegmentReader,
     segment: &mut SegmentFacets,
     end: DocId,

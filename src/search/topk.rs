@@ -34,11 +34,143 @@ pub const MAX_GROUPS: usize = 64;
 /// A query in the shape this module can prune: a sum over alternatives, every group matched,
 /// and a filter (visibility, filters, excluded words) that decides without scoring.
 pub struct ScoredQuery<'a> {
-    pub alternatives: Vec<Alternative>,
-    /// How many groups, 1 to [`MAX_GROUPS`].
-    pub groups: usize,
-    /// Built without scoring; `None` when every document passes.
-    pub filter: Option<&'a dyn Weight>,
+    alternatives: Vec<Alternative>,
+    /// Each alternative's terms' BM25 weights, boosted.
+    weights: Vec<Vec<Bm25Weight>>,
+    groups: usize,
+    filter: Option<&'a dyn Weight>,
+}
+
+impl<'a> ScoredQuery<'a> {
+    /// `groups`: how many groups, 1 to [`MAX_GROUPS`]; `filter` built without scoring, `None`
+    /// when every document passes.
+    pub fn new(
+        searcher: &Searcher,
+        alternatives: Vec<Alternative>,
+        groups: usize,
+        filter: Option<&'a dyn Weight>,
+    ) -> tantivy::Result<Self> {
+        let weights = alternatives
+            .iter()
+            .map(|alternative| {
+                alternative
+                    .terms
+                    .iter()
+                    .map(|term| {
+                        Ok(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(alternative.boost))
+                    })
+                    .collect::<tantivy::Result<Vec<_>>>()
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(Self { alternatives, weights, groups, filter })
+    }
+
+    /// The documents of one segment that match, in order, without scores (for counting).
+    pub fn matches(&self, reader: &SegmentReader) -> tantivy::Result<Box<dyn DocSet>> {
+        let mut groups: Vec<Vec<Cursor>> = (0..self.groups).map(|_| Vec::new()).collect();
+        for cursor in self.open_cursors(reader, IndexRecordOption::Basic)? {
+            groups[cursor.group].push(cursor);
+        }
+        let filter = self.filter.map(|weight| weight.scorer(reader, 1.0)).transpose()?;
+        let mut matches = Matches { groups, filter, doc: 0 };
+        matches.doc = matches.settle(0);
+        Ok(Box::new(matches))
+    }
+
+    /// The best `k` documents by score, best first.
+    pub fn top(&self, searcher: &Searcher, k: usize) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+        let mut best = Best { k: k.max(1), heap: BinaryHeap::new() };
+        let all_groups = u64::MAX >> (64 - self.groups);
+        for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
+            let mut cursors = self.open_cursors(reader, IndexRecordOption::WithFreqs)?;
+            cursors.sort_by(|a, b| a.max.total_cmp(&b.max));
+            let filter = self.filter.map(|weight| weight.scorer(reader, 1.0)).transpose()?;
+            let mut segment = Segment { ordinal: ordinal as SegmentOrdinal, reader, all_groups, filter };
+            segment.walk(cursors, &mut best);
+        }
+        let mut hits = best.heap.into_vec();
+        hits.sort();
+        Ok(hits.into_iter().map(|hit| (hit.score, hit.address)).collect())
+    }
+
+    /// The segment's cursors, for the alternatives that can match in it at all.
+    fn open_cursors(&self, reader: &SegmentReader, record: IndexRecordOption) -> tantivy::Result<Vec<Cursor>> {
+        let mut cursors = Vec::with_capacity(self.alternatives.len());
+        'alternatives: for (alternative, weights) in self.alternatives.iter().zip(&self.weights) {
+            let mut terms = Vec::with_capacity(alternative.terms.len());
+            for (term, weight) in alternative.terms.iter().zip(weights) {
+                let index = reader.inverted_index(term.field())?;
+                let Some(info) = index.get_term_info(term)? else { continue 'alternatives };
+                let block = index.read_block_postings_from_terminfo(&info, record)?;
+                let norms = reader.get_fieldnorms_reader(term.field())?;
+                terms.push((info.doc_freq, TermCursor::new(block, norms, weight.clone())));
+            }
+            terms.sort_by_key(|(doc_freq, _)| *doc_freq);
+            let terms: Vec<TermCursor> = terms.into_iter().map(|(_, cursor)| cursor).collect();
+            let max = terms.iter().map(TermCursor::max_score).sum();
+            let mut cursor = Cursor { terms, group: alternative.group, max };
+            cursor.align();
+            cursors.push(cursor);
+        }
+        Ok(cursors)
+    }
+}
+
+/// The documents where every group has a matching alternative and the filter agrees.
+struct Matches {
+    groups: Vec<Vec<Cursor>>,
+    filter: Option<Box<dyn Scorer>>,
+    doc: DocId,
+}
+
+impl Matches {
+    /// The first match at or after `target`.
+    fn settle(&mut self, mut target: DocId) -> DocId {
+        'search: while target != TERMINATED {
+            for group in &mut self.groups {
+                let first = group.iter_mut().map(|cursor| cursor.seek(target)).min().unwrap_or(TERMINATED);
+                if first > target {
+                    target = first;
+                    continue 'search;
+                }
+            }
+            if let Some(filter) = &mut self.filter {
+                let at = if filter.doc() < target { filter.seek(target) } else { filter.doc() };
+                if at > target {
+                    target = at;
+                    continue 'search;
+                }
+            }
+            break;
+        }
+        target
+    }
+}
+
+impl DocSet for Matches {
+    fn advance(&mut self) -> DocId {
+        self.doc = self.settle(self.doc.saturating_add(1));
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc < target {
+            self.doc = self.settle(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.groups
+            .iter()
+            .map(|group| group.iter().map(|cursor| cursor.terms[0].block.doc_freq()).sum())
+            .min()
+            .unwrap_or(0)
+    }
 }
 
 /// One found document.
@@ -133,6 +265,13 @@ impl TermCursor {
         if self.doc() >= target {
             return self.doc();
         }
+        // Dense lists are mostly walked one step at a time: try the next entry first.
+        if self.at + 1 < BLOCK {
+            self.at += 1;
+            if self.doc() >= target {
+                return self.doc();
+            }
+        }
         self.at = self.block.seek(target);
         self.doc()
     }
@@ -219,61 +358,6 @@ impl Cursor {
 /// slack keeps a document whose score equals its bound from being skipped.
 fn below(bound: Score, threshold: Score) -> bool {
     bound * 1.000_01 + 1e-6 < threshold
-}
-
-/// The best `k` documents of the query by score, best first.
-pub fn top(searcher: &Searcher, query: &ScoredQuery, k: usize) -> tantivy::Result<Vec<(Score, DocAddress)>> {
-    let weights = query
-        .alternatives
-        .iter()
-        .map(|alternative| {
-            alternative
-                .terms
-                .iter()
-                .map(
-                    |term| Ok(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(alternative.boost)),
-                )
-                .collect::<tantivy::Result<Vec<_>>>()
-        })
-        .collect::<tantivy::Result<Vec<_>>>()?;
-    let mut best = Best { k: k.max(1), heap: BinaryHeap::new() };
-    for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
-        let cursors = open_cursors(reader, query, &weights)?;
-        let filter = query.filter.map(|weight| weight.scorer(reader, 1.0)).transpose()?;
-        let all_groups = u64::MAX >> (64 - query.groups);
-        let mut segment = Segment { ordinal: ordinal as SegmentOrdinal, reader, all_groups, filter };
-        segment.walk(cursors, &mut best);
-    }
-    let mut hits = best.heap.into_vec();
-    hits.sort();
-    Ok(hits.into_iter().map(|hit| (hit.score, hit.address)).collect())
-}
-
-/// The segment's cursors, those that can match at all, sorted by their best score.
-fn open_cursors(
-    reader: &SegmentReader,
-    query: &ScoredQuery,
-    weights: &[Vec<Bm25Weight>],
-) -> tantivy::Result<Vec<Cursor>> {
-    let mut cursors = Vec::with_capacity(query.alternatives.len());
-    'alternatives: for (alternative, weights) in query.alternatives.iter().zip(weights) {
-        let mut terms = Vec::with_capacity(alternative.terms.len());
-        for (term, weight) in alternative.terms.iter().zip(weights) {
-            let index = reader.inverted_index(term.field())?;
-            let Some(info) = index.get_term_info(term)? else { continue 'alternatives };
-            let block = index.read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-            let norms = reader.get_fieldnorms_reader(term.field())?;
-            terms.push((info.doc_freq, TermCursor::new(block, norms, weight.clone())));
-        }
-        terms.sort_by_key(|(doc_freq, _)| *doc_freq);
-        let terms: Vec<TermCursor> = terms.into_iter().map(|(_, cursor)| cursor).collect();
-        let max = terms.iter().map(TermCursor::max_score).sum();
-        let mut cursor = Cursor { terms, group: alternative.group, max };
-        cursor.align();
-        cursors.push(cursor);
-    }
-    cursors.sort_by(|a, b| a.max.total_cmp(&b.max));
-    Ok(cursors)
 }
 
 /// One segment's walk.
@@ -478,9 +562,22 @@ mod tests {
                     .then(|| keep_query().weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight"));
                 let k = 1 + rng.next(30) as usize;
                 let query =
-                    ScoredQuery { alternatives: alternatives.clone(), groups, filter: filter_weight.as_deref() };
-                let pruned = top(&searcher, &query, k).expect("top");
+                    ScoredQuery::new(&searcher, alternatives.clone(), groups, filter_weight.as_deref()).expect("query");
+                let pruned = query.top(&searcher, k).expect("top");
                 let everything = tantivy_query(&alternatives, groups, filtered.then(keep_query));
+                let weight = everything.weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight");
+                for reader in searcher.segment_readers() {
+                    let (mut ours, mut theirs) =
+                        (query.matches(reader).expect("ours"), weight.scorer(reader, 1.0).expect("theirs"));
+                    loop {
+                        assert_eq!(ours.doc(), theirs.doc(), "round {round}: {alternatives:?}");
+                        if ours.doc() == TERMINATED {
+                            break;
+                        }
+                        ours.advance();
+                        theirs.advance();
+                    }
+                }
                 let expected = searcher.search(&everything, &TopDocs::with_limit(k).order_by_score()).expect("search");
                 assert_eq!(pruned.len(), expected.len(), "round {round}: {alternatives:?}");
                 for ((score, address), (expected_score, expected_address)) in pruned.iter().zip(&expected) {
