@@ -1045,7 +1045,7 @@ fn two_figures(count: u64) -> u64 {
 /// `value / unit` with at most one decimal, none when it is whole: 1.2, 12, 120.
 fn decimal(value: u64, unit: u64) -> String {
     let tenths = value * 10 / unit;
-    if tenths % 10 == 0 { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
+    if tenths.is_multiple_of(10) { (tenths / 10).to_string() } else { format!("{}.{}", tenths / 10, tenths % 10) }
 }
 
 /// 120000 → "120,000".
@@ -1053,7 +1053,7 @@ fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
