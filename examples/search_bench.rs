@@ -135,7 +135,7 @@ fn main() -> anyhow::Result<()> {
     };
     std::fs::write(&built, report.to_string())?;
     let (index, _) = SearchIndex::open(&index_dir, jieba.clone())?;
-    let mut rng = Rng(0x5EED_0F_C0FFEE);
+    let mut rng = Rng(0x5EED_0FC0_FFEE);
     let mut latencies = Vec::new();
     let queries = query_set(&mut rng, 2_000);
     for text in &queries {
