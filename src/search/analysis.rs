@@ -113,9 +113,28 @@ pub fn word_pieces(jieba: &Jieba, original: &str, search_mode: bool) -> Vec<Piec
 /// every separator, so phrases never match across punctuation.
 pub fn bigram_pieces(original: &str) -> Vec<Piece> {
     let normalized = normalize(original);
-    let chars: Vec<(usize, char)> = normalized.text.char_indices().collect();
-    let end_of = |index: usize| chars.get(index).map_or(normalized.text.len(), |(offset, _)| *offset);
-    let mut pieces = Vec::new();
+    bigram_spans(&normalized.text)
+        .into_iter()
+        .map(|span| {
+            let (from, to) = normalized.original_range(span.from, span.to);
+            Piece { text: normalized.text[span.from..span.to].to_owned(), from, to, position: span.position }
+        })
+        .collect()
+}
+
+/// A piece of normalised text: its byte range and position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    from: usize,
+    to: usize,
+    position: usize,
+}
+
+/// The bigrams of normalised text (see [`bigram_pieces`]).
+fn bigram_spans(text: &str) -> Vec<Span> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |index: usize| chars.get(index).map_or(text.len(), |(offset, _)| *offset);
+    let mut spans = Vec::with_capacity(chars.len());
     let mut position = 0;
     let mut index = 0;
     while index < chars.len() {
@@ -129,14 +148,18 @@ pub fn bigram_pieces(original: &str) -> Vec<Piece> {
         if is_cjk(c) {
             let run = &chars[index..run_end];
             if run.len() == 1 {
-                push_piece(&mut pieces, &normalized, start, end_of(index + 1), position);
+                spans.push(Span { from: start, to: end_of(index + 1), position });
             }
             for pair in 0..run.len().saturating_sub(1) {
-                push_piece(&mut pieces, &normalized, chars[index + pair].0, end_of(index + pair + 2), position + pair);
+                spans.push(Span {
+                    from: chars[index + pair].0,
+                    to: end_of(index + pair + 2),
+                    position: position + pair,
+                });
             }
             position += run.len();
         } else if c.is_alphanumeric() {
-            push_piece(&mut pieces, &normalized, start, end_of(run_end), position);
+            spans.push(Span { from: start, to: end_of(run_end), position });
             position += 1;
         } else {
             position += 1;
@@ -145,30 +168,45 @@ pub fn bigram_pieces(original: &str) -> Vec<Piece> {
         }
         index = run_end;
     }
-    pieces
+    spans
 }
 
-fn push_piece(pieces: &mut Vec<Piece>, normalized: &Normalized, from: usize, to: usize, position: usize) {
-    let (original_from, original_to) = normalized.original_range(from, to);
-    pieces.push(Piece { text: normalized.text[from..to].to_owned(), from: original_from, to: original_to, position });
+/// The words of normalised text in search-engine mode (index time).
+fn word_spans(jieba: &Jieba, text: &str) -> Vec<Span> {
+    jieba
+        .cut_for_search(text, true)
+        .into_iter()
+        .filter(|token| is_searchable(token.word))
+        .enumerate()
+        .map(|(position, token)| Span { from: token.byte_start, to: token.byte_end, position })
+        .collect()
 }
 
-/// Streams prepared pieces to tantivy.
-pub struct PieceStream {
-    pieces: std::vec::IntoIter<Piece>,
+/// Streams spans of one normalised text to tantivy at index time: one string for the text and
+/// one list of spans per field value, none per token (tokenising was half of indexing, most of
+/// it allocations). Offsets are the normalised text's: nothing reads them from the index, the
+/// highlighter works on the stored rows.
+pub struct SpanStream {
+    text: String,
+    spans: std::vec::IntoIter<Span>,
     token: Token,
 }
 
-impl TokenStream for PieceStream {
+impl SpanStream {
+    fn new(text: String, spans: Vec<Span>) -> Self {
+        Self { text, spans: spans.into_iter(), token: Token::default() }
+    }
+}
+
+impl TokenStream for SpanStream {
     fn advance(&mut self) -> bool {
-        let Some(piece) = self.pieces.next() else { return false };
-        self.token = Token {
-            offset_from: piece.from,
-            offset_to: piece.to,
-            position: piece.position,
-            text: piece.text,
-            position_length: 1,
-        };
+        let Some(span) = self.spans.next() else { return false };
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[span.from..span.to]);
+        self.token.offset_from = span.from;
+        self.token.offset_to = span.to;
+        self.token.position = span.position;
+        self.token.position_length = 1;
         true
     }
 
@@ -181,8 +219,9 @@ impl TokenStream for PieceStream {
     }
 }
 
-fn stream(pieces: Vec<Piece>) -> PieceStream {
-    PieceStream { pieces: pieces.into_iter(), token: Token::default() }
+/// Normalised text without the map back to the original (index time needs no offsets).
+fn folded(original: &str) -> String {
+    fold_chars(original).into_iter().collect()
 }
 
 /// The index-time word analysis (jieba search-engine mode).
@@ -199,10 +238,12 @@ impl WordTokenizer {
 }
 
 impl Tokenizer for WordTokenizer {
-    type TokenStream<'a> = PieceStream;
+    type TokenStream<'a> = SpanStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> PieceStream {
-        stream(word_pieces(&self.jieba, text, true))
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> SpanStream {
+        let text = folded(text);
+        let spans = word_spans(&self.jieba, &text);
+        SpanStream::new(text, spans)
     }
 }
 
@@ -211,10 +252,12 @@ impl Tokenizer for WordTokenizer {
 pub struct BigramTokenizer;
 
 impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = PieceStream;
+    type TokenStream<'a> = SpanStream;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> PieceStream {
-        stream(bigram_pieces(text))
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> SpanStream {
+        let text = folded(text);
+        let spans = bigram_spans(&text);
+        SpanStream::new(text, spans)
     }
 }
 
@@ -274,6 +317,27 @@ mod tests {
         let jieba = segmenter(None);
         let words = word_pieces(&jieba, "學習教育", false);
         assert_eq!(texts(&words), vec!["学习", "教育"]);
+    }
+
+    /// The index sees the same tokens the query side makes (texts and positions).
+    #[test]
+    fn index_streams_agree_with_query_pieces() {
+        let jieba = segmenter(None);
+        let text = "深入開展「两学一做」，ＡＰＰ110 蔡晓彤 网络文工团拍摄微电影！";
+        let streamed = |stream: &mut dyn TokenStream| {
+            let mut tokens = Vec::new();
+            while stream.advance() {
+                tokens.push((stream.token().text.clone(), stream.token().position));
+            }
+            tokens
+        };
+        let pieces =
+            |pieces: Vec<Piece>| pieces.into_iter().map(|piece| (piece.text, piece.position)).collect::<Vec<_>>();
+        assert_eq!(streamed(&mut BigramTokenizer.token_stream(text)), pieces(bigram_pieces(text)));
+        assert_eq!(
+            streamed(&mut WordTokenizer::new(jieba.clone()).token_stream(text)),
+            pieces(word_pieces(&jieba, text, true))
+        );
     }
 
     #[test]

@@ -138,9 +138,13 @@ pub fn matches_of(weight: &dyn Weight) -> impl Fn(&SegmentReader) -> tantivy::Re
 /// Counts the documents `open` finds and their facets: exactly up to [`EXACT_UP_TO`], then
 /// from evenly spaced samples of the rest.
 pub fn count(searcher: &Searcher, open: &OpenMatches) -> tantivy::Result<Tally> {
+    count_with(searcher, open, EXACT_UP_TO, PER_STRIPE)
+}
+
+fn count_with(searcher: &Searcher, open: &OpenMatches, exact_up_to: u64, per_stripe: u64) -> tantivy::Result<Tally> {
     let readers = searcher.segment_readers();
     let mut counting = Counting::default();
-    let mut budget = EXACT_UP_TO;
+    let mut budget = exact_up_to;
     let mut resume_at: Vec<Option<DocId>> = vec![None; readers.len()];
     // The exact part: every segment in order until the budget is spent.
     for (ordinal, reader) in readers.iter().enumerate() {
@@ -163,7 +167,7 @@ pub fn count(searcher: &Searcher, open: &OpenMatches) -> tantivy::Result<Tally> 
     if rest > 0 {
         for (ordinal, (reader, resume)) in readers.iter().zip(&resume_at).enumerate() {
             if let Some(from) = *resume {
-                sample(&mut counting, open, ordinal, reader, from, rest)?;
+                sample(&mut counting, open, (ordinal, reader), (from, rest), per_stripe)?;
             }
         }
     }
@@ -174,10 +178,9 @@ pub fn count(searcher: &Searcher, open: &OpenMatches) -> tantivy::Result<Tally> 
 fn sample(
     counting: &mut Counting,
     open: &OpenMatches,
-    ordinal: usize,
-    reader: &SegmentReader,
-    from: DocId,
-    rest: u64,
+    (ordinal, reader): (usize, &SegmentReader),
+    (from, rest): (DocId, u64),
+    per_stripe: u64,
 ) -> tantivy::Result<()> {
     let length = u64::from(reader.max_doc() - from);
     let stripes = (STRIPES * length).div_ceil(rest).max(1);
@@ -189,7 +192,7 @@ fn sample(
         if scorer.doc() < start {
             scorer.seek(start);
         }
-        let stopped = collect_until(&mut *scorer, reader, &mut segment, end, PER_STRIPE);
+        let stopped = collect_until(&mut *scorer, reader, &mut segment, end, per_stripe);
         let looked_at = stopped.map_or(end, |at| at) - start;
         let factor = if looked_at == 0 { 1.0 } else { f64::from(end - start) / f64::from(looked_at) };
         counting.sampled.push((segment.harvest(), factor));
@@ -272,7 +275,60 @@ impl SegmentCollector for SegmentFacets {
 
 #[cfg(test)]
 mod tests {
+    use tantivy::query::{EnableScoring, Query, TermQuery};
+    use tantivy::schema::{FAST, INDEXED, IndexRecordOption, STRING, Schema};
+    use tantivy::{Index, TantivyDocument, Term};
+
     use super::*;
+
+    /// Three segments of documents with a kind, a unit and a year; the word "yes" in a share
+    /// of them that changes along the index (as a season's topic would).
+    fn archive() -> (Index, tantivy::schema::Field) {
+        let mut schema = Schema::builder();
+        let word = schema.add_text_field("word", STRING);
+        let kind = schema.add_text_field("kind", STRING | FAST);
+        let status = schema.add_text_field("status", STRING | FAST);
+        let unit = schema.add_text_field("unit", STRING | FAST);
+        let year = schema.add_i64_field("year", INDEXED | FAST);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 30_000_000).expect("writer");
+        for number in 0..30_000u32 {
+            let mut document = TantivyDocument::default();
+            let share = if number < 10_000 { 2 } else { 3 };
+            document.add_text(word, if number % share == 0 { "yes" } else { "no" });
+            document.add_text(kind, ["micro_film", "weibo_post"][(number % 2) as usize]);
+            document.add_text(status, "published");
+            document.add_text(unit, if number % 5 == 0 { "" } else { "城关派出所" });
+            document.add_i64(year, 2020 + i64::from(number % 4));
+            writer.add_document(document).expect("add");
+            if number % 10_000 == 9_999 {
+                writer.commit().expect("commit");
+            }
+        }
+        (index, word)
+    }
+
+    #[test]
+    fn counts_are_exact_up_to_the_limit_and_estimated_past_it() {
+        let (index, word) = archive();
+        let searcher = index.reader().expect("reader").searcher();
+        let query = TermQuery::new(Term::from_field_text(word, "yes"), IndexRecordOption::Basic);
+        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight");
+        let truth = (0..30_000u64).filter(|number| number % if *number < 10_000 { 2 } else { 3 } == 0).count() as u64;
+        let exact = count_with(&searcher, &matches_of(weight.as_ref()), 100_000, 256).expect("count");
+        assert_eq!((exact.total, exact.estimated), (truth, false));
+        assert_eq!(exact.facets["kind"].values().sum::<u64>(), truth);
+        assert!(!exact.facets["unit"].contains_key(""), "an empty unit is not a facet");
+
+        let estimate = count_with(&searcher, &matches_of(weight.as_ref()), 1_000, 64).expect("count");
+        assert!(estimate.estimated);
+        let error = (estimate.total as f64 - truth as f64).abs() / truth as f64;
+        assert!(error < 0.05, "estimated {} for {truth}", estimate.total);
+        let kinds: u64 = estimate.facets["kind"].values().sum();
+        assert!((kinds as f64 - estimate.total as f64).abs() <= 2.0, "facets scale with the total");
+        let years = &estimate.facets["year"];
+        assert_eq!(years.len(), 4);
+    }
 
     #[test]
     fn only_the_most_frequent_values_are_kept() {

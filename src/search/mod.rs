@@ -23,8 +23,9 @@ use analysis::{BIGRAMS, BigramTokenizer, WORDS, WordTokenizer};
 
 /// Memory budget of the live index writer, in bytes: small batches every 250 ms need little.
 const WRITER_MEMORY_BYTES: usize = 48 * 1024 * 1024;
-/// A rebuild indexes everything at once and may use more.
-const REBUILD_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// A rebuild indexes everything at once and may use more: bigger first segments mean fewer
+/// merges of a million documents (each merge rewrites what it merges).
+const REBUILD_MEMORY_BYTES: usize = 768 * 1024 * 1024;
 /// Name of the file that names the live generation.
 const CURRENT_FILE: &str = "CURRENT";
 
