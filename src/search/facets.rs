@@ -103,7 +103,8 @@ struct Counting {
 
 impl Counting {
     fn finish(self) -> Tally {
-        let estimated = !self.sampled.is_empty();
+        // A stripe counted to its end is exact; only one cut short makes the figures estimates.
+        let estimated = self.sampled.iter().any(|(_, factor)| *factor != 1.0);
         let mut totals: BTreeMap<(String, String), f64> = BTreeMap::new();
         let mut total = 0.0;
         let weighted = self.exact.into_iter().map(|tally| (tally, 1.0)).chain(self.sampled);

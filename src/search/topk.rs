@@ -15,7 +15,7 @@ use std::collections::BinaryHeap;
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::BlockSegmentPostings;
-use tantivy::query::{Bm25Weight, Scorer, Weight};
+use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED, Term};
 
@@ -35,8 +35,9 @@ pub const MAX_GROUPS: usize = 64;
 /// and a filter (visibility, filters, excluded words) that decides without scoring.
 pub struct ScoredQuery<'a> {
     alternatives: Vec<Alternative>,
-    /// Each alternative's terms' BM25 weights, boosted.
-    weights: Vec<Vec<Bm25Weight>>,
+    /// Each alternative's terms' BM25 weights (boosted) and their field's average length over
+    /// the whole index.
+    weights: Vec<Vec<(Bm25Weight, Score)>>,
     groups: usize,
     filter: Option<&'a dyn Weight>,
 }
@@ -50,16 +51,15 @@ impl<'a> ScoredQuery<'a> {
         groups: usize,
         filter: Option<&'a dyn Weight>,
     ) -> tantivy::Result<Self> {
+        let fits = |group: usize| group < groups;
+        if !(1..=MAX_GROUPS).contains(&groups) || !alternatives.iter().all(|alternative| fits(alternative.group)) {
+            let message = format!("{groups} groups (1 to {MAX_GROUPS}), every alternative in one of them");
+            return Err(tantivy::TantivyError::InvalidArgument(message));
+        }
         let weights = alternatives
             .iter()
             .map(|alternative| {
-                alternative
-                    .terms
-                    .iter()
-                    .map(|term| {
-                        Ok(Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(alternative.boost))
-                    })
-                    .collect::<tantivy::Result<Vec<_>>>()
+                alternative.terms.iter().map(|term| term_weight(searcher, term, alternative.boost)).collect()
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
         Ok(Self { alternatives, weights, groups, filter })
@@ -98,12 +98,14 @@ impl<'a> ScoredQuery<'a> {
         let mut cursors = Vec::with_capacity(self.alternatives.len());
         'alternatives: for (alternative, weights) in self.alternatives.iter().zip(&self.weights) {
             let mut terms = Vec::with_capacity(alternative.terms.len());
-            for (term, weight) in alternative.terms.iter().zip(weights) {
+            for (term, (weight, index_average)) in alternative.terms.iter().zip(weights) {
                 let index = reader.inverted_index(term.field())?;
                 let Some(info) = index.get_term_info(term)? else { continue 'alternatives };
                 let block = index.read_block_postings_from_terminfo(&info, record)?;
                 let norms = reader.get_fieldnorms_reader(term.field())?;
-                terms.push((info.doc_freq, TermCursor::new(block, norms, weight.clone())));
+                let segment_average = index.total_num_tokens() as Score / reader.max_doc().max(1) as Score;
+                let slack = block_slack(segment_average, *index_average);
+                terms.push((info.doc_freq, TermCursor::new(block, norms, weight.clone(), slack)));
             }
             terms.sort_by_key(|(doc_freq, _)| *doc_freq);
             let terms: Vec<TermCursor> = terms.into_iter().map(|(_, cursor)| cursor).collect();
@@ -114,6 +116,23 @@ impl<'a> ScoredQuery<'a> {
         }
         Ok(cursors)
     }
+}
+
+/// A term's boosted BM25 weight and its field's average length over the whole index.
+fn term_weight(searcher: &Searcher, term: &Term, boost: Score) -> tantivy::Result<(Bm25Weight, Score)> {
+    let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(boost);
+    let average = searcher.total_num_tokens(term.field())? as Score / searcher.total_num_docs()?.max(1) as Score;
+    Ok((weight, average))
+}
+
+/// How far a block maximum tantivy stored can be below the true one: it chose the block's best
+/// (length, frequency) pair by the segment's average field length, and scores are computed with
+/// the whole index's. A length term scaled by `r` changes any score by at most `max(r, 1/r)`.
+fn block_slack(segment_average: Score, index_average: Score) -> Score {
+    if segment_average <= 0.0 || index_average <= 0.0 {
+        return 1.0;
+    }
+    (segment_average / index_average).max(index_average / segment_average) * 1.000_1
 }
 
 /// The documents where every group has a matching alternative and the filter agrees.
@@ -149,7 +168,9 @@ impl Matches {
 
 impl DocSet for Matches {
     fn advance(&mut self) -> DocId {
-        self.doc = self.settle(self.doc.saturating_add(1));
+        if self.doc != TERMINATED {
+            self.doc = self.settle(self.doc + 1);
+        }
         self.doc
     }
 
@@ -239,12 +260,14 @@ struct TermCursor {
     at: usize,
     norms: FieldNormReader,
     weight: Bm25Weight,
+    /// What the stored block maxima are multiplied by to stay upper bounds (see [`block_slack`]).
+    slack: Score,
 }
 
 impl TermCursor {
-    fn new(mut block: BlockSegmentPostings, norms: FieldNormReader, weight: Bm25Weight) -> Self {
+    fn new(mut block: BlockSegmentPostings, norms: FieldNormReader, weight: Bm25Weight, slack: Score) -> Self {
         let at = block.seek(0);
-        Self { block, at, norms, weight }
+        Self { block, at, norms, weight, slack }
     }
 
     fn doc(&self) -> DocId {
@@ -287,7 +310,8 @@ impl TermCursor {
     /// The most the term adds to a document of the current block, and the block's last one.
     fn block_max(&mut self) -> (Score, DocId) {
         let last = self.block.docs().last().copied().unwrap_or(TERMINATED);
-        (self.block.block_max_score(&self.norms, &self.weight), last)
+        let stored = self.block.block_max_score(&self.norms, &self.weight) * self.slack;
+        (stored.min(self.weight.max_score()), last)
     }
 }
 
@@ -360,6 +384,32 @@ fn below(bound: Score, threshold: Score) -> bool {
     bound * 1.000_01 + 1e-6 < threshold
 }
 
+/// Moves the cursors to the first document, at or after the earliest one among them, where
+/// every group has an alternative; returns it.
+fn first_match(cursors: &mut [Cursor], all_groups: u64) -> DocId {
+    let mut target = cursors.iter().map(Cursor::doc).min().unwrap_or(TERMINATED);
+    while target != TERMINATED {
+        let mut next = target;
+        let mut groups = all_groups;
+        while groups != 0 {
+            let group = groups.trailing_zeros() as usize;
+            groups &= groups - 1;
+            let first = cursors
+                .iter_mut()
+                .filter(|cursor| cursor.group == group)
+                .map(|cursor| cursor.seek(target))
+                .min()
+                .unwrap_or(TERMINATED);
+            next = next.max(first);
+        }
+        if next == target {
+            break;
+        }
+        target = next;
+    }
+    target
+}
+
 /// One segment's walk.
 struct Segment<'r> {
     ordinal: SegmentOrdinal,
@@ -371,6 +421,11 @@ struct Segment<'r> {
 
 impl Segment<'_> {
     fn walk(&mut self, mut cursors: Vec<Cursor>, best: &mut Best) {
+        let present = cursors.iter().fold(0u64, |groups, cursor| groups | 1 << cursor.group);
+        if present != self.all_groups {
+            // Some group cannot match anywhere in this segment.
+            return;
+        }
         // bounds[i]: the most the i cheapest alternatives together can add.
         let mut bounds = vec![0.0; cursors.len() + 1];
         for (index, cursor) in cursors.iter().enumerate() {
@@ -382,6 +437,14 @@ impl Segment<'_> {
             let confirming = bounds.iter().rposition(|bound| below(*bound, threshold)).unwrap_or(0).min(cursors.len());
             if confirming == cursors.len() {
                 return;
+            }
+            if threshold == Score::NEG_INFINITY {
+                // Until k hits are found every alternative leads: step from match to match of
+                // all groups, not through every posting of the commonest word.
+                let doc = first_match(&mut cursors, self.all_groups);
+                if doc == TERMINATED {
+                    return;
+                }
             }
             let (confirm, lead) = cursors.split_at_mut(confirming);
             let doc = lead.iter().map(Cursor::doc).min().unwrap_or(TERMINATED);
@@ -486,7 +549,9 @@ mod tests {
         for segment in 0..3 {
             for _ in 0..400 + rng.next(400) {
                 let mut document = TantivyDocument::default();
-                for (field, length) in fields.iter().zip([3, 40]) {
+                // Bodies of very different lengths per segment: block maxima stored by each
+                // segment's average must still bound scores computed with the whole index's.
+                for (field, length) in fields.iter().zip([3, [40, 6, 120][segment]]) {
                     let words: Vec<&str> =
                         (0..1 + rng.next(length)).map(|_| WORDS[(rng.next(8) * rng.next(8) / 7) as usize]).collect();
                     document.add_text(*field, words.join(" "));
@@ -572,6 +637,7 @@ mod tests {
                     loop {
                         assert_eq!(ours.doc(), theirs.doc(), "round {round}: {alternatives:?}");
                         if ours.doc() == TERMINATED {
+                            assert_eq!(ours.advance(), TERMINATED, "the end stays the end");
                             break;
                         }
                         ours.advance();
@@ -593,5 +659,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_query_must_name_its_groups() {
+        let mut rng = Rng(7);
+        let (index, fields, _) = random_index(&mut rng);
+        let searcher = index.reader().expect("reader").searcher();
+        let term = Term::from_field_text(fields[0], "a");
+        let alternative = |group| Alternative { group, terms: vec![term.clone()], boost: 1.0 };
+        assert!(ScoredQuery::new(&searcher, vec![alternative(0)], 0, None).is_err());
+        assert!(ScoredQuery::new(&searcher, vec![alternative(1)], 1, None).is_err());
+        assert!(ScoredQuery::new(&searcher, vec![alternative(0)], MAX_GROUPS + 1, None).is_err());
+        assert!(ScoredQuery::new(&searcher, vec![alternative(0)], 1, None).is_ok());
     }
 }
