@@ -89,6 +89,7 @@ async fn hits_carry_escaped_highlights_and_facets() {
     wait_indexed(&app).await;
     let results = search(&app, &author, "两学一做").await;
     assert_eq!(results["total"], 1);
+    assert_eq!(results["total_is_estimate"], false, "small counts are exact");
     let hit = &results["hits"][0];
     assert_eq!(hit["id"], work["id"]);
     assert_eq!(hit["title_html"], "&lt;script&gt;alert(1)&lt;/script&gt; 守护平安");
