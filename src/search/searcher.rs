@@ -1,7 +1,8 @@
 //! Runs a parsed query: words and bigrams combined so dictionary words rank first and
 //! unknown names are still found, visibility and filters applied inside the query (so totals
-//! and facet counts never include what the caller may not see), facets counted in the same
-//! pass, and highlighting that escapes everything but the `<mark>` it adds.
+//! and facet counts never include what the caller may not see), the page ranked by
+//! [`topk`] and the matches counted by [`facets`] side by side, and highlighting that escapes
+//! everything but the `<mark>` it adds.
 
 use std::ops::Bound;
 
