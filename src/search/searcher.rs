@@ -146,34 +146,62 @@ fn clause_ways(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Vec<Way> {
     ways
 }
 
-fn clause_query(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Option<Box<dyn Query>> {
-    let alternatives: Vec<(Occur, Box<dyn Query>)> =
-        clause_ways(fields, jieba, clause).iter().map(|way| (Occur::Should, way.query())).collect();
-    (!alternatives.is_empty()).then(|| Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
+/// A query's words, segmented once: each required group's ways (a group without searchable
+/// words is left out) and each excluded clause's.
+struct Words {
+    groups: Vec<Vec<Way>>,
+    excluded: Vec<Vec<Way>>,
 }
 
-fn text_query(fields: &Fields, jieba: &Jieba, parsed: &ParsedQuery) -> Box<dyn Query> {
-    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for group in &parsed.required {
-        let alternatives: Vec<(Occur, Box<dyn Query>)> = group
+impl Words {
+    fn of(fields: &Fields, jieba: &Jieba, parsed: &ParsedQuery) -> Self {
+        let ways_of = |clauses: &[Clause]| -> Vec<Way> {
+            clauses.iter().flat_map(|clause| clause_ways(fields, jieba, clause)).collect()
+        };
+        let groups = parsed.required.iter().map(|group| ways_of(group)).filter(|ways| !ways.is_empty()).collect();
+        let excluded = parsed
+            .excluded
             .iter()
-            .filter_map(|clause| clause_query(fields, jieba, clause))
-            .map(|query| (Occur::Should, query))
+            .map(|clause| ways_of(std::slice::from_ref(clause)))
+            .filter(|ways| !ways.is_empty())
             .collect();
-        if alternatives.is_empty() {
-            continue;
+        Self { groups, excluded }
+    }
+
+    /// The words as one tantivy query: every group, none of the excluded.
+    fn query(&self) -> Box<dyn Query> {
+        let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        parts.extend(self.groups.iter().map(|ways| (Occur::Must, any_way(ways))));
+        parts.extend(self.excluded_parts());
+        if self.groups.is_empty() {
+            parts.push((Occur::Must, Box::new(AllQuery)));
         }
-        parts.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        Box::new(BooleanQuery::new(parts))
     }
-    for clause in &parsed.excluded {
-        if let Some(query) = clause_query(fields, jieba, clause) {
-            parts.push((Occur::MustNot, query));
+
+    fn excluded_parts(&self) -> impl Iterator<Item = (Occur, Box<dyn Query>)> + '_ {
+        self.excluded.iter().map(|ways| (Occur::MustNot, any_way(ways)))
+    }
+
+    /// The words as a sum over alternatives, when every way is plain terms (quoted phrases need
+    /// positions, which only tantivy's own scorer checks).
+    fn alternatives(&self) -> Option<(Vec<topk::Alternative>, usize)> {
+        let mut alternatives = Vec::new();
+        for (group, ways) in self.groups.iter().enumerate() {
+            for way in ways {
+                let Way::AllOf { field, pieces, boost } = way else { return None };
+                let terms = pieces.iter().map(|piece| Term::from_field_text(*field, piece)).collect();
+                alternatives.push(topk::Alternative { group, terms, boost: *boost });
+            }
         }
+        let groups = self.groups.len();
+        (1..=topk::MAX_GROUPS).contains(&groups).then_some((alternatives, groups))
     }
-    if !parts.iter().any(|(occur, _)| *occur == Occur::Must) {
-        parts.push((Occur::Must, Box::new(AllQuery)));
-    }
-    Box::new(BooleanQuery::new(parts))
+}
+
+/// Matches when any of the ways does; scores the sum of those that do.
+fn any_way(ways: &[Way]) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(ways.iter().map(|way| (Occur::Should, way.query())).collect()))
 }
 
 fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
@@ -216,26 +244,28 @@ fn filter_queries(fields: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     queries
 }
 
-/// The whole query: text, visibility and filters. Visibility and filters decide which works
-/// are found, never how they rank (a caller's own works are not ahead of others').
-pub fn build_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Box<dyn Query> {
-    let mut parts = vec![(Occur::Must, text_query(fields, jieba, &request.query))];
+/// Visibility and filters: they decide which works are found, never how they rank (a caller's
+/// own works are not ahead of others').
+fn deciding_queries(fields: &Fields, request: &SearchRequest) -> Vec<Box<dyn Query>> {
     let mut deciding: Vec<Box<dyn Query>> = visibility_query(fields, &request.visibility).into_iter().collect();
     deciding.extend(filter_queries(fields, &request.filters));
-    parts.extend(
-        deciding.into_iter().map(|query| (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>)),
-    );
+    deciding
+}
+
+/// The whole query: words, visibility and filters.
+fn whole_query(words: &Words, deciding: &[Box<dyn Query>]) -> Box<dyn Query> {
+    let mut parts = vec![(Occur::Must, words.query())];
+    let unranked =
+        deciding.iter().map(|query| Box::new(ConstScoreQuery::new(query.box_clone(), 0.0)) as Box<dyn Query>);
+    parts.extend(unranked.map(|query| (Occur::Must, query)));
     Box::new(BooleanQuery::new(parts))
 }
 
 /// What the results must pass besides the words: visibility, filters and excluded words.
 /// `None` when nothing is left out.
-fn filter_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Option<Box<dyn Query>> {
-    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    parts.extend(visibility_query(fields, &request.visibility).map(|query| (Occur::Must, query)));
-    parts.extend(filter_queries(fields, &request.filters).into_iter().map(|query| (Occur::Must, query)));
-    let excluded = request.query.excluded.iter().filter_map(|clause| clause_query(fields, jieba, clause));
-    parts.extend(excluded.map(|query| (Occur::MustNot, query)));
+fn filter_query(words: &Words, deciding: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = deciding.into_iter().map(|query| (Occur::Must, query)).collect();
+    parts.extend(words.excluded_parts());
     if parts.is_empty() {
         return None;
     }
@@ -245,42 +275,19 @@ fn filter_query(fields: &Fields, jieba: &Jieba, request: &SearchRequest) -> Opti
     Some(Box::new(BooleanQuery::new(parts)))
 }
 
-/// The words of the query as a sum over alternatives, when every clause is plain terms (quoted
-/// phrases need positions, which only tantivy's own scorer checks).
-fn scored_alternatives(
-    fields: &Fields,
-    jieba: &Jieba,
-    parsed: &ParsedQuery,
-) -> Option<(Vec<topk::Alternative>, usize)> {
-    let mut alternatives = Vec::new();
-    let mut groups = 0;
-    for group in &parsed.required {
-        let before = alternatives.len();
-        for clause in group {
-            for way in clause_ways(fields, jieba, clause) {
-                let Way::AllOf { field, pieces, boost } = way else { return None };
-                let terms = pieces.iter().map(|piece| Term::from_field_text(field, piece)).collect();
-                alternatives.push(topk::Alternative { group: groups, terms, boost });
-            }
-        }
-        // A group without searchable words is left out of the query, as in `text_query`.
-        if alternatives.len() > before {
-            groups += 1;
-        }
-    }
-    (1..=topk::MAX_GROUPS).contains(&groups).then_some((alternatives, groups))
-}
-
 /// Runs a search on the live generation.
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, IndexError> {
     let generation = index.live();
     let searcher = generation.reader.searcher();
     let fields = &index.fields;
-    let query = build_query(fields, index.jieba(), request);
-    let filter = filter_query(fields, index.jieba(), request)
+    let words = Words::of(fields, index.jieba(), &request.query);
+    let deciding = deciding_queries(fields, request);
+    let query = whole_query(&words, &deciding);
+    let filter = filter_query(&words, deciding)
         .map(|filter| filter.weight(EnableScoring::disabled_from_searcher(&searcher)))
         .transpose()?;
-    let scored = scored_alternatives(fields, index.jieba(), &request.query)
+    let scored = words
+        .alternatives()
         .map(|(alternatives, groups)| topk::ScoredQuery::new(&searcher, alternatives, groups, filter.as_deref()))
         .transpose()?;
     // Counting and ranking read the same postings independently: on two cores a search takes

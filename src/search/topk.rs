@@ -605,7 +605,7 @@ mod tests {
                 (Occur::Must, Box::new(BooleanQuery::new(ways.collect())) as Box<dyn Query>)
             })
             .collect();
-        // Filters decide, they do not rank (as in `searcher::build_query`).
+        // Filters decide, they do not rank (as in the searcher's whole query).
         parts.extend(filter.map(|filter| (Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>)));
         Box::new(BooleanQuery::new(parts))
     }
