@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source scripts/garage.sh
 run_started=$(mktemp)
 finish() {
   stop_postgres
+  stop_garage
   # A CI run is a fresh clone whose own outputs no later run reuses; a developer's are kept.
   [ "${CI:-}" = true ] && scripts/prune-target.sh "$run_started" "${CARGO_TARGET_DIR:-$HOME/.cache/microcat-target}" \
     "${FUZZ_TARGET_DIR:-$HOME/.cache/microcat-fuzz-target}" || true
@@ -27,6 +29,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 
 step "build tests"
 cargo test --locked --no-run
+
+step "Garage (S3) on loopback for the storage tests"
+start_garage
+export MICROCAT_TEST_S3_ENDPOINT=$GARAGE_S3_ENDPOINT MICROCAT_TEST_S3_BUCKET=$GARAGE_BUCKET
+export AWS_ACCESS_KEY_ID=$GARAGE_KEY_ID AWS_SECRET_ACCESS_KEY=$GARAGE_SECRET
 
 step "unit tests, API suite and browser suite on SQLite"
 MICROCAT_TEST_DATABASE=sqlite cargo test --locked

@@ -26,7 +26,7 @@ use crate::service::media::MediaContext;
 use crate::service::off_executor;
 use crate::service::sessions::LoginPolicy;
 use crate::state::AppState;
-use crate::storage::LocalStore;
+use crate::storage::Storage;
 use crate::storage::ingest::UploadLimits;
 
 /// A bound, not yet awaited, server.
@@ -50,11 +50,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = settings.validate()?;
         let db = open_database(&settings).await?;
+        check_store_location(&db, &settings).await?;
         for folder in [&settings.media_dir, &settings.index_dir] {
             std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
         }
-        let store = LocalStore::open(&settings.media_dir)
-            .with_context(|| format!("opening {}", settings.media_dir.display()))?;
+        let store = open_storage(&settings)?;
         let wake = Arc::new(Notify::new());
         let workers = start_job_workers(&settings, db.clone(), store.clone(), wake.clone()).await?;
         let media = media_context(&settings, store, wake);
@@ -119,8 +119,14 @@ fn delivery_rules(settings: &Settings, port: u16) -> crate::service::webhooks::D
     }
 }
 
+/// Scratch space under the media folder and the store of originals (`storage_url`).
+pub fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
+    let (url, s3) = settings.storage()?;
+    Storage::open(&settings.media_dir, &url, &s3).with_context(|| format!("opening the store {url}"))
+}
+
 /// The store, limits and job wake-up media use cases run with.
-pub fn media_context(settings: &Settings, store: LocalStore, wake: Arc<Notify>) -> MediaContext {
+pub fn media_context(settings: &Settings, store: Storage, wake: Arc<Notify>) -> MediaContext {
     let limits = UploadLimits {
         image_bytes: settings.max_image_bytes,
         video_bytes: settings.max_video_bytes,
@@ -137,6 +143,20 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     tracing::info!(backend = url.backend(), "opening database");
     let db = off_executor(move || anyhow::Ok(Db::connect(&url, pool_size)?)).await?;
     Ok(db.with_read_cache_ttl(cache_ttl))
+}
+
+/// Refuses to serve from a store `migrate-store` has moved away from: this node would store
+/// uploads where no other node reads.
+pub async fn check_store_location(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let (configured, _) = settings.storage()?;
+    let recorded = db.read(|conn| Ok::<_, crate::db::DbError>(crate::db::store::location(conn)?)).await?;
+    match recorded {
+        Some(recorded) if recorded != configured.to_string() => anyhow::bail!(
+            "the stored files were moved to {recorded} by `microcat migrate-store`; \
+             set storage_url (MICROCAT_STORAGE_URL) to it (this node is configured for {configured})"
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn print_generated_password(password: &str) {
@@ -163,12 +183,7 @@ pub fn decode_limits(settings: &Settings) -> DecodeLimits {
     }
 }
 
-async fn start_job_workers(
-    settings: &Settings,
-    db: Db,
-    store: LocalStore,
-    wake: Arc<Notify>,
-) -> anyhow::Result<Workers> {
+async fn start_job_workers(settings: &Settings, db: Db, store: Storage, wake: Arc<Notify>) -> anyhow::Result<Workers> {
     let program = match &settings.media_worker_program {
         Some(program) => program.clone(),
         None => std::env::current_exe().context("locating this binary for media workers")?,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::{DatabaseUrl, Db, DbConnection};
-use crate::storage::{BlobKey, LocalStore};
+use crate::storage::{BlobKey, BlobStore, Object, Storage};
 
 /// The manifest's name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -108,14 +108,16 @@ const COPY_THREADS: usize = 4;
 /// Copies the originals the database names that DEST lacks, on [`COPY_THREADS`] threads;
 /// the entries come back in the order of `digests`.
 fn copy_originals(
-    store: &LocalStore,
+    store: &Storage,
     dest: &Path,
     digests: &[Digest256],
 ) -> Result<(Vec<FileEntry>, BackupReport), BackupError> {
     let chunk = digests.len().div_ceil(COPY_THREADS).max(1);
     let results: Vec<io::Result<(Vec<FileEntry>, BackupReport)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            digests.chunks(chunk).map(|part| scope.spawn(move || copy_some(store, dest, part))).collect();
+        let workers: Vec<_> = digests
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || copy_some(store.blobs().as_ref(), dest, part)))
+            .collect();
         workers
             .into_iter()
             .map(|worker| worker.join().unwrap_or_else(|_| Err(io::Error::other("a copy thread panicked"))))
@@ -132,23 +134,20 @@ fn copy_originals(
     Ok((originals, report))
 }
 
-fn copy_some(store: &LocalStore, dest: &Path, digests: &[Digest256]) -> io::Result<(Vec<FileEntry>, BackupReport)> {
+fn copy_some(blobs: &dyn BlobStore, dest: &Path, digests: &[Digest256]) -> io::Result<(Vec<FileEntry>, BackupReport)> {
     let (mut originals, mut report) = (Vec::new(), BackupReport::default());
     for digest in digests {
         let Some(key) = BlobKey::parse(&digest.sha256) else { continue };
         let relative = Path::new("originals").join(key.fan_out());
-        let source = store.original_path(&key);
+        let object = Object::Original(key);
         let target = dest.join(&relative);
-        let size = match fs::metadata(&source) {
-            Ok(metadata) => metadata.len(),
-            Err(_) => {
-                report.missing.push(digest.sha256.clone());
-                continue;
-            }
+        let Some(size) = blobs.size(&object)? else {
+            report.missing.push(digest.sha256.clone());
+            continue;
         };
         // Content-addressed: a blob of the right size under its digest is that blob.
         if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(size) {
-            report.copied_bytes += copy_atomically(&source, &target)?;
+            report.copied_bytes += copy_out(blobs, &object, &target)?;
             report.copied += 1;
         }
         originals.push(FileEntry {
@@ -158,6 +157,21 @@ fn copy_some(store: &LocalStore, dest: &Path, digests: &[Digest256]) -> io::Resu
         });
     }
     Ok((originals, report))
+}
+
+/// Copies a stored object into the backup, atomically like [`copy_atomically`].
+fn copy_out(blobs: &dyn BlobStore, object: &Object, to: &Path) -> io::Result<u64> {
+    if let Some(source) = blobs.local_path(object) {
+        return copy_atomically(&source, to);
+    }
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let partial = to.with_extension("partial");
+    let mut reader = blobs.get_range(object, 0, None)?;
+    let bytes = io::copy(&mut reader, &mut fs::File::create(&partial)?)?;
+    fs::rename(&partial, to)?;
+    Ok(bytes)
 }
 
 /// Flushes everything written to the filesystem holding `folder` (`syncfs(2)`), so the
@@ -182,7 +196,7 @@ struct Digest256 {
 pub fn backup(
     db: &Db,
     url: &DatabaseUrl,
-    store: &LocalStore,
+    store: &Storage,
     dest: &Path,
 ) -> Result<(Manifest, BackupReport), BackupError> {
     fs::create_dir_all(dest.join("originals"))?;
@@ -266,7 +280,7 @@ pub fn verify(dest: &Path) -> Result<(usize, Vec<String>), BackupError> {
 /// Puts a verified backup's database (SQLite) and originals in place of an empty
 /// installation. Refuses a target that already holds works or media. On PostgreSQL the
 /// database must have been restored with `pg_restore` first.
-pub fn restore_files(url: &DatabaseUrl, store: &LocalStore, dest: &Path) -> Result<Manifest, BackupError> {
+pub fn restore_files(url: &DatabaseUrl, store: &Storage, dest: &Path) -> Result<Manifest, BackupError> {
     let (checked, problems) = verify(dest)?;
     if !problems.is_empty() {
         return Err(BackupError::Refused(format!(
@@ -298,12 +312,12 @@ pub fn restore_files(url: &DatabaseUrl, store: &LocalStore, dest: &Path) -> Resu
     }
     for entry in &manifest.originals {
         let Some(key) = BlobKey::parse(&entry.sha256) else { continue };
-        let target = store.original_path(&key);
-        if fs::metadata(&target).map(|metadata| metadata.len()).ok() != Some(entry.size) {
-            copy_atomically(&dest.join(&entry.path), &target)?;
+        let object = Object::Original(key);
+        if store.blobs().size(&object)? != Some(entry.size) {
+            store.blobs().put_file(&object, &dest.join(&entry.path))?;
         }
     }
-    sync_filesystem(&store.temp_dir())?;
+    sync_filesystem(&store.scratch().temp_dir())?;
     Ok(manifest)
 }
 

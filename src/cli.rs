@@ -89,6 +89,17 @@ enum Command {
     /// data and the installation's word lists (or only the `--list` files). Exits 1 when
     /// anything of level `block` is found.
     Check(CheckArgs),
+    /// Copy every original and derivative to another store (a folder or s3://bucket/prefix),
+    /// verifying each copy's SHA-256; resumes after an interruption, reports what is missing,
+    /// then switches: nodes must run with the new `storage_url`.
+    MigrateStore {
+        /// Where to: a folder, or s3://bucket/prefix (reached with s3_endpoint / s3_region).
+        #[arg(long)]
+        to: String,
+        /// Objects copied at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
     /// Write a film's playable MP4 preview (H.264/AAC, upright, +faststart, no metadata), as
     /// the server makes it.
     Preview(PreviewJob),
@@ -322,6 +333,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Check(args) => crate::cli_check::run(settings, args).await,
             Command::Backup(args) => backup(settings, args).await,
             Command::Restore { dest } => restore(settings, dest).await,
+            Command::MigrateStore { to, concurrency } => crate::cli_store::run(settings, to, concurrency).await,
             Command::MediaWorker | Command::Thumbnail(_) | Command::Poster(_) | Command::Preview(_) => {
                 unreachable!("handled above")
             }
@@ -330,6 +342,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Held until the process ends: the kernel drops the lock with it, even on SIGKILL.
+    let _single_node = match crate::db::DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)? {
+        crate::db::DatabaseUrl::Sqlite(path) => Some(crate::db::lock_sqlite_for_serving(&path)?),
+        crate::db::DatabaseUrl::Postgres(_) => None,
+    };
     let host = settings.listen.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host).to_owned();
     let application = Application::build(settings).await?;
     // The port actually bound (`listen` may ask for port 0), on stdout for whoever started us.
@@ -383,7 +400,7 @@ async fn backup(settings: Settings, args: BackupArgs) -> anyhow::Result<()> {
     let dest = args.dest.ok_or_else(|| anyhow::anyhow!("name the backup folder: microcat backup DEST"))?;
     let url = crate::db::DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
     let db = app::open_database(&settings).await?;
-    let store = crate::storage::LocalStore::open(std::path::Path::new(&settings.media_dir))?;
+    let store = app::open_storage(&settings)?;
     let started = std::time::Instant::now();
     let target = dest.clone();
     let (manifest, report) = off_executor(move || crate::backup::backup(&db, &url, &store, &target)).await?;
@@ -407,7 +424,7 @@ async fn backup(settings: Settings, args: BackupArgs) -> anyhow::Result<()> {
 
 async fn restore(settings: Settings, dest: PathBuf) -> anyhow::Result<()> {
     let url = crate::db::DatabaseUrl::parse(&settings.database_url).map_err(anyhow::Error::msg)?;
-    let store = crate::storage::LocalStore::open(std::path::Path::new(&settings.media_dir))?;
+    let store = app::open_storage(&settings)?;
     let manifest = off_executor(move || crate::backup::restore_files(&url, &store, &dest)).await?;
     let db = app::open_database(&settings).await?;
     let attempts = settings.job_max_attempts;

@@ -17,7 +17,7 @@ use crate::domain::archive::bundle::{self, ExportedWork, Manifest, ManifestFile}
 use crate::domain::filter::{self, WorkFilter, WorkFilterInput};
 use crate::service::accounts;
 use crate::service::export;
-use crate::storage::{BlobKey, LocalStore};
+use crate::storage::{BlobKey, Object, Storage};
 
 /// The filters as given, checked.
 fn filter_of(args: &ExportArgs) -> anyhow::Result<WorkFilter> {
@@ -49,7 +49,7 @@ pub async fn run(settings: Settings, args: ExportArgs) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     let caller = accounts::console_caller(&db, &args.as_user)
         .map_err(|error| anyhow::anyhow!("--as {}: {error}", args.as_user))?;
-    let store = LocalStore::open(&settings.media_dir)?;
+    let store = app::open_storage(&settings)?;
     let out = args.out.clone();
     let written = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
         let works = export::select(&db, &caller, filter)?;
@@ -97,7 +97,7 @@ fn write_archive(
     part: &Path,
     works: &[crate::db::works::WorkRow],
     db: &crate::db::Db,
-    store: &LocalStore,
+    store: &Storage,
 ) -> anyhow::Result<(usize, usize)> {
     let mut archive = Archive { zip: zip::ZipWriter::new(std::fs::File::create(part)?), files: Vec::new() };
     let progress = progress_bar(works.len());
@@ -108,7 +108,8 @@ fn write_archive(
             let key =
                 BlobKey::parse(&media.sha256).ok_or_else(|| anyhow::anyhow!("malformed digest {}", media.sha256))?;
             if originals.insert(media.sha256.clone()) {
-                archive.add_original(&media.path, &store.original_path(&key), &key)?;
+                let copy = store.local_copy(&Object::Original(key.clone()))?;
+                archive.add_original(&media.path, copy.path(), &key)?;
             }
         }
         archive.add_bytes(&format!("works/{}.json", work.id), &serde_json::to_vec_pretty(&work)?)?;

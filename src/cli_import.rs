@@ -14,7 +14,6 @@ use crate::config::Settings;
 use crate::domain::archive::ArchiveFormat;
 use crate::service::accounts;
 use crate::service::import::{self, ImportError, ImportOptions, Importer, Summary};
-use crate::storage::LocalStore;
 
 /// The paths given, each with the name reports use (folders and zips are laid out by the
 /// import itself).
@@ -33,8 +32,8 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<()> {
     let db = app::open_database(&settings).await?;
     let caller = accounts::console_caller(&db, &args.as_user)
         .map_err(|error| anyhow::anyhow!("--as {}: {error}", args.as_user))?;
-    let store = LocalStore::open(&settings.media_dir)?;
-    let scratch = store.temp_folder(&format!("import-{}", uuid::Uuid::now_v7()))?;
+    let store = app::open_storage(&settings)?;
+    let scratch = store.scratch().temp_folder(&format!("import-{}", uuid::Uuid::now_v7()))?;
     let media = app::media_context(&settings, store, Arc::new(Notify::new()));
     let files = inputs(&args.paths);
     let options = ImportOptions { unit: args.unit.clone(), dry_run: args.dry_run };

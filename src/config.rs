@@ -3,6 +3,7 @@
 //! flags. Every layer goes through one parse and one validation, so a limit is clamped the
 //! same way wherever it was set. Every CLI command reads the same settings.
 
+use crate::storage::{S3Settings, StorageUrl};
 use std::path::{Path, PathBuf};
 
 use crate::domain::preview::{PREVIEW_SIZES, PreviewPolicy, PreviewSettings, X264_PRESETS};
@@ -47,8 +48,16 @@ pub struct Settings {
     pub listen: String,
     /// `sqlite://<path>` or `postgres://…`.
     pub database_url: String,
-    /// Stored files.
+    /// Scratch space (uploads being received, job outputs), and the stored files themselves
+    /// unless `storage_url` names another place.
     pub media_dir: PathBuf,
+    /// Where originals and derivatives live: a folder, or `s3://bucket/prefix` shared by
+    /// several nodes. Unset: the media folder.
+    pub storage_url: Option<String>,
+    /// The S3 endpoint of a self-hosted store (`http://127.0.0.1:3900` for Garage); unset: AWS.
+    pub s3_endpoint: Option<String>,
+    /// The S3 region the store answers as (Garage: its `s3_region`).
+    pub s3_region: String,
     /// The search index.
     pub index_dir: PathBuf,
     /// Password for the `admin` account created on first start; generated when unset.
@@ -128,6 +137,9 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/microcat.db".into(),
             media_dir: "media".into(),
+            storage_url: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
             index_dir: "index".into(),
             admin_password: None,
             session_ttl_minutes: 12 * 60,
@@ -204,6 +216,9 @@ const KEYS: &[(&str, ValueKind)] = &[
     ("listen", ValueKind::Text),
     ("database_url", ValueKind::Text),
     ("media_dir", ValueKind::Text),
+    ("storage_url", ValueKind::OptionalText),
+    ("s3_endpoint", ValueKind::OptionalText),
+    ("s3_region", ValueKind::Text),
     ("index_dir", ValueKind::Text),
     ("admin_password", ValueKind::OptionalText),
     ("session_ttl_minutes", ValueKind::Integer),
@@ -292,7 +307,27 @@ impl Settings {
             return Err(ConfigError::Invalid("listen must be host:port".into()));
         }
         self.preview()?;
+        self.storage()?;
         Ok(self)
+    }
+
+    /// Where stored files live and how to reach an S3 store, checked.
+    pub fn storage(&self) -> Result<(StorageUrl, S3Settings), ConfigError> {
+        let url = match &self.storage_url {
+            Some(raw) => StorageUrl::parse(raw).map_err(|why| ConfigError::Invalid(format!("storage_url {why}")))?,
+            None => StorageUrl::Folder(self.media_dir.clone()),
+        };
+        if let Some(endpoint) = &self.s3_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "s3_endpoint must start with http:// or https://, not {endpoint:?}"
+            )));
+        }
+        if matches!(url, StorageUrl::S3 { .. }) && self.s3_region.trim().is_empty() {
+            return Err(ConfigError::Invalid("s3_region is empty".into()));
+        }
+        Ok((url, S3Settings { endpoint: self.s3_endpoint.clone(), region: self.s3_region.clone() }))
     }
 
     /// The preview policy and encoding settings, checked.

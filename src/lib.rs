@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cli_check;
 pub mod cli_export;
 pub mod cli_import;
+pub mod cli_store;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -147,6 +147,11 @@ pub fn count_with_sha256(conn: &mut DbConnection, sha256: &str) -> QueryResult<i
     media::table.filter(media::sha256.eq(sha256)).count().get_result(conn)
 }
 
+/// Every digest and derivative name the records point at (what a store must hold).
+pub fn stored_objects(conn: &mut DbConnection) -> QueryResult<Vec<(String, Json<Vec<String>>)>> {
+    media::table.select((media::sha256, media::derivatives)).load(conn)
+}
+
 /// Removes a record (its jobs go with it).
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     Ok(diesel::delete(media::table.find(id)).execute(conn)? == 1)

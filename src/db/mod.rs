@@ -14,6 +14,7 @@ pub mod read_cache;
 pub mod review;
 pub mod schema;
 pub mod sessions;
+pub mod store;
 pub mod types;
 pub mod users;
 pub mod webhooks;
@@ -177,6 +178,36 @@ pub struct Db {
     pool: Pool<ConnectionOpener>,
     sqlite_writer: Option<Arc<Mutex<()>>>,
     cache: Arc<ReadCache>,
+}
+
+/// Takes the serving lock of a SQLite database (`<file>.serve.lock`, `flock`): SQLite serves
+/// one node, and a second `microcat serve` on the same file is refused with a clear message
+/// instead of starting its own job workers, search index and in-memory throttles beside the
+/// first. The lock lives as long as the returned file (the kernel drops it when the process
+/// dies, even on SIGKILL).
+pub fn lock_sqlite_for_serving(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let lock_path = std::path::PathBuf::from(format!("{}.serve.lock", path.display()));
+    if let Some(folder) = lock_path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!(
+                    "another microcat node is already serving {}: SQLite serves one node only; \
+                     run several nodes on PostgreSQL (database_url = postgres://…) with a shared store",
+                    path.display()
+                ),
+            ));
+        }
+        return Err(error);
+    }
+    Ok(file)
 }
 
 impl Db {

@@ -315,6 +315,24 @@ diesel::table! {
 }
 
 diesel::joinable!(findings -> works (work_id));
+diesel::table! {
+    store_location (id) {
+        id -> Integer,
+        location -> Text,
+        moved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    store_copies (destination, object_path) {
+        destination -> Text,
+        object_path -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        copied_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     wordlists,
     findings,

@@ -63,6 +63,8 @@ codes! {
     DERIVATIVE_NOT_FOUND = "derivative-not-found";
     /// The route exists, but not with this method.
     METHOD_NOT_ALLOWED = "method-not-allowed";
+    /// A Range that starts past the end of the file (416, with `Content-Range: bytes */size`).
+    RANGE_NOT_SATISFIABLE = "range-not-satisfiable";
     // Conflicts with the stored state (409).
     /// The client's version is not the stored one.
     VERSION_CONFLICT = "version-conflict";

@@ -149,6 +149,10 @@ impl From<MediaError> for ApiError {
             MediaError::RoleRequired(_) => forbidden(error),
             MediaError::Refused(refusal) => refusal.into(),
             MediaError::StorageFull => ApiError::InsufficientStorage,
+            MediaError::FileMissing => ApiError::NotFound {
+                code: codes::FILE_MISSING,
+                message: "the stored file is missing: reprocess the media".into(),
+            },
             MediaError::Storage(_)
             | MediaError::Ingest(_)
             | MediaError::Task(_)

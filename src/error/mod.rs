@@ -68,6 +68,9 @@ pub enum ApiError {
     /// The route exists but not with this method (405).
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// The requested byte range lies outside the file (416); `size` when known.
+    #[error("the requested range lies outside the file")]
+    RangeNotSatisfiable { size: Option<u64> },
     /// The client's version is not the stored one (409).
     #[error("work was changed by someone else: the current version is {current}, reload and retry")]
     VersionConflict { current: i64 },
@@ -137,6 +140,7 @@ impl ApiError {
                 code
             }
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
+            ApiError::RangeNotSatisfiable { .. } => codes::RANGE_NOT_SATISFIABLE,
             ApiError::VersionConflict { .. } => codes::VERSION_CONFLICT,
             ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
             ApiError::UploadTooLarge(_) => codes::UPLOAD_TOO_LARGE,
@@ -234,6 +238,7 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::VersionConflict { .. } | ApiError::Conflict { .. } | ApiError::Compliance { .. } => {
                 StatusCode::CONFLICT
             }
@@ -261,6 +266,11 @@ impl ResponseError for ApiError {
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let ApiError::RangeNotSatisfiable { size: Some(size) } = self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
         if matches!(self, ApiError::Unauthenticated(_) | ApiError::InvalidCredentials) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -35,6 +35,7 @@ async fn receive(app: &AppState, form: &mut Multipart<web::Payload>) -> Result<S
     let folder = app
         .media
         .store
+        .scratch()
         .temp_folder(&format!("import-{}", uuid::Uuid::now_v7()))
         .map_err(|error| ApiError::internal(anyhow::anyhow!("import folder: {error}")))?;
     let mut upload = Staged { folder, files: Vec::new(), unit: None, format: None };

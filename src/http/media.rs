@@ -294,8 +294,8 @@ pub async fn get_original(
     user: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let served = service::original(&app.db, &app.media, &user.0, media_id(&path)?).await?;
-    let mut response = serve_file(&req, &served, true).await?;
+    let served = service::original(&app.db, &user.0, media_id(&path)?).await?;
+    let mut response = serve_file(&req, &app, &served, true).await?;
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     Ok(response)
 }
@@ -311,11 +311,11 @@ pub async fn get_derivative(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
-    let served = service::derivative(&app.db, &app.media, &user.0, media_id(&id)?, &name).await?;
+    let served = service::derivative(&app.db, &user.0, media_id(&id)?, &name).await?;
     if if_none_match(&req, &served.etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, served.etag)).finish());
     }
-    let mut response = serve_file(&req, &served, false).await?;
+    let mut response = serve_file(&req, &app, &served, false).await?;
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
@@ -331,18 +331,27 @@ fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
 
 /// Streams a file with its type, a disposition (inline only for plain images, video and
 /// audio), our strong ETag, and Range handling.
-async fn serve_file(req: &HttpRequest, served: &ServedFile, original: bool) -> Result<HttpResponse, ApiError> {
-    let file = NamedFile::open_async(&served.path).await.map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
-            ApiError::NotFound {
-                code: codes::FILE_MISSING,
-                message: "the stored file is missing: reprocess the media".into(),
-            }
-        } else {
-            ApiError::internal(format!("opening {}: {error}", served.path.display()))
-        }
-    })?;
+async fn serve_file(
+    req: &HttpRequest,
+    app: &AppState,
+    served: &ServedFile,
+    original: bool,
+) -> Result<HttpResponse, ApiError> {
     let mime: actix_web::mime::Mime = served.content_type.parse().unwrap_or(actix_web::mime::APPLICATION_OCTET_STREAM);
+    let disposition = disposition_of(served, &mime, original);
+    let mut response = match service::locate(&app.media, served).await? {
+        service::Located::Path(path) => serve_local(req, &path, mime, disposition).await?,
+        service::Located::Stored { size } => serve_stored(req, app, served, size, mime, disposition)?,
+    };
+    if let Ok(value) = HeaderValue::from_str(&served.etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
+
+/// Inline only for plain images, video and audio (and derivatives); a download otherwise.
+fn disposition_of(served: &ServedFile, mime: &actix_web::mime::Mime, original: bool) -> ContentDisposition {
     let inline =
         matches!(mime.type_(), actix_web::mime::IMAGE | actix_web::mime::VIDEO | actix_web::mime::AUDIO) || !original;
     let mut parameters = Vec::new();
@@ -353,19 +362,61 @@ async fn serve_file(req: &HttpRequest, served: &ServedFile, original: bool) -> R
             value: name.clone().into_bytes(),
         }));
     }
-    let disposition = ContentDisposition {
+    ContentDisposition {
         disposition: if inline { DispositionType::Inline } else { DispositionType::Attachment },
         parameters,
-    };
-    let mut response = file
+    }
+}
+
+/// A file in a folder store, through actix-files (Range, sendfile).
+async fn serve_local(
+    req: &HttpRequest,
+    path: &std::path::Path,
+    mime: actix_web::mime::Mime,
+    disposition: ContentDisposition,
+) -> Result<HttpResponse, ApiError> {
+    let file = NamedFile::open_async(path).await.map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            ApiError::from(service::MediaError::FileMissing)
+        } else {
+            ApiError::internal(format!("opening {}: {error}", path.display()))
+        }
+    })?;
+    Ok(file
         .set_content_type(mime)
         .set_content_disposition(disposition)
         .use_etag(false)
         .use_last_modified(false)
-        .into_response(req);
-    if let Ok(value) = HeaderValue::from_str(&served.etag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    Ok(response)
+        .into_response(req))
+}
+
+/// An object in a remote store, streamed through with one Range (several ranges get the
+/// whole file, which HTTP allows; an unsatisfiable one gets 416 with the size).
+fn serve_stored(
+    req: &HttpRequest,
+    app: &AppState,
+    served: &ServedFile,
+    size: u64,
+    mime: actix_web::mime::Mime,
+    disposition: ContentDisposition,
+) -> Result<HttpResponse, ApiError> {
+    let requested = req.headers().get(header::RANGE).and_then(|value| value.to_str().ok());
+    let ranges = requested.map(|value| actix_files::HttpRange::parse(value, size));
+    let (mut builder, offset, length) = match ranges {
+        Some(Ok(ranges)) if ranges.len() == 1 => {
+            let range = &ranges[0];
+            let mut partial = HttpResponse::PartialContent();
+            let last = range.start + range.length.saturating_sub(1);
+            partial.insert_header((header::CONTENT_RANGE, format!("bytes {}-{last}/{size}", range.start)));
+            (partial, range.start, range.length)
+        }
+        Some(Err(_)) => return Err(ApiError::RangeNotSatisfiable { size: Some(size) }),
+        Some(Ok(_)) | None => (HttpResponse::Ok(), 0, size),
+    };
+    Ok(builder
+        .content_type(mime)
+        .insert_header(disposition)
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .no_chunking(length)
+        .streaming(service::stream(&app.media, served, offset, length)))
 }

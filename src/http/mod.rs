@@ -156,7 +156,14 @@ pub fn envelope_errors<B: 'static>() -> ErrorHandlers<B> {
         if is_rendered {
             return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
         }
-        let error = error_for_status(response.status());
+        let mut error = error_for_status(response.status());
+        if let ApiError::RangeNotSatisfiable { size } = &mut error {
+            // actix-files says the size in its own Content-Range; keep it in ours.
+            *size = response
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|value| value.to_str().ok()?.strip_prefix("bytes */")?.parse().ok());
+        }
         let (request, _) = response.into_parts();
         let mut rendered: HttpResponse<BoxBody> = error.error_response();
         rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -168,6 +175,7 @@ fn error_for_status(status: actix_web::http::StatusCode) -> ApiError {
     match status.as_u16() {
         404 => ApiError::route_not_found(),
         405 => ApiError::MethodNotAllowed,
+        416 => ApiError::RangeNotSatisfiable { size: None },
         413 => ApiError::PayloadTooLarge { limit_bytes: 0 },
         400..=499 => ApiError::MalformedJson(format!("bad request ({status})")),
         _ => ApiError::internal(format!("framework error {status}")),

@@ -25,7 +25,7 @@ use crate::domain::media::Derivative;
 use crate::domain::preview::{PlaybackFacts, PreviewPolicy, PreviewSettings, PreviewStatus, transcode_time_limit};
 use crate::media::worker::{ChildFailure, ChildLimits, ProducedFile, Task, WorkOutcome, WorkRequest, run_child};
 use crate::media::{DecodeLimits, MediaFailure, MediaMetadata};
-use crate::storage::{BlobKey, LocalStore};
+use crate::storage::{BlobKey, DerivedName, Object, Storage};
 
 /// How often idle workers look for due jobs (retries become due without a wake-up).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -35,7 +35,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// Everything a worker needs.
 pub struct JobRunner {
     pub db: Db,
-    pub store: LocalStore,
+    pub store: Storage,
     pub child: ChildLimits,
     pub decode: DecodeLimits,
     pub wake: Arc<Notify>,
@@ -175,12 +175,19 @@ impl JobRunner {
                 "the stored digest is malformed",
             ));
         };
-        let output_dir = match self.store.temp_folder(&format!("job-{}-{}", job.id, job.attempts)) {
+        let output_dir = match self.store.scratch().temp_folder(&format!("job-{}-{}", job.id, job.attempts)) {
             Ok(dir) => dir,
             Err(error) => return Recorded::Retry(ChildFailure::Spawn(format!("temp folder: {error}"))),
         };
+        let store = self.store.clone();
+        let original = Object::Original(key.clone());
+        let input = match tokio::task::spawn_blocking(move || store.local_copy(&original)).await {
+            Ok(Ok(input)) => input,
+            Ok(Err(error)) => return Recorded::Retry(ChildFailure::Spawn(format!("fetching the original: {error}"))),
+            Err(error) => return Recorded::Retry(ChildFailure::Spawn(format!("fetching the original: {error}"))),
+        };
         let request = WorkRequest {
-            input: self.store.original_path(&key),
+            input: input.path().to_owned(),
             format: media.format.clone(),
             output_dir: output_dir.clone(),
             limits: self.decode,
@@ -194,6 +201,7 @@ impl JobRunner {
             Err(failure) => Ok(Recorded::Retry(failure)),
         };
         let _ = tokio::fs::remove_dir_all(&output_dir).await;
+        drop(input);
         result.unwrap_or_else(|error| Recorded::Retry(ChildFailure::Crashed(format!("storing derivatives: {error}"))))
     }
 
@@ -205,9 +213,11 @@ impl JobRunner {
             let mut names = Vec::new();
             for derivative in derivatives {
                 let allowed = crate::domain::media::Derivative::from_file_name(&derivative.name).is_some();
-                let inside = derivative.file.parent().is_some_and(|parent| parent.starts_with(store.temp_dir()));
-                if allowed && inside {
-                    store.put_derived(&key, &derivative.name, &derivative.file)?;
+                let inside =
+                    derivative.file.parent().is_some_and(|parent| parent.starts_with(store.scratch().temp_dir()));
+                let name = DerivedName::parse(&derivative.name).filter(|_| allowed && inside);
+                if let Some(name) = name {
+                    store.blobs().put_file(&Object::Derived(key.clone(), name), &derivative.file)?;
                     names.push(derivative.name);
                 }
             }

@@ -70,7 +70,8 @@ pub fn attach(
         }
         let context = importer.media;
         let received =
-            match ingest::receive_local(&context.store, &context.limits, &file.path, file.filename.as_deref()) {
+            match ingest::receive_local(context.store.scratch(), &context.limits, &file.path, file.filename.as_deref())
+            {
                 Ok(received) => received,
                 Err(error) => {
                     problems.push(format!("{}: {}", file.shown, ingest_reason(error)));

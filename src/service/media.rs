@@ -27,7 +27,7 @@ use crate::domain::media::Derivative;
 use crate::domain::media::{MediaRole, MediaStatus};
 use crate::domain::user::Role;
 use crate::storage::ingest::{self, IngestError, ReceivedFile, UploadLimits, UploadRefusal};
-use crate::storage::{BlobKey, BlobStore, LocalStore, is_storage_full};
+use crate::storage::{BlobKey, DerivedName, Object, Storage, is_storage_full};
 
 /// Why a media use case was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,9 @@ pub enum MediaError {
     /// The disk is full; nothing stored was touched.
     #[error("the server has no space left to store this upload")]
     StorageFull,
+    /// The record names a stored file that is not there (reprocessing rebuilds derivatives).
+    #[error("the stored file is missing: reprocess the media")]
+    FileMissing,
     /// Reading or writing stored files failed.
     #[error("storage")]
     Storage(#[source] io::Error),
@@ -102,7 +105,7 @@ impl<E> From<IngestError<E>> for ReceiveError<E> {
 /// What media use cases need beyond the database.
 #[derive(Clone)]
 pub struct MediaContext {
-    pub store: LocalStore,
+    pub store: Storage,
     pub limits: UploadLimits,
     /// Wakes the job workers when a job is queued.
     pub wake: Arc<Notify>,
@@ -114,7 +117,7 @@ pub struct MediaContext {
 
 impl MediaContext {
     /// Bundles the store, limits and the job wake-up.
-    pub fn new(store: LocalStore, limits: UploadLimits, wake: Arc<Notify>, max_attempts: i32) -> Self {
+    pub fn new(store: Storage, limits: UploadLimits, wake: Arc<Notify>, max_attempts: i32) -> Self {
         Self { store, limits, wake, max_attempts, blob_lock: Arc::new(Mutex::new(())) }
     }
 }
@@ -154,7 +157,7 @@ pub async fn receive_file<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
-    Ok(ingest::receive_file(&context.store, &context.limits, body, filename).await?)
+    Ok(ingest::receive_file(context.store.scratch(), &context.limits, body, filename).await?)
 }
 
 /// Checks, before any bytes are read, that the caller may add media to the work now.
@@ -237,7 +240,7 @@ fn record_upload(
     check_role(received.format.class(), role)?;
     let _blobs = context.blob_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let size = received.file.size() as i64;
-    let key = context.store.put(received.file).map_err(io_error)?;
+    let key = context.store.blobs().put(received.file).map_err(io_error)?;
     let stamp = now();
     let mut upload = NewMedia {
         id: MediaId::generate(),
@@ -286,7 +289,7 @@ fn remove_if_unreferenced(db: &Db, context: &MediaContext, key: &BlobKey) {
     let sha = key.as_str().to_owned();
     let references = db.connection().and_then(|mut conn| Ok(rows::count_with_sha256(&mut conn, &sha)?));
     if matches!(references, Ok(0))
-        && let Err(error) = context.store.delete(key)
+        && let Err(error) = context.store.blobs().delete(key)
     {
         tracing::warn!(%error, sha256 = %sha, "could not remove an unreferenced original");
     }
@@ -368,19 +371,44 @@ pub async fn reprocess(db: &Db, context: &MediaContext, user: &AuthUser, id: Med
 /// A file to serve, with what the response needs.
 #[derive(Debug, Clone)]
 pub struct ServedFile {
-    pub path: PathBuf,
+    pub object: Object,
     pub content_type: String,
     pub filename: Option<String>,
     /// Strong validator: derivatives depend only on the original's digest and their name.
     pub etag: String,
 }
 
+/// Where a served file's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Located {
+    /// A file on this machine (a folder store): served in place.
+    Path(PathBuf),
+    /// An object in a remote store, of this size: streamed.
+    Stored { size: u64 },
+}
+
+/// Finds a served file's bytes (a remote store is asked for the size).
+pub async fn locate(context: &MediaContext, served: &ServedFile) -> Result<Located, MediaError> {
+    let blobs = context.store.blobs().clone();
+    if let Some(path) = blobs.local_path(&served.object) {
+        return Ok(Located::Path(path));
+    }
+    let object = served.object.clone();
+    let size = off_executor(move || blobs.size(&object).map_err(io_error)).await?;
+    size.map(|size| Located::Stored { size }).ok_or(MediaError::FileMissing)
+}
+
+/// `length` bytes of a stored file from `offset`, streamed with a bounded buffer.
+pub fn stream(context: &MediaContext, served: &ServedFile, offset: u64, length: u64) -> crate::storage::ByteStream {
+    context.store.blobs().stream(&served.object, offset, Some(length))
+}
+
 /// The original bytes of a medium the caller may see.
-pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: MediaId) -> Result<ServedFile, MediaError> {
+pub async fn original(db: &Db, user: &AuthUser, id: MediaId) -> Result<ServedFile, MediaError> {
     let view = get_media(db, user, id).await?;
     let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;
     Ok(ServedFile {
-        path: context.store.original_path(&key),
+        object: Object::Original(key),
         content_type: view.row.content_type.clone(),
         filename: view.row.original_filename.clone(),
         etag: format!("\"{}\"", view.row.sha256),
@@ -388,13 +416,7 @@ pub async fn original(db: &Db, context: &MediaContext, user: &AuthUser, id: Medi
 }
 
 /// One derivative of a medium the caller may see.
-pub async fn derivative(
-    db: &Db,
-    context: &MediaContext,
-    user: &AuthUser,
-    id: MediaId,
-    name: &str,
-) -> Result<ServedFile, MediaError> {
+pub async fn derivative(db: &Db, user: &AuthUser, id: MediaId, name: &str) -> Result<ServedFile, MediaError> {
     let Some(derivative) = Derivative::from_file_name(name) else {
         return Err(MediaError::DerivativeNotFound(format!("no derivative named {name:?}")));
     };
@@ -403,8 +425,9 @@ pub async fn derivative(
         return Err(MediaError::DerivativeNotFound(format!("{name} does not exist for this media")));
     }
     let key = BlobKey::parse(&view.row.sha256).ok_or(MediaError::Corrupt("stored digest is malformed"))?;
+    let derived = DerivedName::parse(name).ok_or(MediaError::Corrupt("a derivative name is malformed"))?;
     Ok(ServedFile {
-        path: context.store.derived_dir(&key).join(name),
+        object: Object::Derived(key, derived),
         content_type: derivative.content_type().to_owned(),
         filename: None,
         etag: format!("\"{}-{name}\"", view.row.sha256),

@@ -9,13 +9,16 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::{BlobKey, BlobStore};
+use super::{BlobKey, BlobStore, ByteStream, Object};
 
 /// Batches of an upload queued for its hashing thread before writing waits for it.
 const HASH_QUEUE_BATCHES: usize = 4;
 
 /// Bytes of an upload written before the disk is asked to start writing them out.
 const WRITEBACK_STEP_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Bytes read per chunk of a streamed response.
+const STREAM_CHUNK_BYTES: usize = 64 * 1024;
 
 /// The media folder.
 #[derive(Debug, Clone)]
@@ -232,6 +235,36 @@ impl HashedFile {
     }
 }
 
+impl LocalStore {
+    fn object_path(&self, object: &Object) -> PathBuf {
+        self.root.join(object.relative_path())
+    }
+
+    fn list_under(&self, folder: &str, found: &mut Vec<(Object, u64)>) -> io::Result<()> {
+        let mut pending = vec![self.root.join(folder)];
+        while let Some(dir) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                entries => entries?,
+            };
+            for entry in entries {
+                let entry = entry?;
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    pending.push(entry.path());
+                } else if kind.is_file() {
+                    let relative = entry.path().strip_prefix(&self.root).map(Path::to_path_buf);
+                    let object = relative.ok().and_then(|path| Object::from_relative_path(path.to_str()?));
+                    if let Some(object) = object {
+                        found.push((object, entry.metadata()?.len()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl BlobStore for LocalStore {
     fn put(&self, mut file: HashedFile) -> io::Result<BlobKey> {
         let target = self.original_path(&file.key);
@@ -249,13 +282,63 @@ impl BlobStore for LocalStore {
         Ok(file.key.clone())
     }
 
-    fn get_range(&self, key: &BlobKey, offset: u64, length: Option<u64>) -> io::Result<Box<dyn Read + Send>> {
-        let mut file = File::open(self.original_path(key))?;
+    fn put_file(&self, object: &Object, file: &Path) -> io::Result<()> {
+        let target = self.object_path(object);
+        let folder = target.parent().expect("objects have a parent folder");
+        fs::create_dir_all(folder)?;
+        let temp = TempGuard(Some(self.temp_dir().join(format!("copy-{}", uuid::Uuid::now_v7()))));
+        let copy = temp.0.as_deref().expect("just set");
+        // A scratch file on the same disk is linked, not copied (a preview can be large).
+        if fs::hard_link(file, copy).is_err() {
+            fs::copy(file, copy)?;
+        }
+        File::open(copy)?.sync_all()?;
+        fs::rename(copy, &target)?;
+        std::mem::forget(temp);
+        sync_dir(folder)
+    }
+
+    fn get_range(&self, object: &Object, offset: u64, length: Option<u64>) -> io::Result<Box<dyn Read + Send>> {
+        let mut file = File::open(self.object_path(object))?;
         file.seek(SeekFrom::Start(offset))?;
         Ok(match length {
             Some(length) => Box::new(file.take(length)),
             None => Box::new(file),
         })
+    }
+
+    fn stream(&self, object: &Object, offset: u64, length: Option<u64>) -> ByteStream {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        enum State {
+            Closed(PathBuf),
+            Open(tokio::io::Take<tokio::fs::File>, Vec<u8>),
+        }
+        let start = State::Closed(self.object_path(object));
+        let chunks = futures_util::stream::try_unfold(start, move |state| async move {
+            let (mut file, mut buffer) = match state {
+                State::Open(file, buffer) => (file, buffer),
+                State::Closed(path) => {
+                    let mut file = tokio::fs::File::open(path).await?;
+                    file.seek(SeekFrom::Start(offset)).await?;
+                    (file.take(length.unwrap_or(u64::MAX)), vec![0u8; STREAM_CHUNK_BYTES])
+                }
+            };
+            let read = file.read(&mut buffer).await?;
+            if read == 0 {
+                return Ok(None);
+            }
+            let chunk = Bytes::copy_from_slice(&buffer[..read]);
+            Ok(Some((chunk, State::Open(file, buffer))))
+        });
+        Box::pin(chunks)
+    }
+
+    fn size(&self, object: &Object) -> io::Result<Option<u64>> {
+        match fs::metadata(self.object_path(object)) {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     fn delete(&self, key: &BlobKey) -> io::Result<()> {
@@ -270,8 +353,19 @@ impl BlobStore for LocalStore {
         }
     }
 
-    fn exists(&self, key: &BlobKey) -> io::Result<bool> {
-        self.original_path(key).try_exists()
+    fn list(&self) -> io::Result<Vec<(Object, u64)>> {
+        let mut found = Vec::new();
+        self.list_under("originals", &mut found)?;
+        self.list_under("derived", &mut found)?;
+        Ok(found)
+    }
+
+    fn local_path(&self, object: &Object) -> Option<PathBuf> {
+        Some(self.object_path(object))
+    }
+
+    fn describe(&self) -> String {
+        format!("folder {}", self.root.display())
     }
 }
 
@@ -299,7 +393,7 @@ mod tests {
         assert_eq!(first.as_str(), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(store.temp_entries().unwrap(), 0, "the duplicate's temp file is gone");
         let mut read = String::new();
-        store.get_range(&first, 1, Some(3)).unwrap().read_to_string(&mut read).unwrap();
+        store.get_range(&Object::Original(first.clone()), 1, Some(3)).unwrap().read_to_string(&mut read).unwrap();
         assert_eq!(read, "ell");
     }
 

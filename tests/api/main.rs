@@ -22,6 +22,7 @@ mod read_cache;
 mod search;
 mod search_corpus;
 mod snapshots;
+mod storage;
 mod upload_memory;
 mod users;
 mod visibility;

@@ -309,6 +309,10 @@ async fn originals_stream_with_range_and_derivatives_revalidate() {
     assert_eq!(part.status, 206);
     assert_eq!(part.body, film[100..200].to_vec());
     assert_eq!(part.header("content-range").unwrap(), format!("bytes 100-199/{}", film.len()));
+    let beyond = app.fetch(original, &author, &[("range", &format!("bytes={}-", film.len() + 5))]).await;
+    assert_eq!(beyond.status, 416);
+    assert_eq!(beyond.json()["error"]["code"], "range-not-satisfiable");
+    assert_eq!(beyond.header("content-range").unwrap(), format!("bytes */{}", film.len()));
     let poster = media["poster"].as_str().unwrap();
     let first = app.fetch(poster, &author, &[]).await;
     let etag = first.header("etag").unwrap();

@@ -1,0 +1,2 @@
+DROP TABLE store_copies;
+DROP TABLE store_location;
