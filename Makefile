@@ -9,7 +9,7 @@ BIN := $(CARGO_TARGET_DIR)/release/microcat
 APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
 	libavfilter-dev libavdevice-dev ffmpeg libturbojpeg0-dev libheif-dev libheif-examples \
-	postgresql chromium chromium-driver fonts-noto-cjk python3 curl ca-certificates
+	postgresql chromium chromium-driver fonts-noto-cjk python3 curl ca-certificates nginx-light
 
 .PHONY: deps build run test soak fuzz bench check fmt
 

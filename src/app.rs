@@ -35,11 +35,8 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Workers,
-    indexer: tokio::task::JoinHandle<()>,
-    change_watch: tokio::task::JoinHandle<()>,
-    reminders: tokio::task::JoinHandle<()>,
-    webhooks: tokio::task::JoinHandle<()>,
-    compliance_sweep: tokio::task::JoinHandle<()>,
+    /// The indexer, change watch, sweeps, deliveries and heartbeat: stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// How often the read cache looks for other processes' changes.
@@ -55,12 +52,13 @@ impl Application {
             std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
         }
         let store = open_storage(&settings)?;
+        let node = crate::jobs::nodes::node_id(&settings.index_dir).context("reading this node's id")?;
         let wake = Arc::new(Notify::new());
-        let workers = start_job_workers(&settings, db.clone(), store.clone(), wake.clone()).await?;
+        let workers = start_job_workers(&settings, db.clone(), (store.clone(), node.clone()), wake.clone()).await?;
         let media = media_context(&settings, store, wake);
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
-        let indexer = indexer::start(db.clone(), search.clone(), interval);
+        let indexer = indexer::start(db.clone(), search.clone(), node.clone(), interval);
         let change_watch = db.watch_other_writers(CHANGE_WATCH_INTERVAL);
         if let Some(password) = accounts::ensure_admin(&db, settings.admin_password.as_ref().map(Secret::expose))
             .await
@@ -72,12 +70,14 @@ impl Application {
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let rules = delivery_rules(&settings, port);
+        let heartbeat = crate::jobs::nodes::start(db.clone(), node, rules.public_url.clone());
         let compliance = crate::service::compliance::Compliance::new();
         let compliance_sweep = crate::jobs::compliance::start(db.clone(), compliance.clone());
         let server = serve(listener, db.clone(), Services { media, search, compliance }, settings)?;
         let reminders = crate::jobs::reminders::start(db.clone(), crate::jobs::reminders::SWEEP_INTERVAL);
         let webhooks = crate::jobs::webhooks::start(db.clone(), rules);
-        Ok(Self { port, server, db, workers, indexer, change_watch, reminders, webhooks, compliance_sweep })
+        let background = vec![indexer, change_watch, reminders, webhooks, compliance_sweep, heartbeat];
+        Ok(Self { port, server, db, workers, background })
     }
 
     /// The port actually bound (useful with port 0).
@@ -99,11 +99,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.workers.stop();
-        self.indexer.abort();
-        self.change_watch.abort();
-        self.reminders.abort();
-        self.webhooks.abort();
-        self.compliance_sweep.abort();
+        for task in &self.background {
+            task.abort();
+        }
         served
     }
 }
@@ -183,7 +181,12 @@ pub fn decode_limits(settings: &Settings) -> DecodeLimits {
     }
 }
 
-async fn start_job_workers(settings: &Settings, db: Db, store: Storage, wake: Arc<Notify>) -> anyhow::Result<Workers> {
+async fn start_job_workers(
+    settings: &Settings,
+    db: Db,
+    (store, node): (Storage, Arc<str>),
+    wake: Arc<Notify>,
+) -> anyhow::Result<Workers> {
     let program = match &settings.media_worker_program {
         Some(program) => program.clone(),
         None => std::env::current_exe().context("locating this binary for media workers")?,
@@ -206,6 +209,7 @@ async fn start_job_workers(settings: &Settings, db: Db, store: Storage, wake: Ar
     };
     let runner = JobRunner {
         db,
+        node,
         store,
         child,
         decode: decode_limits(settings),
@@ -224,7 +228,7 @@ pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<Sea
     let index = off_executor(move || -> anyhow::Result<SearchIndex> {
         let jieba = analysis::segmenter(dictionary.as_deref());
         let (index, created) = SearchIndex::open(&root, jieba.clone())?;
-        if created {
+        if created || indexer::needs_rebuild(&db, &index.payload())? {
             let count = indexer::rebuild(&db, &root, &jieba)?;
             index.follow_current()?;
             tracing::info!(documents = count, "built the search index from the database");

@@ -1,5 +1,6 @@
-//! The `jobs` table: a persisted queue. Jobs survive restarts; a claimed job carries a lease
-//! (`locked_until`) so a job whose worker died is picked up again.
+//! The `jobs` table: a persisted queue shared by every node. Jobs survive restarts; a claimed
+//! job carries a lease (`locked_until`, renewed by its worker's heartbeat) and the node
+//! holding it (`locked_by`), so a job whose worker or node died is picked up again by any node.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -28,6 +29,8 @@ pub struct JobRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The node holding the lease of a running job.
+    pub locked_by: Option<String>,
 }
 
 /// Queues a job.
@@ -49,28 +52,34 @@ pub fn new_job(media_id: &MediaId, kind: &str, max_attempts: i32, now: NaiveDate
         last_error: None,
         created_at: now,
         updated_at: now,
+        locked_by: None,
     }
 }
 
-/// Claims the oldest due job of the first of `kinds` that has one, leasing it until
-/// `lease_until`. `None` when nothing is due or another worker claimed the candidate first
-/// (the UPDATE only succeeds on a queued row).
+/// Claims the oldest due job of the first of `kinds` that has one for `node`, leasing it until
+/// `lease_until`; call it inside a transaction. On PostgreSQL the candidate is locked with
+/// `FOR UPDATE SKIP LOCKED`, so workers of several nodes each take a different job without
+/// waiting on each other; on SQLite (one writer at a time) the UPDATE only succeeds on a queued
+/// row. `None` when nothing is due.
 pub fn claim_next(
     conn: &mut DbConnection,
     kinds: &[&str],
+    node: &str,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> QueryResult<Option<JobRow>> {
     let mut candidate: Option<String> = None;
     for kind in kinds {
-        candidate = jobs::table
+        let due = jobs::table
             .filter(jobs::status.eq("queued"))
-            .filter(jobs::kind.eq(kind))
+            .filter(jobs::kind.eq(*kind))
             .filter(jobs::run_after.le(now))
             .order((jobs::run_after.asc(), jobs::id.asc()))
-            .select(jobs::id)
-            .first(conn)
-            .optional()?;
+            .select(jobs::id);
+        candidate = match conn {
+            DbConnection::Postgresql(pg) => due.for_update().skip_locked().first(pg).optional()?,
+            DbConnection::Sqlite(sqlite) => due.first(sqlite).optional()?,
+        };
         if candidate.is_some() {
             break;
         }
@@ -81,6 +90,7 @@ pub fn claim_next(
             jobs::status.eq("running"),
             jobs::attempts.eq(jobs::attempts + 1),
             jobs::locked_until.eq(Some(lease_until)),
+            jobs::locked_by.eq(Some(node)),
             jobs::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -90,18 +100,61 @@ pub fn claim_next(
     jobs::table.find(&id).select(JobRow::as_select()).first(conn).optional()
 }
 
-/// Extends a running job's lease (a long transcode).
-pub fn extend_lease(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")))
-        .set(jobs::locked_until.eq(Some(lease_until)))
+/// Renews the lease `node` holds on a running job (its heartbeat); false when the lease is no
+/// longer this node's (it ran out and another node took the job).
+pub fn extend_lease(conn: &mut DbConnection, id: &str, node: &str, lease_until: NaiveDateTime) -> QueryResult<bool> {
+    let renewed =
+        diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(node)))
+            .set(jobs::locked_until.eq(Some(lease_until)))
+            .execute(conn)?;
+    Ok(renewed == 1)
+}
+
+/// Whether `node` still holds the lease of this attempt of a job (checked before recording
+/// its outcome, in the same transaction).
+pub fn holds(conn: &mut DbConnection, id: &str, node: &str, attempts: i32) -> QueryResult<bool> {
+    let held = jobs::table
+        .find(id)
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::locked_by.eq(node))
+        .filter(jobs::attempts.eq(attempts))
+        .count()
+        .get_result::<i64>(conn)?;
+    Ok(held == 1)
+}
+
+/// Returns the jobs a previous run of this node left running to the queue: the node has just
+/// started, so none of them is running anywhere. Other nodes' jobs are left to their leases.
+pub fn requeue_own(conn: &mut DbConnection, node: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(node)))
+        .set((
+            jobs::status.eq("queued"),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::run_after.eq(now),
+            jobs::updated_at.eq(now),
+        ))
         .execute(conn)
-        .map(drop)
+}
+
+/// Running jobs by the node holding them.
+pub fn running_by_node(conn: &mut DbConnection) -> QueryResult<Vec<(Option<String>, i64)>> {
+    jobs::table
+        .filter(jobs::status.eq("running"))
+        .group_by(jobs::locked_by)
+        .select((jobs::locked_by, diesel::dsl::count_star()))
+        .load(conn)
 }
 
 /// Marks a job done.
 pub fn finish(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(jobs::table.find(id))
-        .set((jobs::status.eq("done"), jobs::locked_until.eq(None::<NaiveDateTime>), jobs::updated_at.eq(now)))
+        .set((
+            jobs::status.eq("done"),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
         .execute(conn)
         .map(drop)
 }
@@ -119,6 +172,7 @@ pub fn retry_later(
             jobs::status.eq("queued"),
             jobs::run_after.eq(run_after),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(error),
             jobs::updated_at.eq(now),
         ))
@@ -132,6 +186,7 @@ pub fn fail(conn: &mut DbConnection, id: &str, error: &str, now: NaiveDateTime) 
         .set((
             jobs::status.eq("failed"),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(error),
             jobs::updated_at.eq(now),
         ))
@@ -139,8 +194,8 @@ pub fn fail(conn: &mut DbConnection, id: &str, error: &str, now: NaiveDateTime) 
         .map(drop)
 }
 
-/// Returns running jobs whose lease ran out before `leased_before` (their worker or server
-/// died) to the queue. At start, pass a time far ahead: no worker of ours can be running yet.
+/// Returns running jobs whose lease ran out before `leased_before` (their worker or node
+/// died) to the queue; any node does this for any other.
 pub fn requeue_running(
     conn: &mut DbConnection,
     leased_before: NaiveDateTime,
@@ -150,6 +205,7 @@ pub fn requeue_running(
         .set((
             jobs::status.eq("queued"),
             jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::locked_by.eq(None::<String>),
             jobs::run_after.eq(now),
             jobs::updated_at.eq(now),
         ))

@@ -7,6 +7,7 @@ pub mod comments;
 pub mod compliance;
 pub mod jobs;
 pub mod media;
+pub mod nodes;
 pub mod notifications;
 pub mod outbox;
 pub mod publications;

@@ -122,6 +122,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        locked_by -> Nullable<Text>,
     }
 }
 
@@ -130,6 +131,28 @@ diesel::table! {
         seq -> BigInt,
         work_id -> Text,
         created_at -> Timestamp,
+        txid -> BigInt,
+    }
+}
+
+diesel::table! {
+    nodes (id) {
+        id -> Text,
+        address -> Text,
+        version -> Text,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+        index_txid -> BigInt,
+        index_seq -> BigInt,
+        index_lag -> BigInt,
+    }
+}
+
+diesel::table! {
+    search_log_pruned (id) {
+        id -> Integer,
+        txid -> BigInt,
+        seq -> BigInt,
     }
 }
 

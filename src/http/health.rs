@@ -16,8 +16,25 @@ pub struct IndexHealth {
     pending_tasks: i64,
 }
 
+/// One node serving this database.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NodeHealth {
+    id: String,
+    /// Where it answers (its `public_url`, else its bound address).
+    address: String,
+    version: String,
+    /// `alive`, or `silent` when not heard from for 15 s (its jobs go to others when their leases run out).
+    status: &'static str,
+    seconds_since_heartbeat: i64,
+    running_jobs: i64,
+    /// Search changes its index had not applied at its last report.
+    index_lag: i64,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HealthResponse {
+    /// Every node on this database (one with SQLite).
+    nodes: Vec<NodeHealth>,
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<IndexHealth>,
     /// `ok` or `unavailable`.
@@ -40,7 +57,20 @@ pub async fn get_health(app: web::Data<AppState>) -> HttpResponse {
         works: index.works,
         pending_tasks: index.pending_tasks,
     });
-    let body = HealthResponse { index, status: state, database: state, backend };
+    let nodes = health
+        .nodes
+        .into_iter()
+        .map(|node| NodeHealth {
+            status: if node.alive { "alive" } else { "silent" },
+            seconds_since_heartbeat: node.seconds_since_heartbeat,
+            running_jobs: node.running_jobs,
+            index_lag: node.index_lag,
+            id: node.id,
+            address: node.address,
+            version: node.version,
+        })
+        .collect();
+    let body = HealthResponse { nodes, index, status: state, database: state, backend };
     if health.database_reachable {
         HttpResponse::Ok().json(body)
     } else {

@@ -1,7 +1,10 @@
-//! Keeps the index in step with the database. Every change writes an outbox row in its own
-//! transaction; one indexer applies pending rows in batches, commits (at least once a second
-//! while there is work), and only then deletes the rows — so a crash between the database
-//! commit and the index commit loses nothing: the rows are replayed at the next start.
+//! Keeps this node's index in step with the database. Every change writes a row of the change
+//! log (`search_outbox`) in its own transaction; each node's indexer reads the log in order
+//! from the position stored in its index's last commit, applies a batch, and commits the new
+//! position with it — so a crash between the database commit and the index commit loses
+//! nothing (the rows are read again), and indexing a work twice is harmless (a document is
+//! replaced by the work's current state). The log is pruned once every live node has passed
+//! a row; a node whose index is older than what was pruned rebuilds from the database.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -11,8 +14,9 @@ use chrono::{Datelike, NaiveDateTime};
 use tokio::task::JoinHandle;
 
 use crate::clock::now;
+use crate::db::outbox::LogPosition;
 use crate::db::works::WorkRow;
-use crate::db::{Db, DbConnection, DbError, media, outbox, works};
+use crate::db::{Db, DbConnection, DbError, media, nodes, outbox, works};
 use crate::domain::ids::UserId;
 use crate::search::{self, CommitPayload, IndexError, SearchDocument, SearchIndex};
 
@@ -31,6 +35,21 @@ crate::query_errors_through_db_error!(IndexerError);
 
 /// Tasks applied per commit.
 const BATCH: i64 = 500;
+/// A node heard from within this long holds the log back for its index; one silent for longer
+/// has left (or died), and rebuilds its index if it comes back after the log moved on.
+const NODE_LIVE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// Where an index stands in the change log.
+pub fn position_of(payload: &CommitPayload) -> LogPosition {
+    LogPosition { txid: payload.applied_txid, seq: payload.applied_seq }
+}
+
+/// Whether the log no longer holds every change this index lacks (the node was gone while
+/// the others pruned it): it must be rebuilt.
+pub fn needs_rebuild(db: &Db, payload: &CommitPayload) -> Result<bool, IndexerError> {
+    let mut conn = db.connection()?;
+    Ok(outbox::pruned_through(&mut conn)?.is_some_and(|pruned| position_of(payload) < pruned))
+}
 
 /// Turns stored rows into search documents.
 fn documents_for(conn: &mut DbConnection, rows: Vec<WorkRow>) -> diesel::QueryResult<Vec<SearchDocument>> {
@@ -74,10 +93,12 @@ fn document_of(
     }
 }
 
-/// Applies up to one batch of pending tasks; returns how many were applied.
-pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, IndexerError> {
+/// Applies up to one batch of the log after this index's position; returns how many rows.
+pub fn apply_pending(db: &Db, index: &SearchIndex, node: &str) -> Result<usize, IndexerError> {
     let mut conn = db.connection()?;
-    let tasks = outbox::pending(&mut conn, BATCH)?;
+    let payload = index.payload();
+    let horizon = outbox::horizon(&mut conn)?;
+    let tasks = outbox::after(&mut conn, position_of(&payload), horizon, BATCH)?;
     if tasks.is_empty() {
         return Ok(0);
     }
@@ -87,15 +108,27 @@ pub fn apply_pending(db: &Db, index: &SearchIndex) -> Result<usize, IndexerError
     let live_ids: HashSet<&str> = live.iter().map(|row| row.id.as_str()).collect();
     let deletions: Vec<String> = ids.iter().filter(|id| !live_ids.contains(id.as_str())).cloned().collect();
     let documents = documents_for(&mut conn, live)?;
-    let applied_seq = tasks.iter().map(|(seq, _)| *seq).max().unwrap_or(0);
-    let payload = CommitPayload { applied_seq, ..index.payload() };
+    let reached = tasks.last().map(|(position, _)| *position).unwrap_or_default();
+    let payload = CommitPayload { applied_txid: reached.txid, applied_seq: reached.seq, ..payload };
     index.apply(&documents, &deletions, payload)?;
-    let seqs: Vec<i64> = tasks.iter().map(|(seq, _)| *seq).collect();
     drop(conn);
-    // A write: it takes the writers' turn like every other, or a SQLite writer that began by
-    // reading could find its snapshot stale and fail.
-    db.write_bookkeeping_blocking(|conn| outbox::remove(conn, &seqs))?;
+    report_and_prune(db, node, reached)?;
     Ok(tasks.len())
+}
+
+/// Publishes this node's position (and lag), then prunes what every live node has applied.
+/// A write: it takes the writers' turn like every other, or a SQLite writer that began by
+/// reading could find its snapshot stale and fail.
+fn report_and_prune(db: &Db, node: &str, reached: LogPosition) -> Result<(), IndexerError> {
+    db.write_bookkeeping_blocking(|conn| -> Result<(), IndexerError> {
+        let stamp = now();
+        let (lag, _) = outbox::backlog_after(conn, reached)?;
+        nodes::set_index(conn, node, reached, lag, stamp)?;
+        if let Some(slowest) = nodes::slowest_live(conn, stamp - NODE_LIVE)? {
+            outbox::prune_through(conn, slowest)?;
+        }
+        Ok(())
+    })
 }
 
 /// Builds a complete new generation from the database and makes it the live one. Safe while
@@ -105,6 +138,8 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
     let started = now();
     let name = search::create_generation(root, jieba)?;
     let mut conn = db.connection()?;
+    // Read before the first page: whatever changes from here on is applied after the build.
+    let from = outbox::start_position(&mut conn)?;
     let mut filler = search::GenerationFiller::open(root, &name, jieba)?;
     // Page by page: memory stays at one page plus tantivy's budget, and reading the next page
     // overlaps with the indexing threads segmenting the last one.
@@ -119,14 +154,22 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
         }
     }
     drop(conn);
-    let payload = CommitPayload { applied_seq: 0, built_at_micros: started.and_utc().timestamp_micros() };
+    let payload = CommitPayload {
+        applied_txid: from.txid,
+        applied_seq: from.seq,
+        built_at_micros: started.and_utc().timestamp_micros(),
+    };
     let count = filler.finish(payload)?;
     search::switch_current(root, &name)?;
     Ok(count)
 }
 
-/// After switching to a rebuilt generation, re-indexes what changed since it was built.
+/// After switching to a generation rebuilt by another process: when the log was pruned past
+/// the build's position meanwhile, re-queues what changed since it was built.
 fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), IndexerError> {
+    if !needs_rebuild(db, &payload)? {
+        return Ok(());
+    }
     let since = chrono::DateTime::from_timestamp_micros(payload.built_at_micros)
         .map(|time| time.naive_utc())
         .unwrap_or_default();
@@ -140,14 +183,15 @@ fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), IndexerError> {
     })
 }
 
-/// Runs the indexer until aborted, looking at the outbox every `interval`: changes are
-/// batched into one commit per interval on purpose, so nothing wakes it earlier.
-pub fn start(db: Db, index: Arc<SearchIndex>, interval: Duration) -> JoinHandle<()> {
+/// Runs the indexer until aborted, looking at the log every `interval` (a short poll: every
+/// node sees another's change within it): changes are batched into one commit per interval
+/// on purpose, so nothing wakes it earlier.
+pub fn start(db: Db, index: Arc<SearchIndex>, node: Arc<str>, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            let (db, index) = (db.clone(), index.clone());
-            let outcome = tokio::task::spawn_blocking(move || step(&db, &index)).await;
+            let (db, index, node) = (db.clone(), index.clone(), node.clone());
+            let outcome = tokio::task::spawn_blocking(move || step(&db, &index, &node)).await;
             match outcome {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
@@ -160,10 +204,10 @@ pub fn start(db: Db, index: Arc<SearchIndex>, interval: Duration) -> JoinHandle<
     })
 }
 
-fn step(db: &Db, index: &SearchIndex) -> Result<(), IndexerError> {
+fn step(db: &Db, index: &SearchIndex, node: &str) -> Result<(), IndexerError> {
     if let Some(payload) = index.follow_current()? {
         catch_up(db, payload)?;
     }
-    while apply_pending(db, index)? == BATCH as usize {}
+    while apply_pending(db, index, node)? == BATCH as usize {}
     Ok(())
 }

@@ -31,10 +31,17 @@ use crate::storage::{BlobKey, DerivedName, Object, Storage};
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Least time between two progress writes of one transcode.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a claimed job is leased: a node that stops renewing (it died) loses its jobs to
+/// the other nodes this long after its last heartbeat.
+const LEASE: Duration = Duration::from_secs(45);
+/// How often a running job's lease is renewed.
+const LEASE_RENEWAL: Duration = Duration::from_secs(10);
 
 /// Everything a worker needs.
 pub struct JobRunner {
     pub db: Db,
+    /// This node (see `jobs::nodes`): the holder named on the jobs it claims.
+    pub node: Arc<str>,
     pub store: Storage,
     pub child: ChildLimits,
     pub decode: DecodeLimits,
@@ -67,10 +74,11 @@ impl Workers {
 }
 
 impl JobRunner {
-    /// Requeues jobs left running by a previous process, then starts `count` workers.
+    /// Requeues the jobs this node's previous run left running (other nodes' jobs are theirs
+    /// until their leases run out), then starts `count` workers.
     pub async fn start(self, count: usize) -> Result<Workers, DbError> {
-        let requeued =
-            self.db.write(|conn| jobs::requeue_running(conn, now() + TimeDelta::days(36_500), now())).await?;
+        let node = Arc::clone(&self.node);
+        let requeued = self.db.write(move |conn| jobs::requeue_own(conn, &node, now())).await?;
         if requeued > 0 {
             tracing::info!(jobs = requeued, "requeued jobs interrupted by a restart");
         }
@@ -102,20 +110,46 @@ impl JobRunner {
     }
 
     async fn claim(&self, kinds: &'static [&'static str]) -> Result<Option<JobRow>, DbError> {
-        let lease =
-            TimeDelta::from_std(self.child.timeout * 2 + Duration::from_secs(30)).unwrap_or(TimeDelta::hours(1));
+        let node = Arc::clone(&self.node);
         let claimed = self
             .db
             .write_bookkeeping(move |conn| {
                 let stamp = now();
                 jobs::requeue_running(conn, stamp, stamp)?;
-                jobs::claim_next(conn, kinds, stamp, stamp + lease)
+                jobs::claim_next(conn, kinds, &node, stamp, stamp + lease())
             })
             .await?;
         Ok(claimed)
     }
 
+    /// Runs a claimed job while renewing its lease; a job whose lease was lost (this node
+    /// stalled past it and another took the job) is dropped, child and all, unrecorded.
     async fn run(&self, job: JobRow) {
+        let heartbeat = self.renew_lease(&job);
+        tokio::select! {
+            () = self.run_leased(job.clone()) => {}
+            () = heartbeat => {
+                tracing::warn!(job.id = %job.id, "lost the lease of a running job: another node runs it now");
+            }
+        }
+    }
+
+    /// Renews the lease every [`LEASE_RENEWAL`]; returns only when the lease is lost.
+    async fn renew_lease(&self, job: &JobRow) {
+        loop {
+            tokio::time::sleep(LEASE_RENEWAL).await;
+            let (id, node) = (job.id.clone(), Arc::clone(&self.node));
+            let renewed =
+                self.db.write_bookkeeping(move |conn| jobs::extend_lease(conn, &id, &node, now() + lease())).await;
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => tracing::warn!(%error, job.id = %job.id, "renewing a job's lease failed; retrying"),
+            }
+        }
+    }
+
+    async fn run_leased(&self, job: JobRow) {
         let started = std::time::Instant::now();
         let media_id = job.media_id.clone();
         let found = self.db.read(move |conn| media_rows::find(conn, &media_id)).await;
@@ -141,12 +175,10 @@ impl JobRunner {
             timeout: transcode_time_limit(duration_ms, self.previews.seconds_per_second),
             ..self.child.clone()
         };
-        let lease_until = now() + TimeDelta::from_std(limits.timeout * 2).unwrap_or(TimeDelta::hours(6));
-        let (job_id, media_id) = (job.id.clone(), media.id.clone());
+        let media_id = media.id.clone();
         let started = self
             .db
             .write(move |conn| -> Result<_, diesel::result::Error> {
-                jobs::extend_lease(conn, &job_id, lease_until)?;
                 media_rows::set_preview(conn, &media_id, PreviewStatus::Processing, 0, None, now())
             })
             .await;
@@ -232,9 +264,14 @@ impl JobRunner {
             + TimeDelta::from_std(self.retry_base * 2u32.saturating_pow(job.attempts.max(1) as u32 - 1))
                 .unwrap_or(TimeDelta::minutes(5));
         let rules = self.previews.clone();
+        let node = Arc::clone(&self.node);
         let written = self
             .db
             .write(move |conn| -> Result<_, diesel::result::Error> {
+                if !jobs::holds(conn, &job.id, &node, job.attempts)? {
+                    tracing::warn!(job.id = %job.id, "not recording a job whose lease this node lost");
+                    return Ok(());
+                }
                 if job.kind == MAKE_PREVIEW {
                     record_preview(conn, &job, outcome, retry_at)
                 } else {
@@ -248,6 +285,10 @@ impl JobRunner {
             self.wake.notify_one();
         }
     }
+}
+
+fn lease() -> TimeDelta {
+    TimeDelta::from_std(LEASE).expect("a short lease")
 }
 
 /// Writes a transcode's progress as it changes, at most once a second.

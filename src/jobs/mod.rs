@@ -4,6 +4,7 @@
 pub mod compliance;
 pub mod indexer;
 pub mod media;
+pub mod nodes;
 pub mod reminders;
 pub mod webhooks;
 

@@ -151,7 +151,10 @@ impl SearchDocument {
 /// What the last commit of a generation covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitPayload {
-    /// Highest outbox sequence number applied.
+    /// The change log position applied through: the writing transaction's id (0 on SQLite)…
+    #[serde(default)]
+    pub applied_txid: i64,
+    /// …and the sequence number within it.
     pub applied_seq: i64,
     /// When the generation was built from the database (UTC microseconds).
     pub built_at_micros: i64,

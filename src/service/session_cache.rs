@@ -1,7 +1,7 @@
 //! Recently authenticated sessions, kept briefly in memory so most requests skip the session
 //! lookup. An entry lives at most [`SESSION_CACHE_TTL`]; logout, disabling an account and
-//! password or role changes evict it at once in this process (another process notices within
-//! the TTL).
+//! password or role changes evict it at once in this process; another node on the same
+//! database notices within the TTL, under a second, as a cluster promises.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 use super::auth::AuthUser;
 
 /// How long a cached session is trusted without asking the database.
-pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(2);
+pub const SESSION_CACHE_TTL: Duration = Duration::from_millis(750);
 /// Most cached sessions; the cache is cleared when it would grow past this.
 const SESSION_CACHE_MAX: usize = 10_000;
 

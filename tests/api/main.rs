@@ -4,6 +4,7 @@
 mod access;
 mod archive;
 mod auth;
+mod cluster;
 mod compliance;
 mod crash;
 mod database;
