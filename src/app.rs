@@ -56,6 +56,7 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let workers = start_job_workers(&settings, db.clone(), (store.clone(), node.clone()), wake.clone()).await?;
         let media = media_context(&settings, store, wake);
+        let upload_sweep = crate::jobs::uploads::start(db.clone(), media.clone(), crate::jobs::uploads::SWEEP_INTERVAL);
         let search = open_search(&settings, &db).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
         let indexer = indexer::start(db.clone(), search.clone(), node.clone(), interval);
@@ -76,7 +77,7 @@ impl Application {
         let server = serve(listener, db.clone(), Services { media, search, compliance }, settings)?;
         let reminders = crate::jobs::reminders::start(db.clone(), crate::jobs::reminders::SWEEP_INTERVAL);
         let webhooks = crate::jobs::webhooks::start(db.clone(), rules);
-        let background = vec![indexer, change_watch, reminders, webhooks, compliance_sweep, heartbeat];
+        let background = vec![indexer, change_watch, reminders, webhooks, compliance_sweep, heartbeat, upload_sweep];
         Ok(Self { port, server, db, workers, background })
     }
 

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod sessions;
 pub mod store;
 pub mod types;
+pub mod uploads;
 pub mod users;
 pub mod webhooks;
 pub mod works;

@@ -356,6 +356,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        user_id -> Text,
+        work_id -> Text,
+        role -> Text,
+        filename -> Nullable<Text>,
+        length -> BigInt,
+        upload_offset -> BigInt,
+        pieces -> Text,
+        media_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     wordlists,
     findings,

@@ -65,6 +65,14 @@ codes! {
     METHOD_NOT_ALLOWED = "method-not-allowed";
     /// A Range that starts past the end of the file (416, with `Content-Range: bytes */size`).
     RANGE_NOT_SATISFIABLE = "range-not-satisfiable";
+    /// No such resumable upload (or not the caller's, or expired).
+    UPLOAD_NOT_FOUND = "upload-not-found";
+    /// A tus PATCH whose `Upload-Offset` is not where the upload stands (409).
+    UPLOAD_OFFSET_MISMATCH = "upload-offset-mismatch";
+    /// A tus PATCH to an upload that has all its bytes (409).
+    UPLOAD_COMPLETE = "upload-complete";
+    /// A tus request without `Tus-Resumable: 1.0.0` (412).
+    TUS_VERSION_UNSUPPORTED = "tus-version-unsupported";
     // Conflicts with the stored state (409).
     /// The client's version is not the stored one.
     VERSION_CONFLICT = "version-conflict";

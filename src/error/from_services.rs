@@ -14,6 +14,7 @@ use crate::service::notify::NotifyError;
 use crate::service::review::ReviewError;
 use crate::service::search::SearchError;
 use crate::service::stats::StatsError;
+use crate::service::uploads::UploadError;
 use crate::service::webhooks::WebhookError;
 use crate::service::works::WorkError;
 use crate::storage::ingest::UploadRefusal;
@@ -223,5 +224,23 @@ impl From<SearchError> for ApiError {
 impl From<StatsError> for ApiError {
     fn from(error: StatsError) -> Self {
         ApiError::internal(error)
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::NotFound => ApiError::NotFound { code: codes::UPLOAD_NOT_FOUND, message: error.to_string() },
+            UploadError::OffsetMismatch { .. } => {
+                ApiError::Conflict { code: codes::UPLOAD_OFFSET_MISMATCH, message: error.to_string(), field: None }
+            }
+            UploadError::Complete => {
+                ApiError::Conflict { code: codes::UPLOAD_COMPLETE, message: error.to_string(), field: None }
+            }
+            UploadError::TooLarge { .. } | UploadError::BeyondLength => ApiError::UploadTooLarge(error.to_string()),
+            UploadError::Media(media) => media.into(),
+            UploadError::Storage(io) if crate::storage::is_storage_full(&io) => ApiError::InsufficientStorage,
+            UploadError::Storage(_) | UploadError::Task(_) | UploadError::Db(_) => ApiError::internal(error),
+        }
     }
 }

@@ -7,7 +7,7 @@ pub mod codes;
 mod from_services;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -68,6 +68,9 @@ pub enum ApiError {
     /// The route exists but not with this method (405).
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// A tus request in another protocol version (412).
+    #[error("send Tus-Resumable: 1.0.0 (the tus version this server speaks)")]
+    TusVersion,
     /// The requested byte range lies outside the file (416); `size` when known.
     #[error("the requested range lies outside the file")]
     RangeNotSatisfiable { size: Option<u64> },
@@ -141,6 +144,7 @@ impl ApiError {
             }
             ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable { .. } => codes::RANGE_NOT_SATISFIABLE,
+            ApiError::TusVersion => codes::TUS_VERSION_UNSUPPORTED,
             ApiError::VersionConflict { .. } => codes::VERSION_CONFLICT,
             ApiError::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
             ApiError::UploadTooLarge(_) => codes::UPLOAD_TOO_LARGE,
@@ -239,6 +243,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::TusVersion => StatusCode::PRECONDITION_FAILED,
             ApiError::VersionConflict { .. } | ApiError::Conflict { .. } | ApiError::Compliance { .. } => {
                 StatusCode::CONFLICT
             }
@@ -266,6 +271,9 @@ impl ResponseError for ApiError {
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if matches!(self, ApiError::TusVersion) {
+            response.headers_mut().insert(HeaderName::from_static("tus-version"), HeaderValue::from_static("1.0.0"));
         }
         if let ApiError::RangeNotSatisfiable { size: Some(size) } = self
             && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))

@@ -18,6 +18,7 @@ pub mod search;
 pub mod session;
 pub mod stats;
 pub mod timestamps;
+pub mod uploads;
 pub mod users;
 pub mod webhooks;
 pub mod works;
@@ -114,7 +115,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/review-queue").get(review::get_review_queue))
             .service(web::resource("/board").get(board::get_board))
             .service(web::resource("/stats").get(stats::get_stats))
-            .service(web::resource("/stats/export").get(stats::export_stats)),
+            .service(web::resource("/stats/export").get(stats::export_stats))
+            .configure(uploads::routes),
     );
 }
 

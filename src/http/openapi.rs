@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use super::{
     audit, board, comments, compliance, health, imports, media, notifications, publications, review, search, session,
-    stats, users, webhooks, works,
+    stats, uploads, users, webhooks, works,
 };
 
 #[derive(OpenApi)]
@@ -34,6 +34,11 @@ use super::{
         media::reprocess_media,
         media::get_original,
         media::get_derivative,
+        uploads::options,
+        uploads::create,
+        uploads::head,
+        uploads::patch,
+        uploads::terminate,
         search::search_works,
         review::create_transition,
         comments::list_comments,

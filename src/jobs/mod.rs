@@ -6,6 +6,7 @@ pub mod indexer;
 pub mod media;
 pub mod nodes;
 pub mod reminders;
+pub mod uploads;
 pub mod webhooks;
 
 pub use media::{JobRunner, PreviewRules, Workers};

@@ -23,6 +23,7 @@ pub mod search;
 pub mod session_cache;
 pub mod sessions;
 pub mod stats;
+pub mod uploads;
 pub mod webhooks;
 pub mod wordlists;
 pub mod work_detail;

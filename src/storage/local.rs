@@ -353,6 +353,19 @@ impl BlobStore for LocalStore {
         }
     }
 
+    fn delete_object(&self, object: &Object) -> io::Result<()> {
+        let path = self.object_path(object);
+        match fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        // An upload's folder goes with its last piece (not empty yet: fine).
+        if let Some(folder) = path.parent().filter(|_| matches!(object, Object::UploadPiece(..))) {
+            let _ = fs::remove_dir(folder);
+        }
+        Ok(())
+    }
+
     fn list(&self) -> io::Result<Vec<(Object, u64)>> {
         let mut found = Vec::new();
         self.list_under("originals", &mut found)?;

@@ -44,6 +44,26 @@ impl BlobKey {
 pub enum Object {
     Original(BlobKey),
     Derived(BlobKey, DerivedName),
+    /// A piece of a resumable upload in progress, starting at `offset`.
+    UploadPiece(UploadId, u64),
+}
+
+/// A resumable upload's id: a UUID, checked so it can never smuggle a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(raw).ok().map(|id| Self(id.hyphenated().to_string()))
+    }
+
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().hyphenated().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Object {
@@ -53,6 +73,7 @@ impl Object {
         match self {
             Object::Original(key) => format!("originals/{}", fan_out(key)),
             Object::Derived(key, name) => format!("derived/{}/{}", fan_out(key), name.0),
+            Object::UploadPiece(upload, offset) => format!("uploads/{}/{offset:020}", upload.0),
         }
     }
 
@@ -67,13 +88,6 @@ impl Object {
             ["originals", _, _, _] => Some(Object::Original(key_at(3)?)),
             ["derived", _, _, _, name] => Some(Object::Derived(key_at(3)?, DerivedName::parse(name)?)),
             _ => None,
-        }
-    }
-
-    /// The original this object is or belongs to.
-    pub fn key(&self) -> &BlobKey {
-        match self {
-            Object::Original(key) | Object::Derived(key, _) => key,
         }
     }
 }
@@ -117,6 +131,8 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn size(&self, object: &Object) -> io::Result<Option<u64>>;
     /// Removes an original and its derivatives; absent is fine.
     fn delete(&self, key: &BlobKey) -> io::Result<()>;
+    /// Removes one object (an upload's piece); absent is fine.
+    fn delete_object(&self, object: &Object) -> io::Result<()>;
     /// Every stored object and its size (for copying a store).
     fn list(&self) -> io::Result<Vec<(Object, u64)>>;
     /// Where the object is on this machine's disk, when the store is a folder: files are
@@ -242,6 +258,11 @@ pub struct LocalCopy {
 }
 
 impl LocalCopy {
+    /// A scratch file that is removed when the value is dropped.
+    pub fn temporary(path: PathBuf) -> Self {
+        Self { path, temporary: true }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -238,6 +238,13 @@ impl BlobStore for S3Store {
         })
     }
 
+    fn delete_object(&self, object: &Object) -> io::Result<()> {
+        match self.wait(self.objects.delete(&self.location(object))) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(s3_error(error)),
+        }
+    }
+
     fn list(&self) -> io::Result<Vec<(Object, u64)>> {
         let mut found = Vec::new();
         for folder in ["originals", "derived"] {

@@ -25,6 +25,7 @@ mod search_corpus;
 mod snapshots;
 mod storage;
 mod upload_memory;
+mod uploads;
 mod users;
 mod visibility;
 mod webhooks;
