@@ -241,7 +241,7 @@ async fn load_offset(db: &Db, id: &str) -> Result<u64, UploadError> {
 async fn finish(db: &Db, context: &MediaContext, user: &AuthUser, row: UploadRow) -> Result<UploadState, UploadError> {
     let role = MediaRole::parse(&row.role).ok_or(UploadError::NotFound)?;
     let work_id = WorkId::parse(&row.work_id).ok_or(UploadError::NotFound)?;
-    let (store, limits, upload) = (context.store.clone(), context.limits.clone(), row.clone());
+    let (store, limits, upload) = (context.store.clone(), context.limits, row.clone());
     let received = off_executor(move || -> Result<_, UploadError> {
         let joined = crate::storage::LocalCopy::temporary(
             store.scratch().temp_dir().join(format!("joined-{}", uuid::Uuid::now_v7())),
