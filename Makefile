@@ -15,6 +15,8 @@ APT_PACKAGES := build-essential pkg-config clang libclang-dev libpq-dev \
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
+	@command -v npm >/dev/null || scripts/install-deps.sh nodejs npm
+	@npm ci --ignore-scripts --no-audit --no-fund --silent
 
 build: deps
 	cargo build --release --locked

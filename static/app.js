@@ -10,9 +10,12 @@
   const POLL_SLOW_AFTER_MS = 60 * 1000;
   const POLL_GIVE_UP_MS = 15 * 60 * 1000;
   const MAX_PARALLEL_UPLOADS = 2;
+  // Files from this size go up resumably (tus): a dropped link or a reload loses nothing sent.
+  const RESUMABLE_FROM_BYTES = 32 * 1024 * 1024;
+  const RESUMABLE_CHUNK_BYTES = 16 * 1024 * 1024;
   const KEY_SEEK_STEP_S = 5;
   const FALLBACK_MSG = { uploading: 'Uploading…', processing: 'Processing…', ready: 'Ready',
-    failed: 'Failed', network: 'Network error', done: 'Uploaded' };
+    failed: 'Failed', network: 'Network error', done: 'Uploaded', pause: 'Pause', resume: 'Resume', paused: 'Paused' };
 
   // A page restored from the back-forward cache shows state from before a form post: its
   // buttons would act on a version that moved on and blame "someone else". Load it afresh.
@@ -206,6 +209,7 @@
     }
 
     function send(job) {
+      if (window.tus && window.tus.isSupported && job.file.size >= RESUMABLE_FROM_BYTES) return sendResumable(job);
       const li = job.li;
       $('.upload-status', li).textContent = msg('uploading');
       const data = new FormData();
@@ -223,6 +227,55 @@
       ['error', 'timeout', 'abort'].forEach((type) => xhr.addEventListener(type, () => failWith(li, msg('network'))));
       xhr.addEventListener('loadend', () => { active--; pump(); }); // a failure never stops the rest
       xhr.send(data);
+    }
+
+    /** A large file through tus-js-client, with pause/resume; resumes an earlier attempt at the same file. */
+    function sendResumable(job) {
+      const li = job.li;
+      const status = $('.upload-status', li);
+      status.textContent = msg('uploading');
+      const toggle = li.appendChild(make('button', { type: 'button', className: 'upload-pause', textContent: msg('pause') }));
+      const token = csrfToken();
+      let mediaId = null;
+      const finished = () => { toggle.remove(); active--; pump(); };
+      const upload = new window.tus.Upload(job.file, {
+        endpoint: '/api/v1/uploads',
+        chunkSize: RESUMABLE_CHUNK_BYTES,
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+        metadata: { work_id: form.getAttribute('data-work-id'), role: job.role || 'main', filename: job.file.name },
+        headers: token ? { 'X-CSRF-Token': token } : {},
+        removeFingerprintOnSuccess: true,
+        onProgress: (sent, total) => { $('progress', li).value = Math.floor((sent / total) * 100); },
+        onAfterResponse: (request, response) => { mediaId = response.getHeader('Microcat-Media-Id') || mediaId; },
+        onSuccess: () => { finished(); succeedWith(li, mediaId); },
+        onError: (error) => {
+          finished();
+          const response = error && error.originalResponse;
+          if (!response) return failWith(li, msg('network'));
+          fail(li, { responseText: response.getBody(), status: response.getStatus() });
+        },
+      });
+      toggle.addEventListener('click', () => {
+        const paused = toggle.getAttribute('data-paused') === '1';
+        toggle.setAttribute('data-paused', paused ? '0' : '1');
+        toggle.textContent = msg(paused ? 'pause' : 'resume');
+        status.textContent = msg(paused ? 'uploading' : 'paused');
+        if (paused) upload.start(); else upload.abort();
+      });
+      upload.findPreviousUploads().then((previous) => {
+        if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+        upload.start();
+      });
+    }
+
+    function succeedWith(li, mediaId) {
+      $('progress', li).value = 100;
+      li.classList.add('done');
+      $('.upload-status', li).textContent = msg('done');
+      if (!mediaId) return;
+      const item = galleryItem(String(mediaId));
+      item.setAttribute('data-status', 'processing'); // polled until processed, like a form upload
+      startPolling(item);
     }
 
     function succeed(li, xhr) {

@@ -185,7 +185,11 @@ pub fn render_with_status(status: StatusCode, template: &impl Template) -> PageR
 pub fn asset_version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| {
-        let digest = Sha256::new().chain_update(assets::APP_JS).chain_update(assets::APP_CSS).finalize();
+        let digest = Sha256::new()
+            .chain_update(assets::APP_JS)
+            .chain_update(assets::APP_CSS)
+            .chain_update(assets::TUS_JS)
+            .finalize();
         hex::encode(&digest[..6])
     })
 }
