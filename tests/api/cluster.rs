@@ -191,7 +191,7 @@ impl Cluster {
         assert_eq!(response.status().as_u16(), 200);
         let mut hasher = Sha256::new();
         while let Some(chunk) = response.next().await {
-            hasher.update(&chunk.unwrap());
+            hasher.update(chunk.unwrap());
         }
         hex::encode(hasher.finalize())
     }
