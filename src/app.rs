@@ -57,7 +57,7 @@ impl Application {
         let workers = start_job_workers(&settings, db.clone(), (store.clone(), node.clone()), wake.clone()).await?;
         let media = media_context(&settings, store, wake);
         let upload_sweep = crate::jobs::uploads::start(db.clone(), media.clone(), crate::jobs::uploads::SWEEP_INTERVAL);
-        let search = open_search(&settings, &db).await?;
+        let search = open_search(&settings, &db, &node).await?;
         let interval = Duration::from_millis(settings.search_commit_interval_ms);
         let indexer = indexer::start(db.clone(), search.clone(), node.clone(), interval);
         let change_watch = db.watch_other_writers(CHANGE_WATCH_INTERVAL);
@@ -222,14 +222,15 @@ async fn start_job_workers(
 }
 
 /// Opens the search index; a new one is filled from the database before serving.
-pub async fn open_search(settings: &Settings, db: &Db) -> anyhow::Result<Arc<SearchIndex>> {
+pub async fn open_search(settings: &Settings, db: &Db, node: &Arc<str>) -> anyhow::Result<Arc<SearchIndex>> {
     let root = settings.index_dir.clone();
     let dictionary = settings.search_dictionary.clone();
-    let db = db.clone();
+    let (db, node) = (db.clone(), node.clone());
     let index = off_executor(move || -> anyhow::Result<SearchIndex> {
         let jieba = analysis::segmenter(dictionary.as_deref());
         let (index, created) = SearchIndex::open(&root, jieba.clone())?;
         if created || indexer::needs_rebuild(&db, &index.payload())? {
+            indexer::hold_log_for(&db, &node)?;
             let count = indexer::rebuild(&db, &root, &jieba)?;
             index.follow_current()?;
             tracing::info!(documents = count, "built the search index from the database");

@@ -38,7 +38,14 @@ pub async fn run(settings: Settings, to: String, concurrency: usize) -> anyhow::
     let to_url = StorageUrl::parse(&to).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(to_url != from_url, "the files are already in {from_url}");
     let db = app::open_database(&settings).await?;
-    app::check_store_location(&db, &settings).await?;
+    // A second pass to the same place (after stopping nodes that still wrote to the old
+    // store) is allowed; anything else must start from where the files are.
+    let recorded = db.read(|conn| Ok::<_, crate::db::DbError>(store_rows::location(conn)?)).await?;
+    if let Some(recorded) =
+        recorded.filter(|recorded| *recorded != from_url.to_string() && *recorded != to_url.to_string())
+    {
+        anyhow::bail!("the stored files were moved to {recorded} by an earlier migrate-store; start from there");
+    }
     let source = app::open_storage(&settings)?;
     let target = Storage::open(&settings.media_dir, &to_url, &s3)?;
     let destination = to_url.to_string();
@@ -127,8 +134,8 @@ pub fn migrate(
     let report = outcome.into_inner().expect("report");
     if report.failed.is_empty() {
         let mut conn = db.connection()?;
+        // The copy records stay: a later pass to the same place copies only what is new.
         store_rows::set_location(&mut conn, destination, crate::clock::now())?;
-        store_rows::forget_copies(&mut conn, destination)?;
     }
     Ok(report)
 }

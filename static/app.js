@@ -236,18 +236,20 @@
       status.textContent = msg('uploading');
       const toggle = li.appendChild(make('button', { type: 'button', className: 'upload-pause', textContent: msg('pause') }));
       const token = csrfToken();
+      const workId = form.getAttribute('data-work-id'), role = job.role || 'main';
       let mediaId = null;
       const finished = () => { toggle.remove(); active--; pump(); };
       const upload = new window.tus.Upload(job.file, {
         endpoint: '/api/v1/uploads',
         chunkSize: RESUMABLE_CHUNK_BYTES,
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-        metadata: { work_id: form.getAttribute('data-work-id'), role: job.role || 'main', filename: job.file.name },
+        metadata: { work_id: workId, role, filename: job.file.name },
         headers: token ? { 'X-CSRF-Token': token } : {},
         removeFingerprintOnSuccess: true,
         onProgress: (sent, total) => { $('progress', li).value = Math.floor((sent / total) * 100); },
         onAfterResponse: (request, response) => { mediaId = response.getHeader('Microcat-Media-Id') || mediaId; },
-        onSuccess: () => { finished(); succeedWith(li, mediaId); },
+        // No medium named: the server did not finish storing it (a retry finishes it).
+        onSuccess: () => { finished(); if (mediaId) succeedWith(li, mediaId); else failWith(li, msg('network')); },
         onError: (error) => {
           finished();
           const response = error && error.originalResponse;
@@ -262,8 +264,10 @@
         status.textContent = msg(paused ? 'uploading' : 'paused');
         if (paused) upload.start(); else upload.abort();
       });
+      // Resume an earlier attempt at this file only if it was for this work and role.
       upload.findPreviousUploads().then((previous) => {
-        if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+        const same = previous.find((earlier) => earlier.metadata && earlier.metadata.work_id === workId && earlier.metadata.role === role);
+        if (same) upload.resumeFromPreviousUpload(same);
         upload.start();
       });
     }
@@ -272,7 +276,6 @@
       $('progress', li).value = 100;
       li.classList.add('done');
       $('.upload-status', li).textContent = msg('done');
-      if (!mediaId) return;
       const item = galleryItem(String(mediaId));
       item.setAttribute('data-status', 'processing'); // polled until processed, like a form upload
       startPolling(item);

@@ -102,11 +102,18 @@ pub fn claim_next(
 
 /// Renews the lease `node` holds on a running job (its heartbeat); false when the lease is no
 /// longer this node's (it ran out and another node took the job).
-pub fn extend_lease(conn: &mut DbConnection, id: &str, node: &str, lease_until: NaiveDateTime) -> QueryResult<bool> {
-    let renewed =
-        diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(node)))
-            .set(jobs::locked_until.eq(Some(lease_until)))
-            .execute(conn)?;
+pub fn extend_lease(
+    conn: &mut DbConnection,
+    (id, attempts): (&str, i32),
+    node: &str,
+    lease_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let held = jobs::table
+        .find(id)
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::locked_by.eq(node))
+        .filter(jobs::attempts.eq(attempts));
+    let renewed = diesel::update(held).set(jobs::locked_until.eq(Some(lease_until))).execute(conn)?;
     Ok(renewed == 1)
 }
 

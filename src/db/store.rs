@@ -46,8 +46,3 @@ pub fn record_copy(conn: &mut DbConnection, row: &CopyRow) -> QueryResult<()> {
         diesel::insert_into(store_copies::table).values(row).execute(conn).map(drop)
     })
 }
-
-/// Forgets a finished migration's records (a later one to the same place starts afresh).
-pub fn forget_copies(conn: &mut DbConnection, destination: &str) -> QueryResult<usize> {
-    diesel::delete(store_copies::table.filter(store_copies::destination.eq(destination))).execute(conn)
-}

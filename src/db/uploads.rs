@@ -19,13 +19,21 @@ pub struct UploadRow {
     pub filename: Option<String>,
     pub length: i64,
     pub upload_offset: i64,
-    /// The offsets at which stored pieces start, in order.
-    pub pieces: Json<Vec<i64>>,
+    /// The stored pieces, in order.
+    pub pieces: Json<Vec<Piece>>,
     /// The medium it became, once complete.
     pub media_id: Option<String>,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// One stored piece of an upload: `length` bytes from `offset`, stored under `name`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Piece {
+    pub offset: i64,
+    pub length: i64,
+    pub name: crate::storage::PieceName,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &UploadRow) -> QueryResult<()> {
@@ -43,7 +51,7 @@ pub fn advance(
     id: &str,
     from: i64,
     to: i64,
-    pieces: &Json<Vec<i64>>,
+    pieces: &Json<Vec<Piece>>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let moved = diesel::update(uploads::table.find(id).filter(uploads::upload_offset.eq(from)))

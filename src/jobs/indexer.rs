@@ -131,6 +131,15 @@ fn report_and_prune(db: &Db, node: &str, reached: LogPosition) -> Result<(), Ind
     })
 }
 
+/// Holds the change log for a node about to build its index: registers the node at the
+/// position the build will start from, so other nodes do not prune past it meanwhile.
+pub fn hold_log_for(db: &Db, node: &str) -> Result<(), IndexerError> {
+    db.write_bookkeeping_blocking(|conn| -> Result<(), IndexerError> {
+        let from = outbox::start_position(conn)?;
+        Ok(nodes::set_index(conn, node, from, 0, now())?)
+    })
+}
+
 /// Builds a complete new generation from the database and makes it the live one. Safe while
 /// a server runs: the server notices `CURRENT` changed, switches, and catches up on what
 /// changed since the build started.
@@ -164,9 +173,10 @@ pub fn rebuild(db: &Db, root: &std::path::Path, jieba: &Arc<jieba_rs::Jieba>) ->
     Ok(count)
 }
 
-/// After switching to a generation rebuilt by another process: when the log was pruned past
-/// the build's position meanwhile, re-queues what changed since it was built.
-fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), IndexerError> {
+/// When the log no longer holds every change this index lacks (it was built by another
+/// process, or this node was silent, while the others pruned), re-queues what changed since
+/// the index was built and moves the index's position to just before those rows.
+fn catch_up(db: &Db, index: &SearchIndex, payload: CommitPayload) -> Result<(), IndexerError> {
     if !needs_rebuild(db, &payload)? {
         return Ok(());
     }
@@ -174,13 +184,17 @@ fn catch_up(db: &Db, payload: CommitPayload) -> Result<(), IndexerError> {
         .map(|time| time.naive_utc())
         .unwrap_or_default();
     let since = since - chrono::TimeDelta::seconds(2);
-    db.write_blocking(|conn| {
+    let from = db.write_blocking(|conn| -> Result<LogPosition, IndexerError> {
+        // Read first: the rows queued below come after it.
+        let from = outbox::start_position(conn)?;
         let stamp = now();
         for id in works::changed_since(conn, since)? {
             outbox::enqueue(conn, &id, stamp)?;
         }
-        Ok(())
-    })
+        Ok(from)
+    })?;
+    index.apply(&[], &[], CommitPayload { applied_txid: from.txid, applied_seq: from.seq, ..payload })?;
+    Ok(())
 }
 
 /// Runs the indexer until aborted, looking at the log every `interval` (a short poll: every
@@ -206,7 +220,11 @@ pub fn start(db: Db, index: Arc<SearchIndex>, node: Arc<str>, interval: Duration
 
 fn step(db: &Db, index: &SearchIndex, node: &str) -> Result<(), IndexerError> {
     if let Some(payload) = index.follow_current()? {
-        catch_up(db, payload)?;
+        catch_up(db, index, payload)?;
+    } else if needs_rebuild(db, &index.payload())? {
+        // This node was silent long enough for the others to prune past it.
+        tracing::warn!("the search change log moved on without this node: re-indexing what changed since");
+        catch_up(db, index, index.payload())?;
     }
     while apply_pending(db, index, node)? == BATCH as usize {}
     Ok(())

@@ -138,9 +138,11 @@ impl JobRunner {
     async fn renew_lease(&self, job: &JobRow) {
         loop {
             tokio::time::sleep(LEASE_RENEWAL).await;
-            let (id, node) = (job.id.clone(), Arc::clone(&self.node));
-            let renewed =
-                self.db.write_bookkeeping(move |conn| jobs::extend_lease(conn, &id, &node, now() + lease())).await;
+            let (id, attempts, node) = (job.id.clone(), job.attempts, Arc::clone(&self.node));
+            let renewed = self
+                .db
+                .write_bookkeeping(move |conn| jobs::extend_lease(conn, (&id, attempts), &node, now() + lease()))
+                .await;
             match renewed {
                 Ok(true) => {}
                 Ok(false) => return,
@@ -213,10 +215,13 @@ impl JobRunner {
         };
         let store = self.store.clone();
         let original = Object::Original(key.clone());
-        let input = match tokio::task::spawn_blocking(move || store.local_copy(&original)).await {
-            Ok(Ok(input)) => input,
-            Ok(Err(error)) => return Recorded::Retry(ChildFailure::Spawn(format!("fetching the original: {error}"))),
-            Err(error) => return Recorded::Retry(ChildFailure::Spawn(format!("fetching the original: {error}"))),
+        let fetched = tokio::task::spawn_blocking(move || store.local_copy(&original)).await;
+        let input = match fetched.map_err(std::io::Error::other).and_then(|copy| copy) {
+            Ok(input) => input,
+            Err(error) => {
+                let _ = tokio::fs::remove_dir_all(&output_dir).await;
+                return Recorded::Retry(ChildFailure::Spawn(format!("fetching the original: {error}")));
+            }
         };
         let request = WorkRequest {
             input: input.path().to_owned(),

@@ -16,12 +16,13 @@ use super::media::{self, MediaContext, MediaError};
 use super::off_executor;
 use crate::clock::now;
 use crate::db::types::Json;
-use crate::db::uploads::{self as rows, UploadRow};
+use crate::db::uploads::{self as rows, Piece, UploadRow};
 use crate::db::{Db, DbError};
 use crate::domain::ids::WorkId;
 use crate::domain::media::MediaRole;
 use crate::media::sniff::MediaClass;
-use crate::storage::{Object, UploadId};
+use crate::storage::ingest;
+use crate::storage::{LocalCopy, Object, PieceName, Storage, UploadId};
 
 /// How long an unfinished upload is kept after it was created.
 pub const UPLOAD_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
@@ -144,7 +145,9 @@ async fn load_own(db: &Db, user: &AuthUser, id: &str) -> Result<UploadRow, Uploa
     own.then_some(row).ok_or(UploadError::NotFound)
 }
 
-/// Appends a PATCH body that starts at `offset`; completes the upload with its last byte.
+/// Appends a PATCH body that starts at `offset`; completes the upload with its last byte. A
+/// PATCH at the end of an upload whose completion failed (the ingest or the database) tries
+/// the completion again, so the client's retry finishes it.
 pub async fn append<S, E>(
     db: &Db,
     context: &MediaContext,
@@ -157,7 +160,7 @@ where
 {
     let row = load_own(db, user, id).await?;
     let current = row.upload_offset as u64;
-    if row.media_id.is_some() || current == row.length as u64 && row.length > 0 {
+    if row.media_id.is_some() {
         return Err(UploadError::Complete);
     }
     if offset != current {
@@ -174,18 +177,12 @@ where
 
 /// Writes the body to scratch, up to `room` bytes. A body that breaks off keeps what arrived
 /// (tus: the client resumes from there); one longer than the upload is refused whole.
-async fn receive_piece<S, E>(
-    context: &MediaContext,
-    mut body: S,
-    room: u64,
-) -> Result<(crate::storage::LocalCopy, u64), UploadError>
+async fn receive_piece<S, E>(context: &MediaContext, mut body: S, room: u64) -> Result<(LocalCopy, u64), UploadError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
     use tokio::io::AsyncWriteExt;
-    let path = crate::storage::LocalCopy::temporary(
-        context.store.scratch().temp_dir().join(format!("piece-{}", uuid::Uuid::now_v7())),
-    );
+    let path = LocalCopy::temporary(context.store.scratch().temp_dir().join(format!("piece-{}", uuid::Uuid::now_v7())));
     let mut file = tokio::fs::File::create(path.path()).await.map_err(UploadError::Storage)?;
     let mut received = 0u64;
     while let Some(chunk) = body.next().await {
@@ -200,22 +197,25 @@ where
     Ok((path, received))
 }
 
-/// Stores a received piece and moves the offset past it, unless another request moved it first.
+/// Stores a received piece under a name of its own and moves the offset past it, unless
+/// another request moved it first (then only this request's piece is removed).
 async fn store_piece(
     db: &Db,
     context: &MediaContext,
     row: UploadRow,
-    piece: crate::storage::LocalCopy,
+    file: LocalCopy,
     received: u64,
 ) -> Result<UploadRow, UploadError> {
     let upload = UploadId::parse(&row.id).ok_or(UploadError::NotFound)?;
-    let object = Object::UploadPiece(upload, row.upload_offset as u64);
+    let piece =
+        Piece { offset: row.upload_offset, length: received as i64, name: PieceName::new(row.upload_offset as u64) };
+    let object = Object::UploadPiece(upload, piece.name.clone());
     let blobs = context.store.blobs().clone();
     let stored = object.clone();
-    off_executor(move || blobs.put_file(&stored, piece.path()).map_err(UploadError::Storage)).await?;
+    off_executor(move || blobs.put_file(&stored, file.path()).map_err(UploadError::Storage)).await?;
     let from = row.upload_offset;
     let mut pieces = row.pieces.value().clone();
-    pieces.push(from);
+    pieces.push(piece);
     let pieces = Json::new(pieces);
     let to = from + received as i64;
     let id = row.id.clone();
@@ -236,23 +236,25 @@ async fn load_offset(db: &Db, id: &str) -> Result<u64, UploadError> {
     Ok(row.upload_offset as u64)
 }
 
-/// Joins the pieces into scratch (hashed, sniffed and held to its class's limit like any
+/// Joins the pieces into scratch (hashed, sniffed and held to its class's limit like a form
 /// upload), records the medium, and removes the pieces.
 async fn finish(db: &Db, context: &MediaContext, user: &AuthUser, row: UploadRow) -> Result<UploadState, UploadError> {
     let role = MediaRole::parse(&row.role).ok_or(UploadError::NotFound)?;
     let work_id = WorkId::parse(&row.work_id).ok_or(UploadError::NotFound)?;
     let (store, limits, upload) = (context.store.clone(), context.limits, row.clone());
     let received = off_executor(move || -> Result<_, UploadError> {
-        let joined = crate::storage::LocalCopy::temporary(
-            store.scratch().temp_dir().join(format!("joined-{}", uuid::Uuid::now_v7())),
-        );
+        let joined = LocalCopy::temporary(store.scratch().temp_dir().join(format!("joined-{}", uuid::Uuid::now_v7())));
         join_pieces(&store, &upload, joined.path()).map_err(UploadError::Storage)?;
-        let received =
-            crate::storage::ingest::receive_local(store.scratch(), &limits, joined.path(), upload.filename.as_deref());
-        received.map_err(|error| match media::ReceiveError::from(error) {
+        let received = ingest::receive_local(store.scratch(), &limits, joined.path(), upload.filename.as_deref());
+        let received = received.map_err(|error| match media::ReceiveError::from(error) {
             media::ReceiveError::Media(refused) => UploadError::Media(refused),
             media::ReceiveError::Body(error) => UploadError::Storage(error),
-        })
+        })?;
+        // A saved web page is an import's attachment, never an upload (as through the form).
+        if received.format.class() == MediaClass::Document {
+            return Err(UploadError::Media(MediaError::Refused(ingest::UploadRefusal::UnsupportedType)));
+        }
+        Ok(received)
     })
     .await?;
     let view = media::store_upload(db, context, user, work_id, received, role).await?;
@@ -263,22 +265,29 @@ async fn finish(db: &Db, context: &MediaContext, user: &AuthUser, row: UploadRow
     Ok(UploadState { media_id: Some(media_id), ..UploadState::of(&row) })
 }
 
-fn join_pieces(store: &crate::storage::Storage, row: &UploadRow, target: &std::path::Path) -> io::Result<()> {
+/// Writes the pieces one after another, checking each is as long as recorded.
+fn join_pieces(store: &Storage, row: &UploadRow, target: &std::path::Path) -> io::Result<()> {
     let upload = UploadId::parse(&row.id).ok_or_else(|| io::Error::other("malformed upload id"))?;
     let mut file = std::fs::File::create(target)?;
-    for offset in row.pieces.value() {
-        let mut piece = store.blobs().get_range(&Object::UploadPiece(upload.clone(), *offset as u64), 0, None)?;
-        io::copy(&mut piece, &mut file)?;
+    for piece in row.pieces.value() {
+        let mut stored = store.blobs().get_range(&Object::UploadPiece(upload.clone(), piece.name.clone()), 0, None)?;
+        let copied = io::copy(&mut stored, &mut file)?;
+        if copied != piece.length as u64 {
+            return Err(io::Error::other(format!(
+                "piece at {} holds {copied} bytes, not {}",
+                piece.offset, piece.length
+            )));
+        }
     }
     file.sync_all()
 }
 
 async fn remove_pieces(context: &MediaContext, row: &UploadRow) {
     let Some(upload) = UploadId::parse(&row.id) else { return };
-    let (blobs, offsets) = (context.store.blobs().clone(), row.pieces.value().clone());
+    let (blobs, pieces) = (context.store.blobs().clone(), row.pieces.value().clone());
     let removed = off_executor(move || -> Result<(), UploadError> {
-        for offset in offsets {
-            blobs.delete_object(&Object::UploadPiece(upload.clone(), offset as u64)).map_err(UploadError::Storage)?;
+        for piece in pieces {
+            blobs.delete_object(&Object::UploadPiece(upload.clone(), piece.name)).map_err(UploadError::Storage)?;
         }
         Ok(())
     })

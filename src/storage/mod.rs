@@ -44,8 +44,36 @@ impl BlobKey {
 pub enum Object {
     Original(BlobKey),
     Derived(BlobKey, DerivedName),
-    /// A piece of a resumable upload in progress, starting at `offset`.
-    UploadPiece(UploadId, u64),
+    /// A piece of a resumable upload in progress, by its unique name (two requests that race
+    /// at one offset never write the same object).
+    UploadPiece(UploadId, PieceName),
+}
+
+/// A piece's object name: `<offset>-<uuid>`, checked like every name that becomes a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PieceName(String);
+
+impl PieceName {
+    /// A fresh name for a piece starting at `offset`.
+    pub fn new(offset: u64) -> Self {
+        Self(format!("{offset:020}-{}", uuid::Uuid::new_v4().simple()))
+    }
+}
+
+impl TryFrom<String> for PieceName {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        let valid =
+            !raw.is_empty() && raw.len() <= 64 && raw.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+        if valid { Ok(Self(raw)) } else { Err(format!("{raw:?} is not a piece name")) }
+    }
+}
+
+impl From<PieceName> for String {
+    fn from(name: PieceName) -> String {
+        name.0
+    }
 }
 
 /// A resumable upload's id: a UUID, checked so it can never smuggle a path.
@@ -73,7 +101,7 @@ impl Object {
         match self {
             Object::Original(key) => format!("originals/{}", fan_out(key)),
             Object::Derived(key, name) => format!("derived/{}/{}", fan_out(key), name.0),
-            Object::UploadPiece(upload, offset) => format!("uploads/{}/{offset:020}", upload.0),
+            Object::UploadPiece(upload, piece) => format!("uploads/{}/{}", upload.0, piece.0),
         }
     }
 
@@ -176,8 +204,15 @@ impl StorageUrl {
                 return Err(format!("{raw:?}: the bucket name must be 3-63 lowercase letters, digits, '-' or '.'"));
             }
             let prefix = prefix.trim_matches('/');
-            if prefix.split('/').any(|part| part == ".." || part == ".") {
-                return Err(format!("{raw:?}: the prefix may not contain '.' or '..'"));
+            // Object names are compared as written: no empty, dot or percent-encoded segments.
+            let plain = |part: &str| {
+                !part.is_empty()
+                    && part != "."
+                    && part != ".."
+                    && part.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+            };
+            if !prefix.is_empty() && !prefix.split('/').all(plain) {
+                return Err(format!("{raw:?}: the prefix is folders of letters, digits, '-', '_' or '.'"));
             }
             return Ok(StorageUrl::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() });
         }
@@ -235,6 +270,12 @@ impl Storage {
     /// The store of originals and derivatives.
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {
         &self.blobs
+    }
+
+    /// Whether other nodes write to the store too (a bucket, not this machine's folder).
+    pub fn is_shared(&self) -> bool {
+        let probe = Object::Original(BlobKey(format!("{:0>64}", "")));
+        self.blobs.local_path(&probe).is_none()
     }
 
     /// A path on this machine holding the object's bytes: the stored file itself in a folder
@@ -321,6 +362,8 @@ mod tests {
         assert_eq!(StorageUrl::parse("s3://media").unwrap().to_string(), "s3://media");
         assert!(StorageUrl::parse("s3://UPPER").is_err());
         assert!(StorageUrl::parse("s3://ok-bucket/../x").is_err());
+        assert!(StorageUrl::parse("s3://ok-bucket/a//b").is_err());
+        assert!(StorageUrl::parse("s3://ok-bucket/a b").is_err());
         assert!(StorageUrl::parse("http://example.com").is_err());
     }
 }

@@ -28,6 +28,7 @@ mod film;
 mod film_review;
 mod notifications;
 mod pages;
+mod resumable;
 mod review;
 mod safety;
 mod search;
