@@ -168,10 +168,11 @@ fn copy_out(blobs: &dyn BlobStore, object: &Object, to: &Path) -> io::Result<u64
         fs::create_dir_all(parent)?;
     }
     let partial = to.with_extension("partial");
-    let mut reader = blobs.get_range(object, 0, None)?;
-    let bytes = io::copy(&mut reader, &mut fs::File::create(&partial)?)?;
-    fs::rename(&partial, to)?;
-    Ok(bytes)
+    let copied = blobs.download(object, &partial).and_then(|bytes| fs::rename(&partial, to).map(|()| bytes));
+    if copied.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    copied
 }
 
 /// Flushes everything written to the filesystem holding `folder` (`syncfs(2)`), so the

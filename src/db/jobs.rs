@@ -130,17 +130,31 @@ pub fn holds(conn: &mut DbConnection, id: &str, node: &str, attempts: i32) -> Qu
     Ok(held == 1)
 }
 
+/// The assignments that put a running job back in the queue.
+type BackInQueue = (
+    diesel::dsl::Eq<jobs::status, &'static str>,
+    diesel::dsl::Eq<jobs::locked_until, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<jobs::locked_by, Option<String>>,
+    diesel::dsl::Eq<jobs::run_after, NaiveDateTime>,
+    diesel::dsl::Eq<jobs::updated_at, NaiveDateTime>,
+);
+
+/// The columns of a running job put back in the queue, due at once.
+fn back_in_queue(now: NaiveDateTime) -> BackInQueue {
+    (
+        jobs::status.eq("queued"),
+        jobs::locked_until.eq(None),
+        jobs::locked_by.eq(None),
+        jobs::run_after.eq(now),
+        jobs::updated_at.eq(now),
+    )
+}
+
 /// Returns the jobs a previous run of this node left running to the queue: the node has just
 /// started, so none of them is running anywhere. Other nodes' jobs are left to their leases.
 pub fn requeue_own(conn: &mut DbConnection, node: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(node)))
-        .set((
-            jobs::status.eq("queued"),
-            jobs::locked_until.eq(None::<NaiveDateTime>),
-            jobs::locked_by.eq(None::<String>),
-            jobs::run_after.eq(now),
-            jobs::updated_at.eq(now),
-        ))
+        .set(back_in_queue(now))
         .execute(conn)
 }
 
@@ -209,13 +223,7 @@ pub fn requeue_running(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_until.lt(leased_before)))
-        .set((
-            jobs::status.eq("queued"),
-            jobs::locked_until.eq(None::<NaiveDateTime>),
-            jobs::locked_by.eq(None::<String>),
-            jobs::run_after.eq(now),
-            jobs::updated_at.eq(now),
-        ))
+        .set(back_in_queue(now))
         .execute(conn)
 }
 

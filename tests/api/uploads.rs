@@ -117,6 +117,18 @@ async fn an_upload_in_pieces_becomes_a_processed_medium() {
     let other = app.user_with_roles("other", &[Role::Contributor]).await;
     let hidden = tus(&app, Method::HEAD, &location, &other, &[], Vec::new()).await;
     assert_eq!(hidden.status, 404);
+    let theirs = patch(&app, &other, &location, photo.len(), b"x").await;
+    assert_eq!(theirs.status, 404, "nobody else may append");
+    // Only someone who may add media to the work may open an upload for it.
+    let length = photo.len().to_string();
+    let meta = metadata(&work, "x.jpg");
+    let headers = [("upload-length", length.as_str()), ("upload-metadata", meta.as_str())];
+    let refused = tus(&app, Method::POST, "/api/v1/uploads", &other, &headers, Vec::new()).await;
+    assert!(matches!(refused.status, 403 | 404), "{}", refused.text());
+    let anonymous = app
+        .raw(Method::POST, "/api/v1/uploads", &[("tus-resumable", "1.0.0"), ("upload-length", "10")], Vec::new())
+        .await;
+    assert_eq!(anonymous.status, 401);
     let bearer = format!("Bearer {}", author.token);
     let old =
         app.raw(Method::HEAD, &location, &[("authorization", &bearer), ("tus-resumable", "0.2.2")], Vec::new()).await;

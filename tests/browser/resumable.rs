@@ -36,6 +36,9 @@ async fn a_large_upload_pauses_and_resumes() {
     let later = browser.attr_now("#upload-list li.upload-item progress", "value").await;
     assert_eq!(at_pause, later, "a paused upload sends nothing");
     browser.screenshot("paused").await;
+    browser.set_window(390, 844).await;
+    browser.screenshot("paused-phone").await;
+    browser.set_window(1366, 900).await;
 
     browser.click("#upload-list li.upload-item button.upload-pause").await;
     let failed = Some("#upload-list li.upload-item.failed span.upload-error");
