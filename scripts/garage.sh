@@ -56,8 +56,57 @@ TOML
   export GARAGE_S3_ENDPOINT="http://127.0.0.1:$s3_port" GARAGE_BUCKET GARAGE_KEY_ID GARAGE_SECRET
 }
 
+# Starts three nodes on loopback with replication factor 3 (one zone each), the layout applied,
+# the test key and bucket made; exports GARAGE_S3_ENDPOINT (the first node's S3 API) and
+# GARAGE_CLUSTER_CONFIGS/GARAGE_CLUSTER_PIDS (space-separated, node by node) so a soak run can
+# kill a node and start it again from its config.
+start_garage_cluster() {
+  ensure_garage
+  GARAGE_DIR=$(mktemp -d /tmp/microcat-garage.XXXXXX)
+  local secret configs=() pids=() ids=() ports=() index
+  secret=$(openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  for index in 1 2 3; do
+    local s3_port rpc_port admin_port config="$GARAGE_DIR/garage-$index.toml"
+    s3_port=$(free_port); rpc_port=$(free_port); admin_port=$(free_port)
+    [ "$index" = 1 ] && GARAGE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+    cat > "$config" <<TOML
+metadata_dir = "$GARAGE_DIR/meta-$index"
+data_dir = "$GARAGE_DIR/data-$index"
+db_engine = "lmdb"
+replication_factor = 3
+rpc_bind_addr = "127.0.0.1:$rpc_port"
+rpc_public_addr = "127.0.0.1:$rpc_port"
+rpc_secret = "$secret"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3_port"
+
+[admin]
+api_bind_addr = "127.0.0.1:$admin_port"
+TOML
+    "$GARAGE_BIN" -c "$config" server > "$GARAGE_DIR/server-$index.log" 2>&1 &
+    pids+=($!); configs+=("$config"); ports+=("$rpc_port")
+  done
+  local first="$GARAGE_BIN -c ${configs[0]}"
+  for config in "${configs[@]}"; do
+    for _ in $(seq 1 100); do "$GARAGE_BIN" -c "$config" status > /dev/null 2>&1 && break; sleep 0.1; done
+    ids+=("$("$GARAGE_BIN" -c "$config" node id -q | cut -d@ -f1)")
+  done
+  for index in 1 2; do $first node connect "${ids[$index]}@127.0.0.1:${ports[$index]}" > /dev/null; done
+  for index in 0 1 2; do $first layout assign -z "zone-$index" -c 1G "${ids[$index]}" > /dev/null; done
+  $first layout apply --version 1 > /dev/null
+  $first key import --yes -n microcat-test "$GARAGE_KEY_ID" "$GARAGE_SECRET" > /dev/null
+  $first bucket create "$GARAGE_BUCKET" > /dev/null
+  $first bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" > /dev/null
+  GARAGE_PID="${pids[*]}" GARAGE_CLUSTER_PIDS="${pids[*]}" GARAGE_CLUSTER_CONFIGS="${configs[*]}"
+  export GARAGE_S3_ENDPOINT GARAGE_BUCKET GARAGE_KEY_ID GARAGE_SECRET GARAGE_BIN GARAGE_CLUSTER_PIDS GARAGE_CLUSTER_CONFIGS
+}
+
 stop_garage() {
-  [ -n "${GARAGE_PID:-}" ] && kill "$GARAGE_PID" 2>/dev/null && wait "$GARAGE_PID" 2>/dev/null
+  [ -n "${GARAGE_PID:-}" ] && kill $GARAGE_PID 2>/dev/null && wait $GARAGE_PID 2>/dev/null
+  # A node the soak run started again is not among the PIDs: find every server on this folder.
+  [ -n "${GARAGE_DIR:-}" ] && pkill -KILL -f -- "-c $GARAGE_DIR/" 2>/dev/null
   [ -n "${GARAGE_DIR:-}" ] && rm -rf "$GARAGE_DIR"
   GARAGE_PID= GARAGE_DIR=
 }

@@ -157,7 +157,7 @@ pub async fn receive_file<S, E>(
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
-    Ok(ingest::receive_file(context.store.scratch(), &context.limits, body, filename).await?)
+    Ok(ingest::receive_file(&context.store, &context.limits, body, filename).await?)
 }
 
 /// Checks, before any bytes are read, that the caller may add media to the work now.

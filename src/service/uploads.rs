@@ -306,7 +306,8 @@ pub async fn terminate(db: &Db, context: &MediaContext, user: &AuthUser, id: &st
     Ok(())
 }
 
-/// Removes expired uploads, finished or not, with their pieces; returns how many.
+/// Removes expired uploads, finished or not, with their pieces, and form uploads staged in a
+/// bucket but never filed; returns how many.
 pub async fn sweep_expired(db: &Db, context: &MediaContext) -> Result<usize, UploadError> {
     let expired = db.read(|conn| rows::expired(conn, now(), 100)).await?;
     for row in &expired {
@@ -314,5 +315,12 @@ pub async fn sweep_expired(db: &Db, context: &MediaContext) -> Result<usize, Upl
         let id = row.id.clone();
         db.write(move |conn| rows::delete(conn, &id)).await?;
     }
-    Ok(expired.len())
+    // A form upload staged in a bucket by a node that died before filing it under its digest.
+    let blobs = context.store.blobs().clone();
+    let stale =
+        off_executor(move || blobs.remove_stale_staging(STALE_STAGING_AGE).map_err(UploadError::Storage)).await?;
+    Ok(expired.len() + stale)
 }
+
+/// Staged form uploads older than this were abandoned (an upload takes minutes, not a day).
+const STALE_STAGING_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);

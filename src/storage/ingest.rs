@@ -1,7 +1,8 @@
 //! Streaming ingest of an upload: its type is decided from the first bytes, its class's size
-//! limit is enforced as bytes arrive, and the bytes go to a temp file written and hashed on a
-//! blocking thread — finished, the file is fsynced and its digest known; abandoned (too
-//! large, broken or interrupted form), it is removed before the answer.
+//! limit is enforced as bytes arrive, and the bytes are written and hashed on a blocking
+//! thread — into a temp file, or straight into a bucket as multipart parts — finished, they
+//! are durable and their digest known; abandoned (too large, broken or interrupted form),
+//! they are removed before the answer.
 
 use std::io;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use super::{HashedFile, LocalStore, is_storage_full};
+use super::{HashedFile, LocalStore, Storage, is_storage_full};
 use crate::domain::media::sanitize_filename;
 use crate::media::sniff::{self, ACCEPTED, MediaClass, MediaFormat, SNIFF_LEN};
 
@@ -122,10 +123,11 @@ pub struct ReceivedFile {
     pub original_filename: Option<String>,
 }
 
-/// Streams an upload to a temp file while hashing. The type comes from the first bytes; the
-/// class's size limit is enforced as bytes arrive (reading stops at once, the temp file goes).
+/// Streams an upload to a temp file (or into the store) while hashing. The type comes from
+/// the first bytes; the class's size limit is enforced as bytes arrive (reading stops at once,
+/// what was written goes).
 pub async fn receive_file<S, E>(
-    store: &LocalStore,
+    store: &Storage,
     limits: &UploadLimits,
     body: S,
     filename: Option<&str>,
@@ -248,9 +250,9 @@ enum ToWriter {
     Finish,
 }
 
-/// An upload's temp file, written and hashed on a blocking thread. Finished, it is fsynced
-/// and its digest known; abandoned, it is removed without either (and without writing what
-/// was still queued).
+/// An upload's temp file (or staged upload), written and hashed on a blocking thread.
+/// Finished, it is durable and its digest known; abandoned, it is removed without either (and
+/// without writing what was still queued).
 struct UploadWriter {
     messages: tokio::sync::mpsc::Sender<ToWriter>,
     abandoned: Arc<AtomicBool>,
@@ -258,12 +260,12 @@ struct UploadWriter {
 }
 
 impl UploadWriter {
-    fn start(store: LocalStore) -> Self {
+    fn start(store: Storage) -> Self {
         let (messages, mut received) = tokio::sync::mpsc::channel(8);
         let abandoned = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&abandoned);
         let task = tokio::task::spawn_blocking(move || {
-            let mut upload = store.temp_upload()?;
+            let mut upload = store.begin_upload()?;
             while let Some(message) = received.blocking_recv() {
                 if stop.load(Ordering::Relaxed) {
                     break;

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::{BlobKey, BlobStore, ByteStream, Object};
+use super::{BlobKey, BlobStore, ByteStream, Object, Staged, StagedUpload};
 
 /// Batches of an upload queued for its hashing thread before writing waits for it.
 const HASH_QUEUE_BATCHES: usize = 4;
@@ -64,8 +64,8 @@ impl LocalStore {
     pub fn temp_upload(&self) -> io::Result<TempUpload> {
         let path = self.temp_dir().join(format!("upload-{}", uuid::Uuid::now_v7()));
         let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
-        let guard = TempGuard(Some(path));
-        Ok(TempUpload { guard, file, hasher: HashingThread::spawn()?, size: 0, written_back: 0 })
+        let sink = Sink::File { guard: TempGuard(Some(path)), file, written_back: 0 };
+        Ok(TempUpload { sink, hasher: HashingThread::spawn()?, size: 0 })
     }
 
     /// A new temp folder (a processing job's outputs), removed by the caller.
@@ -113,29 +113,56 @@ impl Drop for TempGuard {
     }
 }
 
-/// An upload being written: bytes are hashed as they arrive, on a thread of their own.
-#[derive(Debug)]
+/// An upload being written: bytes are hashed as they arrive, on a thread of their own, and
+/// go to a temp file or straight into the store (see [`super::Storage::begin_upload`]).
 pub struct TempUpload {
-    guard: TempGuard,
-    file: File,
+    sink: Sink,
     hasher: HashingThread,
     size: u64,
-    /// Bytes whose writing-out to disk has been started.
-    written_back: u64,
+}
+
+enum Sink {
+    File {
+        guard: TempGuard,
+        file: File,
+        /// Bytes whose writing-out to disk has been started.
+        written_back: u64,
+    },
+    Staged(Box<dyn StagedUpload>),
+}
+
+impl std::fmt::Debug for TempUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sink = match &self.sink {
+            Sink::File { guard, .. } => format!("{:?}", guard.0),
+            Sink::Staged(_) => "staged in the store".to_owned(),
+        };
+        write!(f, "TempUpload({sink}, {} bytes)", self.size)
+    }
 }
 
 impl TempUpload {
-    /// Appends a batch of pieces in one vectored write (no copy into a buffer first).
+    /// An upload whose bytes go straight into the store as they arrive.
+    pub fn staged(staged: Box<dyn StagedUpload>) -> io::Result<Self> {
+        Ok(Self { sink: Sink::Staged(staged), hasher: HashingThread::spawn()?, size: 0 })
+    }
+
+    /// Appends a batch of pieces (to a file: in one vectored write, no copy into a buffer).
     pub fn write(&mut self, pieces: &[Bytes]) -> io::Result<()> {
         self.hasher.update(pieces.to_vec())?;
-        let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|piece| IoSlice::new(piece)).collect();
-        write_all_vectored(&mut self.file, &mut slices)?;
         self.size += pieces.iter().map(|piece| piece.len() as u64).sum::<u64>();
-        if self.size - self.written_back >= WRITEBACK_STEP_BYTES {
-            start_writeback(&self.file, self.written_back, self.size - self.written_back);
-            self.written_back = self.size;
+        match &mut self.sink {
+            Sink::Staged(staged) => staged.write(pieces),
+            Sink::File { file, written_back, .. } => {
+                let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|piece| IoSlice::new(piece)).collect();
+                write_all_vectored(file, &mut slices)?;
+                if self.size - *written_back >= WRITEBACK_STEP_BYTES {
+                    start_writeback(file, *written_back, self.size - *written_back);
+                    *written_back = self.size;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Bytes written so far.
@@ -143,12 +170,19 @@ impl TempUpload {
         self.size
     }
 
-    /// Flushes to disk and returns the digest; the file is still a temp file.
+    /// Flushes to disk (or completes the staged upload) and returns the digest; the bytes
+    /// are not yet filed under it.
     pub fn finish(self) -> io::Result<HashedFile> {
-        self.file.sync_all()?;
+        let (guard, staged) = match self.sink {
+            Sink::File { guard, file, .. } => {
+                file.sync_all()?;
+                (guard, None)
+            }
+            Sink::Staged(staged) => (TempGuard(None), Some(staged.finish()?)),
+        };
         let digest = hex::encode(self.hasher.finish()?);
         let key = BlobKey::parse(&digest).expect("sha-256 hex is a valid key");
-        Ok(HashedFile { guard: self.guard, key, size: self.size })
+        Ok(HashedFile { guard, staged, key, size: self.size })
     }
 }
 
@@ -210,10 +244,12 @@ impl HashingThread {
     }
 }
 
-/// A complete, fsynced temp file and its digest.
+/// A complete upload and its digest: a fsynced temp file, or bytes staged in the store.
 #[derive(Debug)]
 pub struct HashedFile {
     guard: TempGuard,
+    /// The bytes when they went straight into the store instead of a temp file.
+    staged: Option<Staged>,
     key: BlobKey,
     size: u64,
 }
@@ -232,6 +268,12 @@ impl HashedFile {
     /// Where the temp file is (for sniffing or probing before it is stored).
     pub fn path(&self) -> &Path {
         self.guard.0.as_deref().expect("a hashed file keeps its path until stored")
+    }
+
+    /// The bytes already in the store under a staging name (or held in memory), if the upload
+    /// went there instead of a temp file.
+    pub fn take_staged(&mut self) -> Option<Staged> {
+        self.staged.take()
     }
 }
 

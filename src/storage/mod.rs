@@ -169,6 +169,19 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// `folder /srv/media` or `s3://bucket/prefix at http://…`, for logs and the health page.
     fn describe(&self) -> String;
 
+    /// Starts taking an upload's bytes as they arrive, for a store on the network (S3: parts
+    /// go up while the rest arrives and is hashed); `None` when a finished local file is best
+    /// (a folder: written once, then renamed into place).
+    fn stage(&self) -> io::Result<Option<Box<dyn StagedUpload>>> {
+        Ok(None)
+    }
+
+    /// Removes staged uploads older than `age` that were never filed (their node died between
+    /// completing and naming them); returns how many.
+    fn remove_stale_staging(&self, _age: std::time::Duration) -> io::Result<usize> {
+        Ok(0)
+    }
+
     /// Whether an original is stored.
     fn exists(&self, key: &BlobKey) -> io::Result<bool> {
         Ok(self.size(&Object::Original(key.clone()))?.is_some())
@@ -181,6 +194,56 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
         let copied = io::copy(&mut reader, &mut file)?;
         file.sync_all()?;
         Ok(copied)
+    }
+}
+
+/// An upload written into a store while it arrives, before its digest (its name) is known.
+/// Calls block on the caller's (blocking) thread; memory stays within one part per upload.
+pub trait StagedUpload: Send {
+    /// Appends bytes.
+    fn write(&mut self, pieces: &[bytes::Bytes]) -> io::Result<()>;
+    /// Completes the upload; [`BlobStore::put`] then files it under its digest.
+    fn finish(self: Box<Self>) -> io::Result<Staged>;
+}
+
+/// A completed staged upload, waiting for its name.
+#[derive(Debug)]
+pub enum Staged {
+    /// Small enough to have stayed in memory: sent in one request once named.
+    Bytes(bytes::Bytes),
+    /// Stored under a staging name in the store.
+    Object(StagedObject),
+}
+
+/// Bytes stored under a staging name; removed when dropped unless filed under their digest.
+pub struct StagedObject {
+    name: String,
+    remove: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl StagedObject {
+    /// `remove` deletes the staged bytes without blocking (it runs on drop).
+    pub fn new(name: String, remove: Box<dyn FnOnce() + Send + Sync>) -> Self {
+        Self { name, remove: Some(remove) }
+    }
+
+    /// The staging name within its store.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Debug for StagedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StagedObject({})", self.name)
+    }
+}
+
+impl Drop for StagedObject {
+    fn drop(&mut self) {
+        if let Some(remove) = self.remove.take() {
+            remove();
+        }
     }
 }
 
@@ -260,6 +323,15 @@ impl Storage {
     /// One folder for everything (tests, and tools working on a folder).
     pub fn local(store: LocalStore) -> Self {
         Self { blobs: Arc::new(store.clone()), scratch: store }
+    }
+
+    /// A new upload being written and hashed: straight into the store when it takes bytes
+    /// as they arrive, else into a scratch temp file.
+    pub fn begin_upload(&self) -> io::Result<TempUpload> {
+        match self.blobs.stage()? {
+            Some(staged) => TempUpload::staged(staged),
+            None => self.scratch.temp_upload(),
+        }
     }
 
     /// Temp files of this machine.

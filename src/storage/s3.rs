@@ -17,7 +17,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
-use super::{BlobKey, BlobStore, ByteStream, HashedFile, Object};
+use super::{BlobKey, BlobStore, ByteStream, HashedFile, Object, Staged, StagedObject, StagedUpload};
 
 /// Size of one multipart part (S3 wants ≥ 5 MiB for all but the last).
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -161,14 +161,50 @@ fn s3_error(error: object_store::Error) -> io::Error {
 }
 
 impl BlobStore for S3Store {
-    fn put(&self, file: HashedFile) -> io::Result<BlobKey> {
+    fn put(&self, mut file: HashedFile) -> io::Result<BlobKey> {
         let key = file.key().clone();
         let object = Object::Original(key.clone());
-        if self.size(&object)?.is_none() {
-            self.put_file(&object, file.path())?;
+        // Dropping what is not filed removes it: the temp copy, or the staged object.
+        let staged = file.take_staged();
+        if self.size(&object)?.is_some() {
+            return Ok(key);
         }
-        // Dropping the hashed file removes the temp copy.
+        let location = self.location(&object);
+        match staged {
+            None => self.put_file(&object, file.path())?,
+            Some(Staged::Bytes(bytes)) => {
+                self.wait(self.objects.put(&location, PutPayload::from(bytes))).map_err(s3_error)?;
+            }
+            // A copy within the bucket: Garage shares the blocks, no bytes travel again.
+            Some(Staged::Object(staged)) => {
+                self.wait(self.objects.copy(&ObjectPath::from(staged.name()), &location)).map_err(s3_error)?;
+            }
+        }
         Ok(key)
+    }
+
+    fn stage(&self) -> io::Result<Option<Box<dyn StagedUpload>>> {
+        let name = format!("{}staging/{}", self.prefix, uuid::Uuid::now_v7());
+        let handle = self.runtime().handle().clone();
+        let objects = Arc::clone(&self.objects);
+        Ok(Some(Box::new(S3Staging { objects, handle, name, held: Vec::new(), held_bytes: 0, writer: None })))
+    }
+
+    fn remove_stale_staging(&self, age: std::time::Duration) -> io::Result<usize> {
+        let under = ObjectPath::from(format!("{}staging", self.prefix));
+        let cutoff = chrono::Utc::now() - age;
+        self.wait(async {
+            let mut removed = 0;
+            let mut listed = self.objects.list(Some(&under));
+            while let Some(meta) = listed.next().await {
+                let meta = meta.map_err(s3_error)?;
+                if meta.last_modified < cutoff {
+                    self.objects.delete(&meta.location).await.map_err(s3_error)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
     }
 
     fn put_file(&self, object: &Object, file: &Path) -> io::Result<()> {
@@ -270,6 +306,75 @@ impl BlobStore for S3Store {
 
     fn describe(&self) -> String {
         self.label.clone()
+    }
+}
+
+/// An upload going into the bucket as it arrives. Up to one part is held in memory (a photo
+/// then goes up in one request, under its digest, once that is known); past that, a multipart
+/// upload to `staging/<uuid>` takes 8 MiB parts, two in flight. Dropped unfinished, the
+/// multipart upload is aborted.
+struct S3Staging {
+    objects: Arc<AmazonS3>,
+    handle: tokio::runtime::Handle,
+    name: String,
+    held: Vec<Bytes>,
+    held_bytes: usize,
+    writer: Option<WriteMultipart>,
+}
+
+impl S3Staging {
+    fn send(writer: &mut WriteMultipart, handle: &tokio::runtime::Handle, pieces: &[Bytes]) -> io::Result<()> {
+        handle.block_on(async {
+            for piece in pieces {
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(s3_error)?;
+                writer.put(piece.clone());
+            }
+            Ok(())
+        })
+    }
+}
+
+impl StagedUpload for S3Staging {
+    fn write(&mut self, pieces: &[Bytes]) -> io::Result<()> {
+        if let Some(writer) = &mut self.writer {
+            return Self::send(writer, &self.handle, pieces);
+        }
+        self.held.extend(pieces.iter().cloned());
+        self.held_bytes += pieces.iter().map(Bytes::len).sum::<usize>();
+        if self.held_bytes <= PART_BYTES {
+            return Ok(());
+        }
+        let location = ObjectPath::from(self.name.as_str());
+        let upload = self.handle.block_on(self.objects.put_multipart(&location)).map_err(s3_error)?;
+        let writer = self.writer.insert(WriteMultipart::new_with_chunk_size(upload, PART_BYTES));
+        let held = std::mem::take(&mut self.held);
+        self.held_bytes = 0;
+        Self::send(writer, &self.handle, &held)
+    }
+
+    fn finish(mut self: Box<Self>) -> io::Result<Staged> {
+        let Some(writer) = self.writer.take() else {
+            let mut bytes = bytes::BytesMut::with_capacity(self.held_bytes);
+            self.held.iter().for_each(|piece| bytes.extend_from_slice(piece));
+            return Ok(Staged::Bytes(bytes.freeze()));
+        };
+        self.handle.block_on(writer.finish()).map_err(s3_error)?;
+        let (objects, handle, location) =
+            (Arc::clone(&self.objects), self.handle.clone(), ObjectPath::from(self.name.as_str()));
+        // Removal never blocks: the staged object may be dropped on any thread.
+        let remove = Box::new(move || {
+            handle.spawn(async move { objects.delete(&location).await });
+        });
+        Ok(Staged::Object(StagedObject::new(self.name.clone(), remove)))
+    }
+}
+
+impl Drop for S3Staging {
+    fn drop(&mut self) {
+        // Dropped unfinished on the writer's blocking thread: the parts sent so far go.
+        if let Some(writer) = self.writer.take() {
+            let _ = self.handle.block_on(writer.abort());
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::fixtures;
 use crate::helpers::{Reply, multipart};
 
-const ADMIN_PASSWORD: &str = "cluster-admin-1";
+pub(crate) const ADMIN_PASSWORD: &str = "cluster-admin-1";
 
 /// The PostgreSQL URL and Garage endpoint/bucket, or why the test cannot run here.
 fn cluster_services() -> Option<(String, String, String)> {
@@ -38,15 +38,15 @@ fn cluster_services() -> Option<(String, String, String)> {
     }
 }
 
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
-struct Cluster {
-    nodes: Vec<Node>,
+pub(crate) struct Cluster {
+    pub(crate) nodes: Vec<Node>,
     nginx: Child,
-    balancer: String,
+    pub(crate) balancer: String,
     client: awc::Client,
     _dir: tempfile::TempDir,
 }
@@ -130,7 +130,7 @@ fn start_nginx(dir: &std::path::Path, nodes: &[Node]) -> (Child, String) {
 }
 
 impl Cluster {
-    fn start(services: &(String, String, String)) -> Self {
+    pub(crate) fn start(services: &(String, String, String)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // The first node migrates the database and creates the admin; the others join it.
         let mut nodes = vec![start_node(dir.path(), 0, services)];
@@ -144,7 +144,7 @@ impl Cluster {
         Self { nodes, nginx, balancer, client, _dir: dir }
     }
 
-    async fn call(&self, base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn call(&self, base: &str, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
         let mut request = self.client.request(method, format!("{base}{path}"));
         if !token.is_empty() {
             request = request.bearer_auth(token);
@@ -158,14 +158,14 @@ impl Cluster {
         Reply { status: response.status().as_u16(), headers: response.headers().clone(), body: bytes.to_vec() }
     }
 
-    async fn login(&self, base: &str, username: &str, password: &str) -> String {
+    pub(crate) async fn login(&self, base: &str, username: &str, password: &str) -> String {
         let body = json!({ "username": username, "password": password });
         let reply = self.call(base, Method::POST, "/api/v1/session", "", Some(body)).await;
         assert_eq!(reply.status, 200, "{}", reply.text());
         reply.json()["token"].as_str().unwrap().to_owned()
     }
 
-    async fn upload(&self, base: &str, token: &str, work: &str, name: &str, bytes: &[u8]) -> Reply {
+    pub(crate) async fn upload(&self, base: &str, token: &str, work: &str, name: &str, bytes: &[u8]) -> Reply {
         let (content_type, body) = multipart(name, bytes, None);
         let sent = self
             .client
@@ -185,7 +185,7 @@ impl Cluster {
     }
 
     /// The SHA-256 of a response body, read as a stream (a master is larger than memory wants).
-    async fn digest(&self, base: &str, path: &str, token: &str) -> String {
+    pub(crate) async fn digest(&self, base: &str, path: &str, token: &str) -> String {
         use futures_util::StreamExt;
         let mut response = self.client.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200);
@@ -196,7 +196,7 @@ impl Cluster {
         hex::encode(hasher.finalize())
     }
 
-    async fn wait_ready(&self, token: &str, media: &str, within: Duration) -> Value {
+    pub(crate) async fn wait_ready(&self, token: &str, media: &str, within: Duration) -> Value {
         let deadline = Instant::now() + within;
         loop {
             let reply = self.call(&self.balancer, Method::GET, &format!("/api/v1/media/{media}"), token, None).await;
@@ -396,7 +396,7 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

@@ -12,6 +12,7 @@ mod errors;
 mod everyday;
 mod film_review;
 mod fixtures;
+mod garage_soak;
 mod helpers;
 mod hostile;
 mod load;

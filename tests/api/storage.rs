@@ -100,6 +100,26 @@ async fn media_live_in_the_bucket_and_are_served_from_it() {
     let kept = app.fetch(second["original_url"].as_str().unwrap(), &author, &[]).await;
     assert_eq!((kept.status, kept.body == photo), (200, true));
 
+    // A master over several parts streams into the bucket as it arrives (staged, then filed
+    // under its digest); the same master again is stored once; no staged copy stays behind.
+    let mut master = film.clone();
+    master.extend((0..20 * 1024 * 1024).map(|index| (index % 253) as u8));
+    for name in ["母版.mp4", "母版副本.mp4"] {
+        let reply = app.upload(&author, &work, name, &master, None).await;
+        assert_eq!(reply.status, 201, "{}", reply.text());
+        let id = reply.json()["id"].as_str().unwrap().to_owned();
+        let read = app.fetch(&format!("/api/v1/media/{id}/original"), &author, &[]).await;
+        assert!(read.status == 200 && read.body == master, "{name} reads back whole from the bucket");
+    }
+    let settings = microcat::storage::S3Settings { endpoint: Some(endpoint.clone()), region: "garage".into() };
+    let prefix = app.settings.storage_url.as_deref().unwrap().trim_start_matches(&format!("s3://{bucket}/")).to_owned();
+    let store = microcat::storage::S3Store::open(&bucket, &prefix, &settings).unwrap();
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
+    let left = actix_web::rt::task::spawn_blocking(move || {
+        microcat::storage::BlobStore::remove_stale_staging(&store, std::time::Duration::ZERO).unwrap()
+    });
+    assert_eq!(left.await.unwrap(), 0, "no staged upload is left in the bucket");
+
     // Nothing but scratch space on the node's own disk, and no scratch left behind.
     assert_eq!(files_under(&app.media_dir().join("originals")), 0);
     assert_eq!(files_under(&app.media_dir().join("derived")), 0);
