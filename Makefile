@@ -31,6 +31,7 @@ test: deps
 	scripts/test.sh
 
 ## Long reliability runs: crash loop ×100, 60 s of 100 clients, hostile corpus (both databases),
+## three nodes on a Garage of three with a Garage node killed mid-run,
 ## and every fuzz target for a minute.
 soak: deps
 	scripts/soak.sh

@@ -104,10 +104,15 @@ TOML
 }
 
 stop_garage() {
-  [ -n "${GARAGE_PID:-}" ] && kill $GARAGE_PID 2>/dev/null && wait $GARAGE_PID 2>/dev/null
-  # A node the soak run started again is not among the PIDs: find every server on this folder.
-  [ -n "${GARAGE_DIR:-}" ] && pkill -KILL -f -- "-c $GARAGE_DIR/" 2>/dev/null
-  [ -n "${GARAGE_DIR:-}" ] && rm -rf "$GARAGE_DIR"
+  if [ -n "${GARAGE_PID:-}" ]; then
+    kill $GARAGE_PID 2>/dev/null || true
+    wait $GARAGE_PID 2>/dev/null || true
+  fi
+  if [ -n "${GARAGE_DIR:-}" ]; then
+    # A node the soak run started again is not among the PIDs: find every server on this folder.
+    pkill -KILL -f -- "-c $GARAGE_DIR/" 2>/dev/null || true
+    rm -rf "$GARAGE_DIR"
+  fi
   GARAGE_PID= GARAGE_DIR=
 }
 
