@@ -43,7 +43,7 @@ struct UsersPage {
     error: Option<String>,
 }
 
-fn require_admin(viewer: &Viewer) -> Result<(), ApiError> {
+pub(super) fn require_admin(viewer: &Viewer) -> Result<(), ApiError> {
     if viewer.user.is_admin() { Ok(()) } else { Err(ApiError::role_required("admin")) }
 }
 

@@ -3,6 +3,7 @@
 //! call the same services as the JSON API; they never touch the database directly.
 
 pub mod admin;
+pub mod admin_nodes;
 pub mod admin_webhooks;
 pub mod assets;
 pub mod auth;
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/search").get(search::get_search))
         .service(web::resource("/admin/users").get(admin::get_users).post(admin::post_user))
         .service(web::resource("/admin/import").get(admin::get_import))
+        .service(web::resource("/admin/nodes").get(admin_nodes::get_nodes))
         .service(web::resource("/admin/webhooks").get(admin_webhooks::get_webhooks).post(admin_webhooks::post_webhook))
         .service(web::resource("/admin/webhooks/{id}/delete").post(admin_webhooks::post_delete_webhook))
         .service(web::resource("/admin/wordlists").get(wordlists::get_wordlists).post(wordlists::post_wordlist))

@@ -156,6 +156,7 @@ async fn every_page_answers_every_kind_of_caller_as_the_table_says() {
         ("/board".into(), [303, 200, 200, 200, 200, 303, 303]),
         (format!("/search?q={q}"), [303, 200, 200, 200, 200, 303, 303]),
         ("/admin/users".into(), [303, 403, 403, 403, 200, 303, 303]),
+        ("/admin/nodes".into(), [303, 403, 403, 403, 200, 303, 303]),
         (format!("/api/v1/media/{m}/original"), [401, 404, 200, 404, 200, 401, 401]),
         (format!("/api/v1/media/{m}/derivatives/small.jpg"), [401, 404, 200, 404, 200, 401, 401]),
     ];

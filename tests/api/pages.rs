@@ -385,3 +385,19 @@ async fn robots_and_other_peoples_notices_stay_out_of_reach() {
     assert_eq!(own.header("location").as_deref(), Some(format!("/works/{id}").as_str()));
     assert_eq!(app.get("/api/v1/notifications", &reviewer).await.json()["unread"], 0);
 }
+
+#[actix_web::test]
+async fn admins_see_the_nodes_with_their_heartbeat_jobs_and_index_lag() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin.clone();
+    let author = app.user_with_roles("author", &[Role::Contributor]).await;
+    assert_eq!(page(&app, "/admin/nodes", &author).await.status, 403, "nodes are for admins");
+    // The node registers at start and beats every 3 s.
+    let health = app.get("/healthz", &admin).await.json();
+    let node = health["nodes"][0]["id"].as_str().expect("this node is registered").to_owned();
+    let shown = page(&app, "/admin/nodes", &admin).await;
+    assert_eq!(shown.status, 200);
+    let html = shown.text();
+    assert!(html.contains(&format!("data-id=\"{node}\"")), "{html}");
+    assert!(html.contains("在线") && html.contains("索引延迟") && html.contains("SQLite"), "{html}");
+}

@@ -33,6 +33,7 @@ async fn every_page_fits_a_phone_and_is_photographed_at_both_sizes() {
         ("users", "/admin/users".to_owned()),
         ("import", "/admin/import".to_owned()),
         ("webhooks", "/admin/webhooks".to_owned()),
+        ("nodes", "/admin/nodes".to_owned()),
         ("not-found", "/works/01900000-0000-7000-8000-000000000000".to_owned()),
     ];
     let browser = Browser::start(&app, "pages").await;
