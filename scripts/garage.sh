@@ -94,6 +94,11 @@ TOML
     ids+=("$("$GARAGE_BIN" -c "$config" node id -q | cut -d@ -f1)")
   done
   for index in 1 2; do $first node connect "${ids[$index]}@127.0.0.1:${ports[$index]}" > /dev/null; done
+  # The layout is applied once all three see each other.
+  for _ in $(seq 1 100); do
+    [ "$($first status 2>/dev/null | grep -c '127.0.0.1:')" -ge 3 ] && break
+    sleep 0.1
+  done
   for index in 0 1 2; do $first layout assign -z "zone-$index" -c 1G "${ids[$index]}" > /dev/null; done
   $first layout apply --version 1 > /dev/null
   $first key import --yes -n microcat-test "$GARAGE_KEY_ID" "$GARAGE_SECRET" > /dev/null

@@ -50,11 +50,12 @@ pub struct IndexHealth {
 pub async fn check(db: &Db, index: &SearchIndex) -> Health {
     let database_reachable = db.read(|conn| conn.batch_execute("SELECT 1")).await.is_ok();
     let index = if database_reachable { index_health(db, index).await } else { None };
-    let nodes = if database_reachable { node_health(db).await.unwrap_or_default() } else { Vec::new() };
+    let nodes = if database_reachable { nodes(db).await.unwrap_or_default() } else { Vec::new() };
     Health { database_reachable, index, nodes }
 }
 
-async fn node_health(db: &Db) -> Result<Vec<NodeHealth>, crate::db::DbError> {
+/// Every node serving this database, as the others see it.
+pub async fn nodes(db: &Db) -> Result<Vec<NodeHealth>, crate::db::DbError> {
     let (rows, running) = db
         .read(|conn| -> Result<_, crate::db::DbError> { Ok((nodes::all(conn)?, jobs::running_by_node(conn)?)) })
         .await?;

@@ -306,8 +306,8 @@ pub async fn terminate(db: &Db, context: &MediaContext, user: &AuthUser, id: &st
     Ok(())
 }
 
-/// Removes expired uploads, finished or not, with their pieces, and form uploads staged in a
-/// bucket but never filed; returns how many.
+/// Removes expired uploads, finished or not, with their pieces (returns how many), and form
+/// uploads staged in a bucket but never filed.
 pub async fn sweep_expired(db: &Db, context: &MediaContext) -> Result<usize, UploadError> {
     let expired = db.read(|conn| rows::expired(conn, now(), 100)).await?;
     for row in &expired {
@@ -315,12 +315,16 @@ pub async fn sweep_expired(db: &Db, context: &MediaContext) -> Result<usize, Upl
         let id = row.id.clone();
         db.write(move |conn| rows::delete(conn, &id)).await?;
     }
-    // A form upload staged in a bucket by a node that died before filing it under its digest.
+    // A form upload staged in a bucket by a node that died between completing and filing it.
     let blobs = context.store.blobs().clone();
-    let stale =
-        off_executor(move || blobs.remove_stale_staging(STALE_STAGING_AGE).map_err(UploadError::Storage)).await?;
-    Ok(expired.len() + stale)
+    match off_executor(move || blobs.remove_stale_staging(STALE_STAGING_AGE).map_err(UploadError::Storage)).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "abandoned staged uploads removed from the store"),
+        Err(error) => tracing::warn!(%error, "removing abandoned staged uploads failed; will retry"),
+    }
+    Ok(expired.len())
 }
 
-/// Staged form uploads older than this were abandoned (an upload takes minutes, not a day).
+/// A staged upload is filed seconds after it completes; one this old was abandoned (a day
+/// leaves room for clocks that disagree).
 const STALE_STAGING_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);

@@ -257,6 +257,17 @@ struct UploadWriter {
     messages: tokio::sync::mpsc::Sender<ToWriter>,
     abandoned: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<io::Result<Option<HashedFile>>>,
+    /// A request dropped midway (the client went away) stops the writer without writing or
+    /// sending what was still queued.
+    _stop_when_dropped: StopWhenDropped,
+}
+
+struct StopWhenDropped(Arc<AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl UploadWriter {
@@ -277,7 +288,8 @@ impl UploadWriter {
             }
             Ok(None)
         });
-        Self { messages, abandoned, task }
+        let stop_when_dropped = StopWhenDropped(Arc::clone(&abandoned));
+        Self { messages, abandoned, task, _stop_when_dropped: stop_when_dropped }
     }
 
     /// False once the writer has stopped (on an error that `finish` reports).

@@ -171,7 +171,8 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 
     /// Starts taking an upload's bytes as they arrive, for a store on the network (S3: parts
     /// go up while the rest arrives and is hashed); `None` when a finished local file is best
-    /// (a folder: written once, then renamed into place).
+    /// (a folder: written once, then renamed into place), or when the node's memory budget for
+    /// uploads in flight is taken (the upload then goes through a scratch file).
     fn stage(&self) -> io::Result<Option<Box<dyn StagedUpload>>> {
         Ok(None)
     }
@@ -198,7 +199,7 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 }
 
 /// An upload written into a store while it arrives, before its digest (its name) is known.
-/// Calls block on the caller's (blocking) thread; memory stays within one part per upload.
+/// Calls block on the caller's (blocking) thread; memory stays within a few parts per upload.
 pub trait StagedUpload: Send {
     /// Appends bytes.
     fn write(&mut self, pieces: &[bytes::Bytes]) -> io::Result<()>;
@@ -209,13 +210,15 @@ pub trait StagedUpload: Send {
 /// A completed staged upload, waiting for its name.
 #[derive(Debug)]
 pub enum Staged {
-    /// Small enough to have stayed in memory: sent in one request once named.
-    Bytes(bytes::Bytes),
+    /// Small enough to have stayed in memory (the pieces as they came): sent in one request
+    /// once named.
+    Bytes(Vec<bytes::Bytes>),
     /// Stored under a staging name in the store.
     Object(StagedObject),
 }
 
-/// Bytes stored under a staging name; removed when dropped unless filed under their digest.
+/// Bytes stored under a staging name; removed when dropped (once filed under their digest, the
+/// staged copy is no longer needed).
 pub struct StagedObject {
     name: String,
     remove: Option<Box<dyn FnOnce() + Send + Sync>>,

@@ -25,6 +25,10 @@ pub const PART_BYTES: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 /// Chunks of a streamed read queued ahead of the response.
 const STREAM_QUEUE: usize = 4;
+/// Uploads streamed into the bucket at once; each holds up to three parts (~24 MiB). Past
+/// this many, uploads are received into scratch files and sent once complete, so a burst of
+/// uploads costs disk, not memory.
+const STAGED_AT_ONCE: usize = 8;
 
 /// How to reach the bucket; the keys come from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +41,8 @@ pub struct S3Settings {
 /// A bucket (and prefix) of originals and derivatives.
 pub struct S3Store {
     objects: Arc<AmazonS3>,
+    /// Uploads streaming into the bucket now (see [`STAGED_AT_ONCE`]).
+    staging: Arc<std::sync::atomic::AtomicUsize>,
     prefix: String,
     label: String,
     runtime: Option<tokio::runtime::Runtime>,
@@ -83,7 +89,8 @@ impl S3Store {
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
         let at = settings.endpoint.as_deref().unwrap_or("AWS");
         let label = format!("s3://{bucket}/{prefix} at {at}");
-        Ok(Self { objects: Arc::new(objects), prefix, label, runtime: Some(runtime) })
+        let staging = Arc::default();
+        Ok(Self { objects: Arc::new(objects), staging, prefix, label, runtime: Some(runtime) })
     }
 
     fn location(&self, object: &Object) -> ObjectPath {
@@ -172,8 +179,8 @@ impl BlobStore for S3Store {
         let location = self.location(&object);
         match staged {
             None => self.put_file(&object, file.path())?,
-            Some(Staged::Bytes(bytes)) => {
-                self.wait(self.objects.put(&location, PutPayload::from(bytes))).map_err(s3_error)?;
+            Some(Staged::Bytes(pieces)) => {
+                self.wait(self.objects.put(&location, PutPayload::from_iter(pieces))).map_err(s3_error)?;
             }
             // A copy within the bucket: Garage shares the blocks, no bytes travel again.
             Some(Staged::Object(staged)) => {
@@ -184,10 +191,12 @@ impl BlobStore for S3Store {
     }
 
     fn stage(&self) -> io::Result<Option<Box<dyn StagedUpload>>> {
+        let Some(slot) = StagingSlot::take(&self.staging) else { return Ok(None) };
         let name = format!("{}staging/{}", self.prefix, uuid::Uuid::now_v7());
         let handle = self.runtime().handle().clone();
         let objects = Arc::clone(&self.objects);
-        Ok(Some(Box::new(S3Staging { objects, handle, name, held: Vec::new(), held_bytes: 0, writer: None })))
+        let staging = S3Staging { objects, handle, name, held: Vec::new(), held_bytes: 0, writer: None, _slot: slot };
+        Ok(Some(Box::new(staging)))
     }
 
     fn remove_stale_staging(&self, age: std::time::Duration) -> io::Result<usize> {
@@ -320,6 +329,27 @@ struct S3Staging {
     held: Vec<Bytes>,
     held_bytes: usize,
     writer: Option<WriteMultipart>,
+    _slot: StagingSlot,
+}
+
+/// One of the [`STAGED_AT_ONCE`] places for an upload streaming into the bucket, given back
+/// when dropped.
+struct StagingSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl StagingSlot {
+    fn take(in_use: &Arc<std::sync::atomic::AtomicUsize>) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| (now < STAGED_AT_ONCE).then_some(now + 1))
+            .ok()
+            .map(|_| Self(Arc::clone(in_use)))
+    }
+}
+
+impl Drop for StagingSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl S3Staging {
@@ -354,9 +384,7 @@ impl StagedUpload for S3Staging {
 
     fn finish(mut self: Box<Self>) -> io::Result<Staged> {
         let Some(writer) = self.writer.take() else {
-            let mut bytes = bytes::BytesMut::with_capacity(self.held_bytes);
-            self.held.iter().for_each(|piece| bytes.extend_from_slice(piece));
-            return Ok(Staged::Bytes(bytes.freeze()));
+            return Ok(Staged::Bytes(std::mem::take(&mut self.held)));
         };
         self.handle.block_on(writer.finish()).map_err(s3_error)?;
         let (objects, handle, location) =
@@ -371,9 +399,12 @@ impl StagedUpload for S3Staging {
 
 impl Drop for S3Staging {
     fn drop(&mut self) {
-        // Dropped unfinished on the writer's blocking thread: the parts sent so far go.
-        if let Some(writer) = self.writer.take() {
-            let _ = self.handle.block_on(writer.abort());
+        // Dropped unfinished on the writer's blocking thread: the parts sent so far go. An
+        // abort that fails leaves an incomplete upload for the bucket's lifecycle rule (README).
+        if let Some(writer) = self.writer.take()
+            && let Err(error) = self.handle.block_on(writer.abort())
+        {
+            tracing::warn!(%error, staging = %self.name, "aborting a cut-off multipart upload failed");
         }
     }
 }

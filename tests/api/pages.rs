@@ -399,5 +399,6 @@ async fn admins_see_the_nodes_with_their_heartbeat_jobs_and_index_lag() {
     assert_eq!(shown.status, 200);
     let html = shown.text();
     assert!(html.contains(&format!("data-id=\"{node}\"")), "{html}");
-    assert!(html.contains("在线") && html.contains("索引延迟") && html.contains("SQLite"), "{html}");
+    let backend = if crate::helpers::backend() == "postgres" { "PostgreSQL" } else { "SQLite" };
+    assert!(html.contains("在线") && html.contains("索引延迟") && html.contains(backend), "{html}");
 }

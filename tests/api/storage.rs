@@ -230,3 +230,36 @@ async fn a_second_node_on_one_sqlite_file_is_refused() {
     again.kill().unwrap();
     again.wait().unwrap();
 }
+
+#[actix_web::test]
+async fn an_upload_refused_midway_into_the_bucket_leaves_nothing() {
+    let Some((endpoint, bucket)) = garage() else { return };
+    let prefix = fresh_prefix();
+    let app = TestApp::spawn_with(|settings| {
+        settings.storage_url = Some(format!("s3://{bucket}/{prefix}"));
+        settings.s3_endpoint = Some(endpoint.clone());
+        settings.s3_region = "garage".into();
+        settings.max_video_bytes = 12 * 1024 * 1024;
+    })
+    .await;
+    let (author, work) = author_and_work(&app).await;
+    // Past one part (8 MiB) the upload is a multipart upload in the bucket; at 12 MiB it is
+    // refused, the multipart upload aborted, and nothing is filed or recorded.
+    let mut master = fixtures::read(&films().h264_with_audio);
+    master.extend((0..20 * 1024 * 1024).map(|index| (index % 249) as u8));
+    let refused = app.upload(&author, &work, "超限母版.mp4", &master, None).await;
+    assert_eq!(refused.status, 413, "{}", refused.text());
+    assert_eq!(refused.json()["error"]["code"], "upload-too-large");
+    let listed = app.get(&format!("/api/v1/works/{work}/media"), &author).await.json();
+    assert_eq!(listed["items"].as_array().map_or(0, Vec::len), 0, "{listed}");
+    // The same node still takes uploads into the bucket afterwards.
+    let film = fixtures::read(&films().h264_with_audio);
+    upload_processed(&app, &author, &work, "正片.mp4", &film).await;
+    let settings = microcat::storage::S3Settings { endpoint: Some(endpoint.clone()), region: "garage".into() };
+    let store = microcat::storage::S3Store::open(&bucket, &prefix, &settings).unwrap();
+    let left = actix_web::rt::task::spawn_blocking(move || {
+        microcat::storage::BlobStore::remove_stale_staging(&store, std::time::Duration::ZERO).unwrap()
+    });
+    assert_eq!(left.await.unwrap(), 0, "nothing staged was completed");
+    assert_eq!(app.temp_entries(), 0);
+}
