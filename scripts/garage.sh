@@ -21,59 +21,15 @@ ensure_garage() {
 }
 
 # Starts one node on free loopback ports; exports GARAGE_S3_ENDPOINT and the key variables.
-start_garage() {
-  ensure_garage
-  GARAGE_DIR=$(mktemp -d /tmp/microcat-garage.XXXXXX)
-  local s3_port rpc_port admin_port
+# Writes one node's config: garage_config FILE SUFFIX REPLICATION SECRET; prints its RPC port.
+garage_config() {
+  local file=$1 suffix=$2 replication=$3 secret=$4 s3_port rpc_port admin_port
   s3_port=$(free_port); rpc_port=$(free_port); admin_port=$(free_port)
-  cat > "$GARAGE_DIR/garage.toml" <<TOML
-metadata_dir = "$GARAGE_DIR/meta"
-data_dir = "$GARAGE_DIR/data"
+  cat > "$file" <<TOML
+metadata_dir = "$GARAGE_DIR/meta$suffix"
+data_dir = "$GARAGE_DIR/data$suffix"
 db_engine = "lmdb"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$rpc_port"
-rpc_public_addr = "127.0.0.1:$rpc_port"
-rpc_secret = "$(openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:$s3_port"
-
-[admin]
-api_bind_addr = "127.0.0.1:$admin_port"
-TOML
-  "$GARAGE_BIN" -c "$GARAGE_DIR/garage.toml" server > "$GARAGE_DIR/server.log" 2>&1 &
-  GARAGE_PID=$!
-  local garage="$GARAGE_BIN -c $GARAGE_DIR/garage.toml"
-  for _ in $(seq 1 100); do $garage status > /dev/null 2>&1 && break; sleep 0.1; done
-  local node
-  node=$($garage node id -q | cut -d@ -f1)
-  $garage layout assign -z local -c 1G "$node" > /dev/null
-  $garage layout apply --version 1 > /dev/null
-  $garage key import --yes -n microcat-test "$GARAGE_KEY_ID" "$GARAGE_SECRET" > /dev/null
-  $garage bucket create "$GARAGE_BUCKET" > /dev/null
-  $garage bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" > /dev/null
-  export GARAGE_S3_ENDPOINT="http://127.0.0.1:$s3_port" GARAGE_BUCKET GARAGE_KEY_ID GARAGE_SECRET
-}
-
-# Starts three nodes on loopback with replication factor 3 (one zone each), the layout applied,
-# the test key and bucket made; exports GARAGE_S3_ENDPOINT (the first node's S3 API) and
-# GARAGE_CLUSTER_CONFIGS/GARAGE_CLUSTER_PIDS (space-separated, node by node) so a soak run can
-# kill a node and start it again from its config.
-start_garage_cluster() {
-  ensure_garage
-  GARAGE_DIR=$(mktemp -d /tmp/microcat-garage.XXXXXX)
-  local secret configs=() pids=() ids=() ports=() index
-  secret=$(openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  for index in 1 2 3; do
-    local s3_port rpc_port admin_port config="$GARAGE_DIR/garage-$index.toml"
-    s3_port=$(free_port); rpc_port=$(free_port); admin_port=$(free_port)
-    [ "$index" = 1 ] && GARAGE_S3_ENDPOINT="http://127.0.0.1:$s3_port"
-    cat > "$config" <<TOML
-metadata_dir = "$GARAGE_DIR/meta-$index"
-data_dir = "$GARAGE_DIR/data-$index"
-db_engine = "lmdb"
-replication_factor = 3
+replication_factor = $replication
 rpc_bind_addr = "127.0.0.1:$rpc_port"
 rpc_public_addr = "127.0.0.1:$rpc_port"
 rpc_secret = "$secret"
@@ -85,12 +41,66 @@ api_bind_addr = "127.0.0.1:$s3_port"
 [admin]
 api_bind_addr = "127.0.0.1:$admin_port"
 TOML
+  echo "$rpc_port"
+}
+
+# The S3 endpoint a config file names.
+garage_s3_endpoint() {
+  echo "http://$(sed -n '/^\[s3_api\]/,/^\[/s/^api_bind_addr = "\(.*\)"/\1/p' "$1")"
+}
+
+garage_secret() {
+  openssl rand -hex 32 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+# Waits until the node at CONFIG answers.
+garage_wait() {
+  for _ in $(seq 1 100); do "$GARAGE_BIN" -c "$1" status > /dev/null 2>&1 && return 0; sleep 0.1; done
+}
+
+# Imports the fixed test key and makes the bucket, through the node at CONFIG.
+garage_key_and_bucket() {
+  local garage="$GARAGE_BIN -c $1"
+  $garage key import --yes -n microcat-test "$GARAGE_KEY_ID" "$GARAGE_SECRET" > /dev/null
+  $garage bucket create "$GARAGE_BUCKET" > /dev/null
+  $garage bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" > /dev/null
+}
+
+# Starts one node on free loopback ports; exports GARAGE_S3_ENDPOINT and the key variables.
+start_garage() {
+  ensure_garage
+  GARAGE_DIR=$(mktemp -d /tmp/microcat-garage.XXXXXX)
+  local config="$GARAGE_DIR/garage.toml" node
+  garage_config "$config" "" 1 "$(garage_secret)" > /dev/null
+  "$GARAGE_BIN" -c "$config" server > "$GARAGE_DIR/server.log" 2>&1 &
+  GARAGE_PID=$!
+  garage_wait "$config"
+  node=$("$GARAGE_BIN" -c "$config" node id -q | cut -d@ -f1)
+  "$GARAGE_BIN" -c "$config" layout assign -z local -c 1G "$node" > /dev/null
+  "$GARAGE_BIN" -c "$config" layout apply --version 1 > /dev/null
+  garage_key_and_bucket "$config"
+  GARAGE_S3_ENDPOINT=$(garage_s3_endpoint "$config")
+  export GARAGE_S3_ENDPOINT GARAGE_BUCKET GARAGE_KEY_ID GARAGE_SECRET
+}
+
+# Starts three nodes on loopback with replication factor 3 (one zone each), the layout applied,
+# the test key and bucket made; exports GARAGE_S3_ENDPOINT (the first node's S3 API) and
+# GARAGE_CLUSTER_CONFIGS/GARAGE_CLUSTER_PIDS (space-separated, node by node) so a soak run can
+# kill a node and start it again from its config.
+start_garage_cluster() {
+  ensure_garage
+  GARAGE_DIR=$(mktemp -d /tmp/microcat-garage.XXXXXX)
+  local secret configs=() pids=() ids=() ports=() index
+  secret=$(garage_secret)
+  for index in 1 2 3; do
+    local config="$GARAGE_DIR/garage-$index.toml"
+    ports+=("$(garage_config "$config" "-$index" 3 "$secret")")
     "$GARAGE_BIN" -c "$config" server > "$GARAGE_DIR/server-$index.log" 2>&1 &
-    pids+=($!); configs+=("$config"); ports+=("$rpc_port")
+    pids+=($!); configs+=("$config")
   done
   local first="$GARAGE_BIN -c ${configs[0]}"
   for config in "${configs[@]}"; do
-    for _ in $(seq 1 100); do "$GARAGE_BIN" -c "$config" status > /dev/null 2>&1 && break; sleep 0.1; done
+    garage_wait "$config"
     ids+=("$("$GARAGE_BIN" -c "$config" node id -q | cut -d@ -f1)")
   done
   for index in 1 2; do $first node connect "${ids[$index]}@127.0.0.1:${ports[$index]}" > /dev/null; done
@@ -101,9 +111,8 @@ TOML
   done
   for index in 0 1 2; do $first layout assign -z "zone-$index" -c 1G "${ids[$index]}" > /dev/null; done
   $first layout apply --version 1 > /dev/null
-  $first key import --yes -n microcat-test "$GARAGE_KEY_ID" "$GARAGE_SECRET" > /dev/null
-  $first bucket create "$GARAGE_BUCKET" > /dev/null
-  $first bucket allow --read --write --owner "$GARAGE_BUCKET" --key "$GARAGE_KEY_ID" > /dev/null
+  garage_key_and_bucket "${configs[0]}"
+  GARAGE_S3_ENDPOINT=$(garage_s3_endpoint "${configs[0]}")
   GARAGE_PID="${pids[*]}" GARAGE_CLUSTER_PIDS="${pids[*]}" GARAGE_CLUSTER_CONFIGS="${configs[*]}"
   export GARAGE_S3_ENDPOINT GARAGE_BUCKET GARAGE_KEY_ID GARAGE_SECRET GARAGE_BIN GARAGE_CLUSTER_PIDS GARAGE_CLUSTER_CONFIGS
 }
