@@ -15,7 +15,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, TantivyDocument, Term};
 
-use super::analysis::{bigram_pieces, normalize, word_pieces};
+use super::analysis::{bigram_pieces, is_bigram_word, normalize, word_pieces};
 pub use super::facets::FacetCounts;
 use super::query::{Clause, ParsedQuery};
 use super::{Fields, IndexError, SearchIndex, facets, topk};
@@ -62,8 +62,8 @@ const EXTRA_BOOST: f32 = 1.5;
 /// How much more a dictionary-word match counts than a bigram match.
 const WORD_BOOST: f32 = 2.0;
 
-fn term_query(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
 }
 
 fn keyword_query(field: Field, text: &str) -> Box<dyn Query> {
@@ -78,10 +78,10 @@ fn areas(fields: &Fields) -> [(Field, Field, f32); 3] {
     ]
 }
 
-/// One way a clause can match: its pieces in one field, scored with one boost.
+/// One way a clause can match: its pieces, scored with one boost.
 enum Way {
-    /// Every piece somewhere in the field.
-    AllOf { field: Field, pieces: Vec<String>, boost: f32 },
+    /// Every term somewhere in its field.
+    AllOf { terms: Vec<Term>, boost: f32 },
     /// The pieces in a row (quoted phrases): `(position, piece)`.
     InARow { field: Field, pieces: Vec<(usize, String)>, boost: f32 },
 }
@@ -89,9 +89,9 @@ enum Way {
 impl Way {
     fn query(&self) -> Box<dyn Query> {
         let (query, boost) = match self {
-            Way::AllOf { field, pieces, boost } if pieces.len() == 1 => (term_query(*field, &pieces[0]), *boost),
-            Way::AllOf { field, pieces, boost } => {
-                let all = pieces.iter().map(|piece| (Occur::Must, term_query(*field, piece))).collect();
+            Way::AllOf { terms, boost } if terms.len() == 1 => (term_query(terms[0].clone()), *boost),
+            Way::AllOf { terms, boost } => {
+                let all = terms.iter().map(|term| (Occur::Must, term_query(term.clone()))).collect();
                 (Box::new(BooleanQuery::new(all)) as Box<dyn Query>, *boost)
             }
             Way::InARow { field, pieces, boost } => {
@@ -111,10 +111,18 @@ fn bigram_way(field: Field, text: &str, exact: bool, boost: f32) -> Option<Way> 
     let pieces = bigram_pieces(text);
     let first = pieces.first()?.position;
     if pieces.len() == 1 || !exact {
-        return Some(Way::AllOf { field, pieces: pieces.into_iter().map(|piece| piece.text).collect(), boost });
+        let terms = pieces.iter().map(|piece| Term::from_field_text(field, &piece.text)).collect();
+        return Some(Way::AllOf { terms, boost });
     }
     let pieces = pieces.into_iter().map(|piece| (piece.position - first, piece.text)).collect();
     Some(Way::InARow { field, pieces, boost })
+}
+
+/// Where the index keeps a word: two-ideograph words only as bigrams (see
+/// [`is_bigram_word`]), every other word in the word field.
+fn word_term(words_field: Field, bigrams_field: Field, word: &str) -> Term {
+    let field = if is_bigram_word(word) { bigrams_field } else { words_field };
+    Term::from_field_text(field, word)
 }
 
 /// The ways one clause matches: for plain terms, "every word of it (boosted) or all its
@@ -130,17 +138,14 @@ fn clause_ways(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Vec<Way> {
     let mut ways = Vec::new();
     for (words_field, bigrams_field, boost) in areas(fields) {
         if same_single_term {
-            ways.push(Way::AllOf {
-                field: bigrams_field,
-                pieces: vec![bigrams[0].text.clone()],
-                boost: boost * WORD_BOOST,
-            });
+            let terms = vec![Term::from_field_text(bigrams_field, &bigrams[0].text)];
+            ways.push(Way::AllOf { terms, boost: boost * WORD_BOOST });
             continue;
         }
         ways.extend(bigram_way(bigrams_field, clause.text(), matches!(clause, Clause::Phrase(_)), boost));
         if !words.is_empty() {
-            let pieces = words.iter().map(|word| word.text.clone()).collect();
-            ways.push(Way::AllOf { field: words_field, pieces, boost: boost * WORD_BOOST });
+            let terms = words.iter().map(|word| word_term(words_field, bigrams_field, &word.text)).collect();
+            ways.push(Way::AllOf { terms, boost: boost * WORD_BOOST });
         }
     }
     ways
@@ -189,9 +194,8 @@ impl Words {
         let mut alternatives = Vec::new();
         for (group, ways) in self.groups.iter().enumerate() {
             for way in ways {
-                let Way::AllOf { field, pieces, boost } = way else { return None };
-                let terms = pieces.iter().map(|piece| Term::from_field_text(*field, piece)).collect();
-                alternatives.push(topk::Alternative { group, terms, boost: *boost });
+                let Way::AllOf { terms, boost } = way else { return None };
+                alternatives.push(topk::Alternative { group, terms: terms.clone(), boost: *boost });
             }
         }
         let groups = self.groups.len();
