@@ -48,8 +48,43 @@ pub struct FacetCollector;
 pub struct SegmentFacets {
     keywords: Vec<(&'static str, Option<StrColumn>, Vec<u64>)>,
     year: Column<i64>,
-    years: HashMap<i64, u64>,
+    years: YearCounts,
     total: u64,
+}
+
+/// Widest span of years counted in a plain array (works span a few years; anything wider
+/// goes to a map).
+const YEAR_ARRAY_SPAN: i64 = 512;
+
+/// Counts per year. Every match adds one, so the common case is an array indexed from the
+/// segment's first year rather than a hash map (hashing was a visible share of a search).
+struct YearCounts {
+    first: i64,
+    counts: Vec<u64>,
+    others: HashMap<i64, u64>,
+}
+
+impl YearCounts {
+    fn for_column(column: &Column<i64>) -> Self {
+        let (first, last) = (column.min_value(), column.max_value());
+        let span = last.saturating_sub(first).saturating_add(1);
+        let counts = if (1..=YEAR_ARRAY_SPAN).contains(&span) { vec![0; span as usize] } else { Vec::new() };
+        Self { first, counts, others: HashMap::new() }
+    }
+
+    fn add(&mut self, year: i64) {
+        let slot = usize::try_from(year.wrapping_sub(self.first)).ok().and_then(|at| self.counts.get_mut(at));
+        match slot {
+            Some(count) => *count += 1,
+            None => *self.others.entry(year).or_default() += 1,
+        }
+    }
+
+    fn into_counts(self) -> impl Iterator<Item = (i64, u64)> {
+        let first = self.first;
+        let listed = self.counts.into_iter().enumerate().map(move |(at, count)| (first + at as i64, count));
+        listed.chain(self.others).filter(|(_, count)| *count > 0)
+    }
 }
 
 impl Collector for FacetCollector {
@@ -64,7 +99,8 @@ impl Collector for FacetCollector {
             let counts = vec![0; column.as_ref().map_or(0, |column| column.num_terms())];
             keywords.push((name, column, counts));
         }
-        Ok(SegmentFacets { keywords, year: fast.i64(YEAR.0)?, years: HashMap::new(), total: 0 })
+        let year = fast.i64(YEAR.0)?;
+        Ok(SegmentFacets { keywords, years: YearCounts::for_column(&year), year, total: 0 })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -250,7 +286,7 @@ impl SegmentCollector for SegmentFacets {
             }
         }
         if let Some(year) = self.year.first(doc) {
-            *self.years.entry(year).or_default() += 1;
+            self.years.add(year);
         }
     }
 
@@ -269,7 +305,7 @@ impl SegmentCollector for SegmentFacets {
             }
         }
         let years = facets.entry(YEAR.0.to_owned()).or_default();
-        years.extend(self.years.into_iter().map(|(year, count)| (year.to_string(), count)));
+        years.extend(self.years.into_counts().map(|(year, count)| (year.to_string(), count)));
         Tally { total: self.total, facets, estimated: false }
     }
 }
@@ -329,6 +365,17 @@ mod tests {
         assert!((kinds as f64 - estimate.total as f64).abs() <= 2.0, "facets scale with the total");
         let years = &estimate.facets["year"];
         assert_eq!(years.len(), 4);
+    }
+
+    #[test]
+    fn years_outside_the_array_are_still_counted() {
+        let mut years = YearCounts { first: 2020, counts: vec![0; 3], others: HashMap::new() };
+        for year in [2020, 2022, 2022, 2019, 3000, i64::MIN] {
+            years.add(year);
+        }
+        let mut counted: Vec<(i64, u64)> = years.into_counts().collect();
+        counted.sort();
+        assert_eq!(counted, vec![(i64::MIN, 1), (2019, 1), (2020, 1), (2022, 2), (3000, 1)]);
     }
 
     #[test]

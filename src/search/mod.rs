@@ -4,6 +4,7 @@
 //! truth: the index only ever holds what the outbox says, and can always be rebuilt.
 
 pub mod analysis;
+pub mod document;
 pub mod facets;
 pub mod query;
 pub mod searcher;
@@ -17,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use analysis::{BIGRAMS, BigramTokenizer, WORDS, WordTokenizer};
+use document::IndexedWork;
 
 /// Memory budget of the live index writer, in bytes: small batches every 250 ms need little.
 const WRITER_MEMORY_BYTES: usize = 48 * 1024 * 1024;
@@ -118,34 +120,6 @@ impl SearchDocument {
         parts.extend(self.dialogue.iter().map(String::as_str));
         parts.join("\n")
     }
-
-    fn to_tantivy(&self, fields: &Fields) -> TantivyDocument {
-        let mut document = TantivyDocument::default();
-        let extra = self.extra_text();
-        document.add_text(fields.id, &self.id);
-        for (words, bigrams, text) in [
-            (fields.title_words, fields.title_bigrams, self.title.as_str()),
-            (fields.extra_words, fields.extra_bigrams, extra.as_str()),
-            (fields.body_words, fields.body_bigrams, self.body.as_str()),
-        ] {
-            document.add_text(words, text);
-            document.add_text(bigrams, text);
-        }
-        document.add_text(fields.kind, &self.kind);
-        document.add_text(fields.status, &self.status);
-        document.add_text(fields.unit, self.unit.as_deref().unwrap_or(""));
-        document.add_text(fields.channel, self.channel.as_deref().unwrap_or(""));
-        for tag in &self.tags {
-            document.add_text(fields.tag, tag);
-        }
-        document.add_text(fields.created_by, &self.created_by);
-        for assignee in &self.assignees {
-            document.add_text(fields.assignee, assignee);
-        }
-        document.add_i64(fields.year, self.year);
-        document.add_i64(fields.date, self.date_micros);
-        document
-    }
 }
 
 /// What the last commit of a generation covers.
@@ -184,7 +158,7 @@ pub struct SearchIndex {
     pub fields: Fields,
     jieba: Arc<Jieba>,
     live: RwLock<Arc<Generation>>,
-    writer: std::sync::Mutex<Option<IndexWriter>>,
+    writer: std::sync::Mutex<Option<IndexWriter<IndexedWork>>>,
 }
 
 impl SearchIndex {
@@ -274,7 +248,8 @@ impl SearchIndex {
             writer.delete_term(Term::from_field_text(self.fields.id, id));
         }
         for document in upserts {
-            writer.add_document(document.to_tantivy(&self.fields))?;
+            // A copy: the batch is small, and the caller keeps its documents.
+            writer.add_document(IndexedWork::new(document.clone(), self.fields))?;
         }
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
@@ -348,7 +323,7 @@ pub fn switch_current(root: &Path, name: &str) -> Result<(), IndexError> {
 /// Writes a whole generation (rebuilds): documents go to tantivy's indexing threads as they
 /// are added, and nothing is visible until [`GenerationFiller::finish`] commits once.
 pub struct GenerationFiller {
-    writer: IndexWriter,
+    writer: IndexWriter<IndexedWork>,
     fields: Fields,
     count: u64,
 }
@@ -358,13 +333,13 @@ impl GenerationFiller {
     pub fn open(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Self, IndexError> {
         let generation = open_generation(root, name, jieba)?;
         let (_, fields) = schema();
-        let writer: IndexWriter = generation.index.writer(REBUILD_MEMORY_BYTES)?;
+        let writer = generation.index.writer(REBUILD_MEMORY_BYTES)?;
         Ok(Self { writer, fields, count: 0 })
     }
 
     /// Hands one document to the indexing threads.
     pub fn add(&mut self, document: SearchDocument) -> Result<(), IndexError> {
-        self.writer.add_document(document.to_tantivy(&self.fields))?;
+        self.writer.add_document(IndexedWork::new(document, self.fields))?;
         self.count += 1;
         Ok(())
     }
