@@ -138,6 +138,7 @@ fn main() -> anyhow::Result<()> {
     let mut rng = Rng(0x5EED_0FC0_FFEE);
     let mut latencies = Vec::new();
     let queries = query_set(&mut rng, 2_000);
+    let cpu_before = cpu_seconds();
     for text in &queries {
         let request = SearchRequest {
             query: query::parse(text)?,
@@ -151,6 +152,8 @@ fn main() -> anyhow::Result<()> {
         searcher::search(&index, &request)?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    // CPU per query (both threads of a search): what bounds throughput when every core is busy.
+    report["query_cpu_ms"] = ((cpu_seconds() - cpu_before) * 1000.0 / queries.len() as f64).into();
     latencies.sort_by(f64::total_cmp);
     std::fs::write(dir.join("queries.txt"), queries.join("\n"))?;
     report["query_p50_ms"] = percentile(&latencies, 50).into();

@@ -431,6 +431,11 @@ impl Segment<'_> {
         for (index, cursor) in cursors.iter().enumerate() {
             bounds[index + 1] = bounds[index] + cursor.max;
         }
+        // The last block bound and the document it holds through, with the split it was
+        // computed for: cursors only move forward, so it stays an upper bound up to that
+        // document, and summing every lead cursor's block maxima for each document was a large
+        // share of a search.
+        let mut window: Option<(usize, Score, DocId)> = None;
         loop {
             let threshold = best.threshold();
             // The cheapest alternatives that together cannot reach the threshold only confirm.
@@ -451,11 +456,17 @@ impl Segment<'_> {
             if doc == TERMINATED {
                 return;
             }
-            let (block_bound, block_end) =
-                lead.iter_mut().fold((bounds[confirming], TERMINATED), |(sum, end), cursor| {
-                    let (max, last) = cursor.block_max();
-                    (sum + max, end.min(last))
-                });
+            let (block_bound, block_end) = match window {
+                Some((split, bound, end)) if split == confirming && doc <= end => (bound, end),
+                _ => {
+                    let (bound, end) = lead.iter_mut().fold((bounds[confirming], TERMINATED), |(sum, end), cursor| {
+                        let (max, last) = cursor.block_max();
+                        (sum + max, end.min(last))
+                    });
+                    window = Some((confirming, bound, end));
+                    (bound, end)
+                }
+            };
             if below(block_bound, threshold) {
                 let next = block_end.saturating_add(1).max(doc + 1);
                 lead.iter_mut().filter(|cursor| cursor.doc() < next).for_each(|cursor| {
