@@ -175,8 +175,7 @@ fn bigram_spans(text: &str) -> Vec<Span> {
 /// same place, so the word field leaves it to the bigram field (queries look for it there).
 /// Such words were half of the word field's tokens, and every token costs at index time.
 pub fn is_bigram_word(word: &str) -> bool {
-    let mut chars = word.chars();
-    matches!((chars.next(), chars.next(), chars.next()), (Some(first), Some(second), None) if is_cjk(first) && is_cjk(second))
+    word.chars().count() == 2 && word.chars().all(is_cjk)
 }
 
 /// The words of normalised text in search-engine mode (index time), without those the

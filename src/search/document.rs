@@ -83,7 +83,7 @@ mod tests {
 
     use super::*;
 
-    /// The same fields and values the schema's own document type would get.
+    /// Every field of the schema gets the value the work gives it, and nothing else.
     #[test]
     fn every_field_gets_its_value() {
         let (schema, fields) = super::super::schema();
@@ -96,6 +96,7 @@ mod tests {
             body: "民警在社区".into(),
             tags: vec!["反诈".into(), "宣传".into()],
             unit: Some("城关派出所".into()),
+            channel: None,
             created_by: "u1".into(),
             assignees: vec!["u2".into()],
             date_micros: 1_700_000_000_000_000,
@@ -105,11 +106,31 @@ mod tests {
         let document: TantivyDocument = IndexedWork::new(work.clone(), fields).into_tantivy_document();
         let texts =
             |field: Field| -> Vec<&str> { document.get_all(field).filter_map(|value| value.as_str()).collect() };
-        assert_eq!(texts(fields.body_bigrams), ["民警在社区"]);
-        assert_eq!(texts(fields.extra_words), [work.extra_text().as_str()]);
-        assert_eq!(texts(fields.tag), ["反诈", "宣传"]);
-        assert_eq!(texts(fields.assignee), ["u2"]);
-        assert_eq!(document.get_first(fields.year).and_then(|value| value.as_i64()), Some(2023));
-        assert!(schema.get_field("id").is_ok());
+        let numbers =
+            |field: Field| -> Vec<i64> { document.get_all(field).filter_map(|value| value.as_i64()).collect() };
+        let extra = work.extra_text();
+        let expected_texts: [(Field, Vec<&str>); 14] = [
+            (fields.id, vec!["w1"]),
+            (fields.title_words, vec!["反诈宣传"]),
+            (fields.title_bigrams, vec!["反诈宣传"]),
+            (fields.extra_words, vec![&extra]),
+            (fields.extra_bigrams, vec![&extra]),
+            (fields.body_words, vec!["民警在社区"]),
+            (fields.body_bigrams, vec!["民警在社区"]),
+            (fields.kind, vec!["micro_film"]),
+            (fields.status, vec!["published"]),
+            (fields.unit, vec!["城关派出所"]),
+            (fields.channel, vec![""]),
+            (fields.tag, vec!["反诈", "宣传"]),
+            (fields.created_by, vec!["u1"]),
+            (fields.assignee, vec!["u2"]),
+        ];
+        for (field, expected) in &expected_texts {
+            assert_eq!(&texts(*field), expected, "{}", schema.get_field_name(*field));
+        }
+        assert_eq!(numbers(fields.year), [2023]);
+        assert_eq!(numbers(fields.date), [1_700_000_000_000_000]);
+        // Every field of the schema is one of those above.
+        assert_eq!(schema.fields().count(), expected_texts.len() + 2);
     }
 }

@@ -73,7 +73,8 @@ impl YearCounts {
     }
 
     fn add(&mut self, year: i64) {
-        let slot = usize::try_from(year.wrapping_sub(self.first)).ok().and_then(|at| self.counts.get_mut(at));
+        let offset = year.checked_sub(self.first).and_then(|offset| usize::try_from(offset).ok());
+        let slot = offset.and_then(|at| self.counts.get_mut(at));
         match slot {
             Some(count) => *count += 1,
             None => *self.others.entry(year).or_default() += 1,

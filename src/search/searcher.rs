@@ -106,7 +106,7 @@ impl Way {
 
 /// The bigram pieces of `text` in `field`: as consecutive positions when `exact` (quoted
 /// phrases), else all of them anywhere in the field. Position checks dominate query time on
-/// long bodies, and plain terms already get their precision from the word match.
+/// long bodies; plain terms rank by the word match, which counts twice as much.
 fn bigram_way(field: Field, text: &str, exact: bool, boost: f32) -> Option<Way> {
     let pieces = bigram_pieces(text);
     let first = pieces.first()?.position;
@@ -119,7 +119,9 @@ fn bigram_way(field: Field, text: &str, exact: bool, boost: f32) -> Option<Way> 
 }
 
 /// Where the index keeps a word: two-ideograph words only as bigrams (see
-/// [`is_bigram_word`]), every other word in the word field.
+/// [`is_bigram_word`]), every other word in the word field. So a two-ideograph word of a
+/// longer clause also matches where its characters meet across a word boundary (民警 in
+/// 居民警惕), as a one-word query always did: the price of indexing it once.
 fn word_term(words_field: Field, bigrams_field: Field, word: &str) -> Term {
     let field = if is_bigram_word(word) { bigrams_field } else { words_field };
     Term::from_field_text(field, word)
@@ -132,7 +134,8 @@ fn clause_ways(fields: &Fields, jieba: &Jieba, clause: &Clause) -> Vec<Way> {
         Clause::Term(text) => word_pieces(jieba, text, false),
         Clause::Phrase(_) => Vec::new(),
     };
-    // A two-character word is its own only bigram: one term query finds it, at word weight.
+    // A two-character word is its own only bigram: one term query finds it, at word weight
+    // (what `word_term` would give, without a second, identical bigram way).
     let bigrams = bigram_pieces(clause.text());
     let same_single_term = words.len() == 1 && bigrams.len() == 1 && words[0].text == bigrams[0].text;
     let mut ways = Vec::new();
@@ -442,6 +445,26 @@ pub fn snippet(text: &str, terms: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn terms_of(way: &Way) -> Vec<(Field, String)> {
+        let Way::AllOf { terms, .. } = way else { return Vec::new() };
+        terms.iter().map(|term| (term.field(), term.value().as_str().unwrap_or_default().to_owned())).collect()
+    }
+
+    /// Two-ideograph words are looked for where the index keeps them: in the bigram field.
+    #[test]
+    fn a_clauses_words_are_looked_for_where_the_index_keeps_them() {
+        let (_, fields) = super::super::schema();
+        let jieba = super::super::analysis::segmenter(None);
+        let ways = clause_ways(&fields, &jieba, &Clause::Term("派出所民警".into()));
+        let word_way = ways.iter().map(terms_of).find(|terms| terms.iter().any(|(_, text)| text == "派出所"));
+        let word_way = word_way.expect("a way with the clause's words");
+        assert!(word_way.contains(&(fields.title_words, "派出所".to_owned())), "{word_way:?}");
+        assert!(word_way.contains(&(fields.title_bigrams, "民警".to_owned())), "{word_way:?}");
+        let single = clause_ways(&fields, &jieba, &Clause::Term("民警".into()));
+        assert_eq!(single.len(), 3, "one term per area");
+        assert_eq!(terms_of(&single[2]), vec![(fields.body_bigrams, "民警".to_owned())]);
+    }
 
     #[test]
     fn marks_escape_everything_else() {

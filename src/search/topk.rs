@@ -410,6 +410,15 @@ fn first_match(cursors: &mut [Cursor], all_groups: u64) -> DocId {
     target
 }
 
+/// The most the lead cursors' current blocks add to `base`, and the last document that bound
+/// holds for (the end of the shortest of those blocks).
+fn block_bound(lead: &mut [Cursor], base: Score) -> (Score, DocId) {
+    lead.iter_mut().fold((base, TERMINATED), |(sum, end), cursor| {
+        let (max, last) = cursor.block_max();
+        (sum + max, end.min(last))
+    })
+}
+
 /// One segment's walk.
 struct Segment<'r> {
     ordinal: SegmentOrdinal,
@@ -431,10 +440,11 @@ impl Segment<'_> {
         for (index, cursor) in cursors.iter().enumerate() {
             bounds[index + 1] = bounds[index] + cursor.max;
         }
-        // The last block bound and the document it holds through, with the split it was
-        // computed for: cursors only move forward, so it stays an upper bound up to that
-        // document, and summing every lead cursor's block maxima for each document was a large
-        // share of a search.
+        // The last block bound, the document it holds through and the split it was computed
+        // for. Up to that document it stays an upper bound: every lead cursor that can still
+        // match there is in the block it was bounded by (cursors only move forward, and a
+        // block's last document is at or past the window's end). Summing every lead cursor's
+        // block maxima for each document was a tenth of a search.
         let mut window: Option<(usize, Score, DocId)> = None;
         loop {
             let threshold = best.threshold();
@@ -459,10 +469,7 @@ impl Segment<'_> {
             let (block_bound, block_end) = match window {
                 Some((split, bound, end)) if split == confirming && doc <= end => (bound, end),
                 _ => {
-                    let (bound, end) = lead.iter_mut().fold((bounds[confirming], TERMINATED), |(sum, end), cursor| {
-                        let (max, last) = cursor.block_max();
-                        (sum + max, end.min(last))
-                    });
+                    let (bound, end) = block_bound(lead, bounds[confirming]);
                     window = Some((confirming, bound, end));
                     (bound, end)
                 }
