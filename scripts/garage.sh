@@ -20,7 +20,6 @@ ensure_garage() {
   rm -rf "$TOOLS_DIR/garage-build"
 }
 
-# Starts one node on free loopback ports; exports GARAGE_S3_ENDPOINT and the key variables.
 # Writes one node's config: garage_config FILE SUFFIX REPLICATION SECRET; prints its RPC port.
 garage_config() {
   local file=$1 suffix=$2 replication=$3 secret=$4 s3_port rpc_port admin_port
@@ -56,6 +55,8 @@ garage_secret() {
 # Waits until the node at CONFIG answers.
 garage_wait() {
   for _ in $(seq 1 100); do "$GARAGE_BIN" -c "$1" status > /dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "garage: the node of $1 did not answer within 10 s" >&2
+  return 1
 }
 
 # Imports the fixed test key and makes the bucket, through the node at CONFIG.

@@ -110,7 +110,7 @@ pub fn apply_pending(db: &Db, index: &SearchIndex, node: &str) -> Result<usize, 
     let documents = documents_for(&mut conn, live)?;
     let reached = tasks.last().map(|(position, _)| *position).unwrap_or_default();
     let payload = CommitPayload { applied_txid: reached.txid, applied_seq: reached.seq, ..payload };
-    index.apply(&documents, &deletions, payload)?;
+    index.apply(documents, &deletions, payload)?;
     drop(conn);
     report_and_prune(db, node, reached)?;
     Ok(tasks.len())
@@ -193,7 +193,7 @@ fn catch_up(db: &Db, index: &SearchIndex, payload: CommitPayload) -> Result<(), 
         }
         Ok(from)
     })?;
-    index.apply(&[], &[], CommitPayload { applied_txid: from.txid, applied_seq: from.seq, ..payload })?;
+    index.apply(Vec::new(), &[], CommitPayload { applied_txid: from.txid, applied_seq: from.seq, ..payload })?;
     Ok(())
 }
 

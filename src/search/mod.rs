@@ -234,7 +234,7 @@ impl SearchIndex {
     /// Applies documents and deletions in one commit, recording the payload.
     pub fn apply(
         &self,
-        upserts: &[SearchDocument],
+        upserts: Vec<SearchDocument>,
         deletions: &[String],
         payload: CommitPayload,
     ) -> Result<(), IndexError> {
@@ -248,8 +248,7 @@ impl SearchIndex {
             writer.delete_term(Term::from_field_text(self.fields.id, id));
         }
         for document in upserts {
-            // A copy: the batch is small, and the caller keeps its documents.
-            writer.add_document(IndexedWork::new(document.clone(), self.fields))?;
+            writer.add_document(IndexedWork::new(document, self.fields))?;
         }
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
