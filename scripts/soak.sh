@@ -11,15 +11,18 @@ trap 'stop_garage; stop_postgres' EXIT
 
 export MICROCAT_TEST_CRASH_KILLS=${MICROCAT_TEST_CRASH_KILLS:-100}
 export MICROCAT_TEST_LOAD_SECS=${MICROCAT_TEST_LOAD_SECS:-60}
-reliability=(crash:: load:: hostile::)
+reliability=(crash:: load::)
 
 echo "==> reliability suite on SQLite (kills: $MICROCAT_TEST_CRASH_KILLS, load: ${MICROCAT_TEST_LOAD_SECS}s)"
 MICROCAT_TEST_DATABASE=sqlite cargo test --locked --test api -- --nocapture --test-threads=1 "${reliability[@]}"
+MICROCAT_TEST_DATABASE=sqlite cargo test --locked --test hostile -- --nocapture --test-threads=1
 
 start_postgres
 echo "==> reliability suite on PostgreSQL"
 MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" \
   cargo test --locked --test api -- --nocapture --test-threads=1 "${reliability[@]}"
+MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" \
+  cargo test --locked --test hostile -- --nocapture --test-threads=1
 
 echo "==> three nodes behind nginx on a Garage of three (replication 3), one Garage node killed mid-run"
 start_garage_cluster

@@ -40,7 +40,7 @@ MICROCAT_TEST_DATABASE=sqlite cargo test --locked
 
 step "API suite and browser suite on PostgreSQL"
 start_postgres
-MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api --test browser
+MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api --test hostile --test browser
 
 step "fuzz targets, briefly"
 FUZZ_SECONDS=${FUZZ_SECONDS:-5} scripts/fuzz.sh

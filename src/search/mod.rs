@@ -139,6 +139,9 @@ pub struct Generation {
     pub name: String,
     pub index: Index,
     pub reader: IndexReader,
+    /// The payload of the commit the reader shows. A commit is on disk a moment before the
+    /// reader reloads; health and the indexer's position must not run ahead of searches.
+    visible: RwLock<CommitPayload>,
 }
 
 /// Errors of the search layer.
@@ -217,7 +220,7 @@ impl SearchIndex {
             return Ok(None);
         }
         let generation = open_generation(&self.root, &name, &self.jieba)?;
-        let payload = read_payload(&generation.index);
+        let payload = *generation.visible.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let old = {
             let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(mut old_writer) = writer.take() {
@@ -254,12 +257,13 @@ impl SearchIndex {
         commit.set_payload(&serde_json::to_string(&payload).expect("payload serialises"));
         commit.commit()?;
         generation.reader.reload()?;
+        *generation.visible.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = payload;
         Ok(())
     }
 
-    /// The payload of the live generation's last commit.
+    /// The payload of the commit searches of the live generation see.
     pub fn payload(&self) -> CommitPayload {
-        read_payload(&self.live().index)
+        *self.live().visible.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Documents in the live generation.
@@ -301,8 +305,10 @@ pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Ge
         return Err(IndexError::Other(format!("generation {name} has an older schema")));
     }
     register_analyzers(&index, jieba);
+    // Read before the reader opens: what it shows is this commit or a later one.
+    let visible = RwLock::new(read_payload(&index));
     let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    Ok(Generation { name: name.to_owned(), index, reader })
+    Ok(Generation { name: name.to_owned(), index, reader, visible })
 }
 
 /// Points `CURRENT` at a generation atomically (write a temp file, fsync, rename).
@@ -350,5 +356,38 @@ impl GenerationFiller {
         commit.commit()?;
         self.writer.wait_merging_threads()?;
         Ok(self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit on disk that the reader has not loaded yet is not reported: health and the
+    /// indexer's position never run ahead of what a search sees.
+    #[test]
+    fn the_payload_is_the_commit_searches_see() {
+        let root = tempfile::tempdir().expect("temp folder");
+        let (index, created) = SearchIndex::open(root.path(), analysis::segmenter(None)).expect("index");
+        assert!(created);
+        let on_disk_only = CommitPayload { applied_seq: 7, ..CommitPayload::default() };
+        {
+            let mut writer: IndexWriter<IndexedWork> = index.live().index.writer(WRITER_MEMORY_BYTES).expect("writer");
+            writer.add_document(IndexedWork::new(document("w0"), index.fields)).expect("add");
+            let mut commit = writer.prepare_commit().expect("prepare");
+            commit.set_payload(&serde_json::to_string(&on_disk_only).expect("payload"));
+            commit.commit().expect("commit");
+        }
+        assert_eq!(read_payload(&index.live().index), on_disk_only);
+        assert_eq!(index.payload(), CommitPayload::default(), "the reader has not loaded that commit");
+        assert_eq!(index.document_count(), 0);
+        let applied = CommitPayload { applied_seq: 8, ..CommitPayload::default() };
+        index.apply(vec![document("w1")], &[], applied).expect("apply");
+        assert_eq!(index.payload(), applied);
+        assert_eq!(index.document_count(), 2);
+    }
+
+    fn document(id: &str) -> SearchDocument {
+        SearchDocument { id: id.into(), title: "反诈宣传".into(), ..SearchDocument::default() }
     }
 }

@@ -325,19 +325,6 @@ impl TestApp {
         self.raw(Method::POST, &format!("/api/v1/works/{work_id}/media"), &headers, body).await
     }
 
-    /// Waits until processing of a medium and of its preview (if one is made) have ended.
-    pub async fn settled(&self, session: &Session, media_id: &str) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(300);
-        loop {
-            let media = self.processed(session, media_id).await;
-            if !matches!(media["preview"]["status"].as_str(), Some("pending" | "processing")) {
-                return media;
-            }
-            assert!(std::time::Instant::now() < deadline, "preview of {media_id} still being made: {media}");
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Waits until processing of a medium has ended, and returns it.
     pub async fn processed(&self, session: &Session, media_id: &str) -> Value {
         let deadline = std::time::Instant::now() + Duration::from_secs(120);

@@ -14,7 +14,6 @@ mod film_review;
 mod fixtures;
 mod garage_soak;
 mod helpers;
-mod hostile;
 mod load;
 mod media;
 mod notifications;

