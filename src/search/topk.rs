@@ -71,6 +71,12 @@ impl<'a> ScoredQuery<'a> {
         for cursor in self.open_cursors(reader, IndexRecordOption::Basic)? {
             groups[cursor.group].push(cursor);
         }
+        // A group is settled by the first alternative found at the target: try the densest
+        // first. And the sparsest group first, as it moves the target furthest.
+        for group in &mut groups {
+            group.sort_by_key(|cursor| std::cmp::Reverse(cursor.doc_freq()));
+        }
+        groups.sort_by_key(|group| group.iter().map(|cursor| u64::from(cursor.doc_freq())).sum::<u64>());
         let filter = self.filter.map(|weight| weight.scorer(reader, 1.0)).transpose()?;
         let mut matches = Matches { groups, filter, doc: 0 };
         matches.doc = matches.settle(0);
@@ -147,7 +153,7 @@ impl Matches {
     fn settle(&mut self, mut target: DocId) -> DocId {
         'search: while target != TERMINATED {
             for group in &mut self.groups {
-                let first = group.iter_mut().map(|cursor| cursor.seek(target)).min().unwrap_or(TERMINATED);
+                let first = first_at_or_after(group, target);
                 if first > target {
                     target = first;
                     continue 'search;
@@ -164,6 +170,21 @@ impl Matches {
         }
         target
     }
+}
+
+/// The first document at or after `target` that one of the cursors has. Once one is found at
+/// `target` the rest stay where they are: counting walks every match of the commonest words,
+/// and one alternative at a match is enough to count it (the others catch up when needed).
+fn first_at_or_after(group: &mut [Cursor], target: DocId) -> DocId {
+    let mut first = TERMINATED;
+    for cursor in group {
+        let at = cursor.seek(target);
+        if at == target {
+            return target;
+        }
+        first = first.min(at);
+    }
+    first
 }
 
 impl DocSet for Matches {
@@ -186,11 +207,7 @@ impl DocSet for Matches {
     }
 
     fn size_hint(&self) -> u32 {
-        self.groups
-            .iter()
-            .map(|group| group.iter().map(|cursor| cursor.terms[0].block.doc_freq()).sum())
-            .min()
-            .unwrap_or(0)
+        self.groups.iter().map(|group| group.iter().map(Cursor::doc_freq).sum()).min().unwrap_or(0)
     }
 }
 
@@ -326,6 +343,11 @@ struct Cursor {
 impl Cursor {
     fn doc(&self) -> DocId {
         self.terms[0].doc()
+    }
+
+    /// How many documents its rarest term is in: at most how many the alternative matches.
+    fn doc_freq(&self) -> u32 {
+        self.terms[0].block.doc_freq()
     }
 
     /// Moves every term to the first document at or after the lead's where all of them occur.
