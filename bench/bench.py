@@ -517,24 +517,8 @@ CREATE INDEX ON docs USING gin (body gin_trgm_ops); CREATE INDEX ON docs USING g
                 latencies += [int(line.split()[2]) / 1000 for line in log if line.strip()]
         results[connections] = percentile(latencies, 0.5), percentile(latencies, 0.99)
         shutil.rmtree(log_dir, ignore_errors=True)
-        quiesce_postgres(url)
     os.remove(tsv.name)
     return results
-
-
-def quiesce_postgres(url):
-    """Ends the scans pgbench left behind. A client that stops at its time limit does not stop
-    the server: a 20-second ILIKE scan runs on to its end, on the same two cores as whatever is
-    measured next (our uncached search at 1 M: 247 req/s at -c 32 with them, 334 without)."""
-    others = "pid <> pg_backend_pid() AND datname = current_database() AND backend_type = 'client backend'"
-    run(["psql", "-q", url, "-c", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}"])
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        left = run(["psql", "-qAt", url, "-c", f"SELECT count(*) FROM pg_stat_activity WHERE {others}"]).stdout.strip()
-        if left == "0":
-            return
-        time.sleep(0.2)
-    raise SystemExit("PostgreSQL kept running the peer's queries after pgbench ended")
 
 
 def relevance_set():

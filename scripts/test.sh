@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The gate: fmt, clippy, docs, unit tests, then the API and browser suites once on SQLite and once on a
-# throwaway PostgreSQL 15 cluster (initdb in a temp folder, loopback only, removed on exit).
+# The gate: fmt, clippy, docs, unit tests, then the API suite, the hostile corpus and the browser suite
+# once on SQLite and once on a throwaway PostgreSQL 15 cluster (initdb in a temp folder, loopback only, removed on exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
@@ -35,10 +35,10 @@ start_garage
 export MICROCAT_TEST_S3_ENDPOINT=$GARAGE_S3_ENDPOINT MICROCAT_TEST_S3_BUCKET=$GARAGE_BUCKET
 export AWS_ACCESS_KEY_ID=$GARAGE_KEY_ID AWS_SECRET_ACCESS_KEY=$GARAGE_SECRET
 
-step "unit tests, API suite and browser suite on SQLite"
+step "unit tests, API suite, hostile corpus and browser suite on SQLite"
 MICROCAT_TEST_DATABASE=sqlite cargo test --locked
 
-step "API suite and browser suite on PostgreSQL"
+step "API suite, hostile corpus and browser suite on PostgreSQL"
 start_postgres
 MICROCAT_TEST_DATABASE=postgres MICROCAT_TEST_POSTGRES_URL="$PG_URL" cargo test --locked --test api --test hostile --test browser
 

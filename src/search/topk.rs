@@ -683,6 +683,14 @@ mod tests {
                         ours.advance();
                         theirs.advance();
                     }
+                    // Seeking past matches, as the sampled counting does, leaves cursors behind.
+                    let (mut ours, mut theirs) =
+                        (query.matches(reader).expect("ours"), weight.scorer(reader, 1.0).expect("theirs"));
+                    let mut jumps = Rng(round as u64 + 1);
+                    while ours.doc() != TERMINATED {
+                        let target = ours.doc() + 1 + jumps.next(40) as DocId;
+                        assert_eq!(ours.seek(target), theirs.seek(target), "round {round}: seek {target}");
+                    }
                 }
                 let expected = searcher.search(&everything, &TopDocs::with_limit(k).order_by_score()).expect("search");
                 assert_eq!(pruned.len(), expected.len(), "round {round}: {alternatives:?}");
