@@ -144,6 +144,13 @@ pub struct Generation {
     visible: RwLock<CommitPayload>,
 }
 
+impl Generation {
+    /// The payload of the commit its reader shows.
+    fn visible_payload(&self) -> CommitPayload {
+        *self.visible.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Errors of the search layer.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -220,7 +227,7 @@ impl SearchIndex {
             return Ok(None);
         }
         let generation = open_generation(&self.root, &name, &self.jieba)?;
-        let payload = *generation.visible.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let payload = generation.visible_payload();
         let old = {
             let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(mut old_writer) = writer.take() {
@@ -263,7 +270,7 @@ impl SearchIndex {
 
     /// The payload of the commit searches of the live generation see.
     pub fn payload(&self) -> CommitPayload {
-        *self.live().visible.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.live().visible_payload()
     }
 
     /// Documents in the live generation.
