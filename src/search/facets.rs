@@ -9,12 +9,13 @@
 //! "503 217 条" is where a search's time went. Past the limit, the rest of the index is sampled
 //! in evenly spaced stripes and the counts are scaled by the share of documents looked at.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Cardinality, Column, StrColumn};
 use tantivy::query::Weight;
-use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED};
+use tantivy::index::SegmentId;
+use tantivy::{DocId, DocSet, Searcher, SearcherGeneration, SegmentReader, TERMINATED, Warmer};
 
 /// Counts per facet value.
 pub type FacetCounts = BTreeMap<String, BTreeMap<String, u64>>;
@@ -41,15 +42,132 @@ pub struct Tally {
     pub estimated: bool,
 }
 
-/// Counts matches and facets (no scoring needed).
-pub struct FacetCollector;
-
-/// One segment's counts: per keyword facet, its column and a count per term ordinal.
-pub struct SegmentFacets {
-    keywords: Vec<(&'static str, Option<StrColumn>, Vec<u64>)>,
+/// One segment's facet columns. Opening them reads their headers and, for the year, a table
+/// of blocks: done for every segment and every sampled stripe of every search, it was a
+/// twentieth of a search, so they are opened once per segment (see [`FacetColumns`]).
+pub struct SegmentColumns {
+    keywords: Vec<(&'static str, Option<StrColumn>)>,
     year: Column<i64>,
+}
+
+impl SegmentColumns {
+    fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
+        let fast = reader.fast_fields();
+        let mut keywords = Vec::with_capacity(KEYWORDS.len());
+        for (name, _) in KEYWORDS {
+            keywords.push((name, fast.str(name)?));
+        }
+        Ok(Self { keywords, year: fast.i64(YEAR.0)? })
+    }
+}
+
+/// The facet columns of the live segments: a tantivy warmer, so they are opened when a
+/// searcher opens (before any search sees it) and let go when no searcher has the segment.
+#[derive(Default)]
+pub struct FacetColumns {
+    by_segment: RwLock<HashMap<SegmentId, Arc<SegmentColumns>>>,
+}
+
+impl FacetColumns {
+    /// A segment's columns; opened on the spot for a segment no warmer saw (a reader built
+    /// without this warmer).
+    fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
+        let known = self.by_segment.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&reader.segment_id()).cloned();
+        match known {
+            Some(columns) => Ok(columns),
+            None => Ok(Arc::new(SegmentColumns::open(reader)?)),
+        }
+    }
+}
+
+impl Warmer for FacetColumns {
+    fn warm(&self, searcher: &Searcher) -> tantivy::Result<()> {
+        let mut opened = Vec::new();
+        {
+            let known = self.by_segment.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for reader in searcher.segment_readers().iter().filter(|reader| !known.contains_key(&reader.segment_id())) {
+                opened.push((reader.segment_id(), Arc::new(SegmentColumns::open(reader)?)));
+            }
+        }
+        self.by_segment.write().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(opened);
+        Ok(())
+    }
+
+    fn garbage_collect(&self, live_generations: &[&SearcherGeneration]) {
+        let live: HashSet<SegmentId> =
+            live_generations.iter().flat_map(|generation| generation.segments().keys().copied()).collect();
+        self.by_segment.write().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|segment, _| live.contains(segment));
+    }
+}
+
+/// One segment's counts: a count per term ordinal of each keyword facet, and per year.
+pub struct SegmentFacets {
+    columns: Arc<SegmentColumns>,
+    counts: Vec<Vec<u64>>,
     years: YearCounts,
     total: u64,
+}
+
+/// How many matches are read from the columns at once: one call per column per batch lets
+/// the column's decoder run in a loop instead of once per document behind a `dyn` call.
+const BATCH: usize = 64;
+
+impl SegmentFacets {
+    fn new(columns: Arc<SegmentColumns>) -> Self {
+        let counts = columns
+            .keywords
+            .iter()
+            .map(|(_, column)| vec![0; column.as_ref().map_or(0, |column| column.num_terms())])
+            .collect();
+        let years = YearCounts::for_column(&columns.year);
+        Self { columns, counts, years, total: 0 }
+    }
+
+    /// Counts a batch of matching documents (at most [`BATCH`]).
+    fn collect(&mut self, docs: &[DocId]) {
+        self.total += docs.len() as u64;
+        let mut ords = [None; BATCH];
+        let ords = &mut ords[..docs.len()];
+        for ((_, column), counts) in self.columns.keywords.iter().zip(&mut self.counts) {
+            let Some(column) = column else { continue };
+            if column.ords().get_cardinality() == Cardinality::Multivalued {
+                for doc in docs {
+                    column.term_ords(*doc).for_each(|ord| counts[ord as usize] += 1);
+                }
+                continue;
+            }
+            ords.fill(None);
+            column.ords().first_vals(docs, ords);
+            for ord in ords.iter().flatten() {
+                counts[*ord as usize] += 1;
+            }
+        }
+        let mut years = [None; BATCH];
+        let years = &mut years[..docs.len()];
+        self.columns.year.first_vals(docs, years);
+        for year in years.iter().flatten() {
+            self.years.add(*year);
+        }
+    }
+
+    fn harvest(self) -> Tally {
+        let mut facets = FacetCounts::new();
+        let mut text = String::new();
+        for ((name, column), counts) in self.columns.keywords.iter().zip(self.counts) {
+            let values = facets.entry((*name).to_owned()).or_default();
+            let Some(column) = column else { continue };
+            for (ord, count) in counts.into_iter().enumerate().filter(|(_, count)| *count > 0) {
+                text.clear();
+                // An empty value (a work without a unit) is not a facet.
+                if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) && !text.is_empty() {
+                    values.insert(text.clone(), count);
+                }
+            }
+        }
+        let years = facets.entry(YEAR.0.to_owned()).or_default();
+        years.extend(self.years.into_counts().map(|(year, count)| (year.to_string(), count)));
+        Tally { total: self.total, facets, estimated: false }
+    }
 }
 
 /// Widest span of years counted in a plain array (works span a few years; anything wider
@@ -85,42 +203,6 @@ impl YearCounts {
         let first = self.first;
         let listed = self.counts.into_iter().enumerate().map(move |(at, count)| (first + at as i64, count));
         listed.chain(self.others).filter(|(_, count)| *count > 0)
-    }
-}
-
-impl Collector for FacetCollector {
-    type Fruit = Tally;
-    type Child = SegmentFacets;
-
-    fn for_segment(&self, _segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<SegmentFacets> {
-        let fast = reader.fast_fields();
-        let mut keywords = Vec::with_capacity(KEYWORDS.len());
-        for (name, _) in KEYWORDS {
-            let column = fast.str(name)?;
-            let counts = vec![0; column.as_ref().map_or(0, |column| column.num_terms())];
-            keywords.push((name, column, counts));
-        }
-        let year = fast.i64(YEAR.0)?;
-        Ok(SegmentFacets { keywords, years: YearCounts::for_column(&year), year, total: 0 })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Tally>) -> tantivy::Result<Tally> {
-        let mut merged = Tally::default();
-        for fruit in fruits {
-            merged.total += fruit.total;
-            for (facet, values) in fruit.facets {
-                let counts = merged.facets.entry(facet).or_default();
-                for (value, count) in values {
-                    *counts.entry(value).or_default() += count;
-                }
-            }
-        }
-        keep_shown(&mut merged.facets);
-        Ok(merged)
     }
 }
 
@@ -175,11 +257,16 @@ pub fn matches_of(weight: &dyn Weight) -> impl Fn(&SegmentReader) -> tantivy::Re
 
 /// Counts the documents `open` finds and their facets: exactly up to [`EXACT_UP_TO`], then
 /// from evenly spaced samples of the rest.
-pub fn count(searcher: &Searcher, open: &OpenMatches) -> tantivy::Result<Tally> {
-    count_with(searcher, open, EXACT_UP_TO, PER_STRIPE)
+pub fn count(searcher: &Searcher, columns: &FacetColumns, open: &OpenMatches) -> tantivy::Result<Tally> {
+    count_with(searcher, columns, open, (EXACT_UP_TO, PER_STRIPE))
 }
 
-fn count_with(searcher: &Searcher, open: &OpenMatches, exact_up_to: u64, per_stripe: u64) -> tantivy::Result<Tally> {
+fn count_with(
+    searcher: &Searcher,
+    columns: &FacetColumns,
+    open: &OpenMatches,
+    (exact_up_to, per_stripe): (u64, u64),
+) -> tantivy::Result<Tally> {
     let readers = searcher.segment_readers();
     let mut counting = Counting::default();
     let mut budget = exact_up_to;
@@ -190,7 +277,7 @@ fn count_with(searcher: &Searcher, open: &OpenMatches, exact_up_to: u64, per_str
             resume_at[ordinal] = Some(0);
             continue;
         }
-        let mut segment = FacetCollector.for_segment(ordinal as SegmentOrdinal, reader)?;
+        let mut segment = SegmentFacets::new(columns.of(reader)?);
         let mut matches = open(reader)?;
         let stopped = collect_until(&mut *matches, reader, &mut segment, TERMINATED, budget);
         budget -= segment.total;
@@ -203,9 +290,10 @@ fn count_with(searcher: &Searcher, open: &OpenMatches, exact_up_to: u64, per_str
         .filter_map(|(reader, resume)| resume.map(|from| u64::from(reader.max_doc() - from)))
         .sum();
     if rest > 0 {
-        for (ordinal, (reader, resume)) in readers.iter().zip(&resume_at).enumerate() {
+        for (reader, resume) in readers.iter().zip(&resume_at) {
             if let Some(from) = *resume {
-                sample(&mut counting, open, (ordinal, reader), (from, rest), per_stripe)?;
+                let columns = columns.of(reader)?;
+                sample(&mut counting, open, (&columns, reader), (from, rest), per_stripe)?;
             }
         }
     }
@@ -216,7 +304,7 @@ fn count_with(searcher: &Searcher, open: &OpenMatches, exact_up_to: u64, per_str
 fn sample(
     counting: &mut Counting,
     open: &OpenMatches,
-    (ordinal, reader): (usize, &SegmentReader),
+    (columns, reader): (&Arc<SegmentColumns>, &SegmentReader),
     (from, rest): (DocId, u64),
     per_stripe: u64,
 ) -> tantivy::Result<()> {
@@ -226,7 +314,7 @@ fn sample(
     for stripe in 0..stripes {
         let start = from + (length * stripe / stripes) as DocId;
         let end = from + (length * (stripe + 1) / stripes) as DocId;
-        let mut segment = FacetCollector.for_segment(ordinal as SegmentOrdinal, reader)?;
+        let mut segment = SegmentFacets::new(columns.clone());
         if scorer.doc() < start {
             scorer.seek(start);
         }
@@ -251,17 +339,27 @@ fn collect_until(
     budget: u64,
 ) -> Option<DocId> {
     let alive = reader.alive_bitset();
+    let mut batch = [0; BATCH];
+    let mut batched = 0;
     let mut doc = scorer.doc();
+    let mut stopped = None;
     while doc < end {
         if alive.is_none_or(|alive| alive.is_alive(doc)) {
-            segment.collect(doc, 0.0);
-            if segment.total >= budget {
-                return Some(doc + 1);
+            batch[batched] = doc;
+            batched += 1;
+            if segment.total + batched as u64 >= budget {
+                stopped = Some(doc + 1);
+                break;
+            }
+            if batched == BATCH {
+                segment.collect(&batch);
+                batched = 0;
             }
         }
         doc = scorer.advance();
     }
-    None
+    segment.collect(&batch[..batched]);
+    stopped
 }
 
 /// Keeps the `shown` most frequent values (ties: the smaller value first).
@@ -272,43 +370,6 @@ fn keep_most_frequent(counts: &mut BTreeMap<String, u64>, shown: usize) {
     let mut ranked: Vec<(String, u64)> = std::mem::take(counts).into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     counts.extend(ranked.into_iter().take(shown));
-}
-
-impl SegmentCollector for SegmentFacets {
-    type Fruit = Tally;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        self.total += 1;
-        for (_, column, counts) in &mut self.keywords {
-            if let Some(column) = column {
-                for ord in column.term_ords(doc) {
-                    counts[ord as usize] += 1;
-                }
-            }
-        }
-        if let Some(year) = self.year.first(doc) {
-            self.years.add(year);
-        }
-    }
-
-    fn harvest(self) -> Tally {
-        let mut facets = FacetCounts::new();
-        let mut text = String::new();
-        for (name, column, counts) in self.keywords {
-            let values = facets.entry(name.to_owned()).or_default();
-            let Some(column) = column else { continue };
-            for (ord, count) in counts.into_iter().enumerate().filter(|(_, count)| *count > 0) {
-                text.clear();
-                // An empty value (a work without a unit) is not a facet.
-                if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) && !text.is_empty() {
-                    values.insert(text.clone(), count);
-                }
-            }
-        }
-        let years = facets.entry(YEAR.0.to_owned()).or_default();
-        years.extend(self.years.into_counts().map(|(year, count)| (year.to_string(), count)));
-        Tally { total: self.total, facets, estimated: false }
-    }
 }
 
 #[cfg(test)]
@@ -353,12 +414,12 @@ mod tests {
         let query = TermQuery::new(Term::from_field_text(word, "yes"), IndexRecordOption::Basic);
         let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight");
         let truth = (0..30_000u64).filter(|number| number % if *number < 10_000 { 2 } else { 3 } == 0).count() as u64;
-        let exact = count_with(&searcher, &matches_of(weight.as_ref()), 100_000, 256).expect("count");
+        let exact = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (100_000, 256)).expect("count");
         assert_eq!((exact.total, exact.estimated), (truth, false));
         assert_eq!(exact.facets["kind"].values().sum::<u64>(), truth);
         assert!(!exact.facets["unit"].contains_key(""), "an empty unit is not a facet");
 
-        let estimate = count_with(&searcher, &matches_of(weight.as_ref()), 1_000, 64).expect("count");
+        let estimate = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (1_000, 64)).expect("count");
         assert!(estimate.estimated);
         let error = (estimate.total as f64 - truth as f64).abs() / truth as f64;
         assert!(error < 0.05, "estimated {} for {truth}", estimate.total);

@@ -11,7 +11,7 @@ pub mod searcher;
 pub mod topk;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
@@ -142,6 +142,8 @@ pub struct Generation {
     /// The payload of the commit the reader shows. A commit is on disk a moment before the
     /// reader reloads; health and the indexer's position must not run ahead of searches.
     visible: RwLock<CommitPayload>,
+    /// The facet columns of the reader's segments, opened as each searcher opens.
+    pub facet_columns: Arc<facets::FacetColumns>,
 }
 
 impl Generation {
@@ -314,8 +316,10 @@ pub fn open_generation(root: &Path, name: &str, jieba: &Arc<Jieba>) -> Result<Ge
     register_analyzers(&index, jieba);
     // Read before the reader opens: what it shows is this commit or a later one.
     let visible = RwLock::new(read_payload(&index));
-    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    Ok(Generation { name: name.to_owned(), index, reader, visible })
+    let facet_columns = Arc::new(facets::FacetColumns::default());
+    let warmer = Arc::downgrade(&facet_columns) as Weak<dyn tantivy::Warmer>;
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).warmers(vec![warmer]).try_into()?;
+    Ok(Generation { name: name.to_owned(), index, reader, visible, facet_columns })
 }
 
 /// Points `CURRENT` at a generation atomically (write a temp file, fsync, rename).

@@ -301,10 +301,10 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     // about the longer of the two instead of their sum.
     let count = || match &scored {
         // Ours walks the common shape's postings more cheaply than tantivy's unions.
-        Some(scored) => facets::count(&searcher, &|reader| scored.matches(reader)),
+        Some(scored) => facets::count(&searcher, &generation.facet_columns, &|reader| scored.matches(reader)),
         None => {
             let matching = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
-            facets::count(&searcher, &facets::matches_of(matching.as_ref()))
+            facets::count(&searcher, &generation.facet_columns, &facets::matches_of(matching.as_ref()))
         }
     };
     let rank = || -> Result<Vec<(f32, DocAddress)>, IndexError> {
