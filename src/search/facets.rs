@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use tantivy::columnar::{Cardinality, Column, StrColumn};
-use tantivy::query::Weight;
 use tantivy::index::SegmentId;
+use tantivy::query::Weight;
 use tantivy::{DocId, DocSet, Searcher, SearcherGeneration, SegmentReader, TERMINATED, Warmer};
 
 /// Counts per facet value.
@@ -72,7 +72,8 @@ impl FacetColumns {
     /// A segment's columns; opened on the spot for a segment no warmer saw (a reader built
     /// without this warmer).
     fn of(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
-        let known = self.by_segment.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&reader.segment_id()).cloned();
+        let known =
+            self.by_segment.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&reader.segment_id()).cloned();
         match known {
             Some(columns) => Ok(columns),
             None => Ok(Arc::new(SegmentColumns::open(reader)?)),
@@ -96,7 +97,10 @@ impl Warmer for FacetColumns {
     fn garbage_collect(&self, live_generations: &[&SearcherGeneration]) {
         let live: HashSet<SegmentId> =
             live_generations.iter().flat_map(|generation| generation.segments().keys().copied()).collect();
-        self.by_segment.write().unwrap_or_else(|poisoned| poisoned.into_inner()).retain(|segment, _| live.contains(segment));
+        self.by_segment
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|segment, _| live.contains(segment));
     }
 }
 
@@ -149,25 +153,6 @@ impl SegmentFacets {
             self.years.add(*year);
         }
     }
-
-    fn harvest(self) -> Tally {
-        let mut facets = FacetCounts::new();
-        let mut text = String::new();
-        for ((name, column), counts) in self.columns.keywords.iter().zip(self.counts) {
-            let values = facets.entry((*name).to_owned()).or_default();
-            let Some(column) = column else { continue };
-            for (ord, count) in counts.into_iter().enumerate().filter(|(_, count)| *count > 0) {
-                text.clear();
-                // An empty value (a work without a unit) is not a facet.
-                if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) && !text.is_empty() {
-                    values.insert(text.clone(), count);
-                }
-            }
-        }
-        let years = facets.entry(YEAR.0.to_owned()).or_default();
-        years.extend(self.years.into_counts().map(|(year, count)| (year.to_string(), count)));
-        Tally { total: self.total, facets, estimated: false }
-    }
 }
 
 /// Widest span of years counted in a plain array (works span a few years; anything wider
@@ -212,28 +197,71 @@ fn keep_shown(facets: &mut FacetCounts) {
     }
 }
 
-/// Where counting stands: the exact part, then the scaled-up samples.
+/// One segment's counts over its parts (the exact one and the sampled stripes), each scaled
+/// by what it stands for; ordinals become text once per segment, at the end.
+struct Scaled {
+    columns: Arc<SegmentColumns>,
+    counts: Vec<Vec<f64>>,
+    years: HashMap<i64, f64>,
+    total: f64,
+}
+
+impl Scaled {
+    fn new(columns: Arc<SegmentColumns>) -> Self {
+        let counts = columns
+            .keywords
+            .iter()
+            .map(|(_, column)| vec![0.0; column.as_ref().map_or(0, |column| column.num_terms())])
+            .collect();
+        Self { columns, counts, years: HashMap::new(), total: 0.0 }
+    }
+
+    fn add(&mut self, part: SegmentFacets, factor: f64) {
+        self.total += part.total as f64 * factor;
+        for (mine, theirs) in self.counts.iter_mut().zip(part.counts) {
+            for (ord, count) in theirs.into_iter().enumerate().filter(|(_, count)| *count > 0) {
+                mine[ord] += count as f64 * factor;
+            }
+        }
+        for (year, count) in part.years.into_counts() {
+            *self.years.entry(year).or_default() += count as f64 * factor;
+        }
+    }
+
+    /// Adds the counts under their facet and value.
+    fn add_to(self, totals: &mut BTreeMap<(String, String), f64>) {
+        let mut text = String::new();
+        for ((name, column), counts) in self.columns.keywords.iter().zip(self.counts) {
+            let Some(column) = column else { continue };
+            for (ord, count) in counts.into_iter().enumerate().filter(|(_, count)| *count > 0.0) {
+                text.clear();
+                // An empty value (a work without a unit) is not a facet.
+                if column.ord_to_str(ord as u64, &mut text).unwrap_or(false) && !text.is_empty() {
+                    *totals.entry(((*name).to_owned(), text.clone())).or_default() += count;
+                }
+            }
+        }
+        for (year, count) in self.years {
+            *totals.entry((YEAR.0.to_owned(), year.to_string())).or_default() += count;
+        }
+    }
+}
+
+/// Where counting stands: each segment's counts, and whether any part was cut short.
 #[derive(Default)]
 struct Counting {
-    exact: Vec<Tally>,
-    /// Each sampled stripe's counts with the factor that scales them to the whole stripe.
-    sampled: Vec<(Tally, f64)>,
+    segments: Vec<Scaled>,
+    /// A stripe counted to its end is exact; only one cut short makes the figures estimates.
+    estimated: bool,
 }
 
 impl Counting {
     fn finish(self) -> Tally {
-        // A stripe counted to its end is exact; only one cut short makes the figures estimates.
-        let estimated = self.sampled.iter().any(|(_, factor)| *factor != 1.0);
         let mut totals: BTreeMap<(String, String), f64> = BTreeMap::new();
         let mut total = 0.0;
-        let weighted = self.exact.into_iter().map(|tally| (tally, 1.0)).chain(self.sampled);
-        for (tally, factor) in weighted {
-            total += tally.total as f64 * factor;
-            for (facet, values) in tally.facets {
-                for (value, count) in values {
-                    *totals.entry((facet.clone(), value)).or_default() += count as f64 * factor;
-                }
-            }
+        for segment in self.segments {
+            total += segment.total;
+            segment.add_to(&mut totals);
         }
         let mut facets = FacetCounts::new();
         for name in KEYWORDS.iter().map(|(name, _)| *name).chain([YEAR.0]) {
@@ -243,7 +271,7 @@ impl Counting {
             facets.entry(facet).or_default().insert(value, count.round() as u64);
         }
         keep_shown(&mut facets);
-        Tally { total: total.round() as u64, facets, estimated }
+        Tally { total: total.round() as u64, facets, estimated: self.estimated }
     }
 }
 
@@ -273,16 +301,19 @@ fn count_with(
     let mut resume_at: Vec<Option<DocId>> = vec![None; readers.len()];
     // The exact part: every segment in order until the budget is spent.
     for (ordinal, reader) in readers.iter().enumerate() {
+        let columns = columns.of(reader)?;
+        let mut scaled = Scaled::new(columns.clone());
         if budget == 0 {
             resume_at[ordinal] = Some(0);
-            continue;
+        } else {
+            let mut segment = SegmentFacets::new(columns);
+            let mut matches = open(reader)?;
+            let stopped = collect_until(&mut *matches, reader, &mut segment, TERMINATED, budget);
+            budget -= segment.total;
+            resume_at[ordinal] = stopped;
+            scaled.add(segment, 1.0);
         }
-        let mut segment = SegmentFacets::new(columns.of(reader)?);
-        let mut matches = open(reader)?;
-        let stopped = collect_until(&mut *matches, reader, &mut segment, TERMINATED, budget);
-        budget -= segment.total;
-        resume_at[ordinal] = stopped;
-        counting.exact.push(segment.harvest());
+        counting.segments.push(scaled);
     }
     let rest: u64 = readers
         .iter()
@@ -290,43 +321,45 @@ fn count_with(
         .filter_map(|(reader, resume)| resume.map(|from| u64::from(reader.max_doc() - from)))
         .sum();
     if rest > 0 {
-        for (reader, resume) in readers.iter().zip(&resume_at) {
+        for ((reader, resume), scaled) in readers.iter().zip(&resume_at).zip(&mut counting.segments) {
             if let Some(from) = *resume {
-                let columns = columns.of(reader)?;
-                sample(&mut counting, open, (&columns, reader), (from, rest), per_stripe)?;
+                counting.estimated |= sample(scaled, open, reader, (from, rest), per_stripe)?;
             }
         }
     }
     Ok(counting.finish())
 }
 
-/// Samples documents `from..max_doc` of one segment in stripes, its share of [`STRIPES`].
+/// Samples documents `from..max_doc` of one segment in stripes, its share of [`STRIPES`], into
+/// its counts; whether any stripe was cut short (the counts are estimates).
 fn sample(
-    counting: &mut Counting,
+    scaled: &mut Scaled,
     open: &OpenMatches,
-    (columns, reader): (&Arc<SegmentColumns>, &SegmentReader),
+    reader: &SegmentReader,
     (from, rest): (DocId, u64),
     per_stripe: u64,
-) -> tantivy::Result<()> {
+) -> tantivy::Result<bool> {
     let length = u64::from(reader.max_doc() - from);
     let stripes = (STRIPES * length).div_ceil(rest).max(1);
     let mut scorer = open(reader)?;
+    let mut estimated = false;
     for stripe in 0..stripes {
         let start = from + (length * stripe / stripes) as DocId;
         let end = from + (length * (stripe + 1) / stripes) as DocId;
-        let mut segment = SegmentFacets::new(columns.clone());
+        let mut segment = SegmentFacets::new(scaled.columns.clone());
         if scorer.doc() < start {
             scorer.seek(start);
         }
         let stopped = collect_until(&mut *scorer, reader, &mut segment, end, per_stripe);
         let looked_at = stopped.map_or(end, |at| at) - start;
         let factor = if looked_at == 0 { 1.0 } else { f64::from(end - start) / f64::from(looked_at) };
-        counting.sampled.push((segment.harvest(), factor));
+        estimated |= factor != 1.0;
+        scaled.add(segment, factor);
         if stopped.is_some() && scorer.doc() < end {
             scorer.seek(end);
         }
     }
-    Ok(())
+    Ok(estimated)
 }
 
 /// Collects matches below `end` until `budget` of them are counted. Returns the document
@@ -414,12 +447,14 @@ mod tests {
         let query = TermQuery::new(Term::from_field_text(word, "yes"), IndexRecordOption::Basic);
         let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight");
         let truth = (0..30_000u64).filter(|number| number % if *number < 10_000 { 2 } else { 3 } == 0).count() as u64;
-        let exact = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (100_000, 256)).expect("count");
+        let exact = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (100_000, 256))
+            .expect("count");
         assert_eq!((exact.total, exact.estimated), (truth, false));
         assert_eq!(exact.facets["kind"].values().sum::<u64>(), truth);
         assert!(!exact.facets["unit"].contains_key(""), "an empty unit is not a facet");
 
-        let estimate = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (1_000, 64)).expect("count");
+        let estimate =
+            count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (1_000, 64)).expect("count");
         assert!(estimate.estimated);
         let error = (estimate.total as f64 - truth as f64).abs() / truth as f64;
         assert!(error < 0.05, "estimated {} for {truth}", estimate.total);
@@ -427,6 +462,35 @@ mod tests {
         assert!((kinds as f64 - estimate.total as f64).abs() <= 2.0, "facets scale with the total");
         let years = &estimate.facets["year"];
         assert_eq!(years.len(), 4);
+    }
+
+    #[test]
+    fn columns_open_as_a_searcher_opens_and_go_with_their_segments() {
+        let (index, word) = archive();
+        let columns = Arc::new(FacetColumns::default());
+        let warmer = Arc::downgrade(&columns) as std::sync::Weak<dyn Warmer>;
+        let reader = index.reader_builder().warmers(vec![warmer]).try_into().expect("reader");
+        let cached = || columns.by_segment.read().expect("lock").len();
+        assert_eq!(cached(), 3, "one entry per segment, before any search");
+        let searcher = reader.searcher();
+        let query = TermQuery::new(Term::from_field_text(word, "yes"), IndexRecordOption::Basic);
+        let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher)).expect("weight");
+        let warm = count_with(&searcher, &columns, &matches_of(weight.as_ref()), (1_000, 64)).expect("count");
+        let cold = count_with(&searcher, &FacetColumns::default(), &matches_of(weight.as_ref()), (1_000, 64));
+        assert_eq!(warm, cold.expect("count"));
+        drop(searcher);
+        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 30_000_000).expect("writer");
+        let segments = index.searchable_segment_ids().expect("segments");
+        writer.merge(&segments).wait().expect("merge");
+        writer.wait_merging_threads().expect("merged");
+        reader.reload().expect("reload");
+        let _searcher = reader.searcher();
+        // tantivy collects what no searcher holds every second, on its own thread.
+        let started = std::time::Instant::now();
+        while cached() != 1 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(cached(), 1, "the merged-away segments' columns are let go");
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! everything but the `<mark>` it adds.
 
 use std::ops::Bound;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
@@ -282,6 +284,43 @@ fn filter_query(words: &Words, deciding: Vec<Box<dyn Query>>) -> Option<Box<dyn 
     Some(Box::new(BooleanQuery::new(parts)))
 }
 
+/// Searches running now, in any thread.
+static SEARCHES_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a search as running until dropped (a panic included).
+struct Running;
+
+impl Running {
+    /// How many searches run now, this one included.
+    fn start() -> (Self, usize) {
+        (Self, SEARCHES_RUNNING.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        SEARCHES_RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `first` on another thread while `second` runs on this one when a core would
+/// otherwise idle, else one after the other: with every core busy with searches, a second
+/// thread per search only adds its start, its wake-ups and colder caches (under 32
+/// connections on two cores the p99 went from about 200 to 180 ms, the rate stayed).
+fn side_by_side<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let (_running, running) = Running::start();
+    if running >= cores {
+        return (first(), second());
+    }
+    std::thread::scope(|scope| {
+        let counting = scope.spawn(first);
+        let ranked = second();
+        (counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), ranked)
+    })
+}
+
 /// Runs a search on the live generation.
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, IndexError> {
     let generation = index.live();
@@ -320,11 +359,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
             None => searcher.search(query.as_ref(), &top.order_by_score())?,
         })
     };
-    let (tally, addresses) = std::thread::scope(|scope| {
-        let counting = scope.spawn(count);
-        let ranked = rank();
-        (counting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), ranked)
-    });
+    let (tally, addresses) = side_by_side(count, rank);
     let (tally, addresses) = (tally?, addresses?);
     let mut hits = Vec::with_capacity(addresses.len());
     for (score, address) in addresses.into_iter().take(request.limit) {

@@ -468,10 +468,16 @@ impl Segment<'_> {
         // block's last document is at or past the window's end). Summing every lead cursor's
         // block maxima for each document was a tenth of a search.
         let mut window: Option<(usize, Score, DocId)> = None;
+        // The threshold the split below was made for: it changes only when a hit gets in.
+        let mut split_for = None;
+        let mut confirming = 0;
         loop {
             let threshold = best.threshold();
-            // The cheapest alternatives that together cannot reach the threshold only confirm.
-            let confirming = bounds.iter().rposition(|bound| below(*bound, threshold)).unwrap_or(0).min(cursors.len());
+            if split_for != Some(threshold) {
+                // The cheapest alternatives that together cannot reach it only confirm.
+                confirming = bounds.iter().rposition(|bound| below(*bound, threshold)).unwrap_or(0).min(cursors.len());
+                split_for = Some(threshold);
+            }
             if confirming == cursors.len() {
                 return;
             }
