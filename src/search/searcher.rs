@@ -1,8 +1,8 @@
 //! Runs a parsed query: words and bigrams combined so dictionary words rank first and
 //! unknown names are still found, visibility and filters applied inside the query (so totals
-//! and facet counts never include what the caller may not see), the page ranked by
-//! [`topk`] and the matches counted by [`facets`] side by side, and highlighting that escapes
-//! everything but the `<mark>` it adds.
+//! and facet counts never include what the caller may not see), the page ranked by [`topk`]
+//! and the matches counted by [`facets`] (side by side while a core is idle), and
+//! highlighting that escapes everything but the `<mark>` it adds.
 
 use std::ops::Bound;
 use std::sync::OnceLock;
@@ -336,8 +336,8 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         .alternatives()
         .map(|(alternatives, groups)| topk::ScoredQuery::new(&searcher, alternatives, groups, filter.as_deref()))
         .transpose()?;
-    // Counting and ranking read the same postings independently: on two cores a search takes
-    // about the longer of the two instead of their sum.
+    // Counting and ranking read the same postings independently: with a core to spare a
+    // search takes about the longer of the two instead of their sum (see `side_by_side`).
     let count = || match &scored {
         // Ours walks the common shape's postings more cheaply than tantivy's unions.
         Some(scored) => facets::count(&searcher, &generation.facet_columns, &|reader| scored.matches(reader)),
