@@ -59,6 +59,12 @@ impl SegmentColumns {
         }
         Ok(Self { keywords, year: fast.i64(YEAR.0)? })
     }
+
+    /// A counter per term ordinal of each keyword column, all `zero`.
+    fn counters<T: Clone>(&self, zero: T) -> Vec<Vec<T>> {
+        let terms = |column: &Option<StrColumn>| column.as_ref().map_or(0, |column| column.num_terms());
+        self.keywords.iter().map(|(_, column)| vec![zero.clone(); terms(column)]).collect()
+    }
 }
 
 /// The facet columns of the live segments: a tantivy warmer, so they are opened when a
@@ -118,11 +124,7 @@ const BATCH: usize = 64;
 
 impl SegmentFacets {
     fn new(columns: Arc<SegmentColumns>) -> Self {
-        let counts = columns
-            .keywords
-            .iter()
-            .map(|(_, column)| vec![0; column.as_ref().map_or(0, |column| column.num_terms())])
-            .collect();
+        let counts = columns.counters(0);
         let years = YearCounts::for_column(&columns.year);
         Self { columns, counts, years, total: 0 }
     }
@@ -208,12 +210,7 @@ struct Scaled {
 
 impl Scaled {
     fn new(columns: Arc<SegmentColumns>) -> Self {
-        let counts = columns
-            .keywords
-            .iter()
-            .map(|(_, column)| vec![0.0; column.as_ref().map_or(0, |column| column.num_terms())])
-            .collect();
-        Self { columns, counts, years: HashMap::new(), total: 0.0 }
+        Self { counts: columns.counters(0.0), columns, years: HashMap::new(), total: 0.0 }
     }
 
     fn add(&mut self, part: SegmentFacets, factor: f64) {
