@@ -287,19 +287,20 @@ fn filter_query(words: &Words, deciding: Vec<Box<dyn Query>>) -> Option<Box<dyn 
 /// Searches running now, in any thread.
 static SEARCHES_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// Counts a search as running until dropped (a panic included).
-struct Running;
+/// Counts one search in `running` until dropped (a panic included: a count left behind would
+/// keep every later search on one thread).
+struct Running<'a>(&'a AtomicUsize);
 
-impl Running {
-    /// How many searches run now, this one included.
-    fn start() -> (Self, usize) {
-        (Self, SEARCHES_RUNNING.fetch_add(1, Ordering::Relaxed) + 1)
+impl<'a> Running<'a> {
+    /// Starts counting; how many run now, this one included.
+    fn start(running: &'a AtomicUsize) -> (Self, usize) {
+        (Self(running), running.fetch_add(1, Ordering::Relaxed) + 1)
     }
 }
 
-impl Drop for Running {
+impl Drop for Running<'_> {
     fn drop(&mut self) {
-        SEARCHES_RUNNING.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -310,8 +311,17 @@ impl Drop for Running {
 fn side_by_side<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
     static CORES: OnceLock<usize> = OnceLock::new();
     let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let (_running, running) = Running::start();
-    if running >= cores {
+    side_by_side_on(&SEARCHES_RUNNING, cores, first, second)
+}
+
+fn side_by_side_on<A: Send, B>(
+    running: &AtomicUsize,
+    cores: usize,
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B,
+) -> (A, B) {
+    let (_running, now) = Running::start(running);
+    if now >= cores {
         return (first(), second());
     }
     std::thread::scope(|scope| {
@@ -499,6 +509,22 @@ mod tests {
         let single = clause_ways(&fields, &jieba, &Clause::Term("民警".into()));
         assert_eq!(single.len(), 3, "one term per area");
         assert_eq!(terms_of(&single[2]), vec![(fields.body_bigrams, "民警".to_owned())]);
+    }
+
+    #[test]
+    fn count_and_rank_share_the_cores_and_a_panic_leaves_no_search_counted() {
+        let running = AtomicUsize::new(0);
+        let here = std::thread::current().id();
+        let on = |cores| side_by_side_on(&running, cores, || std::thread::current().id(), || 7);
+        assert_ne!(on(2), (here, 7), "a core is idle: counting runs on another thread");
+        assert_eq!(on(1), (here, 7), "every core busy: one after the other, here");
+        let busy = AtomicUsize::new(1);
+        assert_eq!(side_by_side_on(&busy, 2, || std::thread::current().id(), || 7), (here, 7));
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            side_by_side_on(&running, 2, || panic!("counting failed"), || 7)
+        }));
+        assert!(panicked.is_err(), "the panic reaches the caller");
+        assert_eq!(running.load(Ordering::Relaxed), 0, "and the search is no longer counted");
     }
 
     #[test]
