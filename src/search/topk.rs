@@ -19,6 +19,10 @@ use tantivy::query::{Bm25StatisticsProvider, Bm25Weight, Scorer, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED, Term};
 
+use self::matches::Matches;
+
+mod matches;
+
 /// One alternative of a clause: all of its terms must occur; each is scored with `boost`.
 #[derive(Debug, Clone)]
 pub struct Alternative {
@@ -78,9 +82,7 @@ impl<'a> ScoredQuery<'a> {
         }
         groups.sort_by_key(|group| group.iter().map(|cursor| u64::from(cursor.doc_freq())).sum::<u64>());
         let filter = self.filter.map(|weight| weight.scorer(reader, 1.0)).transpose()?;
-        let mut matches = Matches { groups, filter, doc: 0 };
-        matches.doc = matches.settle(0);
-        Ok(Box::new(matches))
+        Ok(Box::new(Matches::new(groups, filter)))
     }
 
     /// The best `k` documents by score, best first.
@@ -139,76 +141,6 @@ fn block_slack(segment_average: Score, index_average: Score) -> Score {
         return 1.0;
     }
     (segment_average / index_average).max(index_average / segment_average) * 1.000_1
-}
-
-/// The documents where every group has a matching alternative and the filter agrees.
-struct Matches {
-    groups: Vec<Vec<Cursor>>,
-    filter: Option<Box<dyn Scorer>>,
-    doc: DocId,
-}
-
-impl Matches {
-    /// The first match at or after `target`.
-    fn settle(&mut self, mut target: DocId) -> DocId {
-        'search: while target != TERMINATED {
-            for group in &mut self.groups {
-                let first = first_at_or_after(group, target);
-                if first > target {
-                    target = first;
-                    continue 'search;
-                }
-            }
-            if let Some(filter) = &mut self.filter {
-                let at = if filter.doc() < target { filter.seek(target) } else { filter.doc() };
-                if at > target {
-                    target = at;
-                    continue 'search;
-                }
-            }
-            break;
-        }
-        target
-    }
-}
-
-/// The first document at or after `target` that one of the cursors has. Once one is found at
-/// `target` the rest stay where they are: counting walks every match of the commonest words,
-/// and one alternative at a match is enough to count it (the others catch up when needed).
-fn first_at_or_after(group: &mut [Cursor], target: DocId) -> DocId {
-    let mut first = TERMINATED;
-    for cursor in group {
-        let at = cursor.seek(target);
-        if at == target {
-            return target;
-        }
-        first = first.min(at);
-    }
-    first
-}
-
-impl DocSet for Matches {
-    fn advance(&mut self) -> DocId {
-        if self.doc != TERMINATED {
-            self.doc = self.settle(self.doc + 1);
-        }
-        self.doc
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc < target {
-            self.doc = self.settle(target);
-        }
-        self.doc
-    }
-
-    fn doc(&self) -> DocId {
-        self.doc
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.groups.iter().map(|group| group.iter().map(Cursor::doc_freq).sum()).min().unwrap_or(0)
-    }
 }
 
 /// One found document.
@@ -628,7 +560,11 @@ mod tests {
     }
 
     /// The same query the way tantivy scores it: every group required, alternatives summed.
-    fn tantivy_query(alternatives: &[Alternative], groups: usize, filter: Option<Box<dyn Query>>) -> Box<dyn Query> {
+    pub(super) fn tantivy_query(
+        alternatives: &[Alternative],
+        groups: usize,
+        filter: Option<Box<dyn Query>>,
+    ) -> Box<dyn Query> {
         let mut parts: Vec<(Occur, Box<dyn Query>)> = (0..groups)
             .map(|group| {
                 let ways = alternatives.iter().filter(|alternative| alternative.group == group).map(|alternative| {
