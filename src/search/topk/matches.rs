@@ -28,6 +28,10 @@ fn set(bits: &mut Bits, offset: u32) {
     bits[offset as usize / 64] |= 1 << (offset % 64);
 }
 
+fn clear(bits: &mut Bits, offset: u32) {
+    bits[offset as usize / 64] &= !(1 << (offset % 64));
+}
+
 fn and(bits: &mut Bits, other: &Bits) {
     bits.iter_mut().zip(other).for_each(|(word, other)| *word &= other);
 }
@@ -133,10 +137,10 @@ impl Matches {
         let mut bits = [!0; WORDS];
         for group in &mut self.groups {
             if count(&bits) < FEW {
-                let offsets: Vec<u32> = offsets(&bits).collect();
-                for offset in offsets {
+                let candidates = bits;
+                for offset in offsets(&candidates) {
                     if first_at_or_after(group, start + offset) != start + offset {
-                        bits[offset as usize / 64] &= !(1 << (offset % 64));
+                        clear(&mut bits, offset);
                     }
                 }
             } else {
@@ -146,12 +150,12 @@ impl Matches {
             }
         }
         if let Some(filter) = &mut self.filter {
-            let offsets: Vec<u32> = offsets(&bits).collect();
-            for offset in offsets {
+            let candidates = bits;
+            for offset in offsets(&candidates) {
                 let doc = start + offset;
                 let at = if filter.doc() < doc { filter.seek(doc) } else { filter.doc() };
                 if at != doc {
-                    bits[offset as usize / 64] &= !(1 << (offset % 64));
+                    clear(&mut bits, offset);
                 }
             }
         }
