@@ -109,16 +109,21 @@ pub(super) struct Matches {
     /// alternative first (the one most likely to settle a document).
     groups: Vec<Vec<Cursor>>,
     filter: Option<Box<dyn Scorer>>,
-    /// The current window's first document, and which of its documents match.
+    /// The current window (`start..end`), and which of its documents match.
     start: DocId,
+    end: DocId,
     bits: Bits,
     doc: DocId,
 }
 
 impl Matches {
     pub(super) fn new(groups: Vec<Vec<Cursor>>, filter: Option<Box<dyn Scorer>>) -> Self {
-        let mut matches = Self { groups, filter, start: 0, bits: [0; WORDS], doc: 0 };
-        matches.doc = matches.fill(0);
+        let mut matches = Self { groups, filter, start: 0, end: 0, bits: [0; WORDS], doc: 0 };
+        // The first match alone, document by document: a sampling counter seeks away from it
+        // at once, and a whole window there would be read for nothing.
+        let first = matches.settle(0);
+        (matches.start, matches.end, matches.doc) = (first, first.saturating_add(1), first);
+        set(&mut matches.bits, 0);
         matches
     }
 
@@ -126,8 +131,8 @@ impl Matches {
     fn fill(&mut self, from: DocId) -> DocId {
         let start = self.settle(from);
         if start != TERMINATED {
-            self.start = start;
-            self.bits = self.window(start, start.saturating_add(WINDOW));
+            (self.start, self.end) = (start, start.saturating_add(WINDOW));
+            self.bits = self.window(start, self.end);
         }
         start
     }
@@ -186,13 +191,12 @@ impl Matches {
 
     /// The first match at or after `target` (at or after the window's start).
     fn next(&mut self, target: DocId) -> DocId {
-        let end = self.start.saturating_add(WINDOW);
-        if target >= end {
+        if target >= self.end {
             return self.fill(target);
         }
         match first_from(&self.bits, target - self.start) {
             Some(offset) => self.start + offset,
-            None => self.fill(end),
+            None => self.fill(self.end),
         }
     }
 }
