@@ -6,6 +6,10 @@
 //! as Lucene's `BooleanScorer` does for disjunctions. Once few candidates are left in a window,
 //! the remaining groups are asked document by document instead, so a rare name does not make
 //! every common word's postings be read.
+//!
+//! The window's bits are a plain `[u64; 16]` on the stack rather than tantivy's `BitSet`: that
+//! one lives on the heap and is sized for a whole segment, and a window is filled and dropped
+//! thousands of times per search.
 
 use tantivy::query::Scorer;
 use tantivy::{DocId, DocSet, TERMINATED};
@@ -86,7 +90,7 @@ impl Cursor {
     /// Sets the bit of each document in `start..end` where all of its terms occur; left at the
     /// first such document at or past `end`.
     fn mark(&mut self, start: DocId, end: DocId, bits: &mut Bits) {
-        let (lead, others) = self.terms.split_first_mut().expect("an alternative has terms");
+        let Some((lead, others)) = self.terms.split_first_mut() else { return };
         let mut all = [0; WORDS];
         lead.mark(start, end, &mut all);
         for term in others {
